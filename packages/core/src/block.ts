@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ConfigError, DTypeError, ShapeError, fmtShape } from './errors.js';
+import { blocks } from './registries.js';
+
+type LayerVariable = tfl.LayerVariable;
+export type Initializer = ReturnType<typeof tfl.initializers.zeros>;
+type Kwargs = Record<string, unknown>;
+
+/**
+ * How a weight maps to its PyTorch tensor.
+ * - 'conv': OIHW (also depthwise [C·m, 1, k, k]) ↔ HWIO; 'convTranspose': [in, out, kh, kw] ↔ [kh, kw, out, in]
+ *   (both are the permutation [2, 3, 1, 0]); 'linear': [out, in] ↔ [in, out]; 'identity': same shape.
+ */
+export type TorchLayout = 'conv' | 'convTranspose' | 'linear' | 'identity';
+
+export interface TorchParam {
+  /** Full PyTorch state_dict key (relative to the object asked). */
+  name: string;
+  variable: LayerVariable;
+  layout: TorchLayout;
+  /** PyTorch buffer (running statistics), not a parameter: excluded from parameter counts. */
+  buffer: boolean;
+  /** Shape of the tensor in PyTorch. */
+  torchShape: number[];
+}
+
+interface OwnTorchWeight {
+  key: string;
+  variable: LayerVariable;
+  layout: TorchLayout;
+  buffer: boolean;
+}
+
+export function torchShapeOf(shape: number[], layout: TorchLayout): number[] {
+  switch (layout) {
+    case 'conv':
+    case 'convTranspose':
+      return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+    case 'linear':
+      return [shape[1]!, shape[0]!];
+    default:
+      return [...shape];
+  }
+}
+
+export interface BlockArgs {
+  name?: string;
+  trainable?: boolean;
+  dtype?: 'float32';
+  inputShape?: (number | null)[];
+  batchInputShape?: (number | null)[];
+  batchSize?: number;
+}
+
+/** Options of a block: JSON values only, so configs round-trip. */
+export type BlockOptions = Record<string, unknown>;
+
+/**
+ * Base class of every restorekit layer: a `tf.layers.Layer` that
+ * - keeps its constructor options (JSON) and returns them from `getConfig()`, so
+ *   `new Cls(block.getConfig())` rebuilds it and `model.save`/`tf.loadLayersModel` work;
+ * - owns child layers (`addChild`), builds them, and exposes all their weights (trainable and not)
+ *   under stable names `<block>/<child>/.../<weight>`;
+ * - knows the PyTorch state_dict name and layout of every weight (`torchParameters()`).
+ *
+ * Subclasses implement `forward(inputs, training)` on concrete tensors and `computeOutputShape`.
+ */
+export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.layers.Layer {
+  readonly options: O;
+  private readonly children_ = new Map<string, tfl.layers.Layer>();
+  private readonly own_: OwnTorchWeight[] = [];
+  /** Path of this block inside the root block, used to name weights uniquely. */
+  private weightPath_ = '';
+
+  constructor(options: O & BlockArgs) {
+    const { name, trainable, dtype, inputShape, batchInputShape, batchSize, rkOptions, ...rest } = options as BlockArgs & Record<string, unknown>;
+    super({ name: name ?? Block.defaultName(new.target as unknown as { className?: string }), trainable, dtype, inputShape, batchInputShape, batchSize } as never);
+    // A config that went through tfjs-layers serialization carries the exact options in `rkOptions`.
+    this.options = (typeof rkOptions === 'string' ? decodeOptions(rkOptions) : rest) as O;
+  }
+
+  private static uid = new Map<string, number>();
+  /** tfjs derives default names from the className, whose 'restorekit>' prefix is not a valid tensor name. */
+  private static defaultName(cls: { className?: string }): string {
+    const bare = (cls.className ?? 'block').split('>').pop()!;
+    const snake = bare.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    const n = (Block.uid.get(snake) ?? 0) + 1;
+    Block.uid.set(snake, n);
+    return `${snake}_${n}`;
+  }
+
+  /** Registers a child layer under its PyTorch attribute name (e.g. 'qkv_dwconv', 'body.0'). */
+  protected addChild<T extends tfl.layers.Layer>(torchName: string, layer: T): T {
+    if (this.children_.has(torchName)) throw new ConfigError(`${this.name}: duplicate child '${torchName}'`);
+    this.children_.set(torchName, layer);
+    return layer;
+  }
+
+  get childLayers(): ReadonlyMap<string, tfl.layers.Layer> {
+    return this.children_;
+  }
+
+  /** Builds a child with the given input shape, naming its weights under this block's path. */
+  protected buildChild(child: tfl.layers.Layer, inputShape: tfl.Shape | tfl.Shape[]): void {
+    if (child.built) return;
+    let key: string | undefined;
+    for (const [k, v] of this.children_) if (v === child) key = k;
+    if (key === undefined) throw new ConfigError(`${this.name}: buildChild called with a layer that is not a child`);
+    if (child instanceof Block) child.weightPath_ = `${this.weightPath_}${key}/`;
+    child.build(inputShape);
+    child.built = true;
+  }
+
+  /** Adds a weight with its PyTorch name and layout; buffers are non-trainable. */
+  protected addTorchWeight(
+    torchKey: string,
+    shape: number[],
+    initializer: Initializer,
+    opts: { layout?: TorchLayout; buffer?: boolean; trainable?: boolean } = {},
+  ): LayerVariable {
+    const buffer = opts.buffer ?? false;
+    const trainable = opts.trainable ?? !buffer;
+    const v = this.addWeight(`${this.weightPath_}${torchKey}`, shape, 'float32', initializer, undefined, trainable);
+    this.own_.push({ key: torchKey, variable: v, layout: opts.layout ?? 'identity', buffer });
+    return v;
+  }
+
+  /** Every weight with its PyTorch key, in registration order (own weights first, then children). */
+  torchParameters(prefix = ''): TorchParam[] {
+    const out: TorchParam[] = this.own_.map((w) => ({
+      name: prefix + w.key,
+      variable: w.variable,
+      layout: w.layout,
+      buffer: w.buffer,
+      torchShape: torchShapeOf(w.variable.shape as number[], w.layout),
+    }));
+    for (const [key, child] of this.children_) if (child instanceof Block) out.push(...child.torchParameters(`${prefix}${key}.`));
+    return out;
+  }
+
+  override get trainableWeights(): LayerVariable[] {
+    if (!this.trainable) return [];
+    return [...super.trainableWeights, ...[...this.children_.values()].flatMap((c) => c.trainableWeights)];
+  }
+  override set trainableWeights(w: LayerVariable[]) {
+    super.trainableWeights = w;
+  }
+  override get nonTrainableWeights(): LayerVariable[] {
+    const kids = [...this.children_.values()];
+    if (this.trainable) return [...super.nonTrainableWeights, ...kids.flatMap((c) => c.nonTrainableWeights)];
+    return [...super.nonTrainableWeights, ...kids.flatMap((c) => c.weights)];
+  }
+  override set nonTrainableWeights(w: LayerVariable[]) {
+    super.nonTrainableWeights = w;
+  }
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+  override set trainable(t: boolean) {
+    super.trainable = t;
+    for (const c of this.children_?.values() ?? []) c.trainable = t;
+  }
+  override setFastWeightInitDuringBuild(value: boolean): void {
+    super.setFastWeightInitDuringBuild(value);
+    for (const c of this.children_.values()) c.setFastWeightInitDuringBuild(value);
+  }
+
+  /** Disposes the weights (children's included). Unlike tf.layers.Layer, also works after eager use (`apply` on tensors). */
+  override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    if (!this.built) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
+    const self = this as unknown as { _refCount: number | null };
+    if (self._refCount === null) self._refCount = 1;
+    return super.dispose();
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    this.built = true;
+    void inputShape;
+  }
+
+  /** The computation on concrete tensors. `training` selects train-mode behaviour (BatchNorm). */
+  abstract forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor | tf.Tensor[];
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    return tf.tidy(() => {
+      const xs = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
+      this.validateInputs(xs);
+      return this.forward(xs, kwargs?.training === true);
+    });
+  }
+
+  /** Runs a child on concrete tensors (no symbolic bookkeeping). */
+  protected run(child: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor {
+    return child.call(x, { training }) as tf.Tensor;
+  }
+
+  /** Checks rank / channels / dtype of concrete inputs; override `expectedChannels` to declare them. */
+  protected expectedChannels(): (number | undefined)[] {
+    return [];
+  }
+  protected validateInputs(xs: tf.Tensor | tf.Tensor[]): void {
+    const list = Array.isArray(xs) ? xs : [xs];
+    const want = this.expectedChannels();
+    list.forEach((x, i) => {
+      if (x.dtype !== 'float32') throw new DTypeError(`${this.getClassName()} '${this.name}': input ${i} must be float32, got ${x.dtype}`);
+      if (want.length === 0) return;
+      if (x.rank !== 4) throw new ShapeError(`${this.getClassName()} '${this.name}': input ${i} must be rank 4 [B, H, W, C] (NHWC), got shape ${fmtShape(x.shape)}`);
+      const c = want[i];
+      if (c !== undefined && x.shape[3] !== c)
+        throw new ShapeError(`${this.getClassName()} '${this.name}': input ${i} must have ${c} channels (last axis, NHWC), got shape ${fmtShape(x.shape)}`);
+    });
+  }
+
+  /**
+   * Readable options plus the base layer args, plus `rkOptions`: the same options as hex-encoded JSON.
+   * tfjs-layers snake_cases every string value when it saves a model ('WithBias' → 'with_bias') and
+   * camelCases it on load, which is not invertible; lowercase hex survives both, so saved models
+   * reload with exactly the options they were built with.
+   */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...(this.options as tf.serialization.ConfigDict), ...super.getConfig(), rkOptions: encodeOptions(this.options) };
+  }
+}
+
+function encodeOptions(o: unknown): string {
+  return Array.from(new TextEncoder().encode(JSON.stringify(o)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+function decodeOptions(hex: string): Record<string, unknown> {
+  if (!/^([0-9a-f]{2})*$/.test(hex)) throw new ConfigError(`rkOptions is not a hex-encoded options string`);
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+}
+
+/**
+ * Registers a block class for tfjs serialization under its project-prefixed className
+ * ('restorekit>Name') and in the restorekit block registry under 'Name'.
+ */
+export function registerBlock<T extends { className: string; new (...a: never[]): tfl.layers.Layer }>(cls: T): T {
+  const [pkg, name] = cls.className.split('>');
+  if (pkg !== 'restorekit' || !name) throw new ConfigError(`registerBlock: className must look like 'restorekit>Name', got '${cls.className}'`);
+  tf.serialization.registerClass(cls as never, pkg, name);
+  if (!blocks.has(name))
+    blocks.register(name, {
+      create: (o) => new (cls as unknown as new (o: unknown) => tfl.layers.Layer)(o),
+      toOptions: (b) => (b as tfl.layers.Layer).getConfig() as Record<string, unknown>,
+    });
+  return cls;
+}
+
+export function ensurePositiveInt(owner: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${owner}: option '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}

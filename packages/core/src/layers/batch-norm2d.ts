@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block, registerBlock, ensurePositiveInt, type BlockArgs } from '../block.js';
+import { ShapeError, fmtShape } from '../errors.js';
+import { ones, zeros } from './init.js';
+
+export interface BatchNorm2dOptions {
+  channels: number;
+  eps?: number;
+  /** PyTorch momentum: running = (1 − m)·running + m·batch (default 0.1). */
+  momentum?: number;
+  affine?: boolean;
+}
+
+/**
+ * PyTorch `nn.BatchNorm2d` in NHWC. Eval uses running statistics; training (`training: true`)
+ * normalises with the biased batch variance and updates the running mean and the running
+ * variance with the **unbiased** batch variance, and increments `num_batches_tracked`, as PyTorch does.
+ */
+export class BatchNorm2d extends Block<BatchNorm2dOptions & Record<string, unknown>> {
+  static className = 'restorekit>BatchNorm2d';
+  gamma: tfl.LayerVariable | null = null;
+  beta: tfl.LayerVariable | null = null;
+  runningMean!: tfl.LayerVariable;
+  runningVar!: tfl.LayerVariable;
+  numBatchesTracked!: tfl.LayerVariable;
+
+  constructor(opts: BatchNorm2dOptions & BlockArgs) {
+    super(opts as never);
+    ensurePositiveInt('BatchNorm2d', 'channels', this.options.channels);
+  }
+  override build(): void {
+    const c = this.options.channels;
+    if (this.options.affine ?? true) {
+      this.gamma = this.addTorchWeight('weight', [c], ones());
+      this.beta = this.addTorchWeight('bias', [c], zeros());
+    }
+    this.runningMean = this.addTorchWeight('running_mean', [c], zeros(), { buffer: true });
+    this.runningVar = this.addTorchWeight('running_var', [c], ones(), { buffer: true });
+    this.numBatchesTracked = this.addTorchWeight('num_batches_tracked', [], zeros(), { buffer: true });
+    this.built = true;
+  }
+  protected override expectedChannels() {
+    return [this.options.channels];
+  }
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const eps = this.options.eps ?? 1e-5;
+    let mean: tf.Tensor, variance: tf.Tensor;
+    if (training) {
+      const n = x.shape[0]! * x.shape[1]! * x.shape[2]!;
+      if (n < 2) throw new ShapeError(`BatchNorm2d '${this.name}': training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
+      ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+      const m = this.options.momentum ?? 0.1;
+      const unbiased = tf.mul(variance, n / (n - 1));
+      // Variable writes are not recorded on the gradient tape: statistics updates carry no gradient.
+      this.runningMean.write(tf.add(tf.mul(this.runningMean.read(), 1 - m), tf.mul(mean, m)));
+      this.runningVar.write(tf.add(tf.mul(this.runningVar.read(), 1 - m), tf.mul(unbiased, m)));
+      this.numBatchesTracked.write(tf.add(this.numBatchesTracked.read(), 1));
+    } else {
+      mean = this.runningMean.read();
+      variance = this.runningVar.read();
+    }
+    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    if (this.gamma && this.beta) y = tf.add(tf.mul(y, this.gamma.read()), this.beta.read());
+    return y;
+  }
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+registerBlock(BatchNorm2d);

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError, fmtShape } from '../errors.js';
+
+function need4(op: string, x: tf.Tensor): asserts x is tf.Tensor4D {
+  if (x.rank !== 4) throw new ShapeError(`${op}: input must be rank 4 [B, H, W, C] (NHWC), got shape ${fmtShape(x.shape)}`);
+}
+
+/** Exact GELU, 0.5·x·(1 + erf(x/√2)) (PyTorch's default, not the tanh approximation). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+}
+
+/** NAFNet SimpleGate: split channels in halves and multiply. */
+export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {
+  need4('simpleGate', x);
+  if (x.shape[3] % 2) throw new ShapeError(`simpleGate: channel count must be even, got shape ${fmtShape(x.shape)}`);
+  return tf.tidy(() => {
+    const [a, b] = tf.split(x, 2, 3);
+    return tf.mul(a!, b!);
+  });
+}
+
+/** PyTorch PixelUnshuffle(r) in NHWC: output channel c·r² + r·i + j holds input channel c at offset (i, j). */
+export function pixelUnshuffle(x: tf.Tensor4D, r = 2): tf.Tensor4D {
+  need4('pixelUnshuffle', x);
+  const [b, h, w, c] = x.shape;
+  if (h % r || w % r) throw new ShapeError(`pixelUnshuffle: height and width must be multiples of ${r}, got shape ${fmtShape(x.shape)}`);
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(x, [b, h / r, r, w / r, r, c]), [0, 1, 3, 5, 2, 4]), [b, h / r, w / r, c * r * r]));
+}
+
+/** PyTorch PixelShuffle(r) in NHWC: input channel c·r² + r·i + j goes to output channel c, pixel (r·h + i, r·w + j). */
+export function pixelShuffle(x: tf.Tensor4D, r = 2): tf.Tensor4D {
+  need4('pixelShuffle', x);
+  const [b, h, w, c] = x.shape;
+  if (c % (r * r)) throw new ShapeError(`pixelShuffle: channels must be a multiple of ${r * r}, got shape ${fmtShape(x.shape)}`);
+  const co = c / (r * r);
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(x, [b, h, w, co, r, r]), [0, 1, 4, 2, 5, 3]), [b, h * r, w * r, co]));
+}
+
+/**
+ * SimAM energy attention (parameter-free): x · sigmoid((x−μ)² / (4·(Σ(x−μ)²/(n−1) + λ)) + 0.5)
+ * with μ and the sum over H·W per sample and channel, n = H·W (as the official simam_module).
+ */
+export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
+  need4('simam', x);
+  const n = x.shape[1] * x.shape[2] - 1;
+  if (n < 1) throw new ShapeError(`simam: needs at least 2 pixels, got shape ${fmtShape(x.shape)}`);
+  return tf.tidy(() => {
+    const mu = tf.mean(x, [1, 2], true);
+    const d = tf.square(tf.sub(x, mu));
+    const denom = tf.mul(tf.add(tf.div(tf.sum(d, [1, 2], true), n), lambda), 4);
+    return tf.mul(x, tf.sigmoid(tf.add(tf.div(d, denom), 0.5)));
+  });
+}
+
+/** Channel LayerNorm (Restormer): normalise over C per pixel, biased variance. BiasFree does not centre the numerator. */
+export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    const y = bias ? tf.mul(tf.sub(x, mean), inv) : tf.mul(x, inv);
+    return bias ? tf.add(tf.mul(y, weight), bias) : tf.mul(y, weight);
+  });
+}
+
+export type PadMode = 'reflect' | 'symmetric' | 'zeros';
+
+export interface PaddedToMultiple {
+  x: tf.Tensor4D;
+  /** Original height and width, for `cropTo`. */
+  height: number;
+  width: number;
+}
+
+/**
+ * Pads the bottom and right edges so H and W become multiples of `multiple` (reflect by
+ * default, like the official Restormer test code). Use `cropTo` to undo.
+ */
+export function padToMultiple(x: tf.Tensor4D, multiple: number, mode: PadMode = 'reflect'): PaddedToMultiple {
+  need4('padToMultiple', x);
+  if (!Number.isInteger(multiple) || multiple < 1) throw new ConfigError(`padToMultiple: multiple must be a positive integer, got ${multiple}`);
+  const [, h, w] = x.shape;
+  const ph = (multiple - (h % multiple)) % multiple;
+  const pw = (multiple - (w % multiple)) % multiple;
+  if (mode === 'reflect' && (ph >= h || pw >= w))
+    throw new ShapeError(`padToMultiple: reflect padding of ${ph}×${pw} needs an input larger than that, got shape ${fmtShape(x.shape)}`);
+  if (ph === 0 && pw === 0) return { x: tf.clone(x), height: h, width: w };
+  const pads: [number, number][] = [[0, 0], [0, ph], [0, pw], [0, 0]];
+  const y = mode === 'zeros' ? tf.pad(x, pads) : tf.mirrorPad(x, pads, mode);
+  return { x: y as tf.Tensor4D, height: h, width: w };
+}
+
+/** Crops the top-left H×W window (undoes `padToMultiple`). */
+export function cropTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  need4('cropTo', x);
+  if (height > x.shape[1] || width > x.shape[2]) throw new ShapeError(`cropTo: cannot crop ${height}×${width} from shape ${fmtShape(x.shape)}`);
+  return tf.slice(x, [0, 0, 0, 0], [x.shape[0], height, width, x.shape[3]]);
+}

@@ -1,0 +1,88 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2d, convTranspose2d, setConvGradientMode } from '../index.js';
+
+/**
+ * wasm has no Conv2DBackpropFilter / Depthwise backprop kernels; restorekit computes those gradients
+ * with forward ops. Here the gradients of a conv stack on the current backend (auto mode: forward-op
+ * path on wasm, native kernels elsewhere) and with the forced forward-op path are compared with cpu's
+ * native-kernel gradients.
+ */
+type Params = Record<string, tf.Tensor>;
+function stack(x: tf.Tensor4D, p: Params): tf.Scalar {
+  let h = conv2d(x, p.w1 as tf.Tensor4D, { padding: 1 });                                // 3x3, 3→6
+  h = conv2d(h, p.w2 as tf.Tensor4D, { stride: 2, padding: 1 });                          // 3x3 stride 2, 6→4
+  h = conv2d(h, p.dw as tf.Tensor4D, { padding: 3, groups: 4 });                          // 7x7 depthwise, mult 2 → 8
+  h = conv2d(h, p.dw2 as tf.Tensor4D, { stride: 2, padding: 1, groups: 8 });              // 3x3 depthwise stride 2
+  h = conv2d(h, p.g as tf.Tensor4D, { padding: 1, groups: 2 });                           // grouped 8→4
+  h = convTranspose2d(h, p.t as tf.Tensor4D, { stride: 2, padding: 1 });                  // 4x4 s2 transpose 4→3
+  return tf.sum(tf.mul(tf.tanh(h), p.probe!));
+}
+
+function makeParams(): Params {
+  return {
+    w1: tf.randomNormal([3, 3, 3, 6], 0, 0.3, 'float32', 1),
+    w2: tf.randomNormal([3, 3, 6, 4], 0, 0.3, 'float32', 2),
+    dw: tf.randomNormal([7, 7, 1, 8], 0, 0.3, 'float32', 3),
+    dw2: tf.randomNormal([3, 3, 1, 8], 0, 0.3, 'float32', 4),
+    g: tf.randomNormal([3, 3, 4, 4], 0, 0.3, 'float32', 5),
+    t: tf.randomNormal([4, 4, 3, 4], 0, 0.3, 'float32', 6),
+    probe: tf.randomNormal([2, 6, 4, 3], 0, 1, 'float32', 7),
+  };
+}
+
+type Host = Record<string, { shape: number[]; data: Float32Array }>;
+async function toHost(t: Record<string, tf.Tensor>): Promise<Host> {
+  const h: Host = {};
+  for (const [k, v] of Object.entries(t)) h[k] = { shape: v.shape, data: (await v.data()) as Float32Array };
+  return h;
+}
+/** Gradients on the active backend from host data (no tensor moves between backends: webgpu returns zeros for those). */
+async function gradsOn(host: Host): Promise<Record<string, Float32Array>> {
+  const t: Params = {};
+  for (const [k, v] of Object.entries(host)) t[k] = tf.tensor(v.data, v.shape);
+  const r = await grads(t.x as tf.Tensor4D, t);
+  tf.dispose(Object.values(t));
+  return r;
+}
+
+async function grads(x: tf.Tensor4D, p: Params): Promise<Record<string, Float32Array>> {
+  const names = ['x', 'w1', 'w2', 'dw', 'dw2', 'g', 't'];
+  const g = tf.grads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, t: tf.Tensor) =>
+    stack(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t, probe: p.probe! }));
+  const out = g([x, p.w1!, p.w2!, p.dw!, p.dw2!, p.g!, p.t!]);
+  const res: Record<string, Float32Array> = {};
+  for (const [i, t] of out.entries()) res[names[i]!] = (await t.data()) as Float32Array;
+  tf.dispose(out);
+  return res;
+}
+
+afterEach(() => setConvGradientMode('auto'));
+
+describe('convolution gradients on every backend match cpu native gradients', () => {
+  it('conv stack: conv, strided conv, depthwise (mult 2, 7x7, stride 2), grouped, transposed', async () => {
+    const before = tf.memory().numTensors;
+    const backend = tf.getBackend();
+    const x = tf.randomNormal([2, 10, 6, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
+    const p = makeParams();
+    const host = await toHost({ x, ...p });
+    const here = await gradsOn(host);
+    setConvGradientMode('forward');
+    const forward = await gradsOn(host);
+    setConvGradientMode('native');
+    await tf.setBackend('cpu');
+    const ref = await gradsOn(host);
+    await tf.setBackend(backend);
+    for (const k of Object.keys(ref)) {
+      const scale = Math.max(...Array.from(ref[k]!, Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      for (const [label, g] of [['auto on ' + backend, here[k]!], ['forward-op path on ' + backend, forward[k]!]] as const) {
+        let maxDiff = 0;
+        for (let i = 0; i < g.length; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i]! - ref[k]![i]!));
+        expect(maxDiff / scale, `${label}: d/d${k} differs from cpu by ${maxDiff}`).toBeLessThan(1e-4);
+      }
+    }
+    tf.dispose([x, ...Object.values(p)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

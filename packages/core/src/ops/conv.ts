@@ -1,0 +1,225 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError, fmtShape } from '../errors.js';
+
+/**
+ * How convolution filter/input gradients are computed.
+ * - 'auto': use the backend's backprop kernels where they exist, otherwise (wasm) express them
+ *   with forward ops (strided slices + matMul, depthwise convs) that every backend has.
+ * - 'native' / 'forward': force one path (tests compare them).
+ */
+export type ConvGradientMode = 'auto' | 'native' | 'forward';
+let gradientMode: ConvGradientMode = 'auto';
+export function setConvGradientMode(mode: ConvGradientMode): void {
+  if (mode !== 'auto' && mode !== 'native' && mode !== 'forward') throw new ConfigError(`setConvGradientMode: unknown mode '${mode}' (auto | native | forward)`);
+  gradientMode = mode;
+}
+export function getConvGradientMode(): ConvGradientMode {
+  return gradientMode;
+}
+function native(kernel: string): boolean {
+  if (gradientMode === 'native') return true;
+  if (gradientMode === 'forward') return false;
+  return tf.getKernel(kernel, tf.getBackend()) != null;
+}
+
+type Pair = [number, number];
+const pair = (v: number | readonly number[]): Pair => (typeof v === 'number' ? [v, v] : [v[0]!, v[1]!]);
+
+/** Strided window of x starting at (i, j) with the conv's output size: [B, OH, OW, C]. */
+function window(x: tf.Tensor4D, i: number, j: number, oh: number, ow: number, [sh, sw]: Pair): tf.Tensor4D {
+  const [b, , , c] = x.shape;
+  if (sh === 1 && sw === 1) return tf.slice(x, [0, i, j, 0], [b, oh, ow, c]);
+  return tf.stridedSlice(x, [0, i, j, 0], [b, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, c], [1, sh, sw, 1]) as tf.Tensor4D;
+}
+
+/** dL/dW of a valid conv from forward ops: one [Cin×N]·[N×Cout] matMul per kernel offset. */
+function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair, stride: Pair): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, oh, ow, cout] = dy.shape;
+    const cin = x.shape[3];
+    const dy2 = tf.reshape(dy, [b * oh * ow, cout]);
+    const taps: tf.Tensor2D[] = [];
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) taps.push(tf.matMul(tf.reshape(window(x, i, j, oh, ow, stride), [b * oh * ow, cin]), dy2, true, false));
+    return tf.reshape(tf.stack(taps), [kh, kw, cin, cout]) as tf.Tensor4D;
+  });
+}
+
+/** dL/dW of a valid depthwise conv (filter [kh, kw, C, m]) from elementwise products. */
+function depthwiseFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair, m: number, stride: Pair): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, oh, ow] = dy.shape;
+    const c = x.shape[3];
+    const dy3 = tf.reshape(dy, [b * oh * ow, c, m]);
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) {
+        const xs = tf.reshape(window(x, i, j, oh, ow, stride), [b * oh * ow, c, 1]);
+        taps.push(tf.sum(tf.mul(xs, dy3), 0));
+      }
+    return tf.reshape(tf.stack(taps), [kh, kw, c, m]);
+  });
+}
+
+/**
+ * Inserts (s-1) zeros between the rows/cols of dy (the spacing of a strided conv's transpose).
+ * Rank-4 ops only: webgl cannot compile rank-6 pads.
+ */
+function dilate(dy: tf.Tensor4D, [sh, sw]: Pair): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return dy;
+  const [b, oh, ow, c] = dy.shape;
+  let y: tf.Tensor4D = dy;
+  if (sh > 1) {
+    const r = tf.reshape(y, [b, oh, 1, ow * c]);
+    y = tf.reshape(tf.concat([r, tf.zeros([b, oh, sh - 1, ow * c])], 2), [b, oh * sh, ow, c]);
+  }
+  if (sw > 1) {
+    const h = y.shape[1];
+    const r = tf.reshape(y, [b * h, ow, 1, c]);
+    y = tf.reshape(tf.concat([r, tf.zeros([b * h, ow, sw - 1, c])], 2), [b, h, ow * sw, c]);
+  }
+  return tf.slice(y, [0, 0, 0, 0], [b, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c]) as tf.Tensor4D;
+}
+
+/** dL/dx of a valid depthwise conv as a depthwise conv of the (dilated, padded) dy with the flipped filter. */
+function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tensor4D, stride: Pair): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, c, m] = w.shape;
+    const [b, hp, wp] = xShape as [number, number, number, number];
+    const d = dilate(dy, stride);
+    const rh = hp - (d.shape[1] + kh - 1);
+    const rw = wp - (d.shape[2] + kw - 1);
+    const padded = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + rh], [kw - 1, kw - 1 + rw], [0, 0]]);
+    const flipped = tf.reshape(tf.reverse(w, [0, 1]), [kh, kw, c * m, 1]);
+    const out = tf.depthwiseConv2d(padded as tf.Tensor4D, flipped as tf.Tensor4D, 1, 'valid');
+    return m === 1 ? out : (tf.sum(tf.reshape(out, [b, hp, wp, c, m]), 4) as tf.Tensor4D);
+  });
+}
+
+/** Valid (unpadded) conv2d, filter HWIO, with gradients on every backend. */
+export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
+  const s = pair(stride);
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x4 = xi as tf.Tensor4D;
+    const w4 = wi as tf.Tensor4D;
+    save([x4, w4]);
+    return {
+      value: tf.conv2d(x4, w4, s, 'valid'),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const g = dy as tf.Tensor4D;
+        const dx = tf.conv2dTranspose(g, ws, xs.shape, s, 'valid');
+        const dw = native('Conv2DBackpropFilter')
+          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: g }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
+          : conv2dFilterGradForward(xs, g, [ws.shape[0], ws.shape[1]], s);
+        return [dx, dw];
+      },
+    };
+  }) as never);
+  return f(x, w) as tf.Tensor4D;
+}
+
+/** Valid depthwise conv, filter [kh, kw, C, multiplier], with gradients on every backend. */
+export function depthwiseConv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
+  const s = pair(stride);
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x4 = xi as tf.Tensor4D;
+    const w4 = wi as tf.Tensor4D;
+    save([x4, w4]);
+    return {
+      value: tf.depthwiseConv2d(x4, w4, s, 'valid'),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const g = dy as tf.Tensor4D;
+        const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
+        const dx = native('DepthwiseConv2dNativeBackpropInput')
+          ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xs.shape } as never) as tf.Tensor4D)
+          : depthwiseInputGradForward(xs.shape, g, ws, s);
+        const dw = native('DepthwiseConv2dNativeBackpropFilter')
+          ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xs, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
+          : depthwiseFilterGradForward(xs, g, [ws.shape[0], ws.shape[1]], ws.shape[3], s);
+        return [dx, dw];
+      },
+    };
+  }) as never);
+  return f(x, w) as tf.Tensor4D;
+}
+
+export interface Conv2dOpOptions {
+  stride?: number | Pair;
+  /** Symmetric zero padding per side, PyTorch's `padding` (rows, cols). */
+  padding?: number | Pair;
+  groups?: number;
+}
+
+/**
+ * PyTorch `F.conv2d` in NHWC: `w` is HWIO with I = Cin / groups (the layout `loadTorchStateDict`
+ * produces from OIHW). groups = Cin is a depthwise conv (output channel c·m + j reads input c, as
+ * in PyTorch); other groups split the channels.
+ */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {}): tf.Tensor4D {
+  const groups = opts.groups ?? 1;
+  const [ph, pw] = pair(opts.padding ?? 0);
+  const cin = x.shape[3];
+  const [kh, kw, wi, cout] = w.shape;
+  if (x.rank !== 4) throw new ShapeError(`conv2d: input must be rank 4 (NHWC), got shape ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0 || cout % groups !== 0)
+    throw new ConfigError(`conv2d: groups=${groups} must divide input channels ${cin} and output channels ${cout}`);
+  if (wi * groups !== cin) throw new ShapeError(`conv2d: input has ${cin} channels but the filter ${fmtShape(w.shape)} with groups=${groups} expects ${wi * groups}`);
+  return tf.tidy(() => {
+    const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+    if (xp.shape[1] < kh || xp.shape[2] < kw)
+      throw new ShapeError(`conv2d: padded input ${xp.shape[1]}×${xp.shape[2]} is smaller than the ${kh}×${kw} kernel (input ${fmtShape(x.shape)})`);
+    if (groups === 1) return conv2dValid(xp, w, opts.stride ?? 1);
+    if (groups === cin) return depthwiseConv2dValid(xp, tf.reshape(w, [kh, kw, cin, cout / cin]), opts.stride ?? 1);
+    const xs = tf.split(xp, groups, 3);
+    const ws = tf.split(w, groups, 3);
+    return tf.concat(xs.map((xg, g) => conv2dValid(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, opts.stride ?? 1)), 3);
+  });
+}
+
+/** Valid transposed conv (output (h−1)·s + k), filter [kh, kw, out, in], with gradients on every backend. */
+export function convTranspose2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
+  const s = pair(stride);
+  const [kh, kw, cout] = w.shape;
+  const outShape: [number, number, number, number] = [x.shape[0], (x.shape[1] - 1) * s[0] + kh, (x.shape[2] - 1) * s[1] + kw, cout];
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x4 = xi as tf.Tensor4D;
+    const w4 = wi as tf.Tensor4D;
+    save([x4, w4]);
+    return {
+      value: tf.conv2dTranspose(x4, w4, outShape, s, 'valid'),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const g = dy as tf.Tensor4D;
+        // y = convT(x, w) is the input-gradient of a conv from y-space, so dx is that conv and
+        // dw is that conv's filter gradient with the roles of input and output swapped.
+        const dx = tf.conv2d(g, ws, s, 'valid');
+        const dw = native('Conv2DBackpropFilter')
+          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
+          : conv2dFilterGradForward(g, xs, [ws.shape[0], ws.shape[1]], s);
+        return [dx, dw];
+      },
+    };
+  }) as never);
+  return f(x, w) as tf.Tensor4D;
+}
+
+/**
+ * PyTorch `F.conv_transpose2d` (groups 1, no output_padding) in NHWC. `w` is [kh, kw, out, in]
+ * (tfjs conv2dTranspose layout); PyTorch's `padding` crops that many rows/cols from each side.
+ */
+export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: { stride?: number | Pair; padding?: number | Pair } = {}): tf.Tensor4D {
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const [ph, pw] = pair(opts.padding ?? 0);
+  const [kh, kw, cout, cin] = w.shape;
+  if (x.rank !== 4) throw new ShapeError(`convTranspose2d: input must be rank 4 (NHWC), got shape ${fmtShape(x.shape)}`);
+  if (x.shape[3] !== cin) throw new ShapeError(`convTranspose2d: input has ${x.shape[3]} channels, filter ${fmtShape(w.shape)} expects ${cin}`);
+  const oh = (x.shape[1] - 1) * sh + kh - 2 * ph;
+  const ow = (x.shape[2] - 1) * sw + kw - 2 * pw;
+  if (oh <= 0 || ow <= 0) throw new ShapeError(`convTranspose2d: output size ${oh}×${ow} is empty for input ${fmtShape(x.shape)}`);
+  return tf.tidy(() => {
+    const full = convTranspose2dValid(x, w, [sh, sw]);
+    return ph || pw ? tf.slice(full, [0, ph, pw, 0], [x.shape[0], oh, ow, cout]) : full;
+  });
+}

@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block, type TorchParam, type TorchLayout } from '../block.js';
+import { WeightsError, fmtShape } from '../errors.js';
+import type { SafeTensor } from './safetensors.js';
+
+/** Anything holding restorekit blocks: a Block, a LayersModel whose layers are Blocks, or a list of them. */
+export type TorchTarget = Block | tfl.LayersModel | { layers: tfl.layers.Layer[] } | (Block | tfl.layers.Layer)[];
+
+/** A state dict tensor: a tf.Tensor, or raw data with a shape (as read from safetensors). */
+export type StateTensor = tf.Tensor | { shape: number[]; data: Float32Array | ArrayLike<number> };
+
+/** All PyTorch-named weights of a target. Layers of a model are found by their Block children; a model's own layer names are not part of the keys. */
+export function torchParameters(target: TorchTarget): TorchParam[] {
+  if (target instanceof Block) return target.torchParameters();
+  const layers = Array.isArray(target) ? target : target.layers;
+  return layers.flatMap((l) => (l instanceof Block ? l.torchParameters() : []));
+}
+
+const PERM: Record<TorchLayout, number[] | null> = { conv: [2, 3, 1, 0], convTranspose: [2, 3, 1, 0], linear: [1, 0], identity: null };
+const INV: Record<TorchLayout, number[] | null> = { conv: [3, 2, 0, 1], convTranspose: [3, 2, 0, 1], linear: [1, 0], identity: null };
+
+export interface LoadOptions {
+  /** Key prefix in the state dict ('net.' for Lightning checkpoints, 'module.' for DataParallel). Detected automatically when omitted and every key shares one of those. */
+  prefix?: string;
+  /** Throw listing every missing, unexpected and mis-shaped key (default true). */
+  strict?: boolean;
+  /** Keys to ignore in the state dict (e.g. fixture inputs). Keys starting with '__' are always ignored. */
+  ignore?: (key: string) => boolean;
+}
+
+export interface LoadReport {
+  loaded: string[];
+  missing: string[];
+  unexpected: string[];
+}
+
+/** Unwraps common checkpoint containers: `{ params }`, `{ params_ema }`, `{ state_dict }`. */
+export function unwrapCheckpoint(sd: Record<string, unknown>): Record<string, StateTensor> {
+  for (const k of ['params_ema', 'params', 'state_dict', 'model']) {
+    const v = sd[k];
+    if (v && typeof v === 'object' && !('shape' in (v as object)) && Object.keys(sd).length <= 4) return v as Record<string, StateTensor>;
+  }
+  return sd as Record<string, StateTensor>;
+}
+
+function detectPrefix(keys: string[], want: Set<string>): string {
+  for (const p of ['net.', 'module.', 'model.', 'net_g.', 'generator.']) {
+    if (keys.length && keys.every((k) => k.startsWith(p)) && !keys.some((k) => want.has(k))) return p;
+  }
+  return '';
+}
+
+function isStateTensor(v: unknown): v is StateTensor {
+  return v instanceof tf.Tensor || (typeof v === 'object' && v !== null && Array.isArray((v as SafeTensor).shape) && 'data' in (v as object));
+}
+
+/**
+ * Loads a PyTorch state_dict into a target by official key names, converting layouts
+ * (OIHW→HWIO, depthwise, transposed conv, linear). With `strict` (default) nothing is written
+ * unless every key matches: a `WeightsError` lists every missing, unexpected and mis-shaped key,
+ * and NaN/Inf values are rejected, so a failed load leaves the target's weights as they were.
+ */
+export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions = {}): LoadReport {
+  const strict = opts.strict ?? true;
+  const params = torchParameters(target);
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const sd = unwrapCheckpoint(stateDict as Record<string, unknown>);
+  const keys = Object.keys(sd).filter((k) => !k.startsWith('__') && !(opts.ignore?.(k) ?? false));
+  const prefix = opts.prefix ?? detectPrefix(keys, new Set(byName.keys()));
+  const missing = new Set(byName.keys());
+  const unexpected: string[] = [];
+  const mismatched: { key: string; expected: number[]; got: number[] }[] = [];
+  const nonFinite: string[] = [];
+  const plan: { p: TorchParam; t: StateTensor; key: string }[] = [];
+  for (const key of keys) {
+    const name = prefix && key.startsWith(prefix) ? key.slice(prefix.length) : key;
+    const p = byName.get(name);
+    const t = sd[key];
+    if (!p) {
+      unexpected.push(key);
+      continue;
+    }
+    missing.delete(name);
+    if (!isStateTensor(t)) {
+      mismatched.push({ key, expected: p.torchShape, got: [] });
+      continue;
+    }
+    const shape = [...t.shape];
+    const same = shape.length === p.torchShape.length && shape.every((d, i) => d === p.torchShape[i]);
+    const sizeOk = shape.reduce((a, b) => a * b, 1) === p.torchShape.reduce((a, b) => a * b, 1);
+    // num_batches_tracked is 0-d in PyTorch; scalars with one element are accepted for identity layouts.
+    if (!same && !(p.layout === 'identity' && sizeOk && p.torchShape.length <= 1 && shape.length <= 1)) {
+      mismatched.push({ key, expected: p.torchShape, got: shape });
+      continue;
+    }
+    const data = t instanceof tf.Tensor ? null : t.data;
+    if (data) {
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) { nonFinite.push(key); break; }
+    } else if (!p.buffer || !key.endsWith('num_batches_tracked')) {
+      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t as tf.Tensor))).dataSync()[0]);
+      if (bad) nonFinite.push(key);
+    }
+    plan.push({ p, t, key });
+  }
+  const missingList = [...missing];
+  const problems: string[] = [];
+  if (strict && missingList.length) problems.push(`missing keys (${missingList.length}): ${missingList.join(', ')}`);
+  if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
+  if (mismatched.length) problems.push(`shape mismatches (${mismatched.length}): ${mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)} got ${fmtShape(m.got)}`).join('; ')}`);
+  if (nonFinite.length) problems.push(`NaN or Inf values in: ${nonFinite.join(', ')}`);
+  if (problems.length) throw new WeightsError(`loadTorchStateDict: ${problems.join('. ')}`, missingList, unexpected, mismatched);
+  for (const { p, t } of plan) {
+    tf.tidy(() => {
+      const src = t instanceof tf.Tensor ? tf.cast(t, 'float32') : tf.tensor(Float32Array.from(t.data as ArrayLike<number>), p.torchShape.length ? p.torchShape : [], 'float32');
+      const shaped = tf.reshape(src, p.torchShape);
+      const perm = PERM[p.layout];
+      const v = perm ? tf.transpose(shaped, perm) : shaped;
+      p.variable.write(tf.reshape(v, p.variable.shape as number[]));
+    });
+  }
+  return { loaded: plan.map((x) => x.key), missing: missingList, unexpected };
+}
+
+/** The target's weights as a PyTorch state dict (names, OIHW layouts): `{ key: { shape, data } }`, ready for `serializeSafetensors`. */
+export function exportTorchStateDict(target: TorchTarget, opts: { prefix?: string } = {}): Record<string, { shape: number[]; data: Float32Array }> {
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of torchParameters(target)) {
+    const data = tf.tidy(() => {
+      const v = p.variable.read();
+      const perm = INV[p.layout];
+      return (perm ? tf.transpose(v, perm) : v).dataSync() as Float32Array;
+    });
+    out[(opts.prefix ?? '') + p.name] = { shape: p.torchShape, data: Float32Array.from(data) };
+  }
+  return out;
+}
+
+/** Number of PyTorch parameters (buffers such as BatchNorm running statistics excluded), as `sum(p.numel() for p in model.parameters())`. */
+export function countParams(target: TorchTarget): number {
+  return torchParameters(target)
+    .filter((p) => !p.buffer)
+    .reduce((n, p) => n + p.torchShape.reduce((a, b) => a * b, 1), 0);
+}

@@ -1,0 +1,60 @@
+/**
+ * One test configuration for every package: the same `*.test.ts` files run in Node on the `cpu`
+ * and `wasm` backends and in Debian's Chromium (SwiftShader) on `webgl` and `webgpu`.
+ * `*.node.test.ts` files are backend-independent (parsers, fuzzers, configs) and run once, in node-cpu.
+ * Each run writes test-results/vitest.json; scripts/test-summary.mjs sums them.
+ */
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = dirname(fileURLToPath(import.meta.url));
+export const sharedDir = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'shared');
+export const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumArgs = [
+  '--no-sandbox', '--headless', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+const setup = join(repoRoot, 'test-setup', 'backend.ts');
+
+export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; testTimeout?: number } = {}) {
+  const include = ['src/**/*.test.ts', 'test/**/*.test.ts'];
+  const exclude = ['**/*.node.test.ts', '**/node_modules/**', '**/dist/**'];
+  const browser = (opts.browser ?? true) && process.env.RESTOREKIT_NO_BROWSER !== '1';
+  if (browser && !existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set RESTOREKIT_NO_BROWSER=1 to run the Node backends only`);
+  const testTimeout = opts.testTimeout ?? 600_000;
+  const common = { setupFiles: [setup], testTimeout, hookTimeout: testTimeout };
+  const browserProject = (backend: 'webgl' | 'webgpu') => ({
+    server: { fs: { allow: [repoRoot, sharedDir] } },
+    test: {
+      ...common,
+      name: backend,
+      include,
+      exclude,
+      provide: { backend, sharedDir },
+      browser: {
+        enabled: true,
+        headless: true,
+        screenshotFailures: false,
+        provider: playwright({ launchOptions: { executablePath: chromium, args: chromiumArgs } }),
+        instances: [{ browser: 'chromium' as const }],
+      },
+    },
+  });
+  return defineConfig({
+    root: pkgDir,
+    server: { fs: { allow: [repoRoot, sharedDir] } },
+    optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu'] },
+    test: {
+      reporters: ['default', ['json', { outputFile: join(pkgDir, 'test-results', 'vitest.json') }]],
+      projects: [
+        { test: { ...common, name: 'node-cpu', environment: 'node', include: [...include, 'src/**/*.node.test.ts', 'test/**/*.node.test.ts'], exclude: exclude.slice(1), provide: { backend: 'cpu', sharedDir } } },
+        { test: { ...common, name: 'node-wasm', environment: 'node', include, exclude, provide: { backend: 'wasm', sharedDir } } },
+        ...(browser ? [browserProject('webgl'), browserProject('webgpu')] : []),
+      ],
+    },
+  });
+}
