@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { BatchNorm2d, Block, ConfigError, Conv2d, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
+import { ones } from './init.js';
+
+/** How GatedDA's BatchNorm behaves in training: 'batch' (PyTorch default: batch statistics, running stats updated) or 'frozen' (always running statistics, never updated). */
+export type BatchNormMode = 'batch' | 'frozen';
+
+export interface GatedDAOptions {
+  /** Input and output channels C (AnyIR feeds it the odd half of a DAB's channels). */
+  channels: number;
+  /** r_expan: W_exp expands C → round(r·C) channels, split into γ (C), β (C), α (the rest). Must exceed 2. Default 8/3. */
+  expansionRatio?: number;
+  /** Kernel of the depthwise W_depth on α. Default 7. */
+  kernelSize?: number;
+  /** Bias in the four 1×1 / depthwise convs. The official Attention never passes one: default false. */
+  bias?: boolean;
+  /** ε inside σ = sqrt(var + ε) of the adaptive temperature. Default 1e-6. */
+  eps?: number;
+  /** BatchNorm ε (default 1e-5) and PyTorch momentum (default 0.1). */
+  normEps?: number;
+  normMomentum?: number;
+  /** Training behaviour of the BatchNorm (default 'batch', as PyTorch's train()). */
+  batchNorm?: BatchNormMode;
+}
+
+/** Channel widths of a GatedDA: hidden = round(r·C) (Python round-half-even), α = hidden − 2C. */
+export function gatedDAWidths(channels: number, expansionRatio = 8 / 3): { hidden: number; alpha: number } {
+  const hidden = roundHalfEven(expansionRatio * channels);
+  return { hidden, alpha: hidden - 2 * channels };
+}
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * Gated Degradation Adaptation (AnyIR's `GatedDegradationAdaption`, paper Algorithm 1), NHWC:
+ * F̂ = BN(F); μ, σ = per-sample spatial mean / std of F̂ (σ = sqrt(biased var + ε));
+ * τ_adj = τ·sigmoid(μ + σ); [γ, β, α] = W_exp(F̂); α′ = W_depth(α)·(1 + τ_adj[:a]);
+ * F_gate = sigmoid(γ)·W_gate([β, α′]); output W_proj(F_gate + F) with F the block input.
+ */
+export class GatedDA extends Block<GatedDAOptions & Record<string, unknown>> {
+  static className = 'restorekit>GatedDA';
+  readonly hidden: number;
+  readonly alpha: number;
+  tau!: tfl.LayerVariable;
+  private readonly norm: BatchNorm2d;
+  private readonly wExp: Conv2d;
+  private readonly wDepth: Conv2d;
+  private readonly wGate: Conv2d;
+  private readonly wProj: Conv2d;
+
+  constructor(opts: GatedDAOptions & BlockArgs) {
+    super(opts as never);
+    const o = this.options;
+    const c = ensurePositiveInt('GatedDA', 'channels', o.channels);
+    const r = o.expansionRatio ?? 8 / 3;
+    if (typeof r !== 'number' || !(r > 2)) throw new ConfigError(`GatedDA: expansionRatio must be a number > 2 (γ, β and α all need channels), got ${JSON.stringify(r)}`);
+    const k = ensurePositiveInt('GatedDA', 'kernelSize', o.kernelSize ?? 7);
+    if (k % 2 === 0) throw new ConfigError(`GatedDA: kernelSize must be odd (padding k//2 keeps the size), got ${k}`);
+    const bm = o.batchNorm ?? 'batch';
+    if (bm !== 'batch' && bm !== 'frozen') throw new ConfigError(`GatedDA: batchNorm must be 'batch' or 'frozen', got ${JSON.stringify(bm)}`);
+    ({ hidden: this.hidden, alpha: this.alpha } = gatedDAWidths(c, r));
+    if (this.alpha < 1) throw new ConfigError(`GatedDA: expansionRatio ${r} leaves no α channels for ${c} channels (hidden ${this.hidden})`);
+    const bias = o.bias ?? false;
+    // PyTorch registration order: norm, W_exp, W_depth, W_gate, W_proj, tau.
+    this.norm = this.addChild('norm', new BatchNorm2d({ channels: c, eps: o.normEps ?? 1e-5, momentum: o.normMomentum ?? 0.1 }));
+    this.wExp = this.addChild('W_exp', new Conv2d({ inChannels: c, outChannels: this.hidden, kernelSize: 1, bias }));
+    this.wDepth = this.addChild('W_depth', new Conv2d({ inChannels: this.alpha, outChannels: this.alpha, kernelSize: k, padding: Math.floor(k / 2), groups: this.alpha, bias }));
+    this.wGate = this.addChild('W_gate', new Conv2d({ inChannels: c + this.alpha, outChannels: c, kernelSize: 1, bias }));
+    this.wProj = this.addChild('W_proj', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1, bias }));
+  }
+
+  override build(s: tfl.Shape): void {
+    const c = this.options.channels;
+    const [b, h, w] = s;
+    this.buildChild(this.norm, s);
+    this.buildChild(this.wExp, s);
+    this.buildChild(this.wDepth, [b!, h!, w!, this.alpha]);
+    this.buildChild(this.wGate, [b!, h!, w!, c + this.alpha]);
+    this.buildChild(this.wProj, s);
+    // τ keeps PyTorch's shape [1, C, 1, 1]; init 1.
+    this.tau = this.addTorchWeight('tau', [1, c, 1, 1], ones());
+    this.built = true;
+  }
+
+  protected override expectedChannels() {
+    return [this.options.channels];
+  }
+
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const c = this.options.channels;
+    const a = this.alpha;
+    const eps = this.options.eps ?? 1e-6;
+    const bnTraining = training && (this.options.batchNorm ?? 'batch') === 'batch';
+    const fHat = this.run(this.norm, x, bnTraining);
+    // Per-sample, per-channel spatial statistics (biased variance).
+    const mu = tf.mean(fHat, [1, 2], true);
+    const variance = tf.mean(tf.square(tf.sub(fHat, mu)), [1, 2], true);
+    const sigma = tf.sqrt(tf.add(variance, eps));
+    const tauAdj = tf.mul(tf.reshape(this.tau.read(), [1, 1, 1, c]), tf.sigmoid(tf.add(mu, sigma))); // [B,1,1,C]
+    const fPrime = this.run(this.wExp, fHat, training);
+    const [gamma, beta, alpha] = tf.split(fPrime, [c, c, a], 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const alphaDw = this.run(this.wDepth, alpha, training);
+    // Official code: repeat τ_adj along channels ceil(a/C) times and keep the first a (a < C at every AnyIR width, so τ_adj[:a]).
+    const reps = Math.ceil(a / c);
+    const tauAlpha = a === c ? tauAdj : tf.slice(reps > 1 ? tf.tile(tauAdj, [1, 1, 1, reps]) : tauAdj, [0, 0, 0, 0], [-1, -1, -1, a]);
+    const alphaPrime = tf.mul(alphaDw, tf.add(tauAlpha, 1));
+    const fGate = tf.mul(tf.sigmoid(gamma), this.run(this.wGate, tf.concat([beta, alphaPrime], 3), training));
+    // The residual adds the block input (not the BN output); W_proj comes after the residual.
+    return this.run(this.wProj, tf.add(fGate, x), training);
+  }
+
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+registerBlock(GatedDA);
