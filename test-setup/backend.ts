@@ -2,12 +2,15 @@
  * Selects the backend of the current vitest project (node-cpu, node-wasm, webgl, webgpu) and
  * points fixture reads at ../shared (the browser fetches them through the dev server's /@fs/).
  */
-import { beforeAll, inject } from 'vitest';
+import { beforeAll, beforeEach, inject } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 
 declare module 'vitest' {
+  export interface TaskMeta {
+    backend?: string;
+  }
   export interface ProvidedContext {
     backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu';
     sharedDir: string;
@@ -17,6 +20,11 @@ declare module 'vitest' {
 const backend = inject('backend');
 const sharedDir = inject('sharedDir');
 const isBrowser = typeof window !== 'undefined' && typeof (globalThis as { process?: unknown }).process === 'undefined';
+
+// Recorded in test-results/vitest.json so scripts/test-summary.mjs can count per backend.
+beforeEach((ctx) => {
+  ctx.task.meta.backend = backend;
+});
 
 beforeAll(async () => {
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
