@@ -1,1 +1,14 @@
-export {};
+export { RestormerLayerNorm } from './restormer-layer-norm.js';
+export type { RestormerLayerNormOptions } from './restormer-layer-norm.js';
+export { MDTA } from './mdta.js';
+export type { MDTAOptions } from './mdta.js';
+export { GDFN, gdfnHidden } from './gdfn.js';
+export type { GDFNOptions } from './gdfn.js';
+export { TransformerBlock } from './transformer-block.js';
+export type { TransformerBlockOptions } from './transformer-block.js';
+export { OverlapPatchEmbed } from './overlap-patch-embed.js';
+export type { OverlapPatchEmbedOptions } from './overlap-patch-embed.js';
+export { Downsample } from './downsample.js';
+export type { DownsampleOptions } from './downsample.js';
+export { Upsample } from './upsample.js';
+export type { UpsampleOptions } from './upsample.js';

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Block, ConfigError, Conv2d, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
+
+export interface MDTAOptions {
+  /** Channels C. */
+  dim: number;
+  /** Number of heads n; C must be divisible by n (d = C / n channels per head). */
+  heads: number;
+  /** Bias on the three convs (Restormer uses false everywhere). Default false. */
+  bias?: boolean;
+}
+
+/**
+ * Multi-Dconv-head Transposed Attention (Restormer's `Attention`): qkv = DW3×3(1×1(x)), split q,k,v;
+ * channels split head-outer (c = head·d + j); q and k L2-normalised over H·W (max(‖·‖, 1e-12));
+ * softmax((q̂·k̂ᵀ)·temperature) is a d×d attention per head; out = project_out(A·v).
+ * PyTorch keys: `temperature` [heads,1,1], `qkv.weight`, `qkv_dwconv.weight`, `project_out.weight`.
+ */
+export class MDTA extends Block<MDTAOptions & Record<string, unknown>> {
+  static className = 'restorekit>MDTA';
+  readonly qkv: Conv2d;
+  readonly qkvDwconv: Conv2d;
+  readonly projectOut: Conv2d;
+  temperature!: tfl.LayerVariable;
+
+  constructor(opts: MDTAOptions & BlockArgs) {
+    super(opts as never);
+    const dim = ensurePositiveInt('MDTA', 'dim', this.options.dim);
+    const heads = ensurePositiveInt('MDTA', 'heads', this.options.heads);
+    if (dim % heads) throw new ConfigError(`MDTA: dim=${dim} must be divisible by heads=${heads}`);
+    const bias = this.options.bias ?? false;
+    this.qkv = this.addChild('qkv', new Conv2d({ inChannels: dim, outChannels: 3 * dim, kernelSize: 1, bias }));
+    this.qkvDwconv = this.addChild('qkv_dwconv', new Conv2d({ inChannels: 3 * dim, outChannels: 3 * dim, kernelSize: 3, padding: 1, groups: 3 * dim, bias }));
+    this.projectOut = this.addChild('project_out', new Conv2d({ inChannels: dim, outChannels: dim, kernelSize: 1, bias }));
+  }
+
+  override build(s: tfl.Shape): void {
+    this.temperature = this.addTorchWeight('temperature', [this.options.heads, 1, 1], tfl.initializers.ones());
+    this.buildChild(this.qkv, s);
+    this.buildChild(this.qkvDwconv, this.qkv.computeOutputShape(s) as tfl.Shape);
+    this.buildChild(this.projectOut, s);
+    this.built = true;
+  }
+
+  protected override expectedChannels() {
+    return [this.options.dim];
+  }
+
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    const n = this.options.heads;
+    const d = c / n;
+    const qkv = this.run(this.qkvDwconv, this.run(this.qkv, x, training), training);
+    const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    // [B,H,W,C] → [B,N,n,d] → [B,n,d,N]: the head is the outer channel factor, as in the official rearrange.
+    const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, h * w, n, d]), [0, 2, 3, 1]);
+    // F.normalize(dim=-1): t / max(‖t‖₂, 1e-12).
+    const l2 = (t: tf.Tensor) => tf.div(t, tf.maximum(tf.sqrt(tf.sum(tf.square(t), -1, true)), 1e-12));
+    const qh = l2(heads(q));
+    const kh = l2(heads(k));
+    const vh = heads(v);
+    const logits = tf.mul(tf.matMul(qh, kh, false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
+    const attn = tf.softmax(logits, -1);
+    const out = tf.matMul(attn, vh); // [B,n,d,N]
+    const back = tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, h, w, c]);
+    return this.run(this.projectOut, back, training);
+  }
+
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+registerBlock(MDTA);
