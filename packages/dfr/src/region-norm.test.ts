@@ -1,0 +1,74 @@
+import { describe, it, expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { checkBlock } from '@restorekit/core/testing';
+import { RegionNorm } from './index.js';
+import { runFixture } from './fixture-helpers.js';
+
+describe('RegionNorm (official RN_L)', () => {
+  it('reproduces drcnet/rn_l (output and hard mask exactly)', async () => {
+    const r = await runFixture('drcnet/rn_l.safetensors', (fx) => new RegionNorm({ channels: fx.config.feature_channels as number, threshold: fx.config.threshold as number }));
+    expect(r.masks['(root)']).toBe(256);
+  });
+
+  it('passes the block harness (batch 2, H ≠ W)', () =>
+    checkBlock({ create: () => new RegionNorm({ channels: 4 }), inputShapes: [[2, 6, 10, 4]], outputShape: [2, 6, 10, 4], trainableWeights: 7 }));
+
+  it('equals a direct computation of the region normalisation (batch-pooled means, S_r scaling, mask ≥ t)', async () => {
+    const rn = new RegionNorm({ channels: 3, threshold: 0.5 });
+    const z = tf.randomNormal([2, 5, 4, 3], 0.25, 1, 'float32', 7);
+    const y = rn.apply(z) as tf.Tensor;
+    const mask = rn.regionMask(z);
+    const M = await tf.tidy(() => tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)).data();
+    const gamma = await tf.tidy(() => rn.gammaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor).data();
+    const beta = await tf.tidy(() => rn.betaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor).data();
+    const Z = await z.data();
+    const R = await mask.data();
+    const w = await rn.bnNorm.gamma!.read().data();
+    const b = await rn.bnNorm.beta!.read().data();
+    const B = 2, P = 20, C = 3;
+    for (let i = 0; i < B * P; i++) expect(R[i]).toBe(M[i]! >= 0.5 ? 1 : 0);
+    const want = new Float64Array(B * P * C);
+    for (const fg of [true, false]) {
+      const rm = (i: number) => (fg ? R[i]! : 1 - R[i]!);
+      let sr = 0;
+      for (let i = 0; i < B * P; i++) sr += rm(i);
+      if (sr === 0) sr = 1;
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let i = 0; i < B * P; i++) s += Z[i * C + c]! * rm(i);
+        const mu = s / sr;
+        for (let n = 0; n < B; n++) {
+          const f = Array.from({ length: P }, (_, p) => Z[(n * P + p) * C + c]! * rm(n * P + p) + (1 - rm(n * P + p)) * mu);
+          const m = f.reduce((a, v) => a + v, 0) / P;
+          const v = f.reduce((a, x) => a + (x - m) ** 2, 0) / P;
+          for (let p = 0; p < P; p++) want[(n * P + p) * C + c]! += (((f[p]! - m) / Math.sqrt(v + 1e-5)) * w[c]! + b[c]!) * Math.sqrt(sr / (B * P));
+        }
+      }
+    }
+    const Y = await y.data();
+    for (let i = 0; i < B * P; i++) for (let c = 0; c < C; c++) expect(Y[i * C + c]).toBeCloseTo(want[i * C + c]! * (1 + gamma[i]!) + beta[i]!, 4);
+    // Both regions are populated for this input (otherwise the test would not exercise the pooling).
+    const fgCount = Array.from(R).reduce((a, v) => a + v, 0);
+    expect(fgCount).toBeGreaterThan(0);
+    expect(fgCount).toBeLessThan(B * P);
+    tf.dispose([z, y, mask]);
+    rn.dispose();
+  });
+
+  it('carries no gradient through the hard mask: with γ/β convs zeroed, sa.conv1 gets exactly zero gradient', async () => {
+    const rn = new RegionNorm({ channels: 4, threshold: 0.5 });
+    const z = tf.randomNormal([2, 6, 5, 4], 0.25, 1, 'float32', 3);
+    rn.build(z.shape);
+    for (const c of [rn.gammaConv, rn.betaConv]) for (const w of c.weights) w.write(tf.zerosLike(w.read()));
+    const probe = tf.randomNormal([2, 6, 5, 4], 0, 1, 'float32', 4);
+    const conv1 = rn.conv1.kernel.read() as tf.Variable;
+    const bn = rn.bnNorm.gamma!.read() as tf.Variable;
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(rn.apply(z) as tf.Tensor, probe)) as tf.Scalar, [conv1, bn]);
+    const g1 = await tf.max(tf.abs(grads[conv1.name]!)).data();
+    const g2 = await tf.max(tf.abs(grads[bn.name]!)).data();
+    expect(g1[0]).toBe(0);
+    expect(g2[0]).toBeGreaterThan(0);
+    tf.dispose([z, probe, value, Object.values(grads)]);
+    rn.dispose();
+  });
+});

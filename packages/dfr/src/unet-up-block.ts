@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block, ConfigError, ConvTranspose2d, ShapeError, ensurePositiveInt, fmtShape, registerBlock, type BlockArgs } from '@restorekit/core';
+import { PlainConvBlock } from './plain-conv-block.js';
+
+export interface UNetUpBlockOptions {
+  /** Channels of the decoder input x (official in_size). */
+  inChannels: number;
+  /** Channels after the transposed conv and of the output (official out_size); the bridge has inChannels − outChannels. */
+  outChannels: number;
+  reluSlope?: number;
+}
+
+/**
+ * DRCNet decoder block (official `UNetUpBlock`): u = ConvTranspose2d(k 2, s 2, bias)(x),
+ * y = PlainConvBlock(cat[u, bridge]). Inputs [x, bridge] with bridge at twice x's resolution.
+ */
+export class UNetUpBlock extends Block<UNetUpBlockOptions & Record<string, unknown>> {
+  static className = 'restorekit>UNetUpBlock';
+  readonly up: ConvTranspose2d;
+  readonly convBlock: PlainConvBlock;
+
+  constructor(opts: UNetUpBlockOptions & BlockArgs) {
+    super(opts as never);
+    const cin = ensurePositiveInt('UNetUpBlock', 'inChannels', this.options.inChannels);
+    const cout = ensurePositiveInt('UNetUpBlock', 'outChannels', this.options.outChannels);
+    if (cout >= cin) throw new ConfigError(`UNetUpBlock: 'outChannels' (${cout}) must be smaller than 'inChannels' (${cin}); the bridge brings the other inChannels − outChannels`);
+    this.up = this.addChild('up', new ConvTranspose2d({ inChannels: cin, outChannels: cout, kernelSize: 2, stride: 2, bias: true }));
+    this.convBlock = this.addChild('conv_block', new PlainConvBlock({ inChannels: cin, outChannels: cout, reluSlope: this.options.reluSlope ?? 0.2 }));
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const [s, b] = inputShape as tfl.Shape[];
+    this.buildChild(this.up, s!);
+    this.buildChild(this.convBlock, [b![0]!, b![1]!, b![2]!, this.options.inChannels]);
+    this.built = true;
+  }
+
+  protected override expectedChannels() {
+    return [this.options.inChannels, this.options.inChannels - this.options.outChannels];
+  }
+
+  protected override validateInputs(xs: tf.Tensor | tf.Tensor[]): void {
+    if (!Array.isArray(xs) || xs.length !== 2) throw new ShapeError(`UNetUpBlock '${this.name}': expects 2 inputs [x, bridge]`);
+    super.validateInputs(xs);
+    const [x, b] = xs as [tf.Tensor, tf.Tensor];
+    if (b.shape[0] !== x.shape[0] || b.shape[1] !== 2 * x.shape[1]! || b.shape[2] !== 2 * x.shape[2]!)
+      throw new ShapeError(`UNetUpBlock '${this.name}': bridge must be [B, 2H, 2W, C] for x ${fmtShape(x.shape)}, got ${fmtShape(b.shape)}`);
+  }
+
+  forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor {
+    const [x, bridge] = inputs as [tf.Tensor, tf.Tensor];
+    return this.run(this.convBlock, tf.concat([this.run(this.up, x, training), bridge], 3), training);
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const [s] = inputShape as tfl.Shape[];
+    const dbl = (n: number | null) => (n == null ? null : 2 * n);
+    return [s![0]!, dbl(s![1]!), dbl(s![2]!), this.options.outChannels];
+  }
+}
+registerBlock(UNetUpBlock);
