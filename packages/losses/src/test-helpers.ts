@@ -1,0 +1,80 @@
+// Shared helpers of this package's tests (not exported by the package).
+import * as tf from '@tensorflow/tfjs-core';
+import { vggLayers, type VGGArch } from './vgg-features.js';
+
+/** Deterministic N(0, 1) stream (mulberry32 + Box-Muller). */
+export function gaussian(seed: number): () => number {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
+}
+
+export function randomArray(n: number, seed: number, scale = 1, offset = 0): Float32Array {
+  const g = gaussian(seed);
+  return Float32Array.from({ length: n }, () => g() * scale + offset);
+}
+
+/** Uniform [0, 1) image [B, H, W, C] as a tensor. */
+export function randomImage(shape: number[], seed: number): tf.Tensor4D {
+  let a = seed >>> 0;
+  const n = shape.reduce((x, y) => x * y, 1);
+  const data = Float32Array.from({ length: n }, () => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return a / 4294967296;
+  });
+  return tf.tensor4d(data, shape as [number, number, number, number]);
+}
+
+/** torchvision-named VGG weights (features.<i>.weight/bias) up to layer `upTo`, drawn N(0, 2/fan_in), bias 0.1·N. */
+export function seededVGGStateDict(arch: VGGArch, upTo: number, seed = 7): Record<string, { shape: number[]; data: Float32Array }> {
+  const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const l of vggLayers(arch).slice(0, upTo + 1)) {
+    if (l.kind !== 'conv') continue;
+    const fan = l.inChannels * 9;
+    sd[`features.${l.index}.weight`] = { shape: [l.outChannels, l.inChannels, 3, 3], data: randomArray(l.outChannels * fan, seed + l.index, Math.sqrt(2 / fan)) };
+    sd[`features.${l.index}.bias`] = { shape: [l.outChannels], data: randomArray(l.outChannels, seed + 100 + l.index, 0.1) };
+  }
+  return sd;
+}
+
+/**
+ * Directional finite difference of a scalar function of x along a fixed ±1 direction v:
+ * returns [⟨∇f(x), v⟩ from tf.grad, (f(x + h v) − f(x − h v)) / 2h].
+ */
+export async function directionalDerivative(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, h = 1e-3, seed = 3): Promise<[number, number]> {
+  const g = gaussian(seed);
+  const v = tf.tensor(Float32Array.from({ length: x.size }, () => (g() > 0 ? 1 : -1)), x.shape);
+  const grad = tf.grad(f)(x);
+  const dot = tf.tidy(() => tf.sum(tf.mul(grad, v)));
+  const analytic = (await dot.data())[0]!;
+  dot.dispose();
+  const [fp, fm] = tf.tidy(() => [f(tf.add(x, tf.mul(v, h))), f(tf.sub(x, tf.mul(v, h)))]);
+  const numeric = ((await fp!.data())[0]! - (await fm!.data())[0]!) / (2 * h);
+  tf.dispose([v, grad, fp!, fm!]);
+  return [analytic, numeric];
+}
+
+/** Max |g| and finiteness of the gradient of f w.r.t. x. */
+export async function gradStats(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor): Promise<{ maxAbs: number; finite: boolean }> {
+  const g = tf.grad(f)(x);
+  const d = await g.data();
+  g.dispose();
+  let maxAbs = 0;
+  let finite = true;
+  for (const e of d) {
+    if (!Number.isFinite(e)) finite = false;
+    else maxAbs = Math.max(maxAbs, Math.abs(e));
+  }
+  return { maxAbs, finite };
+}
+
+export async function scalar(t: tf.Tensor): Promise<number> {
+  const v = (await t.data())[0]!;
+  return v;
+}
