@@ -67,8 +67,10 @@ export class RegionNorm extends Block<RegionNormOptions & Record<string, unknown
   }
 
   private hardMask(m: tf.Tensor): tf.Tensor {
-    // Official: mask[sa_map.detach() >= threshold] = 1 (inclusive); GreaterEqual has a zero gradient.
-    return tf.cast(tf.greaterEqual(m, this.options.threshold ?? 0.8), 'float32');
+    // Official: mask[sa_map.detach() >= threshold] = 1 (inclusive). No gradient reaches M through the
+    // mask (GreaterEqual's gradient is zero). A float select rather than cast(bool): on webgpu a
+    // bool → float32 cast aliases the bool buffer, and a kept copy of it read back wrong values.
+    return tf.where(tf.greaterEqual(m, this.options.threshold ?? 0.8), tf.onesLike(m), tf.zerosLike(m));
   }
 
   /** The hard foreground mask R = 1[M ≥ threshold] for an input z, [B, H, W, 1] (1 = foreground). Build the block first. */
