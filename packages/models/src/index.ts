@@ -3,3 +3,5 @@ export type { ModelPreset, ModelSpec, CreateModelOptions, ModelListing } from '.
 // Model families (each file registers itself):
 import './restormer.js';
 export * from './restormer.js';
+import './drcnet.js';
+export * from './drcnet.js';
