@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DTypeError, ShapeError, fmtShape } from '@restorekit/core';
 import { imageShape, isImageArray, prepareHost, type HostImage, type ImageArray } from './image-array.js';
 import { resolveMetricOptions, type MetricOptions } from './options.js';
-import { checkPair, checkTensorRange } from './tensor-metrics.js';
+import { checkPair, checkSize, checkTensorRange } from './tensor-metrics.js';
 
 export interface MetricImpl {
   name: string;
@@ -30,7 +30,7 @@ export function measureHost(impl: MetricImpl, pred: ImageArray, target: ImageArr
 export function measureTensor(impl: MetricImpl, pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]> {
   const fn = impl.name;
   const o = resolveMetricOptions(fn, options);
-  checkPair(fn, pred, target);
+  checkSize(fn, checkPair(fn, pred, target), o, impl.window);
   return (async () => {
     await checkTensorRange(fn, [['prediction', pred], ['target', target]], o);
     const v = impl.tensor(pred, target, options);

@@ -23,7 +23,7 @@ export function checkPair(fn: string, pred: unknown, target: unknown): [number, 
   return s as [number, number, number, number];
 }
 
-function checkSize(fn: string, shape: readonly number[], o: ResolvedMetricOptions, window: number): void {
+export function checkSize(fn: string, shape: readonly number[], o: ResolvedMetricOptions, window: number): void {
   const [, H, W, C] = shape as [number, number, number, number];
   const h = H - 2 * o.cropBorder;
   const w = W - 2 * o.cropBorder;

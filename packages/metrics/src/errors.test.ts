@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DTypeError, RestorekitError, ShapeError } from '@restorekit/core';
+import { Metric, psnr, psnrTensor, ssim, ssimSkimage, ssimTensor, ValueRangeError } from './index.js';
+
+// Bad input gives typed errors naming the problem, and leaks nothing, on every backend.
+describe('metrics reject bad input with typed errors', () => {
+  it('shape, dtype, option and range errors (tensors)', async () => {
+    const before = tf.memory().numTensors;
+    const a = tf.fill([2, 16, 12, 3], 0.5);
+    const b = tf.fill([2, 16, 12, 3], 0.25);
+    const small = tf.fill([2, 10, 12, 3], 0.5);
+    const wrongC = tf.fill([2, 16, 12, 1], 0.5);
+    const big = tf.fill([2, 16, 12, 3], 200);
+    const withNaN = tf.tensor4d([0.1, NaN, 0.2, 0.3], [1, 2, 2, 1]);
+    const twoCh = tf.fill([1, 16, 16, 2], 0.5);
+    const bool = tf.zeros([16, 16, 3], 'bool');
+
+    // shape mismatch between prediction and target (sync throw, before anything is computed)
+    expect(() => psnr(a, wrongC)).toThrow(ShapeError);
+    expect(() => psnr(a, wrongC)).toThrow(/prediction shape \[2, 16, 12, 3\] differs from target shape \[2, 16, 12, 1\]/);
+    expect(() => ssimTensor(a, small)).toThrow(ShapeError);
+    // rank and dtype
+    const flat = tf.zeros([16]);
+    expect(() => psnr(flat, flat)).toThrow(/HWC \(rank 3\) or NHWC \(rank 4\)/);
+    expect(() => ssim(bool, bool)).toThrow(DTypeError);
+    expect(() => psnr(a, { data: [1], shape: [1, 1] } as never)).toThrow(DTypeError);
+    // window larger than the image (after crop)
+    expect(() => ssim(small, small)).toThrow(/11×11 window does not fit the 10×12 image/);
+    expect(() => ssim(a, b, { cropBorder: 3 })).toThrow(/11×11 window does not fit the 10×6 image left after cropBorder 3/);
+    expect(() => psnr(a, b, { cropBorder: 6 })).toThrow(/cropBorder 6 leaves nothing/);
+    // Y needs 1 or 3 channels
+    expect(() => psnr(twoCh, twoCh, { testYChannel: true })).toThrow(/testYChannel needs 1 or 3 channels/);
+    // unknown / bad options
+    expect(() => psnr(a, b, { crop_border: 4 } as never)).toThrow(ConfigError);
+    expect(() => psnr(a, b, { crop_border: 4 } as never)).toThrow(/unknown option 'crop_border' \(did you mean 'cropBorder'\?\)/);
+    expect(() => ssimSkimage(a, b, { winSize: 5 } as never)).toThrow(/unknown option 'winSize'/);
+    expect(() => ssim(a, b, { dataRange: 0 })).toThrow(/dataRange must be a positive number/);
+    expect(() => ssim(a, b, { cropBorder: 1.5 })).toThrow(/cropBorder must be a non-negative integer/);
+    expect(() => ssim(a, b, { outOfRange: 'wrap' } as never)).toThrow(/outOfRange must be/);
+    expect(() => new Metric('lpips' as never)).toThrow(ConfigError);
+    // value range: [0, 255] data with the default dataRange 1
+    await expect(psnr(big, a)).rejects.toThrow(ValueRangeError);
+    await expect(ssim(a, big)).rejects.toThrow(/target has values in \[200, 200\] but dataRange is 1 \(pass dataRange: 255/);
+    await expect(psnr(withNaN, withNaN)).rejects.toThrow(/prediction contains NaN/);
+    expect(new ValueRangeError('x')).toBeInstanceOf(RestorekitError);
+    // ... and the documented ways around it
+    const a255 = tf.mul(a, 255);
+    expect((await psnr(big, a255, { dataRange: 255 }))[0]).toBeCloseTo(20 * Math.log10(255 / (200 - 127.5)), 4);
+    const clipped = await psnr(big, a, { outOfRange: 'clip' }); // big → 1: MSE (255·0.5)²
+    expect(clipped[0]).toBeCloseTo(20 * Math.log10(2), 4);
+
+    tf.dispose([a, b, small, wrongC, big, withNaN, twoCh, bool, flat, a255]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('shape, range and option errors (plain images)', () => {
+    const img = (v: number, h = 12, w = 12, c = 3) => ({ data: new Float32Array(h * w * c).fill(v), shape: [h, w, c] });
+    expect(() => psnr(img(0.5), img(0.5, 12, 11))).toThrow(/prediction shape \[12, 12, 3\] differs from target shape \[12, 11, 3\]/);
+    expect(() => psnr({ data: new Float32Array(5), shape: [2, 2, 1] }, { data: new Float32Array(4), shape: [2, 2, 1] })).toThrow(/has 5 values but shape \[2, 2, 1\] needs 4/);
+    expect(() => psnr({ data: [1], shape: [1, 1, 1, 1] }, { data: [1], shape: [1, 1, 1, 1] })).toThrow(ShapeError);
+    expect(() => ssimSkimage(img(0.5, 6, 12), img(0.5, 6, 12))).toThrow(/7×7 window does not fit the 6×12 image/);
+    expect(() => psnr(img(2), img(0.5))).toThrow(ValueRangeError);
+    expect(() => psnr(img(-0.1), img(0.5))).toThrow(/prediction has values in \[-0.1/);
+    expect(() => psnr(img(0.5), img(0.5), { dataRange: -1 })).toThrow(ConfigError);
+    expect(psnr(img(0.5), img(0.5))).toBe(Infinity);
+    expect(ssim(img(0.5), img(0.5))).toBeCloseTo(1, 14);
+  });
+});
