@@ -83,7 +83,7 @@ for (const f of evalFiles) {
 console.log(`${'mean'.padEnd(16)} ${(sumN / evalFiles.length).toFixed(2).padStart(10)} ${(sumR / evalFiles.length).toFixed(2).padStart(15)}`);
 
 // 4. Save: PyTorch-named safetensors (continue training in PyTorch) and the tfjs model (reload with tf.loadLayersModel).
-writeFileSync(join(out, 'denoiser.safetensors'), serializeSafetensors(exportTorchStateDict(body, { prefix: 'body.' })));
+writeFileSync(join(out, 'denoiser.safetensors'), serializeSafetensors(await exportTorchStateDict(body, { prefix: 'body.' })));
 await model.save(tf.io.withSaveHandler(async (a) => {
   writeFileSync(join(out, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
   writeFileSync(join(out, 'weights.bin'), Buffer.from(a.weightData));

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, LayerNorm2d, BatchNorm2d, ShapeError, DTypeError, conv2d, pixelShuffle, pixelUnshuffle, padToMultiple, cropTo } from './index.js';
 
 /** Each case must throw the named typed error and leave tf.memory() as it was. */
-function expectClean(fn: () => unknown, type: new (...a: never[]) => Error, msg: RegExp) {
+function expectClean(fn: () => unknown, type: abstract new (...a: never[]) => Error, msg: RegExp) {
   const before = tf.memory().numTensors;
   let err: unknown;
   try {
@@ -55,14 +55,14 @@ describe('bad input gets typed errors and leaks nothing', () => {
     tf.dispose([x, w, tiny, w7]);
   });
 
-  it('padToMultiple reflect-pads bottom/right like the official test code and cropTo undoes it', () => {
+  it('padToMultiple reflect-pads bottom/right like the official test code and cropTo undoes it', async () => {
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
     const p = padToMultiple(x as tf.Tensor4D, 4);
     expect(p.x.shape).toEqual([1, 4, 4, 1]);
     // PyTorch F.pad(x, (0, 1, 0, 1), 'reflect'): the new row/col mirrors row/col 1 (the edge is not repeated)
-    expect(Array.from(p.x.dataSync())).toEqual([1, 2, 3, 2, 4, 5, 6, 5, 7, 8, 9, 8, 4, 5, 6, 5]);
+    expect(Array.from(await p.x.data())).toEqual([1, 2, 3, 2, 4, 5, 6, 5, 7, 8, 9, 8, 4, 5, 6, 5]);
     const c = cropTo(p.x, p.height, p.width);
-    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Array.from(await c.data())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     tf.dispose([x, p.x, c]);
   });
 });

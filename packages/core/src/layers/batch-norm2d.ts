@@ -29,7 +29,7 @@ export class BatchNorm2d extends Block<BatchNorm2dOptions & Record<string, unkno
     super(opts as never);
     ensurePositiveInt('BatchNorm2d', 'channels', this.options.channels);
   }
-  override build(): void {
+  override build(_inputShape?: unknown): void {
     const c = this.options.channels;
     if (this.options.affine ?? true) {
       this.gamma = this.addTorchWeight('weight', [c], ones());

@@ -27,7 +27,7 @@ export class ConvTranspose2d extends Block<ConvTranspose2dOptions & Record<strin
     ensurePositiveInt('ConvTranspose2d', 'kernelSize', this.options.kernelSize);
   }
 
-  override build(): void {
+  override build(_inputShape?: unknown): void {
     const o = this.options;
     const k = o.kernelSize;
     // PyTorch computes fan_in from weight.size(1) · k² = out · k² for transposed convs.

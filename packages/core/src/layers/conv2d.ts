@@ -48,7 +48,7 @@ export class Conv2d extends Block<Conv2dOptions & Record<string, unknown>> {
     return pair(p);
   }
 
-  override build(): void {
+  override build(_inputShape?: unknown): void {
     const o = this.options;
     const [kh, kw] = pair(o.kernelSize);
     const g = o.groups ?? 1;

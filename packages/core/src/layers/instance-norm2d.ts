@@ -20,7 +20,7 @@ export class InstanceNorm2d extends Block<InstanceNorm2dOptions & Record<string,
     super(opts as never);
     ensurePositiveInt('InstanceNorm2d', 'channels', this.options.channels);
   }
-  override build(): void {
+  override build(_inputShape?: unknown): void {
     if (this.options.affine) {
       this.gamma = this.addTorchWeight('weight', [this.options.channels], ones());
       this.beta = this.addTorchWeight('bias', [this.options.channels], zeros());

@@ -26,7 +26,7 @@ export class LayerNorm2d extends Block<LayerNorm2dOptions & Record<string, unkno
     const k = this.options.kind ?? 'WithBias';
     if (k !== 'WithBias' && k !== 'BiasFree') throw new ConfigError(`LayerNorm2d: kind must be 'WithBias' or 'BiasFree', got '${k}'`);
   }
-  override build(): void {
+  override build(_inputShape?: unknown): void {
     this.gamma = this.addTorchWeight('weight', [this.options.channels], ones());
     if ((this.options.kind ?? 'WithBias') === 'WithBias') this.beta = this.addTorchWeight('bias', [this.options.channels], zeros());
     this.built = true;

@@ -51,15 +51,15 @@ describe('primitives pass the block harness', () => {
 });
 
 describe('PyTorch semantics', () => {
-  it('PixelUnshuffle puts input channel c at offset (i, j) into channel c·4 + 2i + j, and PixelShuffle inverts it', () => {
+  it('PixelUnshuffle puts input channel c at offset (i, j) into channel c·4 + 2i + j, and PixelShuffle inverts it', async () => {
     const x = tf.tensor4d(Array.from({ length: 4 * 4 * 3 }, (_, i) => i), [1, 4, 4, 3]);
     const u = tf.tidy(() => new PixelUnshuffle({ factor: 2 }).apply(x) as tf.Tensor);
-    const ud = u.arraySync() as number[][][][];
-    const xd = x.arraySync() as number[][][][];
+    const ud = (await u.array()) as number[][][][];
+    const xd = (await x.array()) as number[][][][];
     for (let h = 0; h < 2; h++) for (let w = 0; w < 2; w++) for (let c = 0; c < 3; c++) for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++)
       expect(ud[0]![h]![w]![c * 4 + 2 * i + j]).toBe(xd[0]![2 * h + i]![2 * w + j]![c]);
     const back = new PixelShuffle({ factor: 2 }).apply(u) as tf.Tensor;
-    expect(back.arraySync()).toEqual(xd);
+    expect(await back.array()).toEqual(xd);
     tf.dispose([x, u, back]);
   });
 

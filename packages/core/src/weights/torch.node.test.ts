@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   Conv2d, ConvTranspose2d, BatchNorm2d, Sequential, LayerNorm2d, WeightsError,
-  loadTorchStateDict, exportTorchStateDict, countParams, serializeSafetensors, parseSafetensors,
+  loadTorchStateDict, loadTorchStateDictAsync, exportTorchStateDict, countParams, serializeSafetensors, parseSafetensors,
 } from '../index.js';
 
 function net() {
@@ -48,10 +48,10 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     s.dispose();
   });
 
-  it('export → safetensors → load into a fresh net reproduces the outputs exactly (PyTorch names and shapes)', () => {
+  it('export → safetensors → load into a fresh net reproduces the outputs exactly (PyTorch names and shapes)', async () => {
     const a = net();
     loadTorchStateDict(a, torchSd());
-    const out = exportTorchStateDict(a);
+    const out = await exportTorchStateDict(a);
     expect(Object.keys(out).sort()).toEqual(Object.keys(torchSd()).sort());
     expect(out['3.weight']!.shape).toEqual([8, 2, 2, 2]);
     const file = parseSafetensors(serializeSafetensors(out));
@@ -91,7 +91,7 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     s.dispose();
   });
 
-  it('rejects NaN / Inf weights, naming the key, and keeps the old values', () => {
+  it('rejects NaN / Inf weights, naming the key, and keeps the old values', async () => {
     const s = net();
     const sd = torchSd();
     sd['2.weight']!.data[3] = NaN;
@@ -99,6 +99,7 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     expect(() => loadTorchStateDict(s, sd)).toThrow(/NaN or Inf values in: 0\.bias, 2\.weight/);
     const t = { ...torchSd(), '0.bias': tf.tensor1d([1, 2, NaN, 4]) };
     expect(() => loadTorchStateDict(s, t)).toThrow(/NaN or Inf values in: 0\.bias/);
+    await expect(loadTorchStateDictAsync(s, t)).rejects.toThrow(/NaN or Inf values in: 0\.bias/);
     (t['0.bias'] as tf.Tensor).dispose();
     s.dispose();
   });

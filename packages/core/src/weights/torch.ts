@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, type TorchParam, type TorchLayout } from '../block.js';
-import { WeightsError, fmtShape } from '../errors.js';
+import { BackendError, WeightsError, fmtShape } from '../errors.js';
 import type { SafeTensor } from './safetensors.js';
 
 /** Anything holding restorekit blocks: a Block, a LayersModel whose layers are Blocks, or a list of them. */
@@ -95,6 +95,8 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
       continue;
     }
     const data = t instanceof tf.Tensor ? null : t.data;
+    if (!data && tf.getBackend() === 'webgpu')
+      throw new BackendError(`loadTorchStateDict: '${key}' is a tf.Tensor, and webgpu cannot read tensors synchronously (dataSync returns zeros there); use loadTorchStateDictAsync or pass host arrays ({ shape, data }, as parseSafetensors returns)`);
     if (data) {
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) { nonFinite.push(key); break; }
     } else if (!p.buffer || !key.endsWith('num_batches_tracked')) {
@@ -122,15 +124,25 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
   return { loaded: plan.map((x) => x.key), missing: missingList, unexpected };
 }
 
-/** The target's weights as a PyTorch state dict (names, OIHW layouts): `{ key: { shape, data } }`, ready for `serializeSafetensors`. */
-export function exportTorchStateDict(target: TorchTarget, opts: { prefix?: string } = {}): Record<string, { shape: number[]; data: Float32Array }> {
+/** Like `loadTorchStateDict`, but first downloads tf.Tensor values asynchronously (works on every backend, webgpu included). */
+export async function loadTorchStateDictAsync(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions = {}): Promise<LoadReport> {
+  const sd = unwrapCheckpoint(stateDict);
+  const host: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(sd)) host[k] = v instanceof tf.Tensor ? { shape: v.shape, data: (await tf.cast(v, 'float32').data()) as Float32Array } : v;
+  return loadTorchStateDict(target, host, opts);
+}
+
+/**
+ * The target's weights as a PyTorch state dict (names, OIHW layouts): `{ key: { shape, data } }`, ready for
+ * `serializeSafetensors`. Async because GPU backends (webgpu) can only be read asynchronously.
+ */
+export async function exportTorchStateDict(target: TorchTarget, opts: { prefix?: string } = {}): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const p of torchParameters(target)) {
-    const data = tf.tidy(() => {
-      const v = p.variable.read();
-      const perm = INV[p.layout];
-      return (perm ? tf.transpose(v, perm) : v).dataSync() as Float32Array;
-    });
+    const perm = INV[p.layout];
+    const t = perm ? tf.transpose(p.variable.read(), perm) : tf.clone(p.variable.read());
+    const data = (await t.data()) as Float32Array;
+    t.dispose();
     out[(opts.prefix ?? '') + p.name] = { shape: p.torchShape, data: Float32Array.from(data) };
   }
   return out;
