@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, ConfigError, fmtShape } from '@restorekit/core';
+import type { Complex, FFTOptions, IRFFTOptions } from './types.js';
+import { checkComplex, checkReal, commonOptions } from './validate.js';
+import { normScale, run2d } from './engine.js';
+
+function unpack(y: tf.Tensor): tf.Tensor[] {
+  return tf.unstack(y, 0);
+}
+function asComplex([re, im]: tf.Tensor[]): Complex {
+  return { re: re!, im: im! };
+}
+function pack(z: Complex): tf.Tensor {
+  return tf.stack([z.re, z.im], 0);
+}
+
+/**
+ * 2-D real-to-complex FFT (torch.fft.rfft2): the last transformed axis keeps ⌊W/2⌋+1 bins.
+ * NHWC [B, H, W, C] → { re, im } of [B, H, ⌊W/2⌋+1, C} by default.
+ */
+export function rfft2(x: tf.Tensor, opts: FFTOptions = {}): Complex {
+  checkReal('rfft2', x);
+  const { norm, path, axes } = commonOptions('rfft2', x.rank, opts);
+  const [a0, a1] = axes;
+  const [H, W] = [x.shape[a0]!, x.shape[a1]!];
+  return asComplex(tf.tidy(() =>
+    unpack(
+      run2d(x, x.shape, false, a1, a0, { kind: 'r2c', n: W, sign: -1, scale: normScale(norm, W, false) }, { kind: 'c2c', n: H, sign: -1, scale: normScale(norm, H, false) }, path),
+    ),
+  ));
+}
+
+/**
+ * 2-D complex-to-real inverse FFT (torch.fft.irfft2 with s = size): complex inverse over the first
+ * axis, then the c2r inverse over the second, which ignores the imaginary parts of bin 0 and (even W)
+ * bin W/2 exactly as PyTorch does.
+ */
+export function irfft2(z: Complex, opts: IRFFTOptions = {}): tf.Tensor {
+  const { re } = checkComplex('irfft2', z);
+  const { norm, path, axes } = commonOptions('irfft2', re.rank, opts);
+  const [a0, a1] = axes;
+  const H = re.shape[a0]!;
+  const bins = re.shape[a1]!;
+  let W = 2 * (bins - 1);
+  if (opts.size !== undefined) {
+    const s = opts.size as unknown;
+    if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 1))
+      throw new ConfigError(`irfft2: option 'size' must be two positive integers [H, W], got ${JSON.stringify(s)}`);
+    if (s[0] !== H) throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: H = ${s[0]} but axis ${a0} has ${H} bins (resizing is not supported)`);
+    if (Math.floor(s[1] / 2) + 1 !== bins)
+      throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: W = ${s[1]} needs ⌊W/2⌋+1 = ${Math.floor(s[1] / 2) + 1} bins but axis ${a1} has ${bins}`);
+    W = s[1];
+  }
+  if (W < 1) throw new ShapeError(`irfft2: a spectrum with ${bins} bin(s) on axis ${a1} gives no signal; pass size [H, W] with W = 1`);
+  return tf.tidy(() =>
+    run2d(pack(z), re.shape, true, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path),
+  );
+}
+
+function complexTransform(op: string, z: Complex | tf.Tensor, opts: FFTOptions, sign: 1 | -1): Complex {
+  let zz: Complex;
+  let real = false;
+  if (z instanceof tf.Tensor) {
+    checkReal(op, z);
+    real = true;
+    zz = { re: z, im: z };
+  } else zz = checkComplex(op, z);
+  const { norm, path, axes } = commonOptions(op, zz.re.rank, opts);
+  const [a0, a1] = axes;
+  const shape = zz.re.shape;
+  const inverse = sign === 1;
+  return asComplex(tf.tidy(() => {
+    const packed = real ? pack({ re: zz.re, im: tf.zerosLike(zz.re) }) : pack(zz);
+    return unpack(
+      run2d(packed, shape, true, a1, a0, { kind: 'c2c', n: shape[a1]!, sign, scale: normScale(norm, shape[a1]!, inverse) }, { kind: 'c2c', n: shape[a0]!, sign, scale: normScale(norm, shape[a0]!, inverse) }, path),
+    );
+  }));
+}
+
+/** 2-D complex FFT (torch.fft.fft2) of { re, im } (or of a real tensor, imaginary part 0). */
+export function fft2(z: Complex | tf.Tensor, opts: FFTOptions = {}): Complex {
+  return complexTransform('fft2', z, opts, -1);
+}
+
+/** 2-D complex inverse FFT (torch.fft.ifft2). */
+export function ifft2(z: Complex | tf.Tensor, opts: FFTOptions = {}): Complex {
+  return complexTransform('ifft2', z, opts, 1);
+}
