@@ -50,7 +50,11 @@ describe('metrics reject bad input with typed errors', () => {
     const clipped = await psnr(big, a, { outOfRange: 'clip' }); // big → 1: MSE (255·0.5)²
     expect(clipped[0]).toBeCloseTo(20 * Math.log10(2), 4);
 
-    tf.dispose([a, b, small, wrongC, big, withNaN, twoCh, bool, flat, a255]);
+    // int32 tensors (8-bit values) measure like float32 ones
+    const i8 = tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1], 'int32');
+    const j8 = tf.tensor4d([12, 20, 30, 40], [1, 2, 2, 1], 'int32');
+    expect((await psnr(i8, j8, { dataRange: 255 }))[0]).toBeCloseTo(10 * Math.log10((255 * 255) / 1), 4); // MSE 4/4
+    tf.dispose([a, b, small, wrongC, big, withNaN, twoCh, bool, flat, a255, i8, j8]);
     expect(tf.memory().numTensors).toBe(before);
   });
 

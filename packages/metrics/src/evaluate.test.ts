@@ -82,6 +82,11 @@ describe('evaluate', () => {
     await expect(evaluate((x) => tf.slice(x, [0, 0, 0, 0], [1, 8, 8, 3]), [img8], null, { dataRange: 255, logger: null })).rejects.toThrow(ShapeError);
     await expect(evaluate((x) => x, [img8], null, { metric: ['psnr'] } as never)).rejects.toThrow(ConfigError);
     await expect(evaluate((x) => x, [img8], null, { metrics: ['lpips'] } as never)).rejects.toThrow(ConfigError);
+    // multi-output models (e.g. coarse-to-fine): outputIndex picks the restored image; every output is disposed
+    const multi = (x: tf.Tensor4D) => [tf.mul(x, 0.5), tf.add(x, 0)];
+    expect((await evaluate(multi, [img8], null, { dataRange: 255, outputIndex: -1, logger: null })).rows[0]!.values.psnr).toBe(Infinity);
+    expect((await evaluate(multi, [img8], null, { dataRange: 255, outputIndex: 0, logger: null })).rows[0]!.values.psnr).toBeLessThan(20);
+    await expect(evaluate(multi, [img8], null, { dataRange: 255, outputIndex: 2, logger: null })).rejects.toThrow(/outputIndex 2/);
     await expect(evaluate((x) => x, [], null)).rejects.toThrow(/non-empty array/);
     await expect(evaluate({} as never, [img8], null)).rejects.toThrow(/model must be a function/);
     expect(tf.memory().numTensors).toBe(before);

@@ -27,8 +27,10 @@ export interface EvaluateOptions {
   quantize?: boolean;
   /** Receives each line of the table; null prints nothing. Default console.log. */
   logger?: ((line: string) => void) | null;
-  /** Also measure the degraded input against the clean image (columns `input_<metric>`). Default false. */
+  /** Also measure the degraded input against the clean image (columns `input <metric>`). Default false. */
   measureInput?: boolean;
+  /** For models that return several tensors: which one is the restored image (negative counts from the end, -1 = last). Default 0. */
+  outputIndex?: number;
 }
 
 export interface EvaluateRow {
@@ -45,7 +47,7 @@ export interface EvaluateResult {
   table: string;
 }
 
-const KNOWN = ['metrics', 'cropBorder', 'testYChannel', 'dataRange', 'clip', 'quantize', 'logger', 'measureInput'];
+const KNOWN = ['metrics', 'cropBorder', 'testYChannel', 'dataRange', 'clip', 'quantize', 'logger', 'measureInput', 'outputIndex'];
 
 function toHost(t: tf.Tensor, data: Float32Array): ImageArray {
   const s = t.shape;
@@ -72,7 +74,7 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
   const rows: EvaluateRow[] = [];
   for (let i = 0; i < images.length; i++) {
     const item = images[i]!;
-    const named = item !== null && typeof item === 'object' && 'name' in item && 'data' in item && !isImageArray(item as object) ? (item as { name: string; data: tf.Tensor | ImageArray }) : null;
+    const named = item !== null && typeof item === 'object' && !(item instanceof tf.Tensor) && 'name' in item && 'data' in item && !isImageArray(item as object) ? (item as { name: string; data: tf.Tensor | ImageArray }) : null;
     const src = named ? named.data : (item as tf.Tensor | ImageArray);
     const name = named ? String(named.name) : `#${i}`;
     const owned: tf.Tensor[] = [];
@@ -96,10 +98,11 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
       const x = (input.rank === 3 ? tf.expandDims(input, 0) : input) as tf.Tensor4D;
       if (x !== input) owned.push(x);
       const raw = typeof model === 'function' ? await model(x) : (model.apply(x, { training: false }) as tf.Tensor);
-      const out = Array.isArray(raw) ? (raw as tf.Tensor[])[0]! : raw;
-      if (!(out instanceof tf.Tensor)) throw new DTypeError(`evaluate: the model must return a tf.Tensor for image ${name}`);
-      if (Array.isArray(raw)) owned.push(...(raw as tf.Tensor[]).filter((t) => t !== x && t !== clean));
-      else if (out !== x && out !== clean) owned.push(out);
+      if (Array.isArray(raw)) owned.push(...(raw as tf.Tensor[]).filter((t) => t instanceof tf.Tensor && t !== x && t !== clean));
+      const oi = options.outputIndex ?? 0;
+      const out = Array.isArray(raw) ? (raw as tf.Tensor[])[oi < 0 ? raw.length + oi : oi] : raw;
+      if (!(out instanceof tf.Tensor)) throw new DTypeError(`evaluate: the model must return a tf.Tensor (or an array holding one at outputIndex ${options.outputIndex ?? 0}) for image ${name}`);
+      if (!Array.isArray(raw) && out !== x && out !== clean) owned.push(out);
       const os = out.rank === 3 ? [1, ...out.shape] : out.shape;
       if (os.length !== 4 || os.some((d: number, k: number) => d !== clean.shape[k])) throw new ShapeError(`evaluate: model output ${fmtShape(out.shape)} for image ${name} does not match the image ${fmtShape(clean.shape)}`);
       let outData = Float32Array.from((await out.data()) as Float32Array);
