@@ -85,3 +85,23 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
     expect(() => new DRCNet({ reluSlope: Number.NaN })).toThrow(/reluSlope/);
   });
 });
+
+describe('DRCNet input validation (node-cpu)', () => {
+  it('rejects wrong channels and too-small inputs with ShapeError and leaks nothing', async () => {
+    const { ShapeError } = await import('@restorekit/core');
+    const tf = await import('@tensorflow/tfjs-core');
+    const before = tf.memory().numTensors;
+    const m = new DRCNet({ wf: 4, depth: 3 });
+    const bad = tf.zeros([1, 8, 8, 4]);
+    expect(() => m.apply(bad)).toThrow(ShapeError);
+    expect(() => m.apply(bad)).toThrow(/3 channels/);
+    const tinyIn = tf.zeros([1, 2, 9, 3]); // 2 rows cannot be reflect-padded to 4
+    expect(() => m.apply(tinyIn)).toThrow(/reflect padding/);
+    const ok = tf.zeros([1, 5, 9, 3]);
+    const ys = m.apply(ok) as import('@tensorflow/tfjs-core').Tensor[];
+    expect(ys.map((y) => y.shape)).toEqual([[1, 5, 9, 3], [1, 5, 9, 3]]);
+    tf.dispose([bad, tinyIn, ok, ys]);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
