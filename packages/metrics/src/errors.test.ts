@@ -53,8 +53,11 @@ describe('metrics reject bad input with typed errors', () => {
     // int32 tensors (8-bit values) measure like float32 ones
     const i8 = tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1], 'int32');
     const j8 = tf.tensor4d([12, 20, 30, 40], [1, 2, 2, 1], 'int32');
+    // a rank-3 (HWC) pair is one image
+    const h3 = tf.tidy(() => tf.tile(tf.squeeze(i8, [0]), [4, 4, 1]));
+    expect(await ssimSkimage(h3, h3, { dataRange: 255 })).toEqual([1]);
     expect((await psnr(i8, j8, { dataRange: 255 }))[0]).toBeCloseTo(10 * Math.log10((255 * 255) / 1), 4); // MSE 4/4
-    tf.dispose([a, b, small, wrongC, big, withNaN, twoCh, bool, flat, a255, i8, j8]);
+    tf.dispose([a, b, small, wrongC, big, withNaN, twoCh, bool, flat, a255, i8, j8, h3]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
