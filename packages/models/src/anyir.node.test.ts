@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, inject } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError, countParams, loadTorchStateDict } from '@restorekit/core';
+import { compareWithFixture, fixtureTensor, loadFixture } from '@restorekit/core/testing';
+import { AnyIR, anyirPresets } from './anyir.js';
+import { createModel, getModelSpec, listModels } from './registry.js';
+
+interface FullConfig {
+  config: Record<string, unknown>;
+  total_params: number;
+  total_buffer_elements: number;
+  num_state_dict_entries: number;
+  state_dict: { key: string; shape: number[]; numel: number; kind: 'param' | 'buffer' }[];
+}
+const fullConfig = (name: string): FullConfig => JSON.parse(readFileSync(join(inject('sharedDir'), 'fixtures', 'full-configs', name), 'utf8')) as FullConfig;
+
+describe('AnyIR presets match the official state_dicts', () => {
+  for (const [preset, file, params, buffers] of [
+    ['official', 'anyir_official_dim28.json', 5_736_376, 3_761],
+    ['dim32', 'anyir_dim32_variant.json', 8_513_436, 5_036],
+  ] as const)
+    it(`'${preset}': ${params.toLocaleString('en')} parameters, and every key of ${file} maps to exactly one weight of the right shape`, () => {
+      const fc = fullConfig(file);
+      const model = createModel('anyir', { preset }) as AnyIR;
+      model.build([1, 64, 64, 3]);
+      expect(countParams(model)).toBe(params);
+      expect(anyirPresets[preset]!.params).toBe(params);
+      expect(fc.total_params).toBe(params);
+      const mine = model.torchParameters();
+      // Constructor arguments of the official config = the preset.
+      const c = fc.config;
+      expect(model.cfg).toMatchObject({ dim: c.dim, numBlocks: c.num_blocks, numRefinementBlocks: c.num_refinement_blocks, heads: c.heads, ffnExpansionFactor: c.ffn_expansion_factor, bias: c.bias, layerNormType: c.LayerNorm_type });
+      const byName = new Map(mine.map((p) => [p.name, p]));
+      expect(byName.size).toBe(mine.length); // unique names
+      expect(mine.length).toBe(fc.num_state_dict_entries);
+      const seen = new Set<string>();
+      for (const e of fc.state_dict) {
+        const p = byName.get(e.key);
+        expect(p, `no weight for ${e.key}`).toBeDefined();
+        expect(p!.torchShape, e.key).toEqual(e.shape);
+        expect(p!.buffer, e.key).toBe(e.kind === 'buffer');
+        expect(seen.has(e.key)).toBe(false);
+        seen.add(e.key);
+      }
+      expect(mine.filter((p) => !seen.has(p.name)).map((p) => p.name)).toEqual([]); // none left over
+      const bufferElems = mine.filter((p) => p.buffer).reduce((n, p) => n + p.torchShape.reduce((a, b) => a * b, 1), 0);
+      expect(bufferElems).toBe(buffers);
+      expect(fc.total_buffer_elements).toBe(buffers);
+      // Same order as the official state_dict.
+      expect(mine.map((p) => p.name)).toEqual(fc.state_dict.map((e) => e.key));
+      model.dispose();
+    });
+
+  it("loads a Lightning checkpoint with 'net.' prefixes as it is (prefix detected) and reproduces the official output", async () => {
+    const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
+    const ckpt: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fx.tensors)) if (!k.startsWith('__')) ckpt[`net.${k}`] = v;
+    const model = createModel('anyir', { preset: 'small' }) as AnyIR;
+    const x = fixtureTensor(fx, '__input__');
+    model.build(x.shape);
+    const report = loadTorchStateDict(model, { state_dict: ckpt });
+    expect(report.loaded.length).toBe(Object.keys(ckpt).length);
+    expect(report.loaded.every((k) => k.startsWith('net.'))).toBe(true);
+    expect(report.missing).toEqual([]);
+    const y = model.apply(x) as tf.Tensor;
+    const cmp = await compareWithFixture(y, fx);
+    expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff}`).toBe(true);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('is registered with its presets, paper and size multiple', () => {
+    const spec = getModelSpec('anyir');
+    expect(spec.sizeMultiple).toBe(8);
+    expect(spec.defaultPreset).toBe('official');
+    expect(spec.citation).toContain('2504.14249');
+    const listing = listModels().find((m) => m.name === 'anyir')!;
+    expect(listing.presets.map((p) => p.name)).toEqual(['official', 'dim32', 'small', 'tiny']);
+    expect((createModel('anyir') as AnyIR).cfg.dim).toBe(28);
+  });
+
+  it('rejects bad configurations and inputs with typed errors', () => {
+    expect(() => new AnyIR({ inChannels: 3, outChannels: 1 })).toThrow(/inChannels \(3\) must equal outChannels \(1\)/);
+    expect(() => new AnyIR({ dim: 28, heads: [1, 2, 3, 8] })).toThrow(/level 3 width 112 .* divisible by its heads \(3\)/);
+    expect(() => new AnyIR({ dim: 14, heads: [2, 2, 4, 8] })).toThrow(ConfigError); // level 1: 7 channels per pathway, 2 heads
+    expect(() => new AnyIR({ dim: 7 })).toThrow(/even/);
+    expect(() => new AnyIR({ numBlocks: [1, 1, 1] as never })).toThrow(/numBlocks/);
+    expect(() => new AnyIR({ numRefinementBlocks: -1 })).toThrow(ConfigError);
+    const m = new AnyIR({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 0, frequencyBranch: 'identity' });
+    const x = tf.zeros([1, 8, 8, 4]);
+    expect(() => m.apply(x)).toThrow(ShapeError);
+    const small = tf.zeros([1, 3, 3, 3]); // reflect padding to 8 needs more than 3 rows
+    expect(() => m.apply(small)).toThrow(ShapeError);
+    tf.dispose([x, small]);
+    m.dispose();
+  });
+});

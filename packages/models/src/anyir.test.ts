@@ -1,0 +1,90 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { setFFTCacheEnabled } from '@restorekit/gated-da';
+import { checkBlock, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights, type Fixture } from '@restorekit/core/testing';
+import { AnyIR, type AnyIROptions } from './anyir.js';
+import { createModel } from './registry.js';
+
+// The FFT basis cache keeps tensors alive across calls; the leak checks below need it off.
+beforeAll(() => setFFTCacheEnabled(false));
+
+function fromFixtureConfig(c: Record<string, unknown>): AnyIROptions {
+  return {
+    inChannels: c.inp_channels as number, outChannels: c.out_channels as number, dim: c.dim as number,
+    numBlocks: c.num_blocks as [number, number, number, number], numRefinementBlocks: c.num_refinement_blocks as number,
+    heads: c.heads as [number, number, number, number], ffnExpansionFactor: c.ffn_expansion_factor as number,
+    bias: c.bias as boolean, layerNormType: c.LayerNorm_type as 'WithBias',
+  };
+}
+
+async function buffersAfter(model: AnyIR, fx: Fixture): Promise<{ n: number; maxDiff: number }> {
+  const params = new Map(model.torchParameters().map((p) => [p.name, p]));
+  const keys = Object.keys(fx.tensors).filter((k) => k.startsWith('__after__.'));
+  let maxDiff = 0;
+  for (const k of keys) {
+    const key = k.slice('__after__.'.length);
+    const p = params.get(key)!;
+    expect(p?.buffer, key).toBe(true);
+    const got = await p.variable.read().data();
+    const info = fx.entry?.outputs?.[k];
+    const c = compareArrays(key, got, fx.tensors[k]!.data, info?.atol ?? 1e-5, info?.rtol ?? 1e-4);
+    expect(c.ok, `${key}: max |diff| ${c.maxAbsDiff}`).toBe(true);
+    if (key.endsWith('num_batches_tracked')) expect(got[0]).toBe(fx.tensors[key]!.data[0]! + 1);
+    else expect(compareArrays(key, got, fx.tensors[key]!.data, 0, 0).ok, `${key} was not updated`).toBe(false);
+    maxDiff = Math.max(maxDiff, c.maxAbsDiff);
+  }
+  return { n: keys.length, maxDiff };
+}
+
+describe('AnyIR (official net/anyir.py)', () => {
+  for (const mode of ['eval', 'train'] as const)
+    it(`reproduces the official AnyIR forward (${mode} mode${mode === 'train' ? ', incl. BatchNorm buffers after it' : ''})`, async () => {
+      const before = tf.memory().numTensors;
+      const fx = await loadFixture(`anyir/anyir_full_${mode}.safetensors`);
+      const model = new AnyIR(fromFixtureConfig(fx.config));
+      const x = fixtureTensor(fx, '__input__');
+      model.build(x.shape);
+      const report = loadFixtureWeights(model, fx);
+      expect(report.missing).toEqual([]);
+      const y = model.apply(x, { training: mode === 'train' }) as tf.Tensor;
+      const cmp = await compareWithFixture(y, fx);
+      let extra = '';
+      if (mode === 'train') {
+        const b = await buffersAfter(model, fx);
+        expect(b.n).toBe(24); // 8 GatedDA BatchNorms × (running_mean, running_var, num_batches_tracked)
+        extra = `, buffers max |diff| ${b.maxDiff.toExponential(2)}`;
+      }
+      console.log(`[${tf.getBackend()}] anyir_full_${mode} output max |diff| ${cmp.maxAbsDiff.toExponential(2)}${extra}`);
+      expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
+      tf.dispose([x, y]);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+  it('a tiny preset passes the block harness: every weight gets a gradient in a train-mode step (batch 2, 16×24)', () =>
+    checkBlock({
+      create: () => createModel('anyir', { preset: 'tiny' }),
+      inputShapes: [[2, 16, 24, 3]],
+      outputShape: [2, 16, 24, 3],
+      // 8 DABs × 19 + patch_embed + 3 Downsample + 3 Upsample + reduce_chan_level3/2 + reduce_dim_level3 + output.
+      trainableWeights: 8 * 19 + 11,
+    }));
+
+  it('keeps the size of inputs that are not multiples of 8 (reflect pad, crop back)', async () => {
+    const before = tf.memory().numTensors;
+    const model = createModel('anyir', { preset: 'tiny', frequencyBranch: 'identity' }) as AnyIR;
+    const x = tf.randomUniform([1, 13, 10, 3], 0, 1, 'float32', 7);
+    const y = model.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([1, 13, 10, 3]);
+    // Same as running the reflect-padded 16×16 image and taking the top-left 13×10 window.
+    const xp = tf.mirrorPad(x, [[0, 0], [0, 3], [0, 6], [0, 0]], 'reflect');
+    const yp = model.apply(xp) as tf.Tensor;
+    expect(yp.shape).toEqual([1, 16, 16, 3]);
+    const crop = tf.slice(yp, [0, 0, 0, 0], [1, 13, 10, 3]);
+    const c = compareArrays('crop', await y.data(), await crop.data(), 1e-6, 1e-6);
+    expect(c.ok, `max |diff| ${c.maxAbsDiff}`).toBe(true);
+    tf.dispose([x, y, xp, yp, crop]);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
