@@ -3,5 +3,7 @@ export type { ModelPreset, ModelSpec, CreateModelOptions, ModelListing } from '.
 // Model families (each file registers itself):
 import './restormer.js';
 export * from './restormer.js';
+import './anyir.js';
+export * from './anyir.js';
 import './drcnet.js';
 export * from './drcnet.js';
