@@ -49,6 +49,20 @@ describe('MDTA', () => {
     m.dispose();
   });
 
+  it('an all-zero input (q = k = 0, clamped norm) gives a finite output and finite gradients, like F.normalize', async () => {
+    const before = tf.memory().numTensors;
+    const m = new MDTA({ dim: 4, heads: 2 });
+    const x = tf.zeros([1, 3, 5, 4]);
+    m.build(x.shape);
+    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.apply(x) as tf.Tensor)) as tf.Scalar, vars);
+    expect(Number.isFinite((await value.data())[0])).toBe(true);
+    for (const g of Object.values(grads)) for (const e of await g.data()) expect(Number.isFinite(e)).toBe(true);
+    tf.dispose([x, value, Object.values(grads)]);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects bad options and inputs with typed errors', () => {
     expect(() => new MDTA({ dim: 6, heads: 4 })).toThrow(ConfigError);
     const m = new MDTA({ dim: 4, heads: 2 });

@@ -55,8 +55,9 @@ export class MDTA extends Block<MDTAOptions & Record<string, unknown>> {
     const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
     // [B,H,W,C] → [B,N,n,d] → [B,n,d,N]: the head is the outer channel factor, as in the official rearrange.
     const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, h * w, n, d]), [0, 2, 3, 1]);
-    // F.normalize(dim=-1): t / max(‖t‖₂, 1e-12).
-    const l2 = (t: tf.Tensor) => tf.div(t, tf.maximum(tf.sqrt(tf.sum(tf.square(t), -1, true)), 1e-12));
+    // F.normalize(dim=-1): t / max(‖t‖₂, 1e-12), written as sqrt(max(Σt², 1e-24)) (same value) so that an
+    // all-zero row gets PyTorch's finite gradient (1/eps) instead of sqrt'(0) = ∞ → NaN.
+    const l2 = (t: tf.Tensor) => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24)));
     const qh = l2(heads(q));
     const kh = l2(heads(k));
     const vh = heads(v);
