@@ -42,7 +42,24 @@ function cached(key: string, shape: number[], make: () => Float32Array): tf.Tens
 }
 
 const TWO_PI = 2 * Math.PI;
-const ang = (n: number, k: number, N: number) => (TWO_PI * ((n * k) % N)) / N;
+/**
+ * cos and sin of 2π·m/N for m = n·k mod N, evaluated on the first half-turn only (m > N/2 uses
+ * symmetry) and exact at multiples of a quarter turn, so sin vanishes exactly where it should
+ * (bins 0 and N/2 of the c2r basis: their imaginary parts get exactly zero weight, as in torch).
+ */
+function cosSin(n: number, k: number, N: number): [number, number] {
+  const m = (n * k) % N;
+  if (m === 0) return [1, 0];
+  if (4 * m === N) return [0, 1];
+  if (2 * m === N) return [-1, 0];
+  if (4 * m === 3 * N) return [0, -1];
+  if (2 * m > N) {
+    const t = (TWO_PI * (N - m)) / N;
+    return [Math.cos(t), -Math.sin(t)];
+  }
+  const t = (TWO_PI * m) / N;
+  return [Math.cos(t), Math.sin(t)];
+}
 
 /** Real → complex (first K = ⌊N/2⌋+1 bins, or all N when full), forward sign: [N, 2K] = [cos | −sin]·scale. */
 export function r2cBasis(N: number, scale: number, full = false): tf.Tensor {
@@ -51,9 +68,9 @@ export function r2cBasis(N: number, scale: number, full = false): tf.Tensor {
     const b = new Float32Array(N * 2 * K);
     for (let n = 0; n < N; n++)
       for (let k = 0; k < K; k++) {
-        const t = ang(n, k, N);
-        b[n * 2 * K + k] = Math.cos(t) * scale;
-        b[n * 2 * K + K + k] = -Math.sin(t) * scale;
+        const [c, sn] = cosSin(n, k, N);
+        b[n * 2 * K + k] = c * scale;
+        b[n * 2 * K + K + k] = -sn * scale;
       }
     return b;
   });
@@ -66,9 +83,9 @@ export function c2cBasis(N: number, sign: 1 | -1, scale: number): tf.Tensor {
     const b = new Float32Array(M * M);
     for (let n = 0; n < N; n++)
       for (let k = 0; k < N; k++) {
-        const t = ang(n, k, N);
-        const c = Math.cos(t) * scale;
-        const s = Math.sin(t) * scale * sign;
+        const [cc, sn] = cosSin(n, k, N);
+        const c = cc * scale;
+        const s = sn * scale * sign;
         b[n * M + k] = c; // re → re
         b[n * M + N + k] = s; // re → im
         b[(N + n) * M + k] = -s; // im → re
@@ -90,9 +107,9 @@ export function c2rBasis(N: number, scale: number): tf.Tensor {
     for (let k = 0; k < K; k++) {
       const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
       for (let n = 0; n < N; n++) {
-        const t = ang(n, k, N);
-        b[k * N + n] = a * Math.cos(t) * scale;
-        b[(K + k) * N + n] = -a * Math.sin(t) * scale;
+        const [c, sn] = cosSin(n, k, N);
+        b[k * N + n] = a * c * scale;
+        b[(K + k) * N + n] = -a * sn * scale;
       }
     }
     return b;
@@ -113,9 +130,9 @@ export function fourStepOuterBasis(P: number, Q: number, sign: 1 | -1, scale: nu
       const base = k2 * 2 * P * cols;
       for (let n1 = 0; n1 < P; n1++)
         for (let k1 = 0; k1 < P; k1++) {
-          const t = ang(n1, Q * k1 + k2, N);
-          const c = Math.cos(t) * scale;
-          const s = Math.sin(t) * scale * sign;
+          const [cc, sn] = cosSin(n1, Q * k1 + k2, N);
+          const c = cc * scale;
+          const s = sn * scale * sign;
           b[base + n1 * cols + k1] = c;
           b[base + (P + n1) * cols + k1] = -s;
           if (!realOut) {

@@ -34,16 +34,16 @@ export function checkAxes(op: string, rank: number, axes: unknown): [number, num
   return [a, b];
 }
 
-export function checkReal(op: string, x: unknown, what = 'input'): tf.Tensor {
+export function checkReal(op: string, x: unknown, what = 'input', minRank = 2): tf.Tensor {
   if (!(x instanceof tf.Tensor)) throw new DTypeError(`${op}: ${what} must be a float32 tf.Tensor, got ${x === null ? 'null' : typeof x}`);
   if (x.dtype === 'complex64')
     throw new DTypeError(`${op}: ${what} is complex64; restorekit complex values are { re, im } pairs of float32 tensors (use tf.real / tf.imag to split)`);
   if (x.dtype !== 'float32') throw new DTypeError(`${op}: ${what} must be float32, got ${x.dtype}`);
-  if (x.rank < 2) throw new ShapeError(`${op}: ${what} must have rank ≥ 2 (two transformed axes), got shape ${fmtShape(x.shape)}`);
+  if (x.rank < minRank) throw new ShapeError(`${op}: ${what} must have rank ≥ 2 (two transformed axes), got shape ${fmtShape(x.shape)}`);
   return x;
 }
 
-export function checkComplex(op: string, z: unknown): Complex {
+export function checkComplex(op: string, z: unknown, minRank = 2): Complex {
   if (z instanceof tf.Tensor) {
     if (z.dtype === 'complex64')
       throw new DTypeError(`${op}: input is complex64; pass { re, im } float32 tensors instead (tf.real(z), tf.imag(z))`);
@@ -52,8 +52,8 @@ export function checkComplex(op: string, z: unknown): Complex {
   if (typeof z !== 'object' || z === null || !('re' in z) || !('im' in z))
     throw new DTypeError(`${op}: input must be a { re, im } pair of float32 tensors`);
   const { re, im } = z as { re: unknown; im: unknown };
-  checkReal(op, re, 're');
-  checkReal(op, im, 'im');
+  checkReal(op, re, 're', minRank);
+  checkReal(op, im, 'im', minRank);
   const r = re as tf.Tensor;
   const i = im as tf.Tensor;
   if (r.rank !== i.rank || r.shape.some((d, k) => d !== i.shape[k]))

@@ -1,0 +1,35 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block, registerBlock, ShapeError, fmtShape, type BlockArgs } from '@restorekit/core';
+import { rfft2 } from '../fft.js';
+import type { FFTNorm, FFTPath } from '../types.js';
+import { checkNorm, checkPath } from '../validate.js';
+
+export interface RFFT2LayerOptions {
+  norm?: FFTNorm;
+  path?: FFTPath;
+}
+
+/** rfft2 over H, W of NHWC [B, H, W, C] as a layer with two outputs [re, im], each [B, H, ⌊W/2⌋+1, C]. */
+export class RFFT2Layer extends Block<RFFT2LayerOptions & Record<string, unknown>> {
+  static className = 'restorekit>RFFT2Layer';
+  constructor(opts: RFFT2LayerOptions & BlockArgs = {}) {
+    super(opts as never);
+    checkNorm('RFFT2Layer', this.options.norm);
+    checkPath('RFFT2Layer', this.options.path);
+  }
+  forward(x: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+    const t = Array.isArray(x) ? x[0]! : x;
+    if (t.rank !== 4) throw new ShapeError(`RFFT2Layer '${this.name}': input must be NHWC [B, H, W, C], got ${fmtShape(t.shape)}`);
+    const z = rfft2(t, { norm: this.options.norm, path: this.options.path });
+    return [z.re, z.im];
+  }
+  override computeOutputShape(s: tfl.Shape | tfl.Shape[]): tfl.Shape[] {
+    const shape = (Array.isArray(s[0]) ? s[0] : s) as tfl.Shape;
+    if (shape.length !== 4) throw new ShapeError(`RFFT2Layer '${this.name}': input must be NHWC [B, H, W, C], got ${JSON.stringify(shape)}`);
+    const w = shape[2] == null ? null : Math.floor(shape[2] / 2) + 1;
+    const out = [shape[0]!, shape[1]!, w, shape[3]!] as tfl.Shape;
+    return [out, [...out]];
+  }
+}
+registerBlock(RFFT2Layer);

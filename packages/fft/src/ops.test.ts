@@ -1,0 +1,284 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DTypeError, ShapeError } from '@restorekit/core';
+import {
+  rfft2, irfft2, fft2, ifft2, fftshift, ifftshift, amplitude, phase, fromPolar, complexMul, conj,
+  lowPassMask, highPassMask, bandPassMask, releaseFFTCache, setFFTCacheEnabled, pathFor, type Complex,
+} from './index.js';
+
+// Leak checks below run with the basis cache off (every call creates and disposes its own bases);
+// the cache itself is tested separately.
+beforeAll(() => setFFTCacheEnabled(false));
+afterAll(() => setFFTCacheEnabled(true));
+
+const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  return m;
+}
+async function maxAbs(a: tf.Tensor): Promise<number> {
+  const x = await a.data();
+  let m = 0;
+  for (const v of x) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+describe('round trips, axes and ranks', () => {
+  it('irfft2(rfft2(x)) = x for odd and even sizes in every norm, both paths', async () => {
+    const before = tf.memory().numTensors;
+    for (const [H, W] of [[5, 7], [6, 9], [12, 10], [1, 4], [3, 1]])
+      for (const norm of ['backward', 'ortho', 'forward'] as const)
+        for (const path of ['matmul', 'fourstep'] as const) {
+          const x = rnd([2, H, W, 3], H * 10 + W);
+          const z = rfft2(x, { norm, path });
+          expect(z.re.shape).toEqual([2, H, Math.floor(W / 2) + 1, 3]);
+          const y = irfft2(z, { norm, path, size: [H, W] });
+          expect(await maxAbsDiff(x, y), `${H}x${W} ${norm} ${path}`).toBeLessThan(2e-5);
+          tf.dispose([x, z.re, z.im, y]);
+        }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('ifft2(fft2(z)) = z and fft2 of a real tensor matches rfft2 on the kept bins', async () => {
+    const z = { re: rnd([1, 6, 10, 2], 1), im: rnd([1, 6, 10, 2], 2) };
+    const f = fft2(z, { norm: 'ortho' });
+    const back = ifft2(f, { norm: 'ortho' });
+    expect(await maxAbsDiff(back.re, z.re)).toBeLessThan(1e-5);
+    expect(await maxAbsDiff(back.im, z.im)).toBeLessThan(1e-5);
+    const full = fft2(z.re);
+    const half = rfft2(z.re);
+    const kept = tf.slice(full.re, [0, 0, 0, 0], [1, 6, 6, 2]);
+    expect(await maxAbsDiff(kept, half.re)).toBeLessThan(1e-4);
+    // Parseval (ortho): energy is preserved.
+    const e1 = (await tf.sum(tf.add(tf.square(z.re), tf.square(z.im))).data())[0]!;
+    const e2 = (await tf.sum(tf.add(tf.square(f.re), tf.square(f.im))).data())[0]!;
+    expect(Math.abs(e1 - e2) / e1).toBeLessThan(1e-5);
+    tf.dispose([z.re, z.im, f.re, f.im, back.re, back.im, full.re, full.im, half.re, half.im, kept]);
+  });
+
+  it('a hand-computed 2×2 DFT: [[1,2],[3,4]] → [[10,−2],[−4,0]]', async () => {
+    const z = rfft2(tf.tensor2d([[1, 2], [3, 4]]));
+    expect(Array.from(await z.re.data())).toEqual([10, -2, -4, 0]);
+    expect(Array.from(await z.im.data())).toEqual([0, 0, 0, 0]);
+    const y = irfft2(z);
+    expect(Array.from(await y.data()).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([1, 2, 3, 4]);
+    tf.dispose([z.re, z.im, y]);
+  });
+
+  it('axes option: NCHW axes [2, 3], rank 2 and rank 3 agree with NHWC', async () => {
+    const x = rnd([1, 5, 6, 2], 3); // NHWC
+    const ref = rfft2(x);
+    const nchw = tf.transpose(x, [0, 3, 1, 2]);
+    const z = rfft2(nchw, { axes: [2, 3] });
+    const zBack = tf.transpose(z.re, [0, 2, 3, 1]);
+    expect(await maxAbsDiff(zBack, ref.re)).toBeLessThan(1e-5);
+    const z3 = rfft2(tf.squeeze(x, [0])); // HWC, default axes [0, 1]
+    expect(await maxAbsDiff(z3.im, tf.squeeze(ref.im, [0]))).toBeLessThan(1e-5);
+    const x2 = tf.reshape(tf.slice(x, [0, 0, 0, 0], [1, 5, 6, 1]), [5, 6]);
+    const z2 = rfft2(x2, { axes: [-2, -1] });
+    expect(await maxAbsDiff(z2.re, tf.reshape(tf.slice(ref.re, [0, 0, 0, 0], [1, 5, 4, 1]), [5, 4]))).toBeLessThan(1e-5);
+    tf.dispose([x, ref.re, ref.im, nchw, z.re, z.im, zBack, z3.re, z3.im, x2, z2.re, z2.im]);
+  });
+});
+
+describe('implementations agree', () => {
+  it('four-step and dense matMul DFTs give the same spectra (64×48, 60×90, 128×32)', async () => {
+    for (const [H, W] of [[64, 48], [60, 90], [128, 32]]) {
+      const x = rnd([1, H, W, 2], H + W);
+      const a = rfft2(x, { path: 'matmul' });
+      const b = rfft2(x, { path: 'fourstep' });
+      const scale = await maxAbs(a.re);
+      expect(await maxAbsDiff(a.re, b.re), `${H}x${W}`).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
+      expect(await maxAbsDiff(a.im, b.im)).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
+      const ya = irfft2(a, { path: 'matmul', size: [H, W] });
+      const yb = irfft2(a, { path: 'fourstep', size: [H, W] });
+      expect(await maxAbsDiff(ya, yb)).toBeLessThan(1e-5);
+      const ca = ifft2(a, { path: 'matmul' });
+      const cb = ifft2(a, { path: 'fourstep' });
+      expect(await maxAbsDiff(ca.im, cb.im)).toBeLessThan(1e-5);
+      tf.dispose([x, a.re, a.im, b.re, b.im, ya, yb, ca.re, ca.im, cb.re, cb.im]);
+    }
+  });
+  it("'auto' picks four-step for long composite lengths and the dense DFT for short or prime ones", () => {
+    expect(pathFor(256)).toBe('fourstep');
+    expect(pathFor(1024)).toBe('fourstep');
+    expect(pathFor(16)).toBe('matmul');
+    expect(pathFor(127)).toBe('matmul');
+    expect(pathFor(256, 'matmul')).toBe('matmul');
+  });
+});
+
+/** Directional finite difference of L(x) = Σ w·f(x) against the autodiff gradient (three random directions). */
+async function gradCheck(f: (xs: tf.Tensor[]) => tf.Tensor[], shapes: number[][], eps: number, seed: number) {
+  const xs = shapes.map((s, i) => rnd(s, seed + i));
+  const outs0 = f(xs);
+  const ws = outs0.map((o, i) => rnd(o.shape, seed + 50 + i));
+  tf.dispose(outs0);
+  const L = (...ins: tf.Tensor[]) => tf.addN(f(ins).map((o, i) => tf.sum(tf.mul(o, ws[i]!)))) as tf.Scalar;
+  const grads = tf.grads(L)(xs);
+  const results: { fd: number; ad: number }[] = [];
+  for (let d = 0; d < 3; d++) {
+    const vs = shapes.map((s, i) => rnd(s, seed + 100 + 10 * d + i));
+    const plus = tf.tidy(() => L(...xs.map((x, i) => tf.add(x, tf.mul(vs[i]!, eps)))));
+    const minus = tf.tidy(() => L(...xs.map((x, i) => tf.sub(x, tf.mul(vs[i]!, eps)))));
+    const fd = ((await plus.data())[0]! - (await minus.data())[0]!) / (2 * eps);
+    const adT = tf.tidy(() => tf.addN(grads.map((g, i) => tf.sum(tf.mul(g, vs[i]!)))));
+    const ad = (await adT.data())[0]!;
+    adT.dispose();
+    results.push({ fd, ad });
+    tf.dispose([plus, minus, vs]);
+  }
+  tf.dispose([xs, ws, grads]);
+  return results;
+}
+
+describe('gradients vs finite differences', () => {
+  const linear: [string, (xs: tf.Tensor[]) => tf.Tensor[], number[][]][] = [
+    ['rfft2 backward', ([x]) => { const z = rfft2(x!); return [z.re, z.im]; }, [[1, 5, 6, 2]]],
+    ['rfft2 ortho four-step', ([x]) => { const z = rfft2(x!, { norm: 'ortho', path: 'fourstep' }); return [z.re, z.im]; }, [[1, 8, 12, 1]]],
+    ['irfft2 forward (generic input)', ([re, im]) => [irfft2({ re: re!, im: im! }, { norm: 'forward', size: [5, 7] })], [[1, 5, 4, 2], [1, 5, 4, 2]]],
+    ['irfft2 four-step', ([re, im]) => [irfft2({ re: re!, im: im! }, { path: 'fourstep', size: [8, 12] })], [[1, 8, 7, 1], [1, 8, 7, 1]]],
+    ['fft2', ([re, im]) => { const z = fft2({ re: re!, im: im! }); return [z.re, z.im]; }, [[2, 4, 6, 1], [2, 4, 6, 1]]],
+    ['ifft2', ([re, im]) => { const z = ifft2({ re: re!, im: im! }, { norm: 'ortho' }); return [z.re, z.im]; }, [[1, 6, 3, 2], [1, 6, 3, 2]]],
+    ['fftshift', ([x]) => [fftshift(x!)], [[1, 5, 4, 1]]],
+  ];
+  for (const [name, f, shapes] of linear)
+    it(name, async () => {
+      const before = tf.memory().numTensors;
+      for (const { fd, ad } of await gradCheck(f, shapes, 0.5, 7)) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(ad)));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  it('amplitude and phase (non-linear)', async () => {
+    for (const [f, name] of [[amplitude, 'amplitude'], [phase, 'phase']] as const) {
+      const res = await gradCheck(([re, im]) => [f({ re: re!, im: im! })], [[1, 3, 4, 2], [1, 3, 4, 2]], 1e-2, 11);
+      for (const { fd, ad } of res) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(2e-2 * Math.max(1, Math.abs(ad)));
+    }
+  });
+  it('irfft2 ignores the imaginary parts of bin 0 and (even W) bin W/2 of the H-transformed spectrum: for H = 1 their gradient is exactly 0, as in torch', async () => {
+    const re = rnd([1, 1, 4, 2], 1);
+    const im = rnd([1, 1, 4, 2], 2);
+    const g = tf.grad((i: tf.Tensor) => tf.sum(tf.square(irfft2({ re, im: i }, { size: [1, 6] }))))(im);
+    const d = await g.data(); // [1, 1, 4, 2]: bins 0 and 3 (= 6/2) are ignored
+    for (let c = 0; c < 2; c++) {
+      expect(d[0 * 2 + c]).toBe(0);
+      expect(d[3 * 2 + c]).toBe(0);
+      expect(Math.abs(d[1 * 2 + c]!)).toBeGreaterThan(0);
+    }
+    tf.dispose([re, im, g]);
+  });
+  it('amplitude has gradient 0 (not NaN) at z = 0', async () => {
+    const z = tf.zeros([2, 2]);
+    const g = tf.grad((r: tf.Tensor) => tf.sum(amplitude({ re: r, im: z })))(z);
+    expect(Array.from(await g.data())).toEqual([0, 0, 0, 0]);
+    tf.dispose([z, g]);
+  });
+});
+
+describe('polar, shifts, masks', () => {
+  it('fromPolar(amplitude, phase) rebuilds z; complexMul and conj', async () => {
+    const z = { re: tf.tensor1d([3, -1, 0]), im: tf.tensor1d([4, 0, -2]) };
+    const a = amplitude(z);
+    expect(Array.from(await a.data())).toEqual([5, 1, 2]);
+    const p = phase(z);
+    const pd = await p.data();
+    expect(pd[1]).toBeCloseTo(Math.PI, 6);
+    expect(pd[2]).toBeCloseTo(-Math.PI / 2, 6);
+    const back = fromPolar(a, p);
+    expect(await maxAbsDiff(back.re, z.re)).toBeLessThan(1e-6);
+    const m = complexMul(z, conj(z)); // |z|²
+    expect(Array.from(await m.re.data())).toEqual([25, 1, 4]);
+    expect(Array.from(await m.im.data())).toEqual([0, 0, 0]);
+    tf.dispose([z.re, z.im, a, p, back.re, back.im, m.re, m.im]);
+  });
+  it('ifftshift undoes fftshift on odd sizes; complex pairs shift both parts', async () => {
+    const x = tf.reshape(tf.range(0, 15), [1, 3, 5, 1]);
+    const s = fftshift(x);
+    // rows roll by 1, columns by 2: first row of the result is x[2, 3..4] ++ x[2, 0..2]
+    expect(Array.from((await s.data()).slice(0, 5))).toEqual([13, 14, 10, 11, 12]);
+    const back = ifftshift(s);
+    expect(Array.from(await back.data())).toEqual(Array.from(await x.data()));
+    const z = fftshift({ re: x, im: tf.neg(x) } as Complex, { axes: [2] });
+    expect(Array.from((await z.im.data()).slice(0, 5))).toEqual([-3, -4, -0, -1, -2]);
+    tf.dispose([x, s, back, z.re, z.im]);
+  });
+  it('radial masks: 4×4 hand count (cutoff 0.5 keeps |f|² ≤ 2: 9 bins), shifted, half, complements', async () => {
+    const low = lowPassMask({ size: [4, 4], cutoff: 0.5, layout: 'hw' });
+    expect(Array.from(await low.data())).toEqual([1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1]);
+    const lowS = lowPassMask({ size: [4, 4], cutoff: 0.5, shifted: true, layout: 'hw' });
+    expect(Array.from(await lowS.data())).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1]);
+    const lowH = lowPassMask({ size: [4, 4], cutoff: 0.5, half: true });
+    expect(lowH.shape).toEqual([1, 4, 3, 1]);
+    expect(Array.from(await lowH.data())).toEqual([1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0]);
+    const high = highPassMask({ size: [4, 4], cutoff: 0.5, layout: 'hw' });
+    expect(Array.from(await tf.add(low, high).data())).toEqual(new Array(16).fill(1));
+    const band = bandPassMask({ size: [4, 4], low: 0.3, high: 0.5, layout: 'hw' }); // 0.707 < |f| ≤ 1.414 → 8 bins
+    expect((await tf.sum(band).data())[0]).toBe(8);
+    // The mask broadcasts onto an rfft2 spectrum.
+    const z = rfft2(rnd([2, 4, 4, 3], 1));
+    const filtered = tf.mul(z.re, lowH);
+    expect(filtered.shape).toEqual([2, 4, 3, 3]);
+    tf.dispose([low, lowS, lowH, high, band, z.re, z.im, filtered]);
+  });
+});
+
+describe('bad input → typed errors, no leaks', () => {
+  it('rejects complex64, integer, low-rank, mismatched, mis-sized and unknown options', () => {
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([1, 4, 4, 1]);
+    const xi = tf.zeros([1, 4, 4, 1], 'int32');
+    const v = tf.zeros([8]);
+    // wasm has no Complex kernel, so no complex64 tensor can exist there; the other backends check the rejection.
+    const c64 = tf.getBackend() === 'wasm' ? null : tf.tidy(() => tf.complex(tf.zeros([4, 4]), tf.zeros([4, 4])));
+    const re = tf.zeros([1, 4, 3, 1]);
+    const im = tf.zeros([1, 4, 2, 1]);
+    const n0 = tf.memory().numTensors;
+    if (c64) {
+      expect(() => rfft2(c64)).toThrow(DTypeError);
+      expect(() => rfft2(c64)).toThrow(/complex64/);
+      expect(() => fft2(c64 as never)).toThrow(/complex64/);
+      expect(() => irfft2(c64 as never)).toThrow(/complex64/);
+    }
+    expect(() => rfft2(xi)).toThrow(/float32, got int32/);
+    expect(() => rfft2(v)).toThrow(ShapeError);
+    expect(() => rfft2(v)).toThrow(/rank ≥ 2/);
+    expect(() => irfft2({ re, im })).toThrow(/same shape/);
+    expect(() => ifft2({ re, im: xi } as never)).toThrow(DTypeError);
+    expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(ShapeError);
+    expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(/does not fit the spectrum/);
+    expect(() => irfft2({ re, im: re }, { size: [5, 4] })).toThrow(/H = 5/);
+    expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(ConfigError);
+    expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(/unknown norm "unitary"/);
+    expect(() => rfft2(x, { path: 'fast' as never })).toThrow(/unknown path/);
+    expect(() => rfft2(x, { axes: [1, 1] })).toThrow(/same axis twice/);
+    expect(() => rfft2(x, { axes: [1, 4] })).toThrow(/out of range/);
+    expect(() => fftshift(x, { axes: [7] })).toThrow(ConfigError);
+    expect(() => lowPassMask({ size: [4, 4], cutoff: -1 })).toThrow(/cutoff/);
+    expect(() => bandPassMask({ size: [4, 4], low: 0.5, high: 0.2 })).toThrow(ConfigError);
+    expect(() => fromPolar(re, im)).toThrow(ShapeError);
+    expect(tf.memory().numTensors).toBe(n0);
+    tf.dispose([x, xi, v, re, im]);
+    c64?.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('basis cache', () => {
+  it('keeps one basis per (backend, kind, size, scale) until releaseFFTCache', async () => {
+    setFFTCacheEnabled(true);
+    const before = tf.memory().numTensors;
+    const x = rnd([1, 8, 6, 1], 5);
+    const z = rfft2(x, { path: 'matmul' }); // bases: r2c(6), c2c(8)
+    tf.dispose([z.re, z.im]);
+    const cached = tf.memory().numTensors - before - 1;
+    expect(cached).toBe(2);
+    const z2 = rfft2(x, { path: 'matmul' }); // reuses them
+    tf.dispose([z2.re, z2.im]);
+    expect(tf.memory().numTensors - before - 1).toBe(2);
+    expect(releaseFFTCache()).toBe(2);
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    setFFTCacheEnabled(false);
+  });
+});
