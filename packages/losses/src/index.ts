@@ -22,3 +22,13 @@ export { ContrastLoss, tripletLoss, infoNCELoss, pairwiseDistance } from './cont
 export type { ContrastLossOptions } from './contrast-loss.js';
 export { RoutingCrossEntropyLoss, fsdrnetRoutingLabels, FSDRNET_TYPES, FSDRNET_TASK_TYPE } from './routing-cross-entropy-loss.js';
 export type { RoutingCrossEntropyOptions } from './routing-cross-entropy-loss.js';
+export { FFTLoss, fftLoss } from './fft-loss.js';
+export type { FFTLossOptions, FFTTransform } from './fft-loss.js';
+export { AnyIRLoss } from './anyir-loss.js';
+export type { AnyIRLossOptions } from './anyir-loss.js';
+export { MultiScaleFrequencyLoss } from './multi-scale-frequency-loss.js';
+export type { MultiScaleFrequencyLossOptions } from './multi-scale-frequency-loss.js';
+export { FSDerainAmplitudeLoss, fsderainAmplitudeLoss, fsderainHighFrequencyMask, fftAmplitude, extractHighFrequency } from './fsderain-amplitude-loss.js';
+export type { FSDerainAmplitudeOptions, FSDerainMaskMode } from './fsderain-amplitude-loss.js';
+export { FSDerainLoss } from './fsderain-loss.js';
+export type { FSDerainLossOptions, FSDerainLossWeights, FSDerainTerms } from './fsderain-loss.js';

@@ -51,7 +51,7 @@ export abstract class Loss<O extends LossOptions = LossOptions> {
   }
 
   /** `{ type, ...options }`: `losses.create(loss.getConfig())` rebuilds an equal loss. */
-  getConfig(): { type: string } & O {
+  getConfig(): { type: string; [option: string]: unknown } & O {
     return JSON.parse(JSON.stringify({ type: this.type, ...this.options }));
   }
 

@@ -1,17 +1,23 @@
 // Shared helpers of this package's tests (not exported by the package).
 import * as tf from '@tensorflow/tfjs-core';
+import { releaseFFTCache } from '@restorekit/fft';
 import { vggLayers, type VGGArch } from './vgg-features.js';
 
-/** Deterministic N(0, 1) stream (mulberry32 + Box-Muller). */
-export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = () => {
+/** Deterministic U[0, 1) stream (mulberry32 on a hashed seed, so nearby seeds give unrelated streams). */
+export function uniform(seed: number): () => number {
+  let a = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Deterministic N(0, 1) stream (Box-Muller on `uniform`). */
+export function gaussian(seed: number): () => number {
+  const u = uniform(seed);
   return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
 }
 
@@ -22,13 +28,9 @@ export function randomArray(n: number, seed: number, scale = 1, offset = 0): Flo
 
 /** Uniform [0, 1) image [B, H, W, C] as a tensor. */
 export function randomImage(shape: number[], seed: number): tf.Tensor4D {
-  let a = seed >>> 0;
+  const u = uniform(seed);
   const n = shape.reduce((x, y) => x * y, 1);
-  const data = Float32Array.from({ length: n }, () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 4294967296;
-  });
-  return tf.tensor4d(data, shape as [number, number, number, number]);
+  return tf.tensor4d(Float32Array.from({ length: n }, u), shape as [number, number, number, number]);
 }
 
 /** torchvision-named VGG weights (features.<i>.weight/bias) up to layer `upTo`, drawn N(0, 2/fan_in), bias 0.1·N. */
@@ -77,4 +79,10 @@ export async function gradStats(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor): P
 export async function scalar(t: tf.Tensor): Promise<number> {
   const v = (await t.data())[0]!;
   return v;
+}
+
+/** Live tensors after releasing @restorekit/fft's cached DFT bases (so that leak checks see only real leaks). */
+export function tensorCount(): number {
+  releaseFFTCache();
+  return tf.memory().numTensors;
 }
