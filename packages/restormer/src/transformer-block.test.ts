@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, countParams } from '@restorekit/core';
 import { checkBlock } from '@restorekit/core/testing';
 import { TransformerBlock } from './transformer-block.js';
@@ -36,6 +37,41 @@ describe('TransformerBlock', () => {
       'norm2.body.weight', 'ffn.project_in.weight', 'ffn.dwconv.weight', 'ffn.project_out.weight',
     ]);
     bf.dispose();
+  });
+
+  it('gradients agree with central finite differences (input direction and attention temperature)', async () => {
+    const before = tf.memory().numTensors;
+    const b = new TransformerBlock({ dim: 4, heads: 2 });
+    const x = tf.randomNormal([1, 3, 4, 4], 0.25, 1, 'float32', 11);
+    b.build(x.shape);
+    const probe = tf.randomNormal([1, 3, 4, 4], 0, 1, 'float32', 12);
+    const v = tf.randomNormal([1, 3, 4, 4], 0, 1, 'float32', 13);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(b.apply(t) as tf.Tensor, probe)) as tf.Scalar;
+    const scalar = async (s: tf.Scalar) => { const d = (await s.data())[0]!; s.dispose(); return d; };
+    const eps = 1e-2;
+    // d/dε f(x + ε v) at 0.
+    const gx = tf.grad(f)(x);
+    const analytic = await scalar(tf.tidy(() => tf.sum(tf.mul(gx, v))));
+    const xp = tf.tidy(() => tf.add(x, tf.mul(v, eps)));
+    const xm = tf.tidy(() => tf.sub(x, tf.mul(v, eps)));
+    const numeric = ((await scalar(tf.tidy(() => f(xp)))) - (await scalar(tf.tidy(() => f(xm))))) / (2 * eps);
+    expect(Math.abs(analytic - numeric)).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
+    // d/dt of the temperature of head 0.
+    const temp = b.attn.temperature;
+    const t0 = await temp.read().data();
+    const { value, grads } = tf.variableGrads(() => f(x), [temp.read() as tf.Variable]);
+    const gt = (await Object.values(grads)[0]!.data())[0]!;
+    const at = async (d: number) => {
+      const t = tf.tensor3d([t0[0]! + d, t0[1]!], [2, 1, 1]);
+      temp.write(t);
+      t.dispose();
+      return scalar(tf.tidy(() => f(x)));
+    };
+    const nt = ((await at(eps)) - (await at(-eps))) / (2 * eps);
+    expect(Math.abs(gt - nt)).toBeLessThan(2e-2 * Math.max(1, Math.abs(nt)));
+    tf.dispose([x, probe, v, gx, xp, xm, value, Object.values(grads)]);
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('rejects heads that do not divide dim', () => {
