@@ -186,7 +186,9 @@ describe('polar, shifts, masks', () => {
     expect(pd[1]).toBeCloseTo(Math.PI, 6);
     expect(pd[2]).toBeCloseTo(-Math.PI / 2, 6);
     const back = fromPolar(a, p);
-    expect(await maxAbsDiff(back.re, z.re)).toBeLessThan(1e-6);
+    // GPU sin/cos (webgl/webgpu) are only accurate to ~1e-5 relative; |z| ≤ 5 here.
+    expect(await maxAbsDiff(back.re, z.re)).toBeLessThan(5e-4);
+    expect(await maxAbsDiff(back.im, z.im)).toBeLessThan(5e-4);
     const m = complexMul(z, conj(z)); // |z|²
     expect(Array.from(await m.re.data())).toEqual([25, 1, 4]);
     expect(Array.from(await m.im.data())).toEqual([0, 0, 0]);
