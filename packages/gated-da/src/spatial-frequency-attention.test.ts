@@ -59,6 +59,36 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
     b.dispose();
   });
 
+  it("the 'fft' branch has the same gradients as the 'identity' shortcut (input, λ, every weight), in train mode", async () => {
+    const before = tf.memory().numTensors;
+    const a = new SpatialFrequencyAttention({ dim: 8, heads: 2, frequencyBranch: 'fft' });
+    const b = new SpatialFrequencyAttention({ dim: 8, heads: 2, frequencyBranch: 'identity' });
+    const x = tf.randomNormal([2, 6, 5, 8], 0.25, 1, 'float32', 11);
+    const probe = tf.randomNormal([2, 6, 5, 8], 0, 1, 'float32', 12);
+    a.build(x.shape);
+    b.build(x.shape);
+    b.setWeights(a.getWeights());
+    const gradsOf = async (blk: SpatialFrequencyAttention) => {
+      const vars = blk.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(blk.apply(x, { training: true }) as tf.Tensor, probe)) as tf.Scalar, vars);
+      const gx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(blk.apply(xx) as tf.Tensor, probe)))(x);
+      const out = [await gx.data(), ...(await Promise.all(vars.map((v) => grads[v.name]!.data())))];
+      tf.dispose([value, gx, Object.values(grads)]);
+      return out;
+    };
+    const ga = await gradsOf(a);
+    const gb = await gradsOf(b);
+    expect(ga.length).toBe(13); // input + 12 trainable weights
+    ga.forEach((g, i) => {
+      const c = compareArrays(`gradient ${i}`, g, gb[i]!, 1e-4, 1e-3);
+      expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
+    });
+    tf.dispose([x, probe]);
+    a.dispose();
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('F = λ·F_s + (1 − λ)·F_f with a 0-d λ (init 0.5); F_f repeats each channel twice (repeat_interleave)', async () => {
     const blk = new SpatialFrequencyAttention({ dim: 4, heads: 1, frequencyBranch: 'identity' });
     const x = tf.randomNormal([1, 4, 5, 4], 0, 1, 'float32', 5);
