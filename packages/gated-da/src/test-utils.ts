@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Block } from '@restorekit/core';
 import { compareArrays, type Fixture } from '@restorekit/core/testing';
 
@@ -27,5 +28,6 @@ export async function expectBuffersAfter(block: Block, fx: Fixture, prefix = '')
     else expect(got[0]).toBe(fx.tensors[key]!.data[0]! + 1);
     worst = Math.max(worst, c.maxAbsDiff);
   }
+  console.log(`[${tf.getBackend()}] ${fx.file} __after__ buffers (${after.length}) max |diff| ${worst.toExponential(2)}`);
   return worst;
 }

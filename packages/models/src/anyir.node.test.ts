@@ -51,6 +51,21 @@ describe('AnyIR presets match the official state_dicts', () => {
       model.dispose();
     });
 
+  it('the small and tiny test presets have the parameter counts they declare, equal to the fixtures\' state_dicts', async () => {
+    for (const [preset, file] of [['small', 'anyir_full_eval'], ['tiny', 'anyir_full_train']] as const) {
+      const fx = await loadFixture(`anyir/${file}.safetensors`);
+      const model = createModel('anyir', { preset }) as AnyIR;
+      model.build([1, 32, 32, 3]);
+      // The official module's parameters = the fixture's tensors minus inputs/outputs and BatchNorm buffers.
+      const official = Object.entries(fx.tensors)
+        .filter(([k]) => !k.startsWith('__') && !/running_(mean|var)|num_batches_tracked/.test(k))
+        .reduce((n, [, t]) => n + t.data.length, 0);
+      expect(countParams(model)).toBe(official);
+      expect(anyirPresets[preset]!.params).toBe(official);
+      model.dispose();
+    }
+  });
+
   it("loads a Lightning checkpoint's state_dict with 'net.' prefixes as it is (prefix detected) and reproduces the official output", async () => {
     const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
     // What `save_file(torch.load(ckpt)['state_dict'])` gives: every key under 'net.', num_batches_tracked included.

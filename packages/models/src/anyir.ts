@@ -202,10 +202,12 @@ export const anyirPresets: Record<string, ModelPreset> = {
   small: {
     description: 'Small test size (the golden eval fixture): dim 16, one DAB per level, refinement 1',
     config: { dim: 16, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    params: 499_157,
   },
   tiny: {
     description: 'Tiny test size (the golden train-mode fixture): dim 8, one DAB per level, refinement 1',
     config: { dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    params: 132_201,
   },
 };
 
