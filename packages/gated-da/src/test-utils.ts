@@ -8,14 +8,14 @@ import { compareArrays, type Fixture } from '@restorekit/core/testing';
  * tensors (running_mean, running_var, num_batches_tracked), with the manifest's tolerances.
  * Returns the largest absolute difference.
  */
-export async function expectBuffersAfter(block: Block, fx: Fixture, prefix = ''): Promise<number> {
+export async function expectBuffersAfter(block: Block, fx: Fixture): Promise<number> {
   const after = Object.keys(fx.tensors).filter((k) => k.startsWith('__after__.'));
   expect(after.length).toBeGreaterThan(0);
   const params = new Map(block.torchParameters().map((p) => [p.name, p]));
   let worst = 0;
   for (const k of after) {
     const key = k.slice('__after__.'.length);
-    const p = params.get(key.startsWith(prefix) ? key.slice(prefix.length) : key);
+    const p = params.get(key);
     expect(p, `no weight for ${key}`).toBeDefined();
     expect(p!.buffer).toBe(true);
     const got = await p!.variable.read().data();
