@@ -46,13 +46,14 @@ export function seededVGGStateDict(arch: VGGArch, upTo: number, seed = 7): Recor
 }
 
 /**
- * Directional finite difference of a scalar function of x along a fixed ±1 direction v:
+ * Directional finite difference of a scalar function of x along a ±1 direction v (seeded, or sign(∇f)):
  * returns [⟨∇f(x), v⟩ from tf.grad, (f(x + h v) − f(x − h v)) / 2h].
  */
-export async function directionalDerivative(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, h = 1e-3, seed = 3): Promise<[number, number]> {
-  const g = gaussian(seed);
-  const v = tf.tensor(Float32Array.from({ length: x.size }, () => (g() > 0 ? 1 : -1)), x.shape);
+export async function directionalDerivative(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, h = 1e-3, seed: number | 'gradient-sign' = 3): Promise<[number, number]> {
   const grad = tf.grad(f)(x);
+  // 'gradient-sign': v = sign(∇f), which maximises ⟨∇f, v⟩ against the float32 noise of f
+  const g = gaussian(typeof seed === 'number' ? seed : 3);
+  const v = seed === 'gradient-sign' ? tf.sign(grad) : tf.tensor(Float32Array.from({ length: x.size }, () => (g() > 0 ? 1 : -1)), x.shape);
   const dot = tf.tidy(() => tf.sum(tf.mul(grad, v)));
   const analytic = (await dot.data())[0]!;
   dot.dispose();
@@ -85,4 +86,21 @@ export async function scalar(t: tf.Tensor): Promise<number> {
 export function tensorCount(): number {
   releaseFFTCache();
   return tf.memory().numTensors;
+}
+
+/** FrequencyEncoder weights (encoder.{0,2,4,8}.*) drawn U(−1/√fan_in, 1/√fan_in) as PyTorch's default, but seeded. */
+export function seededEncoderStateDict(seed = 5): Record<string, { shape: number[]; data: Float32Array }> {
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const draw = (n: number, fan: number, s: number) => {
+    const u = uniform(s);
+    const b = 1 / Math.sqrt(fan);
+    return Float32Array.from({ length: n }, () => (2 * u() - 1) * b);
+  };
+  [[3, 32], [32, 64], [64, 128]].forEach(([i, o], k) => {
+    out[`encoder.${2 * k}.weight`] = { shape: [o!, i!, 3, 3], data: draw(o! * i! * 9, i! * 9, seed + k) };
+    out[`encoder.${2 * k}.bias`] = { shape: [o!], data: draw(o!, i! * 9, seed + 10 + k) };
+  });
+  out['encoder.8.weight'] = { shape: [128, 128], data: draw(128 * 128, 128, seed + 20) };
+  out['encoder.8.bias'] = { shape: [128], data: draw(128, 128, seed + 21) };
+  return out;
 }

@@ -118,8 +118,17 @@ export class VGGFeatures extends Block<VGGFeaturesOptions & Record<string, unkno
     if (this.options.rangeNorm) h = tf.div(tf.add(h, 1), 2);
     if (this.options.inputNorm) h = tf.div(tf.sub(h, tf.tensor1d(MEAN)), tf.tensor1d(STD));
     const outs = new Map<number, tf.Tensor>();
+    // Frozen (the losses' case): plain tf.conv2d, whose lazily evaluated gradient only computes dL/dx
+    // (Conv2DBackpropInput exists on every backend); core's conv2d always computes the filter gradient
+    // too, which the frozen VGG does not need. Trainable: core's Conv2d (filter gradients on wasm too).
+    const frozen = !this.trainable;
     for (const l of this.plan) {
-      if (l.kind === 'conv') h = this.run(this.convs.get(l.index)!, h, training);
+      if (l.kind === 'conv') {
+        const conv = this.convs.get(l.index)!;
+        h = frozen
+          ? tf.add(tf.conv2d(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D, conv.kernel.read() as tf.Tensor4D, 1, 'valid'), conv.biasVar!.read())
+          : this.run(conv, h, training);
+      }
       else if (l.kind === 'relu') h = tf.relu(h);
       else h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
       outs.set(l.index, h);

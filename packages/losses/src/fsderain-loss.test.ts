@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError, WeightsError, countParams, losses } from '@restorekit/core';
+import { checkBlock, compareWithFixture, fixtureTensor, loadFixture, readShared } from '@restorekit/core/testing';
+import { FSDerainAmplitudeLoss, FSDerainLoss, FrequencyEncoder, extractHighFrequency, fsderainHighFrequencyMask, loadNamedWeights } from './index.js';
+import { directionalDerivative, gradStats, randomImage, scalar, seededEncoderStateDict, seededVGGStateDict, tensorCount } from './test-helpers.js';
+
+const sum = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0);
+
+describe('FSDerain losses', () => {
+  it('FrequencyEncoder passes the block harness and has the official 109,760 parameters under the official keys', async () => {
+    await checkBlock({ create: () => new FrequencyEncoder(), inputShapes: [[2, 16, 12, 3]], outputShape: [2, 128], trainableWeights: 8 });
+    const manifest = JSON.parse(new TextDecoder().decode(await readShared('fixtures/full-configs/fsderain_frequency_encoder.json')));
+    const enc = new FrequencyEncoder({ inChannels: manifest.config.in_channels, outDim: manifest.config.out_dim });
+    enc.build([null, null, null, 3]);
+    expect(countParams(enc)).toBe(manifest.total_params);
+    expect(countParams(enc)).toBe(109760);
+    const ours = Object.fromEntries(enc.torchParameters().map((p) => [p.name, p.torchShape]));
+    expect(ours).toEqual(Object.fromEntries(manifest.state_dict.map((e: { key: string; shape: number[] }) => [e.key, e.shape])));
+    enc.dispose();
+  });
+
+  it('official mask: 129 bins around Nyquist removed, DC kept; shifted mask: DC removed', async () => {
+    const before = tensorCount();
+    const m = fsderainHighFrequencyMask(64, 64);
+    const d = await m.data();
+    expect(sum(d)).toBe(3967);
+    expect(d[0]).toBe(1);
+    expect(d[32 * 64 + 32]).toBe(0);
+    // radius in units of H only, strict: 0.1·10 = 1 removes the centre and its 4 neighbours at distance 1
+    const r = fsderainHighFrequencyMask(10, 30);
+    expect(sum(await r.data())).toBe(295);
+    // A spectrum that is only DC: the official mask keeps it, the shifted (intended) one removes it.
+    const amp = tf.tidy(() => tf.pad(tf.fill([1, 1, 1, 1], 7), [[0, 0], [0, 63], [0, 63], [0, 0]]));
+    const off = extractHighFrequency(amp, { mask: 'official-unshifted' });
+    const sh = extractHighFrequency(amp, { mask: 'shifted' });
+    expect(sum(await off.data())).toBe(7);
+    expect(sum(await sh.data())).toBe(0);
+    tf.dispose([m, r, amp, off, sh]);
+    expect(tensorCount()).toBe(before);
+  });
+
+  it('reproduces every output of losses/fsderain_losses.safetensors', async () => {
+    const before = tensorCount();
+    const fx = await loadFixture('losses/fsderain_losses.safetensors');
+    const loss = losses.create({ type: 'FSDerainLoss' }) as FSDerainLoss;
+    const rep = loss.loadWeights(fx.tensors);
+    expect(rep.vgg.loaded.length).toBe(14);
+    expect(rep.encoder!.loaded.length).toBe(8);
+    const [out, clean, rain] = ['__input__', '__input2__', '__input3__'].map((k) => fixtureTensor(fx, k));
+    const t = loss.terms(out!, clean!, rain!);
+    const pairs: [string, tf.Tensor][] = [
+      ['__output__', t.total], ['__output_l1__', t.l1], ['__output_ssim__', t.ssim], ['__output_percep__', t.percep],
+      ['__output_contrast__', t.contrast], ['__output_triplet__', t.triplet], ['__output_infonce__', t.infoNCE],
+      ['__output_fft_amp__', t.fftAmp], ['__output_hf_anchor__', t.hfAnchor], ['__output_hf_mask__', t.hfMask],
+      ['__output_feat_anchor__', t.featAnchor], ['__output_feat_pos__', t.featPos], ['__output_feat_neg__', t.featNeg],
+    ];
+    const res: string[] = [];
+    for (const [name, got] of pairs) {
+      const c = await compareWithFixture(got, fx, name);
+      res.push(`${name.slice(9, -2) || 'total'} ${c.maxAbsDiff.toExponential(1)}`);
+      expect(c.ok, `${tf.getBackend()} ${name}: max |diff| ${c.maxAbsDiff} (atol ${c.atol}, rtol ${c.rtol})`).toBe(true);
+    }
+    // The mask must match exactly.
+    expect(Array.from(await t.hfMask.data())).toEqual(Array.from(fx.tensors.__output_hf_mask__!.data));
+    console.log(`[fixture] ${tf.getBackend()} fsderain_losses: ${res.join(', ')}`);
+    const v = loss.call(out!, clean!, { degraded: rain });
+    expect(Math.abs((await scalar(v)) - fx.tensors.__output__!.data[0]!)).toBeLessThan(2e-5);
+    tf.dispose([out!, clean!, rain!, v, ...Object.values(t)]);
+    loss.dispose();
+    expect(tensorCount()).toBe(before);
+  });
+
+  it('gradients: reach the output and the FrequencyEncoder; official SSIM term has none, the differentiable one does', async () => {
+    const before = tensorCount();
+    const vgg = seededVGGStateDict('vgg16', 16);
+    const x = randomImage([2, 16, 16, 3], 60);
+    const y = randomImage([2, 16, 16, 3], 61);
+    const z = randomImage([2, 16, 16, 3], 62);
+    const full = new FSDerainLoss();
+    full.loadWeights(vgg);
+    const g = await gradStats((p) => full.call(p, y, { degraded: z }) as tf.Scalar, x);
+    expect(g.finite && g.maxAbs > 0).toBe(true);
+    const { value, grads } = tf.variableGrads(() => full.call(x, y, { degraded: z }) as tf.Scalar, full.trainableVariables);
+    expect(Object.keys(grads).length).toBe(8);
+    for (const [k, gr] of Object.entries(grads)) {
+      const d = await gr.data();
+      expect(Array.from(d).every(Number.isFinite) && Math.max(...Array.from(d, Math.abs)) > 0, `encoder gradient ${k}`).toBe(true);
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+    const only = { l1: 0, percep: 0, contrast: 0, fft: 0, ssim: 1 };
+    const official = new FSDerainLoss({ weights: only, allowRandomWeights: true });
+    const differentiable = new FSDerainLoss({ weights: only, ssim: 'differentiable', allowRandomWeights: true });
+    expect((await gradStats((p) => official.call(p, y, { degraded: z }) as tf.Scalar, x)).maxAbs).toBe(0);
+    expect((await gradStats((p) => differentiable.call(p, y, { degraded: z }) as tf.Scalar, x)).maxAbs).toBeGreaterThan(0);
+    // finite differences of the amplitude term (official and shifted masks) and of the contrastive part
+    for (const mask of ['none', 'official-unshifted', 'shifted'] as const) {
+      const amp = new FSDerainAmplitudeLoss({ mask });
+      const [a, n] = await directionalDerivative((p) => amp.call(p, y) as tf.Scalar, x, 1e-3);
+      expect(Math.abs(a - n), `amplitude ${mask}: analytic ${a} vs numeric ${n}`).toBeLessThan(3e-2 * Math.abs(a) + 1e-4);
+    }
+    const contrast = new FSDerainLoss({ weights: { l1: 0, percep: 0, ssim: 0, fft: 0, contrast: 1 }, allowRandomWeights: true });
+    contrast.loadEncoderWeights(seededEncoderStateDict());
+    const [a, n] = await directionalDerivative((p) => contrast.call(p, y, { degraded: z }) as tf.Scalar, x, 1e-3, 'gradient-sign');
+    expect(Math.abs(a - n), `contrast: analytic ${a} vs numeric ${n}`).toBeLessThan(5e-2 * Math.abs(a) + 1e-4);
+    tf.dispose([x, y, z]);
+    for (const l of [full, official, differentiable, contrast]) l.dispose();
+    expect(tensorCount()).toBe(before);
+  });
+
+  it('typed errors: missing VGG layer, bad rain shape, shape mismatch, bad options', () => {
+    const before = tensorCount();
+    const vgg = seededVGGStateDict('vgg16', 16);
+    delete vgg['features.12.bias'];
+    const loss = new FSDerainLoss();
+    expect(() => loss.loadWeights(vgg)).toThrow(WeightsError);
+    expect(() => loss.loadWeights(vgg)).toThrow(/features\.12\.bias/);
+    const enc = new FrequencyEncoder();
+    enc.build([null, null, null, 3]);
+    expect(() => loadNamedWeights(enc, {})).toThrow(/encoder\.0\.weight/);
+    const a = tf.zeros([1, 16, 16, 3]);
+    const b = tf.zeros([1, 16, 8, 3]);
+    expect(() => loss.call(a, a, { degraded: a })).toThrow(/weights not loaded/);
+    loss.loadWeights(seededVGGStateDict('vgg16', 16));
+    expect(() => loss.call(a, b, { degraded: a })).toThrow(ShapeError);
+    expect(() => loss.call(a, a, { degraded: b })).toThrow(ShapeError);
+    expect(() => loss.call(a, a)).toThrow(ConfigError);
+    expect(() => new FSDerainLoss({ mask: 'centred' as never })).toThrow(ConfigError);
+    expect(() => new FSDerainLoss({ weights: { tv: 1 } as never })).toThrow(ConfigError);
+    expect(() => new FSDerainAmplitudeLoss({ mask: 'x' as never })).toThrow(ConfigError);
+    tf.dispose([a, b]);
+    loss.dispose();
+    enc.dispose();
+    expect(tensorCount()).toBe(before);
+  });
+});
