@@ -38,6 +38,23 @@ describe('DAB (AnyIR TransformerBlock)', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
 
+  it("its FFN reproduces AnyIR's own FeedForward fixture (GDFN with γ = 2, anyir/feedforward_gdfn2)", async () => {
+    const before = tf.memory().numTensors;
+    const fx = await loadFixture('anyir/feedforward_gdfn2.safetensors');
+    const c = fx.config;
+    const dab = new DAB({ dim: c.dim as number, heads: 1, ffnExpansionFactor: c.ffn_expansion_factor as number, bias: c.bias as boolean });
+    const x = fixtureTensor(fx, '__input__');
+    dab.build(x.shape);
+    loadFixtureWeights(dab.ffn, fx);
+    const y = dab.ffn.apply(x) as tf.Tensor;
+    const cmp = await compareWithFixture(y, fx);
+    console.log(`[${tf.getBackend()}] feedforward_gdfn2 max |diff| ${cmp.maxAbsDiff.toExponential(2)}`);
+    expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
+    tf.dispose([x, y]);
+    dab.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('has the closed-form parameter count of spec §3.7 (C = 28, 56, 112, 224)', () => {
     const closed = (C: number, n: number) => {
       const h = C / 2;
