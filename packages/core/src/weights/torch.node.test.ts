@@ -107,6 +107,9 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
   it("accepts checkpoints wrapped as { params } and Lightning/DataParallel prefixes ('net.', 'module.')", () => {
     const s = net();
     expect(loadTorchStateDict(s, { params: torchSd() }).loaded.length).toBe(11);
+    // a whole Lightning .ckpt: many non-tensor top-level entries around state_dict
+    const ckpt = { epoch: 3, global_step: 1200, pytorch_lightning_version: '2.1', callbacks: {}, optimizer_states: [{}], lr_schedulers: [], loops: {}, hparams_name: 'kwargs', hyper_parameters: { lr: 2e-4 }, state_dict: Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v])) };
+    expect(loadTorchStateDict(s, ckpt).loaded.length).toBe(11);
     const pre = Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v]));
     expect(loadTorchStateDict(s, pre).loaded.length).toBe(11);
     const mod = Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`module.${k}`, v]));

@@ -35,11 +35,17 @@ export interface LoadReport {
   unexpected: string[];
 }
 
-/** Unwraps common checkpoint containers: `{ params }`, `{ params_ema }`, `{ state_dict }`. */
+/**
+ * Unwraps common checkpoint containers: BasicSR `{ params }` / `{ params_ema }` (EMA preferred, as
+ * BasicSR's test scripts), Lightning `{ state_dict, epoch, optimizer_states, ... }`, `{ model }`.
+ * A dict that holds tensors at its top level is already a state dict.
+ */
 export function unwrapCheckpoint(sd: Record<string, unknown>): Record<string, StateTensor> {
+  const isTensorLike = (v: unknown) => isStateTensor(v);
+  if (Object.values(sd).some(isTensorLike)) return sd as Record<string, StateTensor>;
   for (const k of ['params_ema', 'params', 'state_dict', 'model']) {
     const v = sd[k];
-    if (v && typeof v === 'object' && !('shape' in (v as object)) && Object.keys(sd).length <= 4) return v as Record<string, StateTensor>;
+    if (v && typeof v === 'object' && Object.values(v as object).some(isTensorLike)) return v as Record<string, StateTensor>;
   }
   return sd as Record<string, StateTensor>;
 }
