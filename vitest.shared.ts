@@ -6,12 +6,14 @@
  */
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
-export const sharedDir = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'shared');
+const sharedGuess = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'shared');
+/** ../shared (golden fixtures, datasets), with symlinks resolved so the dev server's fs.allow matches. */
+export const sharedDir = existsSync(sharedGuess) ? realpathSync(sharedGuess) : sharedGuess;
 export const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const chromiumArgs = [
   '--no-sandbox', '--headless', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu',
