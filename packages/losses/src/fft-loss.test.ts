@@ -108,7 +108,7 @@ describe('frequency losses (AnyIR FFT loss, LCDNet multi-scale L1 + FFT)', () =>
       let fr = 0;
       for (const o of outs) {
         const n = o.shape[1];
-        const od = await o.data();
+        const od = (await o.data()) as Float32Array;
         const r = resize(n, mode);
         sp += od.reduce((a, v, i) => a + Math.abs(v - r[i]!), 0) / od.length / 4;
         fr += fftL1Reference(od, r, [1, n, n, 2], true) / 4;

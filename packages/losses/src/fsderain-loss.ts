@@ -125,38 +125,53 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
     return this.encoder.trainableWeights.map((w) => w.read() as tf.Variable);
   }
 
+  /** Every part of the objective (all terms computed, whatever their weight). */
   terms(output: tf.Tensor, clean: tf.Tensor, rain: tf.Tensor): FSDerainTerms {
+    return this.evaluate(output, clean, rain, true);
+  }
+
+  /** Computes the terms; with `all` false, terms of weight 0 are skipped (reported as 0; no VGG needed when percep is 0). */
+  private evaluate(output: tf.Tensor, clean: tf.Tensor, rain: tf.Tensor, all: boolean): FSDerainTerms {
     checkPair(this.type, output, clean);
     if (!rain || rain.rank !== 4 || rain.shape.some((d, i) => d !== output.shape[i])) throw new ShapeError(`FSDerainLoss: the rainy input (degraded) must have the output's shape ${fmtShape(output.shape)}, got ${rain ? fmtShape(rain.shape) : 'nothing'}`);
     this.buildEncoder();
     const o = this.options;
+    const W = this.weights;
+    const need = (w: number) => all || w !== 0;
     const mask = o.mask ?? 'official-unshifted';
     const radius = o.radius ?? 0.1;
-    const { total: percep, layers } = this.perceptual.terms(output, clean);
-    tf.dispose(layers);
+    let percep: tf.Scalar;
+    if (need(W.percep)) {
+      const p = this.perceptual.terms(output, clean);
+      tf.dispose(p.layers);
+      percep = p.total;
+    } else percep = tf.scalar(0);
     const r = tf.tidy(() => {
       const [b, h, w] = output.shape as number[];
-      const l1 = tf.mean(tf.abs(tf.sub(output, clean))) as tf.Scalar;
+      const zero = () => tf.scalar(0);
+      const l1 = (need(W.l1) ? tf.mean(tf.abs(tf.sub(output, clean))) : zero()) as tf.Scalar;
       const differentiable = (o.ssim ?? 'official-nograd') === 'differentiable';
-      const sOut = differentiable ? output : detach(output);
-      const ssimLoss = tf.sub(1, tf.mean(ssim(sOut, detach(clean), { window: 'uniform', clamp: true }))) as tf.Scalar;
+      const ssimLoss = (need(W.ssim) ? tf.sub(1, tf.mean(ssim(differentiable ? output : detach(output), detach(clean), { window: 'uniform', clamp: true }))) : zero()) as tf.Scalar;
       const ampOut = fftAmplitude(output);
       const ampClean = fftAmplitude(clean);
-      const ampRain = fftAmplitude(rain);
-      const hf = [ampOut, ampClean, ampRain].map((a) => extractHighFrequency(a, { mask, radius }));
-      const feats = this.encoder.apply(tf.concat(hf, 0)) as tf.Tensor2D;
-      const [featAnchor, featPos, featNeg] = tf.split(feats, [b!, b!, b!], 0) as tf.Tensor2D[];
-      const triplet = tripletLoss(featAnchor!, featPos!, featNeg!, o.margin ?? 0.3);
-      const infoNCE = infoNCELoss(featAnchor!, featPos!, o.temperature ?? 0.1);
-      const contrast = tf.add(tf.mul(triplet, o.tripletWeight ?? 0.1), infoNCE) as tf.Scalar;
-      const fftAmp = tf.mean(tf.abs(tf.sub(ampOut, ampClean))) as tf.Scalar;
-      const W = this.weights;
+      const fftAmp = (need(W.fft) ? tf.mean(tf.abs(tf.sub(ampOut, ampClean))) : zero()) as tf.Scalar;
+      const hf = [ampOut, ampClean, fftAmplitude(rain)].map((a) => extractHighFrequency(a, { mask, radius }));
+      let featAnchor: tf.Tensor2D, featPos: tf.Tensor2D, featNeg: tf.Tensor2D, triplet: tf.Scalar, infoNCE: tf.Scalar, contrast: tf.Scalar;
+      if (need(W.contrast)) {
+        const feats = this.encoder.apply(tf.concat(hf, 0)) as tf.Tensor2D;
+        [featAnchor, featPos, featNeg] = tf.split(feats, [b!, b!, b!], 0) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        triplet = tripletLoss(featAnchor, featPos, featNeg, o.margin ?? 0.3);
+        infoNCE = infoNCELoss(featAnchor, featPos, o.temperature ?? 0.1);
+        contrast = tf.add(tf.mul(triplet, o.tripletWeight ?? 0.1), infoNCE) as tf.Scalar;
+      } else {
+        [featAnchor, featPos, featNeg] = [0, 1, 2].map(() => tf.zeros([b!, this.encoder.outDim])) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        [triplet, infoNCE, contrast] = [zero(), zero(), zero()] as tf.Scalar[] as [tf.Scalar, tf.Scalar, tf.Scalar];
+      }
       const value = tf.addN([tf.mul(l1, W.l1), tf.mul(ssimLoss, W.ssim), tf.mul(percep, W.percep), tf.mul(contrast, W.contrast), tf.mul(fftAmp, W.fft)]);
       const total = tf.mul(value, this.lossWeight) as tf.Scalar;
-      const m = fsderainHighFrequencyMask(h!, w!, radius);
       // the same geometric mask in both modes; with 'shifted' it is applied to the centred spectrum
-      const hfMask = m;
-      return { total, l1, ssim: ssimLoss, percep: tf.clone(percep), contrast, triplet, infoNCE, fftAmp, hfAnchor: hf[0]!, hfMask, featAnchor: featAnchor!, featPos: featPos!, featNeg: featNeg! };
+      const hfMask = fsderainHighFrequencyMask(h!, w!, radius);
+      return { total, l1, ssim: ssimLoss, percep: tf.clone(percep), contrast, triplet, infoNCE, fftAmp, hfAnchor: hf[0]!, hfMask, featAnchor, featPos, featNeg };
     });
     percep.dispose();
     return r;
@@ -165,7 +180,7 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
   protected compute(output: tf.Tensor, clean: tf.Tensor, inputs: LossInputs): tf.Tensor {
     noWeight(this.type, inputs);
     if (!inputs.degraded) throw new ConfigError(`FSDerainLoss: the rainy input is required: loss.call(output, clean, { degraded: rain })`);
-    const t = this.terms(output, clean, inputs.degraded);
+    const t = this.evaluate(output, clean, inputs.degraded, false);
     const W = this.weights;
     const v = tf.addN([tf.mul(t.l1, W.l1), tf.mul(t.ssim, W.ssim), tf.mul(t.percep, W.percep), tf.mul(t.contrast, W.contrast), tf.mul(t.fftAmp, W.fft)]);
     tf.dispose(Object.values(t));
