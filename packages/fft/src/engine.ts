@@ -17,8 +17,14 @@ export interface Stage {
   scale: number;
 }
 
-/** Smallest length at which 'auto' uses the four-step path (see benchmarks/results/fft.md). */
-export const FOURSTEP_MIN_N = 64;
+/**
+ * Smallest length at which 'auto' uses the four-step path, per backend (measured, see
+ * benchmarks/results/fft.md). The four-step path does ~√N/2 times fewer FLOPs but its matMuls are thin
+ * (inner sizes 2√N) and it needs three transposes per axis: on wasm, whose XNNPACK matMul reaches
+ * its peak only on wide products, the dense DFT stays faster up to 1024; on cpu transposes are
+ * expensive too. Edit this object to tune it; 'default' covers unlisted backends.
+ */
+export const FOURSTEP_MIN_N: Record<string, number> = { cpu: 256, wasm: 2048, webgl: 512, webgpu: 512, default: 256 };
 
 /** N = P·Q with Q the largest divisor ≤ √N; null when N has no factor pair with both factors ≥ 2. */
 export function factorPair(n: number): [number, number] | null {
@@ -26,16 +32,18 @@ export function factorPair(n: number): [number, number] | null {
   return null;
 }
 
-function usesFourStep(n: number, path: FFTPath): [number, number] | null {
+function usesFourStep(n: number, path: FFTPath, backend?: string): [number, number] | null {
   if (path === 'matmul') return null;
   const f = factorPair(n);
   if (path === 'fourstep') return f;
-  return n >= FOURSTEP_MIN_N && f !== null && f[1] >= 4 ? f : null;
+  const b = backend ?? tf.getBackend();
+  const min = FOURSTEP_MIN_N[b] ?? FOURSTEP_MIN_N.default ?? 256;
+  return n >= min && f !== null && f[1] >= 4 ? f : null;
 }
 
-/** The path 'auto' picks for a 1-D transform of length n. */
-export function pathFor(n: number, path: FFTPath = 'auto'): 'matmul' | 'fourstep' {
-  return usesFourStep(n, path) ? 'fourstep' : 'matmul';
+/** The implementation a 1-D transform of length n uses (on `backend`, default the current one). */
+export function pathFor(n: number, path: FFTPath = 'auto', backend?: string): 'matmul' | 'fourstep' {
+  return usesFourStep(n, path, backend) ? 'fourstep' : 'matmul';
 }
 
 /** Applies one stage to rows [R, c·N]. */

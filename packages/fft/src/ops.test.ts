@@ -101,12 +101,16 @@ describe('implementations agree', () => {
       tf.dispose([x, a.re, a.im, b.re, b.im, ya, yb, ca.re, ca.im, cb.re, cb.im]);
     }
   });
-  it("'auto' picks four-step for long composite lengths and the dense DFT for short or prime ones", () => {
-    expect(pathFor(256)).toBe('fourstep');
-    expect(pathFor(1024)).toBe('fourstep');
-    expect(pathFor(16)).toBe('matmul');
-    expect(pathFor(127)).toBe('matmul');
-    expect(pathFor(256, 'matmul')).toBe('matmul');
+  it("'auto' picks four-step for long composite lengths (per-backend threshold) and the dense DFT for short or prime ones", () => {
+    expect(pathFor(512, 'auto', 'webgl')).toBe('fourstep');
+    expect(pathFor(256, 'auto', 'webgl')).toBe('matmul');
+    expect(pathFor(1024, 'auto', 'cpu')).toBe('fourstep');
+    expect(pathFor(1024, 'auto', 'wasm')).toBe('matmul'); // XNNPACK: the dense DFT is faster up to 1024
+    expect(pathFor(16, 'auto', 'cpu')).toBe('matmul');
+    expect(pathFor(1031, 'auto', 'cpu')).toBe('matmul'); // prime
+    expect(pathFor(256, 'matmul', 'cpu')).toBe('matmul');
+    expect(pathFor(7, 'fourstep')).toBe('matmul'); // nothing to factor
+    expect(pathFor(12, 'fourstep')).toBe('fourstep');
   });
 });
 
