@@ -1,0 +1,129 @@
+/**
+ * Forward latency, peak memory and achieved GFLOP/s of the official presets (Restormer 'official',
+ * AnyIR 'official', DRCNet 'official') at 256² and 512² on the current backend, batch 1, random weights
+ * (speed does not depend on the values). FLOPs = 2 × the multiply-adds counted in the specs at 256²
+ * (conv + attention matmuls; all three models scale linearly with the pixel count):
+ * Restormer 154.88 G (restormer-anyir-fsderain.md §2.5), AnyIR 34.29 G (§3.6), DRCNet 114.4 G conv MACs
+ * (drcnet-lcdnet-fsdrnet.md §1.6). Peak memory is tf.profile's peakBytes over one forward (the
+ * weights included). One untimed warm-up run (shader compilation, allocations), then timed runs.
+ * A size whose predicted run time exceeds the cap is skipped, with the prediction written down.
+ * Writes results/models-<backend>.json and regenerates results/models.md. Not a unit test.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createModel } from '@restorekit/models';
+
+const isBrowser = typeof window !== 'undefined' && typeof (globalThis as { process?: unknown }).process === 'undefined';
+const MODELS: { name: string; preset: string; gmac256: number }[] = [
+  { name: 'restormer', preset: 'official', gmac256: 154.88 },
+  { name: 'anyir', preset: 'official', gmac256: 34.29 },
+  { name: 'drcnet', preset: 'official', gmac256: 114.4 },
+];
+const SIZES = [256, 512];
+/** Longest single forward we run, per backend (pure-JS cpu is ~1 GFLOP/s). */
+const CAP_MS: Record<string, number> = { cpu: 150_000, wasm: 120_000, webgl: 150_000, webgpu: 150_000 };
+/** Before anything was measured on a backend, this rate predicts run times (GFLOP/s). */
+const PRIOR_GFLOPS: Record<string, number> = { cpu: 0.8, wasm: 15, webgl: 5, webgpu: 5 };
+
+interface Entry { model: string; preset: string; size: number; gflop: number; ms?: number; runs?: number; gflops?: number; peakMB?: number; skipped?: string; error?: string }
+
+async function writeText(rel: string, text: string): Promise<void> {
+  if (isBrowser) {
+    const { commands } = await import('vitest/browser');
+    await commands.writeFile(rel, text);
+  } else {
+    const fs = await import('node:fs');
+    const url = await import('node:url');
+    fs.mkdirSync(url.fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
+    fs.writeFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), text);
+  }
+}
+async function readText(rel: string): Promise<string | null> {
+  try {
+    if (isBrowser) return await (await import('vitest/browser')).commands.readFile(rel);
+    const fs = await import('node:fs');
+    const url = await import('node:url');
+    return fs.readFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+async function forward(net: tfl.layers.Layer, x: tf.Tensor): Promise<void> {
+  const out = net.apply(x) as tf.Tensor | tf.Tensor[];
+  const list = Array.isArray(out) ? out : [out];
+  await list[list.length - 1]!.data(); // read back: the timing covers the whole computation
+  tf.dispose(list);
+}
+
+describe('official presets: forward latency, peak memory, GFLOP/s', () => {
+  it('measures every model and size within the time cap', async () => {
+    const backend = tf.getBackend();
+    const cap = CAP_MS[backend] ?? 120_000;
+    let rate = PRIOR_GFLOPS[backend] ?? 1; // updated with what this backend achieved
+    const entries: Entry[] = [];
+    for (const m of MODELS) {
+      const net = createModel(m.name, { preset: m.preset });
+      for (const size of SIZES) {
+        const gflop = (2 * m.gmac256 * (size * size)) / (256 * 256);
+        const e: Entry = { model: m.name, preset: m.preset, size, gflop };
+        entries.push(e);
+        const predicted = (gflop / rate) * 1000;
+        if (predicted > cap) {
+          e.skipped = `predicted ${(predicted / 1000).toFixed(0)} s per forward at ${rate.toFixed(2)} GFLOP/s (cap ${cap / 1000} s)`;
+          continue;
+        }
+        const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 1);
+        try {
+          // warm-up under tf.profile: peak memory of one forward (weights included)
+          const prof = await tf.profile(() => forward(net, x) as unknown as tf.TensorContainer);
+          e.peakMB = prof.peakBytes / 2 ** 20;
+          const times: number[] = [];
+          const t0 = performance.now();
+          do {
+            const t = performance.now();
+            await forward(net, x);
+            times.push(performance.now() - t);
+          } while (times.length < 3 && performance.now() - t0 + times[0]! < cap / 2);
+          times.sort((a, b) => a - b);
+          e.ms = times[Math.floor(times.length / 2)]!;
+          e.runs = times.length;
+          e.gflops = gflop / (e.ms / 1000);
+          rate = e.gflops;
+        } catch (err) {
+          e.error = (err as Error).message.slice(0, 300);
+        } finally {
+          x.dispose();
+        }
+        console.log(JSON.stringify(e));
+      }
+      net.dispose();
+    }
+    const env = isBrowser ? navigator.userAgent : `node ${process.version} on ${process.platform}/${process.arch}`;
+    await writeText(`results/models-${backend}.json`, JSON.stringify({ backend, env, date: new Date().toISOString(), entries }, null, 2));
+    // regenerate the markdown table from every backend's JSON
+    const rows: string[] = [];
+    for (const b of ['cpu', 'wasm', 'webgl', 'webgpu']) {
+      const txt = await readText(`results/models-${b}.json`);
+      if (!txt) continue;
+      const r = JSON.parse(txt) as { backend: string; date: string; entries: Entry[] };
+      for (const x of r.entries)
+        rows.push(`| ${b} | ${x.model} (${x.preset}) | ${x.size}² | ${x.gflop.toFixed(0)} | ${x.ms ? (x.ms / 1000).toFixed(2) + ' s' : '–'} | ${x.gflops ? x.gflops.toFixed(2) : '–'} | ${x.peakMB ? x.peakMB.toFixed(0) : '–'} | ${x.skipped ?? x.error ?? `${x.runs} timed run(s), median`} |`);
+    }
+    await writeText('results/models.md', [
+      '# Official presets: forward pass (batch 1)',
+      '',
+      'Measured by `pnpm --filter @restorekit/benchmarks bench` (benchmarks/src/models.bench.test.ts) on the development machine',
+      '(2 cores, Node 20). webgl and webgpu ran in headless Chromium on **SwiftShader, a software GPU: these timings say',
+      'nothing about real GPUs**. GFLOP = 2 × the spec\'s multiply-add count (conv + attention matmuls). Peak memory is',
+      'tf.profile\'s peakBytes over one forward, weights included.',
+      '',
+      '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'));
+    expect(entries.length).toBe(MODELS.length * SIZES.length);
+  });
+});
