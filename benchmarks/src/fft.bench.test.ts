@@ -13,6 +13,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { isBrowser, readText, writeText } from './results-io.js';
 import { rfft2, irfft2, releaseFFTCache, pathFor, factorPair, type FFTPath } from '../../packages/fft/src/index.js';
 
 const SIZES = [64, 128, 256, 512, 1024];
@@ -21,7 +22,6 @@ const C = 32;
 const MAX_RUN_MS = 30_000;
 /** Time budget per backend for the whole file. */
 const BUDGET_MS = 110_000;
-const isBrowser = typeof window !== 'undefined' && typeof (globalThis as { process?: unknown }).process === 'undefined';
 
 type Method = 'restorekit-auto' | 'restorekit-matmul' | 'tf.spectral' | 'matmul-same-flops';
 interface Entry {
@@ -38,31 +38,6 @@ interface Entry {
   error?: string;
 }
 
-async function writeText(rel: string, text: string): Promise<void> {
-  if (isBrowser) {
-    const { commands } = await import('vitest/browser');
-    await commands.writeFile(rel, text);
-  } else {
-    const fs = await import('node:fs');
-    const url = await import('node:url');
-    const file = url.fileURLToPath(new URL(`../${rel}`, import.meta.url));
-    fs.mkdirSync(url.fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
-    fs.writeFileSync(file, text);
-  }
-}
-async function readText(rel: string): Promise<string | null> {
-  try {
-    if (isBrowser) {
-      const { commands } = await import('vitest/browser');
-      return await commands.readFile(rel);
-    }
-    const fs = await import('node:fs');
-    const url = await import('node:url');
-    return fs.readFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** FLOPs (2 per multiply-add) of one stage on `rows` rows, as the engine runs it. */
 function stageFlops(kind: 'r2c' | 'c2c' | 'c2r', n: number, rows: number, path: FFTPath): number {

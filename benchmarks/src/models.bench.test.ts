@@ -11,10 +11,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { isBrowser, readText, writeText } from './results-io.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createModel } from '@restorekit/models';
 
-const isBrowser = typeof window !== 'undefined' && typeof (globalThis as { process?: unknown }).process === 'undefined';
 const MODELS: { name: string; preset: string; gmac256: number }[] = [
   { name: 'restormer', preset: 'official', gmac256: 154.88 },
   { name: 'anyir', preset: 'official', gmac256: 34.29 },
@@ -28,27 +28,6 @@ const PRIOR_GFLOPS: Record<string, number> = { cpu: 0.8, wasm: 15, webgl: 5, web
 
 interface Entry { model: string; preset: string; size: number; gflop: number; ms?: number; runs?: number; gflops?: number; peakMB?: number; skipped?: string; error?: string }
 
-async function writeText(rel: string, text: string): Promise<void> {
-  if (isBrowser) {
-    const { commands } = await import('vitest/browser');
-    await commands.writeFile(rel, text);
-  } else {
-    const fs = await import('node:fs');
-    const url = await import('node:url');
-    fs.mkdirSync(url.fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
-    fs.writeFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), text);
-  }
-}
-async function readText(rel: string): Promise<string | null> {
-  try {
-    if (isBrowser) return await (await import('vitest/browser')).commands.readFile(rel);
-    const fs = await import('node:fs');
-    const url = await import('node:url');
-    return fs.readFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 async function forward(net: tfl.layers.Layer, x: tf.Tensor): Promise<void> {
   const out = net.apply(x) as tf.Tensor | tf.Tensor[];
