@@ -64,7 +64,11 @@ describe('FSDerain losses', () => {
     // The mask must match exactly.
     expect(Array.from(await t.hfMask.data())).toEqual(Array.from(fx.tensors.__output_hf_mask__!.data));
     console.log(`[fixture] ${tf.getBackend()} fsderain_losses: ${res.join(', ')}`);
-    tf.dispose([out!, clean!, rain!, ...Object.values(t)]);
+    // the registered amplitude loss (mask 'none') is the objective's AmpL1 term
+    const amp = new FSDerainAmplitudeLoss().call(out!, clean!);
+    const ca = await compareWithFixture(amp, fx, '__output_fft_amp__');
+    expect(ca.ok, `FSDerainAmplitudeLoss: ${ca.maxAbsDiff}`).toBe(true);
+    tf.dispose([out!, clean!, rain!, amp, ...Object.values(t)]);
     loss.dispose();
     expect(tensorCount()).toBe(before);
   });
