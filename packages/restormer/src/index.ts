@@ -4,6 +4,8 @@ export { MDTA } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
 export { GDFN, gdfnHidden } from './gdfn.js';
 export type { GDFNOptions } from './gdfn.js';
+export { PreNormResidualBlock } from './pre-norm-residual-block.js';
+export type { PreNormResidualOptions } from './pre-norm-residual-block.js';
 export { TransformerBlock } from './transformer-block.js';
 export type { TransformerBlockOptions } from './transformer-block.js';
 export { OverlapPatchEmbed } from './overlap-patch-embed.js';
