@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setFFTCacheEnabled } from '@restorekit/gated-da';
-import { checkBlock, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights, type Fixture } from '@restorekit/core/testing';
+import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
 import { AnyIR, type AnyIROptions } from './anyir.js';
 import { createModel } from './registry.js';
 
@@ -17,24 +17,6 @@ function fromFixtureConfig(c: Record<string, unknown>): AnyIROptions {
   };
 }
 
-async function buffersAfter(model: AnyIR, fx: Fixture): Promise<{ n: number; maxDiff: number }> {
-  const params = new Map(model.torchParameters().map((p) => [p.name, p]));
-  const keys = Object.keys(fx.tensors).filter((k) => k.startsWith('__after__.'));
-  let maxDiff = 0;
-  for (const k of keys) {
-    const key = k.slice('__after__.'.length);
-    const p = params.get(key)!;
-    expect(p?.buffer, key).toBe(true);
-    const got = await p.variable.read().data();
-    const info = fx.entry?.outputs?.[k];
-    const c = compareArrays(key, got, fx.tensors[k]!.data, info?.atol ?? 1e-5, info?.rtol ?? 1e-4);
-    expect(c.ok, `${key}: max |diff| ${c.maxAbsDiff}`).toBe(true);
-    if (key.endsWith('num_batches_tracked')) expect(got[0]).toBe(fx.tensors[key]!.data[0]! + 1);
-    else expect(compareArrays(key, got, fx.tensors[key]!.data, 0, 0).ok, `${key} was not updated`).toBe(false);
-    maxDiff = Math.max(maxDiff, c.maxAbsDiff);
-  }
-  return { n: keys.length, maxDiff };
-}
 
 describe('AnyIR (official net/anyir.py)', () => {
   for (const mode of ['eval', 'train'] as const)
@@ -50,9 +32,9 @@ describe('AnyIR (official net/anyir.py)', () => {
       const cmp = await compareWithFixture(y, fx);
       let extra = '';
       if (mode === 'train') {
-        const b = await buffersAfter(model, fx);
-        expect(b.n).toBe(24); // 8 GatedDA BatchNorms × (running_mean, running_var, num_batches_tracked)
-        extra = `, buffers max |diff| ${b.maxDiff.toExponential(2)}`;
+        const b = await checkBuffersAfter(model, fx);
+        expect(b.count).toBe(24); // 8 GatedDA BatchNorms × (running_mean, running_var, num_batches_tracked)
+        extra = `, buffers max |diff| ${b.maxAbsDiff.toExponential(2)}`;
       }
       console.log(`[${tf.getBackend()}] anyir_full_${mode} output max |diff| ${cmp.maxAbsDiff.toExponential(2)}${extra}`);
       expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);

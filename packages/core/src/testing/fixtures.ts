@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RestorekitError, ShapeError, fmtShape } from '../errors.js';
 import { parseSafetensors, type SafeTensor } from '../weights/safetensors.js';
-import { loadTorchStateDict, type TorchTarget, type LoadReport } from '../weights/torch.js';
+import { loadTorchStateDict, torchParameters, type TorchTarget, type LoadReport } from '../weights/torch.js';
 
 /** Reads a file of the shared ground truth (path relative to the `shared/` folder). */
 export type FixtureReader = (relPath: string) => Promise<Uint8Array>;
@@ -156,4 +156,39 @@ export function compareArrays(name: string, got: ArrayLike<number>, want: ArrayL
     if (r > worstRatio) worstRatio = r;
   }
   return { name, ok: worstRatio <= 1, maxAbsDiff, worstRatio, atol, rtol };
+}
+
+/**
+ * Checks buffers after a train-mode forward (BatchNorm running_mean / running_var / num_batches_tracked)
+ * against the fixture's `__after__.<key>` tensors with the manifest's tolerances, and that the update
+ * happened (statistics differ from the stored initial values; num_batches_tracked went up by one).
+ * Throws `RestorekitError` listing every failure; returns how many buffers were compared and the largest |diff|.
+ */
+export async function checkBuffersAfter(target: TorchTarget, fx: Fixture): Promise<{ count: number; maxAbsDiff: number }> {
+  const keys = Object.keys(fx.tensors).filter((k) => k.startsWith('__after__.'));
+  const params = new Map(torchParameters(target).map((p) => [p.name, p]));
+  const failures: string[] = [];
+  if (keys.length === 0) failures.push('the fixture has no __after__.* tensors');
+  let maxAbsDiff = 0;
+  for (const k of keys) {
+    const key = k.slice('__after__.'.length);
+    const p = params.get(key);
+    if (!p) {
+      failures.push(`no weight for ${key}`);
+      continue;
+    }
+    if (!p.buffer) failures.push(`${key} is not a buffer`);
+    const got = await p.variable.read().data();
+    const info = fx.entry?.outputs?.[k];
+    const c = compareArrays(key, got, fx.tensors[k]!.data, info?.atol ?? 1e-5, info?.rtol ?? 1e-4);
+    if (!c.ok) failures.push(`${key}: max |diff| ${c.maxAbsDiff}`);
+    const initial = fx.tensors[key];
+    if (!initial) failures.push(`the fixture has no initial value for ${key}`);
+    else if (key.endsWith('num_batches_tracked')) {
+      if (got[0] !== initial.data[0]! + 1) failures.push(`${key} is ${got[0]}, expected ${initial.data[0]! + 1}`);
+    } else if (compareArrays(key, got, initial.data, 0, 0).ok) failures.push(`${key} was not updated`);
+    maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
+  }
+  if (failures.length) throw new RestorekitError(`${fx.file}: __after__ buffers:\n  - ${failures.join('\n  - ')}`);
+  return { count: keys.length, maxAbsDiff };
 }

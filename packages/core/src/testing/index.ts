@@ -1,4 +1,4 @@
 export { checkBlock, countLeaks, HarnessError } from './harness.js';
 export type { BlockCheckSpec, BlockCheckReport } from './harness.js';
-export { loadFixture, fixtureTensor, loadFixtureWeights, compareWithFixture, compareArrays, fixtureManifest, readShared, setSharedDir, setFixtureReader } from './fixtures.js';
+export { checkBuffersAfter, loadFixture, fixtureTensor, loadFixtureWeights, compareWithFixture, compareArrays, fixtureManifest, readShared, setSharedDir, setFixtureReader } from './fixtures.js';
 export type { Fixture, FixtureManifestEntry, FixtureOutputInfo, Comparison, FixtureReader } from './fixtures.js';
