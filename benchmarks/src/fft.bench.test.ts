@@ -8,19 +8,22 @@
  * - on wasm: one plain matMul [m, 512]·[512, 512] with the same FLOP count as restorekit's round trip.
  * Each timing ends with a max|y − x| reduction read back to the host (the same for every method), so
  * it covers the whole computation and also gives the round-trip error.
- * Writes results/fft-<backend>.json and regenerates results/fft.md from every backend's JSON.
- * Not a unit test: it asserts only that it measured something.
+ * FLOPs are counted, not modelled: one profiled run sums 2·M·N·K over the BatchMatMul kernels that ran.
+ * BENCH_SIZES and BENCH_CAP_S (see vitest.config.ts) select sizes and the longest single run; results
+ * are merged into results/fft-<backend>.json (a measured entry is never replaced by a skipped one) and
+ * results/fft.md is regenerated from every backend's JSON. Not a unit test.
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { isBrowser, readText, writeText } from './results-io.js';
-import { rfft2, irfft2, releaseFFTCache, pathFor, factorPair, type FFTPath } from '../../packages/fft/src/index.js';
+import { benchOptions } from './options.js';
+import { rfft2, irfft2, releaseFFTCache, pathFor, type FFTPath } from '../../packages/fft/src/index.js';
 
 const SIZES = [64, 128, 256, 512, 1024];
 const C = 32;
-/** A measurement whose single run is predicted above this is skipped (warm-up + one timed run ≈ 2×). */
+/** A measurement whose single run is predicted above this is skipped (warm-up + one timed run ≈ 2×); BENCH_CAP_S overrides. */
 const MAX_RUN_MS = 30_000;
-/** Time budget per backend for the whole file. */
+/** Time budget per backend for the whole file (BENCH_CAP_S raises it to 4× the cap). */
 const BUDGET_MS = 110_000;
 
 type Method = 'restorekit-auto' | 'restorekit-matmul' | 'tf.spectral' | 'matmul-same-flops';
@@ -39,19 +42,17 @@ interface Entry {
 }
 
 
-/** FLOPs (2 per multiply-add) of one stage on `rows` rows, as the engine runs it. */
-function stageFlops(kind: 'r2c' | 'c2c' | 'c2r', n: number, rows: number, path: FFTPath): number {
-  const K = Math.floor(n / 2) + 1;
-  const f = pathFor(n, path) === 'fourstep' ? factorPair(n) : null;
-  if (!f) return kind === 'r2c' ? 2 * rows * n * 2 * K : kind === 'c2r' ? 2 * rows * 2 * K * n : 2 * rows * 2 * n * 2 * n;
-  const [P, Q] = f;
-  const inner = kind === 'r2c' ? 2 * rows * P * Q * 2 * Q : 2 * rows * P * 2 * Q * 2 * Q;
-  const outer = kind === 'c2r' ? 2 * Q * rows * 2 * P * P : 2 * Q * rows * 2 * P * 2 * P;
-  return inner + outer;
-}
-function roundTripFlops(n: number, path: FFTPath): number {
-  const K = Math.floor(n / 2) + 1;
-  return stageFlops('r2c', n, C * n, path) + 2 * stageFlops('c2c', n, C * K, path) + stageFlops('c2r', n, C * n, path);
+/** FLOPs (2 per multiply-add) of every BatchMatMul one call of fn runs, from a profiled run (all our matMuls are untransposed in A). */
+async function countFlops(fn: () => tf.Scalar): Promise<number> {
+  const info = await tf.profile(() => fn() as unknown as tf.TensorContainer);
+  let flops = 0;
+  for (const k of info.kernels) {
+    if (k.name !== 'BatchMatMul') continue;
+    const a = k.inputShapes[0]!;
+    const out = k.outputShapes[0]!;
+    flops += 2 * out.reduce((p, d) => p * d, 1) * a[a.length - 1]!;
+  }
+  return flops;
 }
 
 function ours(x: tf.Tensor, n: number, path: FFTPath): tf.Scalar {
@@ -121,6 +122,10 @@ describe('fft round-trip benchmark', () => {
       return;
     }
     const backend = tf.getBackend();
+    const opts = benchOptions();
+    const maxRun = opts.capS ? opts.capS * 1000 : MAX_RUN_MS;
+    const budget = opts.capS ? 4 * opts.capS * 1000 : BUDGET_MS;
+    const sizes = opts.sizes ?? SIZES;
     const start = performance.now();
     const entries: Entry[] = [];
     const last: Partial<Record<Method, { size: number; ms: number }>> = {};
@@ -129,30 +134,31 @@ describe('fft round-trip benchmark', () => {
     if (backend === 'wasm') notes.push('tf.spectral is not measured on wasm: the wasm backend has no FFT/Complex/Real/Imag kernels (tf.spectral.rfft throws there).');
     if (backend === 'webgl' || backend === 'webgpu')
       notes.push('webgl/webgpu run in headless Chromium on SwiftShader (a CPU software renderer): these timings say nothing about real GPUs.');
-    notes.push('Machine: 2 shared cores (other jobs were running); median of up to 5 runs after one warm-up; runs = 0 means a single cold run (> 2 s).');
-    notes.push('Skipped sizes: a run predicted (from the previous size) above 30 s, or beyond the 110 s budget of this backend, is not run; the reason is recorded.');
-    for (const n of SIZES) {
+    notes.push('Machine: 2 cores; median of up to 5 runs after one warm-up; runs = 0 means a single cold run (> 2 s).');
+    notes.push(`Skipped sizes: a run predicted (from the previous size) above ${maxRun / 1000} s, or beyond the ${budget / 1000} s budget of this backend, is not run; the reason is recorded.`);
+    for (const n of sizes) {
       const x = tf.randomNormal([1, n, n, C], 0, 1, 'float32', n);
       for (const method of methods) {
         const e: Entry = { size: n, method };
         entries.push(e);
         const path: FFTPath = method === 'restorekit-matmul' ? 'matmul' : 'auto';
-        if (method.startsWith('restorekit')) {
-          e.gflop = roundTripFlops(n, path) / 1e9;
-          e.path = pathFor(n, path);
-        }
-        if (method === 'matmul-same-flops') e.gflop = roundTripFlops(n, 'auto') / 1e9;
+        if (method.startsWith('restorekit')) e.path = pathFor(n, path);
+        if (method === 'matmul-same-flops') e.gflop = entries.find((o) => o.size === n && o.method === 'restorekit-auto')?.gflop;
         // Predict this run from the previous (half) size: ×8 for the dense DFT (O(N³) for N×N), ×4.5 otherwise.
         const prev = last[method];
         const growth = method === 'restorekit-matmul' ? 8 : 4.5;
         const predicted = prev ? prev.ms * growth : 0;
         const elapsed = performance.now() - start;
-        if (prev && predicted > MAX_RUN_MS) {
-          e.skipped = `predicted ${(predicted / 1000).toFixed(0)} s per run (from ${prev.size}²: ${(prev.ms / 1000).toFixed(1)} s) > ${MAX_RUN_MS / 1000} s limit`;
+        if (prev && predicted > maxRun) {
+          e.skipped = `predicted ${(predicted / 1000).toFixed(0)} s per run (from ${prev.size}²: ${(prev.ms / 1000).toFixed(1)} s) > ${maxRun / 1000} s limit`;
           continue;
         }
-        if (elapsed + 2 * predicted > BUDGET_MS) {
-          e.skipped = `time budget: ${(elapsed / 1000).toFixed(0)} s used of ${BUDGET_MS / 1000} s, next run predicted ${(predicted / 1000).toFixed(0)} s`;
+        if (elapsed + 2 * predicted > budget) {
+          e.skipped = `time budget: ${(elapsed / 1000).toFixed(0)} s used of ${budget / 1000} s, next run predicted ${(predicted / 1000).toFixed(0)} s`;
+          continue;
+        }
+        if (method === 'matmul-same-flops' && e.gflop === undefined) {
+          e.skipped = 'restorekit-auto was not measured at this size';
           continue;
         }
         try {
@@ -165,7 +171,10 @@ describe('fft round-trip benchmark', () => {
             r = await measure(() => tf.tidy(() => tf.max(tf.matMul(a, b))) as tf.Scalar);
             e.gflop = (2 * m * 512 * 512) / 1e9;
             tf.dispose([a, b]);
-          } else r = await measure(() => ours(x, n, path));
+          } else {
+            r = await measure(() => ours(x, n, path));
+            e.gflop = (await countFlops(() => ours(x, n, path))) / 1e9;
+          }
           e.ms = r.ms;
           e.runs = r.runs;
           if (method !== 'matmul-same-flops') e.maxRoundTripError = r.value;
@@ -179,6 +188,16 @@ describe('fft round-trip benchmark', () => {
       x.dispose();
       releaseFFTCache();
     }
+    // merge with what an earlier run measured (other sizes, or a measurement this run skipped)
+    const old = await readText(`results/fft-${backend}.json`);
+    const merged = new Map<string, Entry>();
+    for (const o of old ? (JSON.parse(old) as { entries: Entry[] }).entries : []) merged.set(`${o.size}|${o.method}`, o);
+    for (const e of entries) {
+      const prev = merged.get(`${e.size}|${e.method}`);
+      if (e.ms === undefined && prev?.ms !== undefined) continue;
+      merged.set(`${e.size}|${e.method}`, e);
+    }
+    const all = [...merged.values()].sort((a, b) => a.size - b.size || methods.indexOf(a.method) - methods.indexOf(b.method));
     const result = {
       backend,
       date: new Date().toISOString(),
@@ -186,7 +205,7 @@ describe('fft round-trip benchmark', () => {
       shape: '[1, N, N, 32] NHWC, rfft2 over (H, W) then irfft2',
       totalSeconds: (performance.now() - start) / 1000,
       notes,
-      entries,
+      entries: all,
     };
     await writeText(`results/fft-${backend}.json`, JSON.stringify(result, null, 2) + '\n');
     await writeText('results/fft.md', await markdown());

@@ -61,100 +61,152 @@ function cosSin(n: number, k: number, N: number): [number, number] {
   return [Math.cos(t), Math.sin(t)];
 }
 
-/** Real → complex (first K = ⌊N/2⌋+1 bins, or all N when full), forward sign: [N, 2K] = [cos | −sin]·scale. */
-export function r2cBasis(N: number, scale: number, full = false): tf.Tensor {
+/**
+ * Real → complex along one axis, applied from the left: re = Cr·x, im = Ci·x with Cr, Ci of shape
+ * [K, N] (K = ⌊N/2⌋+1 bins, or N when `full`): Cr[k, n] = cos θ·scale, Ci[k, n] = sign·sin θ·scale.
+ */
+export function r2cBases(N: number, sign: 1 | -1, scale: number, full = false): [tf.Tensor, tf.Tensor] {
   const K = full ? N : Math.floor(N / 2) + 1;
-  return cached(`r2c|${N}|${K}|${scale}`, [N, 2 * K], () => {
-    const b = new Float32Array(N * 2 * K);
-    for (let n = 0; n < N; n++)
-      for (let k = 0; k < K; k++) {
+  const make = (imag: boolean) => () => {
+    const b = new Float32Array(K * N);
+    for (let k = 0; k < K; k++)
+      for (let n = 0; n < N; n++) {
         const [c, sn] = cosSin(n, k, N);
-        b[n * 2 * K + k] = c * scale;
-        b[n * 2 * K + K + k] = -sn * scale;
+        b[k * N + n] = (imag ? sign * sn : c) * scale;
       }
     return b;
-  });
-}
-
-/** Complex → complex, packed [re | im] rows: [2N, 2N]; sign −1 forward, +1 inverse. */
-export function c2cBasis(N: number, sign: 1 | -1, scale: number): tf.Tensor {
-  return cached(`c2c|${N}|${sign}|${scale}`, [2 * N, 2 * N], () => {
-    const M = 2 * N;
-    const b = new Float32Array(M * M);
-    for (let n = 0; n < N; n++)
-      for (let k = 0; k < N; k++) {
-        const [cc, sn] = cosSin(n, k, N);
-        const c = cc * scale;
-        const s = sn * scale * sign;
-        b[n * M + k] = c; // re → re
-        b[n * M + N + k] = s; // re → im
-        b[(N + n) * M + k] = -s; // im → re
-        b[(N + n) * M + N + k] = c; // im → im
-      }
-    return b;
-  });
+  };
+  return [cached(`r2c.re|${N}|${K}|${sign}|${scale}`, [K, N], make(false)), cached(`r2c.im|${N}|${K}|${sign}|${scale}`, [K, N], make(true))];
 }
 
 /**
- * Half spectrum (K bins) → real signal of length N, PyTorch's c2r convention:
- * x_n = scale·Σ_k a_k (Re_k cos θ − Im_k sin θ), a_k = 1 for k = 0 and (N even) k = N/2, else 2.
- * sin θ vanishes exactly for those bins, so their imaginary parts are ignored, as in torch.
+ * Complex → complex along one axis on the stacked input Z = [re; im] (2N rows), applied from the left:
+ * re' = Br·Z, im' = Bi·Z with Br = [C | −sign·S], Bi = [sign·S | C] of shape [K, 2N] (C = cos θ·scale,
+ * S = sin θ·scale, θ = 2π·n·k/N). K = N unless `rows` says how many output bins to keep.
+ */
+export function c2cBases(N: number, sign: 1 | -1, scale: number, rows = N): [tf.Tensor, tf.Tensor] {
+  const make = (imag: boolean) => () => {
+    const b = new Float32Array(rows * 2 * N);
+    for (let k = 0; k < rows; k++)
+      for (let n = 0; n < N; n++) {
+        const [cc, sn] = cosSin(n, k, N);
+        const c = cc * scale;
+        const s = sign * sn * scale;
+        b[k * 2 * N + n] = imag ? s : c;
+        b[k * 2 * N + N + n] = imag ? c : -s;
+      }
+    return b;
+  };
+  return [cached(`c2c.re|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(false)), cached(`c2c.im|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(true))];
+}
+
+/**
+ * Half spectrum (K bins, stacked [re; im]: 2K rows) → real signal of length N, PyTorch's c2r convention,
+ * applied from the left: [N, 2K] with x_n = scale·Σ_k a_k (Re_k cos θ − Im_k sin θ), a_k = 1 for k = 0
+ * and (N even) k = N/2, else 2. sin θ vanishes exactly for those bins, so their imaginary parts are
+ * ignored, as in torch.
  */
 export function c2rBasis(N: number, scale: number): tf.Tensor {
   const K = Math.floor(N / 2) + 1;
-  return cached(`c2r|${N}|${scale}`, [2 * K, N], () => {
-    const b = new Float32Array(2 * K * N);
-    for (let k = 0; k < K; k++) {
-      const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
-      for (let n = 0; n < N; n++) {
+  return cached(`c2r|${N}|${scale}`, [N, 2 * K], () => {
+    const b = new Float32Array(N * 2 * K);
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) {
+        const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
         const [c, sn] = cosSin(n, k, N);
-        b[k * N + n] = a * c * scale;
-        b[(K + k) * N + n] = -a * sn * scale;
+        b[n * 2 * K + k] = a * c * scale;
+        b[n * 2 * K + K + k] = -a * sn * scale;
       }
-    }
     return b;
   });
 }
 
 /**
- * Four-step second stage: for each k2 < Q, the twiddled length-P DFT over n1 of the packed values
- * [re | im] (length 2P): out[k1] = scale·Σ_{n1} x[n1]·e^{sign·i·2π·n1·(Q·k1 + k2)/N}. Shape [Q, 2P, 2P],
- * or [Q, 2P, P] when only the real part is wanted.
+ * Four-step second stage (N = P·Q, n = Q·n1 + n2, k = k1 + P·k2): for every k1 < P, the twiddled
+ * length-Q DFT over n2 of the stacked values [re; im] (2Q): out[k1, k2] = scale·Σ_{n2} z[n2]·e^{sign·i·2π·n2·k/N}.
+ * Returns the re and im output bases, each [P, rows, 2Q] (rows ≤ Q output k2's kept).
  */
-export function fourStepOuterBasis(P: number, Q: number, sign: 1 | -1, scale: number, realOut: boolean): tf.Tensor {
+export function fourStepBases(P: number, Q: number, sign: 1 | -1, scale: number, rows = Q): [tf.Tensor, tf.Tensor] {
   const N = P * Q;
-  const cols = realOut ? P : 2 * P;
-  return cached(`4s|${P}|${Q}|${sign}|${scale}|${realOut}`, [Q, 2 * P, cols], () => {
-    const b = new Float32Array(Q * 2 * P * cols);
-    for (let k2 = 0; k2 < Q; k2++) {
-      const base = k2 * 2 * P * cols;
-      for (let n1 = 0; n1 < P; n1++)
-        for (let k1 = 0; k1 < P; k1++) {
-          const [cc, sn] = cosSin(n1, Q * k1 + k2, N);
+  const make = (imag: boolean) => () => {
+    const b = new Float32Array(P * rows * 2 * Q);
+    for (let k1 = 0; k1 < P; k1++)
+      for (let k2 = 0; k2 < rows; k2++) {
+        const base = (k1 * rows + k2) * 2 * Q;
+        for (let n2 = 0; n2 < Q; n2++) {
+          const [cc, sn] = cosSin(n2, k1 + P * k2, N);
           const c = cc * scale;
-          const s = sn * scale * sign;
-          b[base + n1 * cols + k1] = c;
-          b[base + (P + n1) * cols + k1] = -s;
-          if (!realOut) {
-            b[base + n1 * cols + P + k1] = s;
-            b[base + (P + n1) * cols + P + k1] = c;
-          }
+          const s = sign * sn * scale;
+          b[base + n2] = imag ? s : c;
+          b[base + Q + n2] = imag ? c : -s;
         }
-    }
+      }
     return b;
+  };
+  return [cached(`4s.re|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(false)), cached(`4s.im|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(true))];
+}
+
+/** The c2r weights a_k (1 for bin 0 and, N even, bin N/2; else 2) as a [K, 1] column. */
+export function c2rWeights(N: number): tf.Tensor {
+  const K = Math.floor(N / 2) + 1;
+  return cached(`c2rw|${N}`, [K, 1], () => {
+    const w = new Float32Array(K);
+    for (let k = 0; k < K; k++) w[k] = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
+    return w;
   });
 }
 
-/** Packed [re | im] weights a_k (1 for bin 0 and N/2, else 2) of the c2r fast path, zero-padded to N bins: [2N]. */
-export function c2rWeights(N: number): tf.Tensor {
+/** Complex → complex as two real [N, N] bases (C = cos θ·scale, S = sign·sin θ·scale): re' = C·re − S·im, im' = S·re + C·im. */
+export function c2cSplitBases(N: number, sign: 1 | -1, scale: number): [tf.Tensor, tf.Tensor] {
+  const make = (imag: boolean) => () => {
+    const b = new Float32Array(N * N);
+    for (let k = 0; k < N; k++)
+      for (let n = 0; n < N; n++) {
+        const [c, sn] = cosSin(n, k, N);
+        b[k * N + n] = (imag ? sign * sn : c) * scale;
+      }
+    return b;
+  };
+  return [cached(`c2c.C|${N}|${sign}|${scale}`, [N, N], make(false)), cached(`c2c.S|${N}|${sign}|${scale}`, [N, N], make(true))];
+}
+
+/** The c2r basis split into its [N, K] parts acting on Re and on Im (see c2rBasis). */
+export function c2rSplitBases(N: number, scale: number): [tf.Tensor, tf.Tensor] {
   const K = Math.floor(N / 2) + 1;
-  return cached(`c2rw|${N}`, [2 * K], () => {
-    const w = new Float32Array(2 * K);
-    for (let k = 0; k < K; k++) {
-      const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
-      w[k] = a;
-      w[K + k] = a;
+  const make = (imag: boolean) => () => {
+    const b = new Float32Array(N * K);
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) {
+        const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
+        const [c, sn] = cosSin(n, k, N);
+        b[n * K + k] = (imag ? -a * sn : a * c) * scale;
+      }
+    return b;
+  };
+  return [cached(`c2r.re|${N}|${scale}`, [N, K], make(false)), cached(`c2r.im|${N}|${scale}`, [N, K], make(true))];
+}
+
+const transposedOf = new WeakMap<tf.Tensor, tf.Tensor>();
+/** The transpose of a basis, cached alongside it (with the cache off: a fresh tensor owned by the caller's scope). */
+export function transposed(basis: tf.Tensor): tf.Tensor {
+  if (!enabled) return tf.transpose(basis);
+  const hit = transposedOf.get(basis);
+  if (hit && !hit.isDisposed) return hit;
+  const t = tf.keep(tf.transpose(basis));
+  transposedOf.set(basis, t);
+  cache.set(`T|${cache.size}|${basis.id}`, t); // released with the cache
+  return t;
+}
+
+/** e^{i·2π·m/N} for m < N as a [2, N] table (row 0 cos, row 1 sin), for the GPU kernels. */
+export function twiddleTable(N: number): tf.Tensor {
+  return cached(`tw|${N}`, [2, N], () => {
+    const t = new Float32Array(2 * N);
+    for (let m = 0; m < N; m++) {
+      const [c, s] = cosSin(m, 1, N);
+      t[m] = c;
+      t[N + m] = s;
     }
-    return w;
+    return t;
   });
 }

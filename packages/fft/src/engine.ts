@@ -1,11 +1,31 @@
 /**
- * The 2-D transforms as two 1-D stages on a packed layout. Every stage maps rows [R, c·N] (c = 1 real,
- * c = 2 packed [re | im]) to [R, c'·K] with real matMuls, so everything is plain float32 tensor ops:
- * differentiable with tfjs's own gradients, on every backend (wasm included).
+ * The 1-D transforms behind rfft2 / irfft2 / fft2 / ifft2, applied along any axis of a tensor in
+ * place: the tensor is viewed as [pre, N, post] (pre = the axes before, post = the axes after) and
+ * every DFT is a real matMul with a basis applied *from the left* (broadcast over pre), so NHWC data
+ * is never transposed to put the transformed axis last. Complex values are { re, im } pairs; complex
+ * stages stack [re; im] along the transformed axis (one concat) and apply a [K, 2N] basis per output
+ * part. Everything is plain float32 tensor ops, so tfjs's own gradients apply on every backend
+ * (wasm included) and the adjoint is exact.
+ *
+ * Two implementations per stage:
+ * - 'matmul': the dense DFT (N² work per line; one or two wide matMuls);
+ * - 'fourstep': N = P·Q, n = Q·n1 + n2, k = k1 + P·k2. A length-P DFT over n1 (basis from the left),
+ *   then for every k1 a twiddled length-Q DFT over n2 (one batched matMul whose [P, Q, 2Q] bases hold
+ *   the twiddles), then one transpose [k1, k2] → [k2, k1] into natural order. 2(P+Q) instead of 2N
+ *   multiply-adds per value and line.
+ *
+ * wasm is different: its matMul is fast (XNNPACK) only for one plain [M, K]·[K, N] product; a batched,
+ * broadcast or transposed matMul falls back to a scalar loop ~10× slower, and concat runs in JS. So
+ * on 'rows' backends (STAGE_LAYOUT) a stage whose axis has values on both sides is first transposed to
+ * be the last axis (the axis stays there for the next stage; one transpose back at the end), every
+ * product is a plain 2-D matMul with a cached transposed basis, and complex products are split into
+ * real ones plus adds instead of stacking [re; im].
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
-import { c2cBasis, c2rBasis, c2rWeights, fourStepOuterBasis, r2cBasis } from './basis.js';
+import { KERNEL_AUTO_BACKENDS, KERNEL_BACKENDS, kernelStage } from './kernels.js';
+import { BackendError } from '@restorekit/core';
+import { c2cBases, c2cSplitBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
 
 export type StageKind = 'r2c' | 'c2c' | 'c2r';
 export interface Stage {
@@ -17,14 +37,39 @@ export interface Stage {
   scale: number;
 }
 
+/** A complex value inside the engine. */
+export interface Cx {
+  re: tf.Tensor;
+  im: tf.Tensor;
+}
+
 /**
- * Smallest length at which 'auto' uses the four-step path, per backend (measured, see
- * benchmarks/results/fft.md). The four-step path does ~√N/2 times fewer FLOPs but its matMuls are thin
- * (inner sizes 2√N) and it needs three transposes per axis: on wasm, whose XNNPACK matMul reaches
- * its peak only on wide products, the dense DFT stays faster up to 1024; on cpu transposes are
- * expensive too. Edit this object to tune it; 'default' covers unlisted backends.
+ * Smallest length at which 'auto' uses the four-step path on 'left' backends (wasm's 'rows' layout keeps
+ * the dense DFT: its batched matMuls are the slow kind), per backend (measured with
+ * benchmarks/src/fft.bench.test.ts, see benchmarks/results/fft.md). Edit this object to tune it;
+ * 'default' covers unlisted backends (tfjs-node's 'tensorflow' included).
  */
-export const FOURSTEP_MIN_N: Record<string, number> = { cpu: 256, wasm: 2048, webgl: 512, webgpu: 512, default: 256 };
+export const FOURSTEP_MIN_N: Record<string, number> = { cpu: 128, webgl: 128, webgpu: 128, default: 128 };
+/**
+ * The four-step path's second stage is a batched matMul over the values after the transformed axis
+ * (`post`: C for the W axis of NHWC); below this many it degenerates to matrix-vector products and
+ * 'auto' keeps the dense DFT.
+ */
+export const FOURSTEP_MIN_POST = 4;
+
+/**
+ * The custom DFT-pass kernels (kernels.ts; 'auto' on KERNEL_AUTO_BACKENDS) do two launches per axis
+ * instead of the ~10 tensor ops of the four-step path. Lengths from this one up use two passes
+ * (four-step); shorter ones one dense pass.
+ */
+export const KERNEL_FOURSTEP_MIN_N = 64;
+
+/** How each backend lays out a stage (see the module comment); unlisted backends use 'left'. */
+export const STAGE_LAYOUT: Record<string, 'left' | 'rows'> = { wasm: 'rows' };
+
+function layoutFor(backend = tf.getBackend()): 'left' | 'rows' {
+  return STAGE_LAYOUT[backend] ?? 'left';
+}
 
 /** N = P·Q with Q the largest divisor ≤ √N; null when N has no factor pair with both factors ≥ 2. */
 export function factorPair(n: number): [number, number] | null {
@@ -32,109 +77,193 @@ export function factorPair(n: number): [number, number] | null {
   return null;
 }
 
-function usesFourStep(n: number, path: FFTPath, backend?: string): [number, number] | null {
+function fourStepFactors(n: number, post: number, path: FFTPath, backend?: string): [number, number] | null {
   if (path === 'matmul') return null;
   const f = factorPair(n);
   if (path === 'fourstep') return f;
   const b = backend ?? tf.getBackend();
-  const min = FOURSTEP_MIN_N[b] ?? FOURSTEP_MIN_N.default ?? 256;
-  return n >= min && f !== null && f[1] >= 4 ? f : null;
+  if (layoutFor(b) === 'rows') return null; // its batched matMuls are the slow kind there
+  const min = FOURSTEP_MIN_N[b] ?? FOURSTEP_MIN_N.default ?? 128;
+  return n >= min && post >= FOURSTEP_MIN_POST && f !== null && f[1] >= 4 ? f : null;
 }
 
-/** The implementation a 1-D transform of length n uses (on `backend`, default the current one). */
-export function pathFor(n: number, path: FFTPath = 'auto', backend?: string): 'matmul' | 'fourstep' {
-  return usesFourStep(n, path, backend) ? 'fourstep' : 'matmul';
+/**
+ * The implementation a 1-D transform of length n uses on `backend` (default: the current one) when
+ * `post` values follow the transformed axis (default: many, as for the H axis of NHWC).
+ */
+export function pathFor(n: number, path: FFTPath = 'auto', backend?: string, post = Infinity): 'matmul' | 'fourstep' | 'kernel' {
+  if (usesKernel(path, backend)) return 'kernel';
+  return fourStepFactors(n, post, path, backend) ? 'fourstep' : 'matmul';
 }
 
-/** Applies one stage to rows [R, c·N]. */
-export function applyStage(x: tf.Tensor2D, st: Stage, path: FFTPath): tf.Tensor2D {
-  const f = usesFourStep(st.n, path);
-  if (!f) {
-    if (st.kind === 'r2c') return tf.matMul(x, r2cBasis(st.n, st.scale) as tf.Tensor2D);
-    if (st.kind === 'c2r') return tf.matMul(x, c2rBasis(st.n, st.scale) as tf.Tensor2D);
-    return tf.matMul(x, c2cBasis(st.n, st.sign, st.scale) as tf.Tensor2D);
-  }
-  const [P, Q] = f;
+function usesKernel(path: FFTPath, backend = tf.getBackend()): boolean {
+  if (path === 'kernel') return true;
+  return path === 'auto' && KERNEL_AUTO_BACKENDS.includes(backend);
+}
+
+/** basis [K, N] applied from the left along the middle axis of x viewed as [pre, N, post] → [pre, K, post]. */
+function leftMul(basis: tf.Tensor, x: tf.Tensor, pre: number, N: number, post: number): tf.Tensor3D {
+  const K = basis.shape[0]!;
+  if (post === 1) return tf.reshape(tf.matMul(tf.reshape(x, [pre, N]) as tf.Tensor2D, basis as tf.Tensor2D, false, true), [pre, K, 1]);
+  if (pre === 1) return tf.reshape(tf.matMul(basis as tf.Tensor2D, tf.reshape(x, [N, post]) as tf.Tensor2D), [1, K, post]);
+  return tf.matMul(tf.reshape(basis, [1, K, N]) as tf.Tensor3D, tf.reshape(x, [pre, N, post]) as tf.Tensor3D);
+}
+
+/** [re; im] stacked along the middle axis: [pre, 2N, post]. */
+function stack(z: Cx, pre: number, N: number, post: number): tf.Tensor {
+  return tf.concat([tf.reshape(z.re, [pre, N, post]), tf.reshape(z.im, [pre, N, post])], 1);
+}
+
+/**
+ * Four-step stages 2–3 on a [pre, P(k1), Q(n2)·post] complex value: the twiddled length-Q DFTs,
+ * keeping `rows` ≤ Q values of k2, then [k1, k2] → [k2, k1]. Returns [pre, rows·P, post] (k = k1 + P·k2),
+ * only the real part when `realOnly`.
+ */
+function fourStepOuter(a: Cx, pre: number, P: number, Q: number, post: number, sign: 1 | -1, scale: number, rows: number, realOnly: boolean): tf.Tensor[] {
+  const z = tf.concat([tf.reshape(a.re, [pre, P, Q, post]), tf.reshape(a.im, [pre, P, Q, post])], 2); // [pre, P, 2Q, post]
+  const [gr, gi] = fourStepBases(P, Q, sign, scale, rows);
+  const parts = realOnly ? [gr] : [gr, gi];
+  return parts.map((g) => {
+    const y = tf.matMul(tf.reshape(g, [1, P, rows, 2 * Q]) as tf.Tensor4D, z as tf.Tensor4D); // [pre, P(k1), rows(k2), post]
+    return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [pre, rows * P, post]);
+  });
+}
+
+/** One stage along the middle axis of [pre, N, post] views. Inputs: real x (r2c) or complex z; outputs [pre, K, post]. */
+export function stage1d(input: tf.Tensor | Cx, st: Stage, pre: number, post: number, path: FFTPath): tf.Tensor | Cx {
   const N = st.n;
-  const R = x.shape[0];
-  if (st.kind === 'c2r') {
-    // x_n = Re(Σ_{k<K} a_k Z_k e^{iθ}): weight, zero-pad to N bins, complex inverse, keep the real part.
-    const K = Math.floor(N / 2) + 1;
-    const w = tf.reshape(tf.mul(x, c2rWeights(N)), [R, 2, K]);
-    const padded = tf.reshape(tf.pad(w, [[0, 0], [0, 0], [0, N - K]]), [R, 2 * N]) as tf.Tensor2D;
-    return fourStep(padded, P, Q, st.sign, st.scale, true, false);
-  }
+  const f = fourStepFactors(N, post, path);
   if (st.kind === 'r2c') {
+    const x = input as tf.Tensor;
     const K = Math.floor(N / 2) + 1;
-    const full = tf.reshape(fourStep(x, P, Q, st.sign, st.scale, false, true), [R, 2, N]);
-    return tf.reshape(tf.slice(full, [0, 0, 0], [R, 2, K]), [R, 2 * K]);
+    if (!f) {
+      const [cr, ci] = r2cBases(N, st.sign, st.scale);
+      return { re: leftMul(cr, x, pre, N, post), im: leftMul(ci, x, pre, N, post) };
+    }
+    const [P, Q] = f;
+    const [cr, ci] = r2cBases(P, st.sign, 1, true);
+    const a = { re: leftMul(cr, x, pre, P, Q * post), im: leftMul(ci, x, pre, P, Q * post) };
+    const rows = Math.floor(Q / 2) + 1; // k = k1 + P·k2 < ⌊N/2⌋+1 needs k2 ≤ ⌊Q/2⌋
+    const [re, im] = fourStepOuter(a, pre, P, Q, post, st.sign, st.scale, rows, false) as [tf.Tensor, tf.Tensor];
+    return { re: tf.slice(re, [0, 0, 0], [pre, K, post]), im: tf.slice(im, [0, 0, 0], [pre, K, post]) };
   }
-  return fourStep(x, P, Q, st.sign, st.scale, false, false);
+  const z = input as Cx;
+  if (st.kind === 'c2c') {
+    if (!f) {
+      const [br, bi] = c2cBases(N, st.sign, st.scale);
+      const s = stack(z, pre, N, post);
+      return { re: leftMul(br, s, pre, 2 * N, post), im: leftMul(bi, s, pre, 2 * N, post) };
+    }
+    const [P, Q] = f;
+    const [br, bi] = c2cBases(P, st.sign, 1);
+    const s = stack(z, pre, P, Q * post);
+    const a = { re: leftMul(br, s, pre, 2 * P, Q * post), im: leftMul(bi, s, pre, 2 * P, Q * post) };
+    const [re, im] = fourStepOuter(a, pre, P, Q, post, st.sign, st.scale, Q, false) as [tf.Tensor, tf.Tensor];
+    return { re, im };
+  }
+  // c2r: K = ⌊N/2⌋+1 bins → N real values
+  const K = Math.floor(N / 2) + 1;
+  if (!f) return leftMul(c2rBasis(N, st.scale), stack(z, pre, K, post), pre, 2 * K, post);
+  // x_n = Re(Σ_{k<K} a_k Z_k e^{iθ}): weight, zero-pad to N bins, complex inverse, keep the real part.
+  const [P, Q] = f;
+  const w = c2rWeights(N);
+  const pad = (t: tf.Tensor) => tf.pad(tf.mul(tf.reshape(t, [pre, K, post]), w), [[0, 0], [0, N - K], [0, 0]]);
+  const [br, bi] = c2cBases(P, st.sign, 1);
+  const s = stack({ re: pad(z.re), im: pad(z.im) }, pre, P, Q * post);
+  const a = { re: leftMul(br, s, pre, 2 * P, Q * post), im: leftMul(bi, s, pre, 2 * P, Q * post) };
+  return fourStepOuter(a, pre, P, Q, post, st.sign, st.scale, Q, true)[0]!;
+}
+
+function prod(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
 }
 
 /**
- * Four-step DFT of length N = P·Q on rows: n = n1 + P·n2, k = Q·k1 + k2. Inner length-Q DFTs over n2
- * (one matMul), then for every k2 a twiddled length-P DFT over n1 (one batched matMul whose bases
- * hold the twiddles W_N^{n1·k2}).
+ * Runs stage s1 along axis `first`, then s2 along axis `second` of a tensor of `shape` (real x for r2c,
+ * complex otherwise). Returns tensors of the output shape (transformed axes resized).
  */
-function fourStep(x: tf.Tensor2D, P: number, Q: number, sign: 1 | -1, scale: number, realOut: boolean, realIn: boolean): tf.Tensor2D {
-  const R = x.shape[0];
-  const N = P * Q;
-  let inner: tf.Tensor;
-  if (realIn) {
-    const t = tf.reshape(tf.transpose(tf.reshape(x, [R, Q, P]), [0, 2, 1]), [R * P, Q]) as tf.Tensor2D;
-    inner = tf.matMul(t, r2cBasis(Q, 1, true) as tf.Tensor2D);
-  } else {
-    const t = tf.reshape(tf.transpose(tf.reshape(x, [R, 2, Q, P]), [0, 3, 1, 2]), [R * P, 2 * Q]) as tf.Tensor2D;
-    inner = tf.matMul(t, c2cBasis(Q, sign, 1) as tf.Tensor2D);
+export function run2d(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage, path: FFTPath): tf.Tensor | Cx {
+  if (usesKernel(path)) return run2dKernel(input, shape, first, second, s1, s2);
+  if (layoutFor() === 'rows' && path !== 'fourstep') return run2dRows(input, shape, first, second, s1, s2);
+  const cur = shape.slice();
+  let v: tf.Tensor | Cx = input;
+  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+    const pre = prod(cur.slice(0, axis));
+    const post = prod(cur.slice(axis + 1));
+    v = stage1d(v, st, pre, post, path);
+    cur[axis] = st.kind === 'r2c' ? Math.floor(st.n / 2) + 1 : st.n;
   }
-  // [R, P(n1), 2, Q(k2)] → [Q(k2), R, 2, P(n1)]
-  const byK2 = tf.reshape(tf.transpose(tf.reshape(inner, [R, P, 2, Q]), [3, 0, 2, 1]), [Q, R, 2 * P]) as tf.Tensor3D;
-  const outer = tf.matMul(byK2, fourStepOuterBasis(P, Q, sign, scale, realOut) as tf.Tensor3D);
-  if (realOut) return tf.reshape(tf.transpose(outer, [1, 2, 0]), [R, N]);
-  return tf.reshape(tf.transpose(tf.reshape(outer, [Q, R, 2, P]), [1, 2, 3, 0]), [R, 2 * N]);
+  if (v instanceof tf.Tensor) return tf.reshape(v, cur);
+  return { re: tf.reshape(v.re, cur), im: tf.reshape(v.im, cur) };
 }
 
-function isIdentity(perm: number[]): boolean {
-  return perm.every((p, i) => p === i);
-}
-function transposeIf(x: tf.Tensor, perm: number[]): tf.Tensor {
-  return isIdentity(perm) ? x : tf.transpose(x, perm);
+/** The custom-kernel run2d: values stay [parts, pre, L, post] (parts = 2 for [re, im]) between stages. */
+function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
+  const backend = tf.getBackend();
+  if (!KERNEL_BACKENDS.includes(backend)) throw new BackendError(`fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(' or ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`);
+  const cur = shape.slice();
+  let v = input instanceof tf.Tensor ? tf.reshape(input, [1, ...shape]) : tf.stack([input.re, input.im]);
+  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+    const pre = prod(cur.slice(0, axis));
+    const post = prod(cur.slice(axis + 1));
+    const f = st.n >= KERNEL_FOURSTEP_MIN_N ? factorPair(st.n) : null;
+    v = kernelStage(tf.reshape(v, [v.shape[0]!, pre, cur[axis]!, post]), { kind: st.kind, n: st.n, sign: st.sign, scale: st.scale, factors: f });
+    cur[axis] = st.kind === 'r2c' ? Math.floor(st.n / 2) + 1 : st.n;
+  }
+  if (v.shape[0] === 1) return tf.reshape(v, cur);
+  const size = [1, ...v.shape.slice(1)];
+  return { re: tf.reshape(tf.slice(v, [0, 0, 0, 0], size), cur), im: tf.reshape(tf.slice(v, [1, 0, 0, 0], size), cur) };
 }
 
-/**
- * Runs two stages over the axes `first` then `second` of x (shape S, real; or [2] + S, packed complex
- * with re/im on a leading axis). Returns the result as S' (real output) or [2] + S'.
- */
-export function run2d(x: tf.Tensor, shape: number[], complexIn: boolean, first: number, second: number, s1: Stage, s2: Stage, path: FFTPath): tf.Tensor {
-  const r = shape.length;
-  const others = shape.map((_, i) => i).filter((i) => i !== first && i !== second);
-  const otherDims = others.map((i) => shape[i]!);
-  const M = otherDims.reduce((a, b) => a * b, 1);
-  const cIn = complexIn ? 2 : 1;
-  // [others, second, (c), first]: the first transformed axis is last.
-  const perm = complexIn ? [...others.map((i) => i + 1), second + 1, 0, first + 1] : [...others, second, first];
-  const L = shape[second]!;
-  const N1 = shape[first]!;
-  let t = tf.reshape(transposeIf(x, perm), [M * L, cIn * N1]) as tf.Tensor2D;
-  t = applyStage(t, s1, path);
-  const c1 = s1.kind === 'c2r' ? 1 : 2;
-  const K1 = t.shape[1] / c1;
-  // [M, L, c1, K1] → [M, K1, c1, L]
-  const sw = tf.reshape(tf.transpose(tf.reshape(t, [M, L, c1, K1]), [0, 3, 2, 1]), [M * K1, c1 * L]) as tf.Tensor2D;
-  const u = applyStage(sw, s2, path);
-  const c2 = s2.kind === 'c2r' ? 1 : 2;
-  const K2 = u.shape[1] / c2;
-  // current: [others..., first(K1), c2, second(K2)] → target: [c2, shape order...]
-  const cur = [...others, first, -1, second];
-  const outDims = shape.slice();
-  outDims[first] = K1;
-  outDims[second] = K2;
-  const y = tf.reshape(u, [...otherDims, K1, c2, K2]);
-  const target = [-1, ...shape.map((_, i) => i)];
-  const outPerm = target.map((a) => cur.indexOf(a));
-  const out = transposeIf(y, outPerm);
-  return c2 === 1 ? tf.reshape(out, outDims) : tf.reshape(out, [2, ...outDims]);
+/** Plain 2-D matMuls only: x [R, N] · bᵀ with the basis b [K, N] cached transposed ([N, K]). */
+function rmul(x: tf.Tensor, basis: tf.Tensor): tf.Tensor2D {
+  return tf.matMul(x as tf.Tensor2D, transposed(basis) as tf.Tensor2D);
+}
+
+/** 'rows' layout of run2d (wasm): see the module comment. */
+function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
+  let dims = shape.slice();
+  let order = shape.map((_, i) => i); // original axis at each current position
+  let v: tf.Tensor | Cx = input;
+  const map = (f: (t: tf.Tensor) => tf.Tensor) => (v instanceof tf.Tensor ? f(v) : { re: f(v.re), im: f(v.im) });
+  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+    let pos = order.indexOf(axis);
+    const N = dims[pos]!;
+    let pre = prod(dims.slice(0, pos));
+    let post = prod(dims.slice(pos + 1));
+    const fromLeft = pre === 1 && post > 1;
+    if (!fromLeft && post > 1) {
+      // move the axis to the end (it stays there)
+      const perm = dims.map((_, i) => i).filter((i) => i !== pos).concat(pos);
+      v = map((t) => tf.transpose(tf.reshape(t, dims), perm));
+      dims = perm.map((i) => dims[i]!);
+      order = perm.map((i) => order[i]!);
+      pos = dims.length - 1;
+      pre *= post;
+      post = 1;
+    }
+    const K = st.kind === 'r2c' ? Math.floor(N / 2) + 1 : st.n;
+    // y = B·x along the axis: from the left on [N, post] (pre = 1), else rows [pre, N]·Bᵀ
+    const mul = (b: tf.Tensor, t: tf.Tensor) => (fromLeft ? tf.matMul(b as tf.Tensor2D, tf.reshape(t, [N, post]) as tf.Tensor2D) : rmul(tf.reshape(t, [pre, N]), b));
+    if (st.kind === 'r2c') {
+      const [cr, ci] = r2cBases(N, st.sign, st.scale);
+      v = { re: mul(cr, v as tf.Tensor), im: mul(ci, v as tf.Tensor) };
+    } else {
+      const z = v as Cx;
+      if (st.kind === 'c2c') {
+        const [cc, ss] = c2cSplitBases(N, st.sign, st.scale); // re' = C·re − S·im, im' = S·re + C·im
+        v = { re: tf.sub(mul(cc, z.re), mul(ss, z.im)), im: tf.add(mul(ss, z.re), mul(cc, z.im)) };
+      } else {
+        const [ar, ai] = c2rSplitBases(st.n, st.scale);
+        v = tf.add(mul(ar, z.re), mul(ai, z.im));
+      }
+    }
+    dims[pos] = K;
+  }
+  const back = order.map((_, i) => order.indexOf(i));
+  const outDims = back.map((i) => dims[i]!);
+  const identity = back.every((p, i) => p === i);
+  return map((t) => (identity ? tf.reshape(t, outDims) : tf.transpose(tf.reshape(t, dims), back)));
 }
 
 export function normScale(norm: 'backward' | 'ortho' | 'forward', n: number, inverse: boolean): number {

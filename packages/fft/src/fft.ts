@@ -2,16 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ConfigError, fmtShape } from '@restorekit/core';
 import type { Complex, FFTOptions, IRFFTOptions } from './types.js';
 import { checkComplex, checkReal, commonOptions } from './validate.js';
-import { normScale, run2d } from './engine.js';
+import { normScale, run2d, type Cx } from './engine.js';
 
-function unpack(y: tf.Tensor): tf.Tensor[] {
-  return tf.unstack(y, 0);
-}
-function asComplex([re, im]: tf.Tensor[]): Complex {
+/** Runs a complex-valued engine computation in a tidy scope, keeping only its two outputs. */
+function asComplex(fn: () => Cx): Complex {
+  const [re, im] = tf.tidy(() => {
+    const out = fn();
+    return [out.re, out.im];
+  });
   return { re: re!, im: im! };
-}
-function pack(z: Complex): tf.Tensor {
-  return tf.stack([z.re, z.im], 0);
 }
 
 /**
@@ -23,11 +22,9 @@ export function rfft2(x: tf.Tensor, opts: FFTOptions = {}): Complex {
   const { norm, path, axes } = commonOptions('rfft2', x.rank, opts);
   const [a0, a1] = axes;
   const [H, W] = [x.shape[a0]!, x.shape[a1]!];
-  return asComplex(tf.tidy(() =>
-    unpack(
-      run2d(x, x.shape, false, a1, a0, { kind: 'r2c', n: W, sign: -1, scale: normScale(norm, W, false) }, { kind: 'c2c', n: H, sign: -1, scale: normScale(norm, H, false) }, path),
-    ),
-  ));
+  return asComplex(() =>
+    run2d(x, x.shape, a1, a0, { kind: 'r2c', n: W, sign: -1, scale: normScale(norm, W, false) }, { kind: 'c2c', n: H, sign: -1, scale: normScale(norm, H, false) }, path) as Cx,
+  );
 }
 
 /**
@@ -53,7 +50,7 @@ export function irfft2(z: Complex, opts: IRFFTOptions = {}): tf.Tensor {
   }
   if (W < 1) throw new ShapeError(`irfft2: a spectrum with ${bins} bin(s) on axis ${a1} gives no signal; pass size [H, W] with W = 1`);
   return tf.tidy(() =>
-    run2d(pack(z), re.shape, true, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path),
+    run2d({ re: z.re, im: z.im }, re.shape, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path) as tf.Tensor,
   );
 }
 
@@ -69,12 +66,10 @@ function complexTransform(op: string, z: Complex | tf.Tensor, opts: FFTOptions, 
   const [a0, a1] = axes;
   const shape = zz.re.shape;
   const inverse = sign === 1;
-  return asComplex(tf.tidy(() => {
-    const packed = real ? pack({ re: zz.re, im: tf.zerosLike(zz.re) }) : pack(zz);
-    return unpack(
-      run2d(packed, shape, true, a1, a0, { kind: 'c2c', n: shape[a1]!, sign, scale: normScale(norm, shape[a1]!, inverse) }, { kind: 'c2c', n: shape[a0]!, sign, scale: normScale(norm, shape[a0]!, inverse) }, path),
-    );
-  }));
+  return asComplex(() => {
+    const input: Cx = real ? { re: zz.re, im: tf.zerosLike(zz.re) } : { re: zz.re, im: zz.im };
+    return run2d(input, shape, a1, a0, { kind: 'c2c', n: shape[a1]!, sign, scale: normScale(norm, shape[a1]!, inverse) }, { kind: 'c2c', n: shape[a0]!, sign, scale: normScale(norm, shape[a0]!, inverse) }, path) as Cx;
+  });
 }
 
 /** 2-D complex FFT (torch.fft.fft2) of { re, im } (or of a real tensor, imaginary part 0). */

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DTypeError, ShapeError } from '@restorekit/core';
 import {
   rfft2, irfft2, fft2, ifft2, fftshift, ifftshift, amplitude, phase, fromPolar, complexMul, conj,
-  lowPassMask, highPassMask, bandPassMask, releaseFFTCache, setFFTCacheEnabled, pathFor, type Complex,
+  lowPassMask, highPassMask, bandPassMask, releaseFFTCache, setFFTCacheEnabled, pathFor, type Complex, type FFTPath,
 } from './index.js';
 
 // Leak checks below run with the basis cache off (every call creates and disposes its own bases);
@@ -84,28 +84,60 @@ describe('round trips, axes and ranks', () => {
 });
 
 describe('implementations agree', () => {
-  it('four-step and dense matMul DFTs give the same spectra (64×48, 60×90, 128×32)', async () => {
-    for (const [H, W] of [[64, 48], [60, 90], [128, 32]]) {
-      const x = rnd([1, H, W, 2], H + W);
-      const a = rfft2(x, { path: 'matmul' });
-      const b = rfft2(x, { path: 'fourstep' });
-      const scale = await maxAbs(a.re);
-      expect(await maxAbsDiff(a.re, b.re), `${H}x${W}`).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
-      expect(await maxAbsDiff(a.im, b.im)).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
-      const ya = irfft2(a, { path: 'matmul', size: [H, W] });
-      const yb = irfft2(a, { path: 'fourstep', size: [H, W] });
-      expect(await maxAbsDiff(ya, yb)).toBeLessThan(1e-5);
-      const ca = ifft2(a, { path: 'matmul' });
-      const cb = ifft2(a, { path: 'fourstep' });
-      expect(await maxAbsDiff(ca.im, cb.im)).toBeLessThan(1e-5);
-      tf.dispose([x, a.re, a.im, b.re, b.im, ya, yb, ca.re, ca.im, cb.re, cb.im]);
+  const alternatives = (): FFTPath[] => (['webgl', 'webgpu'].includes(tf.getBackend()) ? ['fourstep', 'kernel'] : ['fourstep']);
+  it('four-step (and, on webgl/webgpu, the DFT-pass kernels) match the dense matMul DFT (64×48, 60×90, 128×32, 72×35×1)', async () => {
+    for (const path of alternatives()) {
+      for (const [H, W, C] of [[64, 48, 2], [60, 90, 2], [128, 32, 2], [72, 35, 1]] as const) {
+        const x = rnd([1, H, W, C], H + W);
+        const a = rfft2(x, { path: 'matmul' });
+        const b = rfft2(x, { path });
+        const scale = await maxAbs(a.re);
+        const what = `${path} ${H}x${W}x${C}`;
+        expect(await maxAbsDiff(a.re, b.re), what).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
+        expect(await maxAbsDiff(a.im, b.im), what).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
+        const ya = irfft2(a, { path: 'matmul', size: [H, W] });
+        const yb = irfft2(a, { path, size: [H, W] });
+        expect(await maxAbsDiff(ya, yb), what).toBeLessThan(1e-5);
+        const ca = ifft2(a, { path: 'matmul' });
+        const cb = ifft2(a, { path });
+        expect(await maxAbsDiff(ca.re, cb.re), what).toBeLessThan(1e-5);
+        expect(await maxAbsDiff(ca.im, cb.im), what).toBeLessThan(1e-5);
+        tf.dispose([x, a.re, a.im, b.re, b.im, ya, yb, ca.re, ca.im, cb.re, cb.im]);
+      }
+    }
+  });
+  it('every path has the same gradients as the dense matMul path (rfft2, irfft2, fft2 chained; 64×40 and 20×15)', async () => {
+    for (const path of alternatives()) {
+      for (const [H, W] of [[64, 40], [20, 15]] as const) {
+        const x = rnd([1, H, W, 3], 7);
+        const w = rnd([1, H, W, 3], 8);
+        const loss = (p: FFTPath) => (t: tf.Tensor) => {
+          const z = rfft2(t, { path: p, norm: 'ortho' });
+          const g = fft2({ re: tf.mul(z.re, z.im), im: tf.sub(z.re, z.im) }, { path: p });
+          const y = irfft2({ re: g.re, im: tf.mul(g.im, 0.5) }, { path: p, size: [H, W], norm: 'forward' });
+          return tf.sum(tf.mul(y, w));
+        };
+        const before = tf.memory().numTensors;
+        const ga = tf.grad(loss('matmul'))(x);
+        const gb = tf.grad(loss(path))(x);
+        const scale = await maxAbs(ga);
+        expect(scale).toBeGreaterThan(0);
+        expect(await maxAbsDiff(ga, gb), `${path} ${H}x${W}`).toBeLessThan(1e-4 * scale);
+        tf.dispose([ga, gb]);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([x, w]);
+      }
     }
   });
   it("'auto' picks four-step for long composite lengths (per-backend threshold) and the dense DFT for short or prime ones", () => {
     expect(pathFor(512, 'auto', 'webgl')).toBe('fourstep');
-    expect(pathFor(256, 'auto', 'webgl')).toBe('matmul');
+    expect(pathFor(64, 'auto', 'webgl')).toBe('matmul');
+    expect(pathFor(256, 'auto', 'webgpu')).toBe('kernel');
+    expect(pathFor(16, 'auto', 'webgpu')).toBe('kernel');
     expect(pathFor(1024, 'auto', 'cpu')).toBe('fourstep');
-    expect(pathFor(1024, 'auto', 'wasm')).toBe('matmul'); // XNNPACK: the dense DFT is faster up to 1024
+    expect(pathFor(1024, 'auto', 'cpu', 1)).toBe('matmul'); // nothing after the axis: its second stage would be matrix-vector products
+    expect(pathFor(1024, 'auto', 'wasm')).toBe('matmul'); // only plain 2-D matMuls are fast there
+    expect(pathFor(64, 'kernel', 'cpu')).toBe('kernel'); // as asked (running it on cpu is a BackendError)
     expect(pathFor(16, 'auto', 'cpu')).toBe('matmul');
     expect(pathFor(1031, 'auto', 'cpu')).toBe('matmul'); // prime
     expect(pathFor(256, 'matmul', 'cpu')).toBe('matmul');
@@ -257,6 +289,7 @@ describe('bad input → typed errors, no leaks', () => {
     expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(ConfigError);
     expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(/unknown norm "unitary"/);
     expect(() => rfft2(x, { path: 'fast' as never })).toThrow(/unknown path/);
+    if (!['webgl', 'webgpu'].includes(tf.getBackend())) expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' needs the webgl or webgpu backend/);
     expect(() => rfft2(x, { axes: [1, 1] })).toThrow(/same axis twice/);
     expect(() => rfft2(x, { axes: [1, 4] })).toThrow(/out of range/);
     expect(() => fftshift(x, { axes: [7] })).toThrow(ConfigError);
@@ -277,12 +310,15 @@ describe('basis cache', () => {
     const x = rnd([1, 8, 6, 1], 5);
     const z = rfft2(x, { path: 'matmul' }); // bases: r2c(6), c2c(8)
     tf.dispose([z.re, z.im]);
+    // 'left' layout: re and im bases of r2c(6) and c2c(8); wasm's 'rows' layout: r2c re/im and their
+    // cached transposes (the W axis has nothing after it), and the split c2c C and S bases.
+    const expected = tf.getBackend() === 'wasm' ? 6 : 4;
     const cached = tf.memory().numTensors - before - 1;
-    expect(cached).toBe(2);
+    expect(cached).toBe(expected);
     const z2 = rfft2(x, { path: 'matmul' }); // reuses them
     tf.dispose([z2.re, z2.im]);
-    expect(tf.memory().numTensors - before - 1).toBe(2);
-    expect(releaseFFTCache()).toBe(2);
+    expect(tf.memory().numTensors - before - 1).toBe(expected);
+    expect(releaseFFTCache()).toBe(expected);
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
     setFFTCacheEnabled(false);

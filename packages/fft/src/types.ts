@@ -2,8 +2,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** torch.fft normalisation modes (same meanings as PyTorch). */
 export type FFTNorm = 'backward' | 'ortho' | 'forward';
-/** Which implementation runs each 1-D transform: 'auto' picks by length, 'matmul' is the dense DFT, 'fourstep' the N = P·Q factorisation. */
-export type FFTPath = 'auto' | 'matmul' | 'fourstep';
+/**
+ * Which implementation runs each 1-D transform: 'auto' picks by backend and length; 'matmul' is the
+ * dense DFT by matMul, 'fourstep' the N = P·Q factorisation in tensor ops, 'kernel' the custom
+ * DFT-pass shaders (webgl and webgpu only).
+ */
+export type FFTPath = 'auto' | 'matmul' | 'fourstep' | 'kernel';
 
 /** A complex tensor as a pair of float32 tensors of the same shape (never tfjs complex64). */
 export interface Complex<T extends tf.Tensor = tf.Tensor> {

@@ -3,7 +3,7 @@ import { ConfigError, DTypeError, ShapeError, fmtShape } from '@restorekit/core'
 import type { Complex, FFTNorm, FFTOptions, FFTPath } from './types.js';
 
 const NORMS: readonly FFTNorm[] = ['backward', 'ortho', 'forward'];
-const PATHS: readonly FFTPath[] = ['auto', 'matmul', 'fourstep'];
+const PATHS: readonly FFTPath[] = ['auto', 'matmul', 'fourstep', 'kernel'];
 
 export function checkNorm(op: string, norm: unknown): FFTNorm {
   if (norm === undefined) return 'backward';
@@ -15,7 +15,7 @@ export function checkNorm(op: string, norm: unknown): FFTNorm {
 export function checkPath(op: string, path: unknown): FFTPath {
   if (path === undefined) return 'auto';
   if (typeof path !== 'string' || !PATHS.includes(path as FFTPath))
-    throw new ConfigError(`${op}: unknown path ${JSON.stringify(path)}; expected one of 'auto', 'matmul', 'fourstep'`);
+    throw new ConfigError(`${op}: unknown path ${JSON.stringify(path)}; expected one of 'auto', 'matmul', 'fourstep', 'kernel'`);
   return path as FFTPath;
 }
 
