@@ -78,6 +78,8 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
     '(2 cores, Node 20). webgl and webgpu ran in headless Chromium on **SwiftShader, a software GPU: these timings say',
     'nothing about real GPUs**. GFLOP = 2 × the spec\'s multiply-add count (conv + attention matmuls). Peak memory is',
     'tf.profile\'s peakBytes over one forward, weights included. Forwards over a minute were run once.',
+    'An error "Failed to compile fragment shader." came with an empty compiler log: the signature of a lost WebGL context,',
+    'most likely SwiftShader running out of memory (Restormer at 256² already peaked at 1.1 GB of textures).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',
     '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
