@@ -156,20 +156,6 @@ export function c2rWeights(N: number): tf.Tensor {
   });
 }
 
-/** Complex → complex as two real [N, N] bases (C = cos θ·scale, S = sign·sin θ·scale): re' = C·re − S·im, im' = S·re + C·im. */
-export function c2cSplitBases(N: number, sign: 1 | -1, scale: number): [tf.Tensor, tf.Tensor] {
-  const make = (imag: boolean) => () => {
-    const b = new Float32Array(N * N);
-    for (let k = 0; k < N; k++)
-      for (let n = 0; n < N; n++) {
-        const [c, sn] = cosSin(n, k, N);
-        b[k * N + n] = (imag ? sign * sn : c) * scale;
-      }
-    return b;
-  };
-  return [cached(`c2c.C|${N}|${sign}|${scale}`, [N, N], make(false)), cached(`c2c.S|${N}|${sign}|${scale}`, [N, N], make(true))];
-}
-
 /** The c2r basis split into its [N, K] parts acting on Re and on Im (see c2rBasis). */
 export function c2rSplitBases(N: number, scale: number): [tf.Tensor, tf.Tensor] {
   const K = Math.floor(N / 2) + 1;

@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
 import { KERNEL_AUTO_BACKENDS, KERNEL_BACKENDS, kernelStage } from './kernels.js';
 import { BackendError } from '@restorekit/core';
-import { c2cBases, c2cSplitBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
+import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
 
 export type StageKind = 'r2c' | 'c2c' | 'c2r';
 export interface Stage {
@@ -251,7 +251,7 @@ function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: numbe
     } else {
       const z = v as Cx;
       if (st.kind === 'c2c') {
-        const [cc, ss] = c2cSplitBases(N, st.sign, st.scale); // re' = C·re − S·im, im' = S·re + C·im
+        const [cc, ss] = r2cBases(N, st.sign, st.scale, true); // C = cos, S = sign·sin: re' = C·re − S·im, im' = S·re + C·im
         v = { re: tf.sub(mul(cc, z.re), mul(ss, z.im)), im: tf.add(mul(ss, z.re), mul(cc, z.im)) };
       } else {
         const [ar, ai] = c2rSplitBases(st.n, st.scale);
