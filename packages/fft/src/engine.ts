@@ -24,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
 import { KERNEL_AUTO_BACKENDS, KERNEL_BACKENDS, kernelStage } from './kernels.js';
+import { packedStage, stackParts, takePart } from './kernels-webgl.js';
 import { BackendError } from '@restorekit/core';
 import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
 
@@ -58,7 +59,8 @@ export const FOURSTEP_MIN_N: Record<string, number> = { cpu: 128, webgl: 128, we
 export const FOURSTEP_MIN_POST = 4;
 
 /**
- * The custom DFT-pass kernels (kernels.ts; 'auto' on KERNEL_AUTO_BACKENDS) do two launches per axis
+ * The custom DFT-pass kernels (kernels.ts for webgpu, kernels-webgl.ts for webgl; 'auto' on
+ * KERNEL_AUTO_BACKENDS) do two launches per axis
  * instead of the ~10 tensor ops of the four-step path. Lengths from this one up use two passes
  * (four-step); shorter ones one dense pass.
  */
@@ -201,6 +203,7 @@ export function run2d(input: tf.Tensor | Cx, shape: readonly number[], first: nu
 function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
   const backend = tf.getBackend();
   if (!KERNEL_BACKENDS.includes(backend)) throw new BackendError(`fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(' or ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`);
+  if (backend === 'webgl') return run2dPacked(input, shape, first, second, s1, s2);
   const cur = shape.slice();
   let v = input instanceof tf.Tensor ? tf.reshape(input, [1, ...shape]) : tf.stack([input.re, input.im]);
   for (const [axis, st] of [[first, s1], [second, s2]] as const) {
@@ -213,6 +216,37 @@ function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: num
   if (v.shape[0] === 1) return tf.reshape(v, cur);
   const size = [1, ...v.shape.slice(1)];
   return { re: tf.reshape(tf.slice(v, [0, 0, 0, 0], size), cur), im: tf.reshape(tf.slice(v, [1, 0, 0, 0], size), cur) };
+}
+
+/**
+ * The webgl kernel run2d on packed textures (kernels-webgl.ts): complex values live as the shape with a
+ * 2 (re, im) inserted before the last dim, so every stage's view is a free reshape. A transform over the
+ * last axis gets a trailing unit dim first (the kernels transform any axis but the last).
+ */
+function run2dPacked(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
+  const r = shape.length;
+  const cur = shape.slice();
+  if (first === r - 1 || second === r - 1) cur.push(1);
+  const rank = cur.length;
+  /** [A, R, last] view of a plain tensor of shape `cur` (the last two dims kept: a free reshape) */
+  const rows = (c: number[]) => [prod(c.slice(0, rank - 2)), c[rank - 2]!, c[rank - 1]!];
+  let v: tf.Tensor;
+  let complex = !(input instanceof tf.Tensor);
+  if (input instanceof tf.Tensor) v = tf.reshape(input, cur);
+  else v = stackParts(tf.reshape(input.re, rows(cur)), tf.reshape(input.im, rows(cur)));
+  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+    const view = { pre: prod(cur.slice(0, axis)), mid: prod(cur.slice(axis + 1, rank - 1)), last: cur[rank - 1]! };
+    const L = cur[axis]!;
+    const shp = complex ? [view.pre, L, view.mid, 2, view.last] : view.mid === 1 ? [view.pre, L, view.last] : [view.pre, L, view.mid, view.last];
+    const f = st.n >= KERNEL_FOURSTEP_MIN_N ? factorPair(st.n) : null;
+    v = packedStage(tf.reshape(v, shp), { kind: st.kind, n: st.n, sign: st.sign, scale: st.scale, factors: f }, view);
+    cur[axis] = st.kind === 'r2c' ? Math.floor(st.n / 2) + 1 : st.n;
+    complex = st.kind !== 'c2r';
+  }
+  const out = cur.slice(0, r);
+  if (!complex) return tf.reshape(v, out);
+  const z = tf.reshape(v, [...rows(cur).slice(0, 2), 2, cur[rank - 1]!]);
+  return { re: tf.reshape(takePart(z, 0), out), im: tf.reshape(takePart(z, 1), out) };
 }
 
 /** Plain 2-D matMuls only: x [R, N] · bᵀ with the basis b [K, N] cached transposed ([N, K]). */

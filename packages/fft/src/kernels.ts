@@ -1,11 +1,12 @@
 /**
- * Custom GPU kernels for the 1-D transforms on webgl (GLSL) and webgpu (WGSL). One generic program,
+ * Custom GPU kernels for the 1-D transforms: webgpu (WGSL) here, webgl (GLSL on packed textures) in
+ * kernels-webgl.ts. One generic program,
  * the "DFT pass", does a whole four-step stage in two launches per axis (or a dense DFT in one):
  *
  *   pass A (over n1, with the twiddle): out[k1·Q + n2] = scale·Σ_{n1<P} w_n·x[n]·e^{sign·i·2π·k1·n/N},  n = Q·n1 + n2
  *   pass B (over n2, into natural order): out[k1 + P·k2] = scale·Σ_{n2<Q} y[k1·Q + n2]·e^{sign·i·2π·P·n2·k2/N}
  *
- * (N = P·Q; the dense DFT is pass A with Q = 1.) Values live as [parts, pre, L, post] with parts = 2
+ * (N = P·Q; the dense DFT is pass A with Q = 1.) On webgpu values live as [parts, pre, L, post] with parts = 2
  * (re, im stacked) or 1 (real), so any axis of any tensor is transformed in place — no transposes,
  * concats or reshapes between passes. cos/sin come from a host-computed float64 table of e^{i·2π·m/N}
  * (exact angle reduction m = (n·k) mod N), the same values the matMul path's bases use.
@@ -37,25 +38,25 @@ export const KERNEL_BACKENDS = ['webgl', 'webgpu'];
 /**
  * Backends where path 'auto' uses it (measured, benchmarks/results/fft.md): on webgpu (SwiftShader) every
  * dispatch costs tens of ms, so two launches per axis beat the four-step's ~10 tensor ops by 4–5×; on
- * webgl (SwiftShader) the unpacked 4-fetch-per-tap loop is ~2× slower than the packed tensor-op four-step.
+ * webgl the packed-texture form (kernels-webgl.ts) is ~4× faster than the tensor-op four-step at 256².
  */
-export const KERNEL_AUTO_BACKENDS = ['webgpu'];
+export const KERNEL_AUTO_BACKENDS = ['webgl', 'webgpu'];
 
 function flt(v: number): string {
   const s = String(Math.fround(v));
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
-/** The loop of one pass; GLSL and WGSL differ only in declarations. */
-function body(s: PassSpec, wgsl: boolean): string {
-  const ci = wgsl ? 'let' : 'int'; // constant int
-  const cf = wgsl ? 'let' : 'float'; // constant float
-  const vf = wgsl ? 'var' : 'float'; // mutable float
+/** The loop of one pass (WGSL). */
+function body(s: PassSpec): string {
+  const ci = 'let'; // constant int
+  const cf = 'let'; // constant float
+  const vf = 'var'; // mutable float
   const R = s.pass === 'A' ? s.P : s.Q;
   const idx = s.pass === 'A' ? `${ci} k1 = o / ${s.Q}; ${ci} n2 = o - k1 * ${s.Q};` : `${ci} k2 = o / ${s.P}; ${ci} k1 = o - k2 * ${s.P};`;
   const n = s.pass === 'A' ? `${s.Q} * j + n2` : `k1 * ${s.Q} + j`;
   const m = s.pass === 'A' ? `(k1 * n) % ${s.N}` : `(${s.P} * j * k2) % ${s.N}`;
-  const loop = wgsl ? `for (var j = 0; j < ${R}; j = j + 1)` : `for (int j = 0; j < ${R}; j++)`;
+  const loop = `for (var j = 0; j < ${R}; j = j + 1)`;
   return `
     ${idx}
     ${vf} sr = 0.0;
@@ -87,20 +88,7 @@ function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
   const b = tf.backend() as unknown as Record<string, (...a: unknown[]) => TensorInfoLike>;
   const name = tf.getBackend();
   let info: TensorInfoLike;
-  if (name === 'webgl') {
-    const program = {
-      variableNames: ['X', 'T'],
-      outputShape,
-      userCode: `
-        void main() {
-          ivec4 c = getOutputCoords();
-          int o = c.z;
-          ${body(s, false)}
-          setOutput((c.x == 0 ? sr : si) * ${flt(s.scale)});
-        }`,
-    };
-    info = b.compileAndRun!.call(b, program, [x, table]);
-  } else if (name === 'webgpu') {
+  if (name === 'webgpu') {
     const size = outputShape.reduce((p, d) => p * d, 1);
     const program = {
       variableNames: ['X', 'T'],
@@ -115,7 +103,7 @@ function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
           if (index < uniforms.size) {
             let c = getCoordsFromIndex(index);
             let o = c.z;
-            ${body(s, true)}
+            ${body(s)}
             var v = si;
             if (c.x == 0) { v = sr; }
             setOutputAtIndex(index, v * ${flt(s.scale)});
