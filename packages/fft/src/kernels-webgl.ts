@@ -19,7 +19,7 @@
  * (one light pass each). Every op here is wrapped in tf.customGrad with its exact adjoint.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelStage } from './kernels.js';
+import { stageWithAdjoint, type KernelStage, type PassSpec } from './kernels.js';
 import { twiddleTable } from './basis.js';
 
 interface TensorInfoLike { dataId: object; shape: number[]; dtype: string }
@@ -50,22 +50,6 @@ export interface StageView {
   last: number;
 }
 
-interface Pass {
-  pass: 'A' | 'B';
-  N: number;
-  P: number;
-  Q: number;
-  sign: 1 | -1;
-  scale: number;
-  /** Length of the input along the axis; taps at n ≥ lenIn read zero (pass A). */
-  lenIn: number;
-  lenOut: number;
-  realIn: boolean;
-  realOut: boolean;
-  /** Multiply input n by the c2r weight (1 at n = 0 and n = N/2, else 2). */
-  hermitian: boolean;
-}
-
 function shapeOf(v: StageView, len: number, real: boolean): number[] {
   if (!real) return [v.pre, len, v.mid, 2, v.last];
   return v.mid === 1 ? [v.pre, len, v.last] : [v.pre, len, v.mid, v.last];
@@ -75,7 +59,7 @@ function shapeOf(v: StageView, len: number, real: boolean): number[] {
  * The taps of one sum, unrolled (SwiftShader runs a dynamic loop several times slower): exact twiddle
  * every ANCHOR taps, rotation by ws in between; taps past the input length (pass A of c2r) read zero.
  */
-function taps(s: Pass, R: number, n: (j: number | string) => string, fetch: string, walk: boolean): string {
+function taps(s: PassSpec, R: number, n: (j: number | string) => string, fetch: string, walk: boolean): string {
   const advance = 'tc += sc; tr += sr; if (tc >= twd) { tc -= twd; tr += 1; }';
   const hermitian = s.hermitian ? `if (n != 0 && 2 * n != ${s.N}) { xr = 2.0 * xr; xi = 2.0 * xi; }` : '';
   if (R > MAX_UNROLL) {
@@ -113,7 +97,7 @@ function taps(s: Pass, R: number, n: (j: number | string) => string, fetch: stri
  * GLSL computing `vec2 ar, ai` (re and im of channels c, c+1) at output position `pos` (an int expr),
  * reading the input with `fetch` (sets vec2 xr, xi for the input position `n`).
  */
-function sumCode(s: Pass, pos: string, fetch: string, walk: { mid: number; vl: number } | null): string {
+function sumCode(s: PassSpec, pos: string, fetch: string, walk: { mid: number; vl: number } | null): string {
   const R = s.pass === 'A' ? s.P : s.Q;
   // exponent m(j) = m0 + mS·j (mod N); input position n(j)
   const setup =
@@ -135,7 +119,7 @@ function sumCode(s: Pass, pos: string, fetch: string, walk: { mid: number; vl: n
     }`;
 }
 
-function runPass(x: tf.Tensor, s: Pass, v: StageView): tf.Tensor {
+function runPass(x: tf.Tensor, s: PassSpec, v: StageView): tf.Tensor {
   const outShape = shapeOf(v, s.lenOut, s.realOut);
   let fetch: string;
   // complex input: texel index ((p·L + n)·mid + m)·vl + ch/2 (vl = texels per (2, last) row), walked per
@@ -193,38 +177,12 @@ function runPass(x: tf.Tensor, s: Pass, v: StageView): tf.Tensor {
   return run(program, [x, twiddleTable(s.N)]);
 }
 
-/** One stage's forward computation (no gradient) on the view's input layout. */
-function forward(x: tf.Tensor, st: KernelStage, v: StageView): tf.Tensor {
-  const N = st.n;
-  const K = Math.floor(N / 2) + 1;
-  const lenIn = st.kind === 'c2r' ? K : N;
-  const lenOut = st.kind === 'r2c' ? K : N;
-  const common = { N, sign: st.sign, realIn: st.kind === 'r2c', hermitian: st.kind === 'c2r' && st.weighted !== false, lenIn };
-  if (!st.factors) return runPass(x, { ...common, pass: 'A', P: N, Q: 1, scale: st.scale, lenOut, realOut: st.kind === 'c2r' }, v);
-  const [P, Q] = st.factors;
-  const y = runPass(x, { ...common, pass: 'A', P, Q, scale: 1, lenOut: N, realOut: false }, v);
-  const out = runPass(y, { N, P, Q, sign: st.sign, pass: 'B', scale: st.scale, lenIn: N, lenOut, realIn: false, realOut: st.kind === 'c2r', hermitian: false }, v);
-  y.dispose();
-  return out;
-}
-
 /**
  * One differentiable stage: x in the view's layout (real [pre, L, last] / [pre, L, mid, last] for r2c,
- * complex [pre, L, mid, 2, last] otherwise). Gradient: the adjoint transform (see kernels.ts).
+ * complex [pre, L, mid, 2, last] otherwise). Gradient: the adjoint transform (kernels.ts).
  */
 export function packedStage(x: tf.Tensor, st: KernelStage, v: StageView): tf.Tensor {
-  const f = tf.customGrad(((input: tf.Tensor) => ({
-    value: forward(input, st, v),
-    gradFunc: (dy: tf.Tensor) => {
-      const adj: KernelStage = { ...st, sign: st.sign === 1 ? -1 : 1 };
-      if (st.kind === 'c2c') return forward(dy, adj, v);
-      if (st.kind === 'r2c') return forward(dy, { ...adj, kind: 'c2r', weighted: false }, v);
-      const K = Math.floor(st.n / 2) + 1;
-      const w = new Float32Array(K).map((_, k) => (k === 0 || 2 * k === st.n ? 1 : 2));
-      return tf.tidy(() => tf.mul(forward(dy, { ...adj, kind: 'r2c' }, v), tf.tensor(w, [1, K, 1, 1, 1])));
-    },
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x);
+  return stageWithAdjoint(x, st, (t, s) => runPass(t, s, v), (K) => [1, K, 1, 1, 1]);
 }
 
 /** re, im of shape [A, R, last] → complex [A, R, 2, last]. */

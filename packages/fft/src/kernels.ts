@@ -129,8 +129,11 @@ export interface KernelStage {
   factors: [number, number] | null;
 }
 
-/** The forward computation of a stage on [parts, pre, L, post] (no gradient). */
-function forward(x: tf.Tensor, st: KernelStage): tf.Tensor {
+/** Runs one pass of a stage (the backend's program). */
+export type PassRunner = (x: tf.Tensor, s: PassSpec) => tf.Tensor;
+
+/** The forward computation of a stage (no gradient): one dense pass, or passes A and B. */
+function forward(x: tf.Tensor, st: KernelStage, runPass: PassRunner): tf.Tensor {
   const N = st.n;
   const K = Math.floor(N / 2) + 1;
   const lenIn = st.kind === 'c2r' ? K : N;
@@ -144,28 +147,27 @@ function forward(x: tf.Tensor, st: KernelStage): tf.Tensor {
   return out;
 }
 
-/** c2r weights a_k as a [1, 1, K, 1] tensor (for the adjoint of c2r). */
-function hermitianWeights(N: number): tf.Tensor {
-  const K = Math.floor(N / 2) + 1;
-  const w = new Float32Array(K);
-  for (let k = 0; k < K; k++) w[k] = k === 0 || 2 * k === N ? 1 : 2;
-  return tf.tensor4d(w, [1, 1, K, 1]);
-}
-
 /**
- * One differentiable stage on x of shape [parts, pre, L, post] (parts 1 for real input, 2 for [re, im]).
- * Gradient: the adjoint transform (opposite sign, same scale): c2c ↔ c2c; r2c ↔ unweighted c2r;
- * c2r ↔ weighted r2c.
+ * One differentiable stage run by `runPass`; `weightShape(K)` places the c2r weights along the axis of the
+ * runner's layout. Gradient: the adjoint transform (opposite sign, same scale): c2c ↔ c2c;
+ * r2c ↔ unweighted c2r; c2r ↔ weighted r2c.
  */
-export function kernelStage(x: tf.Tensor, st: KernelStage): tf.Tensor {
+export function stageWithAdjoint(x: tf.Tensor, st: KernelStage, runPass: PassRunner, weightShape: (K: number) => number[]): tf.Tensor {
   const f = tf.customGrad(((input: tf.Tensor) => ({
-    value: forward(input, st),
+    value: forward(input, st, runPass),
     gradFunc: (dy: tf.Tensor) => {
       const adj: KernelStage = { ...st, sign: st.sign === 1 ? -1 : 1 };
-      if (st.kind === 'c2c') return forward(dy, adj);
-      if (st.kind === 'r2c') return forward(dy, { ...adj, kind: 'c2r', weighted: false });
-      return tf.tidy(() => tf.mul(forward(dy, { ...adj, kind: 'r2c' }), hermitianWeights(st.n)));
+      if (st.kind === 'c2c') return forward(dy, adj, runPass);
+      if (st.kind === 'r2c') return forward(dy, { ...adj, kind: 'c2r', weighted: false }, runPass);
+      const K = Math.floor(st.n / 2) + 1;
+      const w = new Float32Array(K).map((_, k) => (k === 0 || 2 * k === st.n ? 1 : 2));
+      return tf.tidy(() => tf.mul(forward(dy, { ...adj, kind: 'r2c' }, runPass), tf.tensor(w, weightShape(K))));
     },
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x);
+}
+
+/** One differentiable webgpu stage on x of shape [parts, pre, L, post] (parts 1 for real input, 2 for [re, im]). */
+export function kernelStage(x: tf.Tensor, st: KernelStage): tf.Tensor {
+  return stageWithAdjoint(x, st, runPass, (K) => [1, 1, K, 1]);
 }
