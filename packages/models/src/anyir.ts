@@ -7,6 +7,7 @@ import {
 import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { DAB, type BatchNormMode, type FrequencyBranch } from '@restorekit/gated-da';
 import { registerModel, type ModelPreset } from './registry.js';
+import { four } from './options.js';
 
 export interface AnyIROptions {
   /** Input channels. Default 3. */
@@ -36,11 +37,6 @@ export interface AnyIROptions {
 type Resolved = Required<AnyIROptions>;
 /** Block-registry name of the DAB (registered by @restorekit/gated-da). */
 const DAB_TYPE = DAB.className.split('>')[1]!;
-const four = (key: string, v: unknown, min: number): [number, number, number, number] => {
-  if (!Array.isArray(v) || v.length !== 4 || v.some((e) => !Number.isInteger(e) || e < min))
-    throw new ConfigError(`AnyIR: option '${key}' must be an array of 4 integers ≥ ${min}, got ${JSON.stringify(v)}`);
-  return v as [number, number, number, number];
-};
 
 /**
  * AnyIR (Ren et al., arXiv 2504.14249), the official `AnyIR` module of Amazingren/AnyIR (net/anyir.py,
@@ -73,9 +69,9 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
       inChannels: ensurePositiveInt('AnyIR', 'inChannels', o.inChannels ?? 3),
       outChannels: ensurePositiveInt('AnyIR', 'outChannels', o.outChannels ?? 3),
       dim: ensurePositiveInt('AnyIR', 'dim', o.dim ?? 28),
-      numBlocks: four('numBlocks', o.numBlocks ?? [3, 5, 5, 7], 1),
+      numBlocks: four('AnyIR', 'numBlocks', o.numBlocks ?? [3, 5, 5, 7], 1),
       numRefinementBlocks: o.numRefinementBlocks ?? 4,
-      heads: four('heads', o.heads ?? [1, 2, 4, 8], 1),
+      heads: four('AnyIR', 'heads', o.heads ?? [1, 2, 4, 8], 1),
       ffnExpansionFactor: o.ffnExpansionFactor ?? 2,
       bias: o.bias ?? false,
       layerNormType: o.layerNormType ?? 'WithBias',

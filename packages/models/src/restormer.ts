@@ -6,6 +6,7 @@ import {
 } from '@restorekit/core';
 import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { registerModel, type ModelPreset } from './registry.js';
+import { four } from './options.js';
 
 export interface RestormerOptions {
   /** Input channels: 3 (RGB), 1 (grey denoising), 6 (dual-pixel defocus). Default 3. */
@@ -31,11 +32,6 @@ export interface RestormerOptions {
 }
 
 type Resolved = Required<RestormerOptions>;
-const four = (owner: string, key: string, v: unknown, min: number): [number, number, number, number] => {
-  if (!Array.isArray(v) || v.length !== 4 || v.some((e) => !Number.isInteger(e) || e < min))
-    throw new ConfigError(`${owner}: option '${key}' must be an array of 4 integers ≥ ${min}, got ${JSON.stringify(v)}`);
-  return v as [number, number, number, number];
-};
 
 /**
  * Restormer (Zamir et al., CVPR 2022), the official `Restormer` module of swz30/Restormer with its
