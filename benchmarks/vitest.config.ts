@@ -7,6 +7,7 @@
  *   BENCH_MODELS=restormer,anyir   models of models.bench (default: all)
  *   BENCH_SIZES=256,512            input sizes of models.bench (default: 64,256,512)
  *   BENCH_CAP_S=1200               longest single forward / round trip to attempt, seconds (default: per backend)
+ *   BENCH_NOTE='…'                 a remark stored with every entry of this run (e.g. what else the machine ran)
  */
 import { restorekitTestConfig } from '../vitest.shared';
 
@@ -17,6 +18,7 @@ const benchOptions = JSON.stringify({
   models: process.env.BENCH_MODELS ? process.env.BENCH_MODELS.split(',') : null,
   sizes: process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(',').map(Number) : null,
   capS: process.env.BENCH_CAP_S ? Number(process.env.BENCH_CAP_S) : null,
+  note: process.env.BENCH_NOTE || null,
 });
 for (const p of config.test.projects) {
   p.test.include = ['src/**/*.bench.test.ts'];

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command, fresh machine: installs the workspace, builds every package, lints package metadata,
+# One command, fresh machine: installs the workspace, builds every package, type-checks everything
+# (tests and benchmarks included), lints package metadata,
 # runs every package's tests on cpu + wasm (Node) and webgl + webgpu (headless Chromium), checks that
 # the packed packages install and import (ESM + CJS), and ends with `N passed, N failed`.
 # Needs Node >= 20 and Chromium at /usr/bin/chromium (Debian: apt-get install -y chromium) for the
@@ -12,6 +13,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$P
 fi
 pnpm install --frozen-lockfile || exit 1
 pnpm run build || exit 1
+pnpm run typecheck || exit 1
 pnpm run lint || exit 1
 rm -rf packages/*/test-results examples/test-results
 pnpm exec turbo run test --concurrency=1 --continue

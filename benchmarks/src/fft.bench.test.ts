@@ -31,7 +31,7 @@ interface Entry {
   size: number;
   method: Method;
   /** The 1-D implementation restorekit used for length N ('auto' resolves per backend). */
-  path?: 'matmul' | 'fourstep';
+  path?: 'matmul' | 'fourstep' | 'kernel';
   ms?: number;
   runs?: number;
   gflop?: number;

@@ -35,7 +35,7 @@ const PRIOR_GFLOPS: Record<string, number> = { cpu: 0.3, wasm: 10, webgl: 1, web
 /** A forward longer than this is run once (the profiled run is the measurement). */
 const SINGLE_RUN_MS = 60_000;
 
-interface Entry { model: string; preset: string; size: number; gflop: number; ms?: number; runs?: number; gflops?: number; peakMB?: number; skipped?: string; error?: string; date?: string }
+interface Entry { model: string; preset: string; size: number; gflop: number; ms?: number; runs?: number; gflops?: number; peakMB?: number; skipped?: string; error?: string; date?: string; remark?: string }
 interface Results { backend: string; env: string; date: string; entries: Entry[] }
 
 async function forward(net: tfl.layers.Layer, x: tf.Tensor): Promise<void> {
@@ -67,7 +67,7 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
     if (!txt) continue;
     const r = JSON.parse(txt) as Results;
     for (const x of r.entries) {
-      const note = x.skipped ?? x.error ?? (x.runs === 0 ? '1 run (the profiled one, incl. compilation)' : `median of ${x.runs} timed run(s)`);
+      const note = (x.skipped ?? x.error ?? (x.runs === 0 ? '1 run (the profiled one, incl. compilation)' : `median of ${x.runs} timed run(s)`)) + (x.remark ? `; ${x.remark}` : '');
       rows.push(`| ${b} | ${x.model} (${x.preset}) | ${x.size}² | ${x.gflop.toFixed(0)} | ${x.ms ? (x.ms / 1000).toFixed(2) + ' s' : '–'} | ${x.gflops ? x.gflops.toFixed(2) : '–'} | ${x.peakMB ? x.peakMB.toFixed(0) : '–'} | ${note}${x.date ? ` (${x.date.slice(0, 10)})` : ''} |`);
     }
   }
@@ -80,6 +80,9 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
     'tf.profile\'s peakBytes over one forward, weights included. Forwards over a minute were run once.',
     'An error "Failed to compile fragment shader." came with an empty compiler log: the signature of a lost WebGL context,',
     'most likely SwiftShader running out of memory (Restormer at 256² already peaked at 1.1 GB of textures).',
+    'On SwiftShader webgpu a forward at 64² is mostly per-dispatch overhead (one Restormer forward runs ~3,300 kernels,',
+    'AnyIR ~6,600, DRCNet ~1,000), so predictions from the 64² rate (which assume time grows with the FLOPs) overestimate',
+    'larger sizes there. Entries with a remark ran while another benchmark shared the 2 cores.',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',
     '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
@@ -105,7 +108,7 @@ describe('official presets: forward latency, peak memory, GFLOP/s', () => {
       const net = createModel(m.name, { preset: m.preset });
       for (const size of sizes) {
         const gflop = (2 * m.gmac256 * (size * size)) / (256 * 256);
-        const e: Entry = { model: m.name, preset: m.preset, size, gflop, date: new Date().toISOString() };
+        const e: Entry = { model: m.name, preset: m.preset, size, gflop, date: new Date().toISOString(), ...(opts.note ? { remark: opts.note } : {}) };
         entries.push(e);
         const predicted = (gflop / rate) * 1000;
         if (predicted > cap) {
