@@ -333,9 +333,9 @@ describe('basis cache', () => {
     const x = rnd([1, 8, 6, 1], 5);
     const z = rfft2(x, { path: 'matmul' }); // bases: r2c(6), c2c(8)
     tf.dispose([z.re, z.im]);
-    // 'left' layout: re and im bases of r2c(6) and c2c(8); wasm's 'rows' layout: r2c re/im and their
-    // cached transposes (the W axis has nothing after it), and the split c2c C and S bases.
-    const expected = tf.getBackend() === 'wasm' ? 6 : 4;
+    // 'left' layout: re and im bases of r2c(6) and c2c(8); wasm's 'rows' layout: every product is
+    // rows·Bᵀ, so the r2c re/im and the split c2c C and S bases, each with its cached transpose.
+    const expected = tf.getBackend() === 'wasm' ? 8 : 4;
     const cached = tf.memory().numTensors - before - 1;
     expect(cached).toBe(expected);
     const z2 = rfft2(x, { path: 'matmul' }); // reuses them
