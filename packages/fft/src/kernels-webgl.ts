@@ -13,10 +13,15 @@
  *   pass A: out[k1·Q + n2] = Σ_{j<P} x[Q·j + n2]·e^{s·i·2π·k1·(Q·j + n2)/N}
  *   pass B: out[k1 + P·k2] = Σ_{j<Q} y[k1·Q + j]·e^{s·i·2π·j·k2/Q}
  * Twiddles come from a rotation recurrence re-anchored every 8 taps with an exact value from the host's
- * float64 table (m = n·k mod N), so the twiddle texture is read once per 8 taps.
+ * float64 table (m = n·k mod N), so the twiddle texture is read once per 8 taps. (In-shader sin/cos is
+ * not accurate enough on SwiftShader: it put the transform ~6e-4 of the output's max off.)
+ * Complex inputs are read with texelFetch at a texel index walked by a constant stride per tap, which
+ * spares the sampler's per-fetch divisions.
  *
- * Conversions: `stackParts` / `splitParts` between { re, im } tensors and the [..., 2, last] layout
- * (one light pass each). Every op here is wrapped in tf.customGrad with its exact adjoint.
+ * Conversions: `stackParts` / `takePart` between { re, im } tensors and the [..., 2, last] layout
+ * (one light pass each). Every op here is wrapped in tf.customGrad with its exact adjoint. Padding
+ * components of packed texels stay zero when the input's are (every op here is linear; rows past the
+ * end are written as 0).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stageWithAdjoint, type KernelStage, type PassSpec } from './kernels.js';
