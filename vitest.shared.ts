@@ -19,6 +19,9 @@ const chromiumArgs = [
   '--no-sandbox', '--headless', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu',
   '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  // SwiftShader runs a draw call on the CPU: one pass of a 512² model forward can outlast the GPU
+  // watchdog, which then kills the GPU process (seen as a lost context: "Failed to compile fragment shader.")
+  '--disable-gpu-watchdog',
 ];
 const setup = join(repoRoot, 'test-setup', 'backend.ts');
 
