@@ -16,10 +16,13 @@
  *
  * wasm is different: its matMul is fast (XNNPACK) only for one plain [M, K]·[K, N] product; a batched,
  * broadcast or transposed matMul falls back to a scalar loop ~10× slower, and concat runs in JS. So
- * on 'rows' backends (STAGE_LAYOUT) a stage whose axis has values on both sides is first transposed to
- * be the last axis (the axis stays there for the next stage; one transpose back at the end), every
- * product is a plain 2-D matMul with a cached transposed basis, and complex products are split into
- * real ones plus adds instead of stacking [re; im].
+ * on 'rows' backends (STAGE_LAYOUT) a stage whose axis is not the last is first transposed to be the
+ * last axis (the axis stays there for the next stage; one transpose back at the end), every product is
+ * a plain 2-D matMul rows·Bᵀ with a cached transposed basis (XNNPACK packs the right operand of each
+ * product, so that operand must be the cached basis, not the data), and complex products are split
+ * into real ones plus adds instead of stacking [re; im].
+ *
+ * webgl and webgpu use custom DFT-pass kernels instead ('kernel' path: kernels.ts, kernels-webgl.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
