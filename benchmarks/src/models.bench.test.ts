@@ -60,7 +60,11 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
   const order = (e: Entry) => MODELS.findIndex((m) => m.name === e.model) * 1e6 + e.size;
   const entries = [...byKey.values()].sort((a, b) => order(a) - order(b));
   await writeText(`results/models-${backend}.json`, JSON.stringify({ backend, env, date: new Date().toISOString(), entries }, null, 2));
-  // regenerate the markdown table from every backend's JSON
+  await markdown();
+}
+
+/** Regenerates results/models.md from every backend's JSON. */
+async function markdown(): Promise<void> {
   const rows: string[] = [];
   for (const b of ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow']) {
     const txt = await readText(`results/models-${b}.json`);
@@ -78,11 +82,13 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
     '(2 cores, Node 20). webgl and webgpu ran in headless Chromium on **SwiftShader, a software GPU: these timings say',
     'nothing about real GPUs**. GFLOP = 2 × the spec\'s multiply-add count (conv + attention matmuls). Peak memory is',
     'tf.profile\'s peakBytes over one forward, weights included. Forwards over a minute were run once.',
-    'An error "Failed to compile fragment shader." came with an empty compiler log: the signature of a lost WebGL context,',
-    'most likely SwiftShader running out of memory (Restormer at 256² already peaked at 1.1 GB of textures).',
-    'On SwiftShader webgpu a forward at 64² is mostly per-dispatch overhead (one Restormer forward runs ~3,300 kernels,',
-    'AnyIR ~6,600, DRCNet ~1,000), so predictions from the 64² rate (which assume time grows with the FLOPs) overestimate',
-    'larger sizes there. Entries with a remark ran while another benchmark shared the 2 cores.',
+    'Restormer at 512² on webgl first failed with "Failed to compile fragment shader." and an empty compiler log (a lost',
+    'WebGL context): Chromium\'s GPU watchdog killed the GPU process during one long SwiftShader draw. The test config now',
+    'launches Chromium with --disable-gpu-watchdog (vitest.shared.ts), and the same forward ran to the end.',
+    'On SwiftShader webgpu a forward at 64² is dominated by per-dispatch overhead (one Restormer forward runs ~3,300',
+    'kernels, AnyIR ~6,600, DRCNet ~1,000); at 256² the arithmetic dominates (DRCNet: 1061 s, more than the 663 s the 64²',
+    'rate predicted, while sharing the cores). Entries with a remark ran while something else shared the 2 cores.',
+    'Regenerate this file from the JSON files only: `BENCH_MODELS=none` (any project).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',
     '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
@@ -99,6 +105,7 @@ describe('official presets: forward latency, peak memory, GFLOP/s', () => {
     const cap = opts.capS ? opts.capS * 1000 : (CAP_MS[backend] ?? 120_000);
     const models = MODELS.filter((m) => !opts.models || opts.models.includes(m.name));
     const sizes = opts.sizes ?? SIZES;
+    if (models.length === 0) return markdown(); // BENCH_MODELS=none: the report only
     const entries: Entry[] = [];
     for (const m of models) {
       let rate = PRIOR_GFLOPS[backend] ?? 1; // updated with what this model achieved on this backend
