@@ -12,6 +12,8 @@ export { SSIMLoss, ssimLoss, ssim, ssimMap } from './ssim-loss.js';
 export type { SSIMOptions, SSIMLossOptions } from './ssim-loss.js';
 export { VGGFeatures, vggLayers, vggLayerIndex, loadVGGWeights, loadNamedWeights } from './vgg-features.js';
 export type { VGGArch, VGGLayer, VGGFeaturesOptions, WeightSource } from './vgg-features.js';
+export { VGGFeatureLoss } from './vgg-loss.js';
+export type { VGGLossOptions } from './vgg-loss.js';
 export { PerceptualLoss } from './perceptual-loss.js';
 export type { PerceptualLossOptions, PerceptualCriterion } from './perceptual-loss.js';
 export { IntraCRLoss } from './intra-cr-loss.js';

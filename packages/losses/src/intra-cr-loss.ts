@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, WeightsError, fmtShape, type LoadReport } from '@restorekit/core';
-import { Loss, registerLoss, type LossInputs, type LossOptions } from './loss.js';
+import { ConfigError, ShapeError, fmtShape } from '@restorekit/core';
+import { registerLoss, type LossInputs } from './loss.js';
 import { checkNumber, checkPair, detach, weightReduceLoss } from './reduction.js';
-import { VGGFeatures, loadVGGWeights, type WeightSource } from './vgg-features.js';
+import { VGGFeatures } from './vgg-features.js';
+import { VGGFeatureLoss, type VGGLossOptions } from './vgg-loss.js';
 
-export interface IntraCRLossOptions extends LossOptions {
+export interface IntraCRLossOptions extends VGGLossOptions {
   /** Mixup coefficients of the three negatives λ·degraded + (1 − λ)·target. Default [1, 0.95, 0.9]. */
   lambdas?: [number, number, number];
   /** Weights of the VGG-19 slices relu1_1, relu2_1, relu3_1. Default [1/16, 1/8, 1/4]. */
@@ -13,8 +14,6 @@ export interface IntraCRLossOptions extends LossOptions {
   crWeight?: number;
   /** Added to the denominator. Default 1e-7. */
   eps?: number;
-  /** Allow running with the randomly initialised VGG (tests only). Default false. */
-  allowRandomWeights?: boolean;
 }
 
 /** The parts of one Intra-CR evaluation (all include nothing of lossWeight except `total`). */
@@ -39,12 +38,11 @@ export interface IntraCRTerms {
  * denominator weights are λ2, λ3, and the negative is passed explicitly (`{ degraded }`), as the
  * released training code intended (its call omits it and raises a TypeError).
  */
-export class IntraCRLoss extends Loss<IntraCRLossOptions> {
+export class IntraCRLoss extends VGGFeatureLoss<IntraCRLossOptions> {
   static readonly type = 'IntraCRLoss';
   readonly vgg: VGGFeatures;
   readonly lambdas: number[];
   readonly sliceWeights: number[];
-  private loaded = false;
 
   constructor(options: IntraCRLossOptions = {}) {
     super(IntraCRLoss.type, options);
@@ -62,11 +60,8 @@ export class IntraCRLoss extends Loss<IntraCRLossOptions> {
     this.vgg.trainable = false;
   }
 
-  /** Loads VGG-19 torchvision weights (`features.{0,2,5,7,10}.*` needed; other keys ignored). */
-  loadWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
-    const r = loadVGGWeights(this.vgg, src, opts);
-    this.loaded = true;
-    return r;
+  protected weightsHint(): string {
+    return 'torchvision vgg19 weights (features.0/2/5/7/10)';
   }
 
   terms(pred: tf.Tensor, target: tf.Tensor, inputs: LossInputs): IntraCRTerms {
@@ -74,8 +69,6 @@ export class IntraCRLoss extends Loss<IntraCRLossOptions> {
     const neg = inputs.degraded;
     if (!neg) throw new ConfigError(`IntraCRLoss: the degraded input is required: loss.call(pred, target, { degraded })`);
     if (neg.rank !== 4 || neg.shape.some((d, i) => d !== pred.shape[i])) throw new ShapeError(`IntraCRLoss: degraded shape ${fmtShape(neg.shape)} does not match prediction shape ${fmtShape(pred.shape)}`);
-    if (!this.loaded && !this.options.allowRandomWeights) throw new WeightsError(`IntraCRLoss: VGG-19 weights not loaded; call loadWeights(...) with torchvision vgg19 weights (features.0/2/5/7/10)`);
-    if (!this.vgg.built) this.vgg.build([null, null, null, 3]);
     const crW = this.options.crWeight ?? 0.05;
     const eps = this.options.eps ?? 1e-7;
     const [l1, cr, dists] = tf.tidy(() => {
@@ -83,7 +76,7 @@ export class IntraCRLoss extends Loss<IntraCRLossOptions> {
       const t = detach(target);
       const ng = detach(neg);
       const negs = this.lambdas.map((lam) => tf.add(tf.mul(ng, lam), tf.mul(t, 1 - lam)));
-      const feats = this.vgg.apply(tf.concat([pred, t, ...negs], 0)) as tf.Tensor[];
+      const feats = this.features(tf.concat([pred, t, ...negs], 0));
       const rows: tf.Tensor[] = [];
       const crs: tf.Tensor[] = [];
       for (const f of feats) {
@@ -108,10 +101,6 @@ export class IntraCRLoss extends Loss<IntraCRLossOptions> {
     const v = this.combine(l1, cr, this.options.crWeight ?? 0.05);
     tf.dispose([total, l1, cr, dists]);
     return v;
-  }
-
-  override dispose(): void {
-    this.vgg.dispose();
   }
 }
 registerLoss(IntraCRLoss.type, (o) => new IntraCRLoss(o));

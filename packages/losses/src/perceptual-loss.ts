@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, WeightsError, type LoadReport } from '@restorekit/core';
-import { Loss, noWeight, registerLoss, type LossInputs, type LossOptions } from './loss.js';
+import { ConfigError } from '@restorekit/core';
+import { noWeight, registerLoss, type LossInputs } from './loss.js';
 import { checkNumber, checkPair, detach } from './reduction.js';
-import { VGGFeatures, loadVGGWeights, vggLayerIndex, type VGGArch, type WeightSource } from './vgg-features.js';
+import { VGGFeatures, vggLayerIndex, type VGGArch } from './vgg-features.js';
+import { VGGFeatureLoss, type VGGLossOptions } from './vgg-loss.js';
 
 export type PerceptualCriterion = 'l1' | 'l2';
 
-export interface PerceptualLossOptions extends LossOptions {
+export interface PerceptualLossOptions extends VGGLossOptions {
   /** 'vgg19' (BasicSR default) or 'vgg16'. */
   arch?: VGGArch;
   /** BasicSR `layer_weights`: `{ layer: weight }`, layers as BasicSR names ('relu3_1', 'pool3') or torchvision indices ('16'). Default `{ conv5_4: 1 }` (vgg19). */
@@ -17,8 +18,6 @@ export interface PerceptualLossOptions extends LossOptions {
   rangeNorm?: boolean;
   /** 'l1' (mean absolute) or 'l2' (mean squared) feature distance. Default 'l1'. */
   criterion?: PerceptualCriterion;
-  /** Allow running with the randomly initialised VGG (tests only). Default false: `call` throws WeightsError until `loadWeights`. */
-  allowRandomWeights?: boolean;
 }
 
 function layerKey(l: string): number | string {
@@ -31,12 +30,11 @@ function layerKey(l: string): number | string {
  * detached. FSDerain: `{ arch: 'vgg16', layerWeights: { pool3: 1 }, inputNorm: false }`.
  * The VGG weights come from the user (`loadWeights(torchvision-named state dict or safetensors bytes)`).
  */
-export class PerceptualLoss extends Loss<PerceptualLossOptions> {
+export class PerceptualLoss extends VGGFeatureLoss<PerceptualLossOptions> {
   static readonly type = 'PerceptualLoss';
   readonly vgg: VGGFeatures;
   readonly layerNames: string[];
   readonly weights: number[];
-  private loaded = false;
 
   constructor(options: PerceptualLossOptions = {}) {
     super(PerceptualLoss.type, options);
@@ -53,24 +51,16 @@ export class PerceptualLoss extends Loss<PerceptualLossOptions> {
     this.vgg.trainable = false;
   }
 
-  /** Loads torchvision-named VGG weights (`features.<i>.weight/bias`; extra keys ignored, a missing one → WeightsError). */
-  loadWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
-    const r = loadVGGWeights(this.vgg, src, opts);
-    this.loaded = true;
-    return r;
+  protected weightsHint(): string {
+    return `a torchvision ${this.vgg.options.arch} state dict (features.<i>.weight/bias)`;
   }
 
   /** The per-layer distances (unweighted) and the weighted sum. */
   terms(pred: tf.Tensor, target: tf.Tensor): { total: tf.Scalar; layers: tf.Scalar[] } {
     checkPair(this.type, pred, target);
-    if (!this.loaded && !this.options.allowRandomWeights)
-      throw new WeightsError(`PerceptualLoss: VGG weights not loaded; call loadWeights(...) with a torchvision ${this.vgg.options.arch} state dict (features.<i>.weight/bias)`);
-    if (!this.vgg.built) this.vgg.build([null, null, null, 3]);
     const layers = tf.tidy(() => {
       const n = pred.shape[0];
-      const feats = this.vgg.apply(tf.concat([pred, detach(target)], 0)) as tf.Tensor | tf.Tensor[];
-      const list = Array.isArray(feats) ? feats : [feats];
-      return list.map((f) => {
+      return this.features(tf.concat([pred, detach(target)], 0)).map((f) => {
         const [a, b] = tf.split(f, [n, n], 0);
         const d = (this.options.criterion ?? 'l1') === 'l1' ? tf.abs(tf.sub(a!, detach(b!))) : tf.squaredDifference(a!, detach(b!));
         return (this.reduction === 'sum' ? tf.sum(d) : tf.mean(d)) as tf.Scalar;
@@ -85,10 +75,6 @@ export class PerceptualLoss extends Loss<PerceptualLossOptions> {
     const { total, layers } = this.terms(pred, target);
     tf.dispose(layers);
     return total;
-  }
-
-  override dispose(): void {
-    this.vgg.dispose();
   }
 }
 registerLoss(PerceptualLoss.type, (o) => new PerceptualLoss(o));
