@@ -1,14 +1,16 @@
 /**
  * One test configuration for every package: the same `*.test.ts` files run in Node on the `cpu`
- * and `wasm` backends and in Debian's Chromium (SwiftShader) on `webgl` and `webgpu`.
+ * and `wasm` backends and in Debian's Chromium (SwiftShader) on `webgl` and `webgpu`, and, when
+ * tfjs-node is there, on its `tensorflow` backend (project node-tensorflow; see `tfjsNodeModule`).
  * `*.node.test.ts` files are backend-independent (parsers, fuzzers, configs) and run once, in node-cpu.
  * Each run writes test-results/vitest.json; scripts/test-summary.mjs sums them.
  */
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
 const sharedGuess = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'shared');
@@ -25,6 +27,37 @@ const chromiumArgs = [
 ];
 const setup = join(repoRoot, 'test-setup', 'backend.ts');
 
+/**
+ * The module that registers tfjs-node's `tensorflow` backend, or null. restorekit never depends on
+ * tfjs-node (its install downloads a native binary), so the project node-tensorflow exists only where
+ * the user has it: `RESTOREKIT_TFJS_NODE=<module or path>` names it ('0' turns the project off);
+ * otherwise @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, is looked up from the repository
+ * root (e.g. after `pnpm add -w -D @tensorflow/tfjs-node@4.22.0`, not committed).
+ * `RESTOREKIT_TFJS_NODE=./test-setup/cpu-as-tensorflow.mjs` checks this wiring without tfjs-node
+ * (cpu kernels under the name 'tensorflow': it proves the plumbing, not tfjs-node).
+ */
+export function tfjsNodeModule(): string | null {
+  const env = process.env.RESTOREKIT_TFJS_NODE;
+  if (env === '0') return null;
+  const req = createRequire(join(repoRoot, 'package.json'));
+  if (env) {
+    const spec = env.startsWith('.') ? resolve(repoRoot, env) : env;
+    try {
+      return req.resolve(spec);
+    } catch {
+      throw new Error(`RESTOREKIT_TFJS_NODE=${env}: no such module from ${repoRoot} (install @tensorflow/tfjs-node, or unset it)`);
+    }
+  }
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      return req.resolve(pkg);
+    } catch {
+      // not installed: the usual case
+    }
+  }
+  return null;
+}
+
 export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; testTimeout?: number } = {}) {
   const include = ['src/**/*.test.ts', 'test/**/*.test.ts'];
   const exclude = ['**/*.node.test.ts', '**/node_modules/**', '**/dist/**'];
@@ -32,6 +65,7 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
   if (browser && !existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set RESTOREKIT_NO_BROWSER=1 to run the Node backends only`);
   const testTimeout = opts.testTimeout ?? 600_000;
   const common = { setupFiles: [setup], testTimeout, hookTimeout: testTimeout };
+  const tfjsNode = tfjsNodeModule();
   const browserProject = (backend: 'webgl' | 'webgpu') => ({
     server: { fs: { allow: [repoRoot, sharedDir] } },
     test: {
@@ -58,6 +92,7 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
       projects: [
         { test: { ...common, name: 'node-cpu', environment: 'node', include: [...include, 'src/**/*.node.test.ts', 'test/**/*.node.test.ts'], exclude: exclude.slice(1), provide: { backend: 'cpu', sharedDir } } },
         { test: { ...common, name: 'node-wasm', environment: 'node', include, exclude, provide: { backend: 'wasm', sharedDir } } },
+        ...(tfjsNode ? [{ test: { ...common, name: 'node-tensorflow', environment: 'node', include, exclude, provide: { backend: 'tensorflow' as const, sharedDir, tfjsNode: pathToFileURL(tfjsNode).href } } }] : []),
         ...(browser ? [browserProject('webgl'), browserProject('webgpu')] : []),
       ],
     },

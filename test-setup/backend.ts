@@ -1,5 +1,5 @@
 /**
- * Selects the backend of the current vitest project (node-cpu, node-wasm, webgl, webgpu) and
+ * Selects the backend of the current vitest project (node-cpu, node-wasm, node-tensorflow, webgl, webgpu) and
  * points fixture reads at ../shared (the browser fetches them through the dev server's /@fs/).
  */
 import { beforeAll, beforeEach, inject } from 'vitest';
@@ -12,8 +12,10 @@ declare module 'vitest' {
     backend?: string;
   }
   export interface ProvidedContext {
-    backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu';
+    backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow';
     sharedDir: string;
+    /** node-tensorflow only: file URL of the module that registers the 'tensorflow' backend (vitest.shared.ts). */
+    tfjsNode?: string;
   }
 }
 
@@ -30,6 +32,14 @@ beforeAll(async () => {
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (backend === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
   if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  if (backend === 'tensorflow') {
+    const mod = inject('tfjsNode')!;
+    await import(/* @vite-ignore */ mod);
+    // tfjs-node registers its backend in the tfjs-core copy it resolves; a different version of
+    // @tensorflow/tfjs-core than ours (4.22.0) means a second engine that our tensors never see.
+    if (!tf.findBackendFactory('tensorflow'))
+      throw new Error(`${mod} did not register the 'tensorflow' backend with this @tensorflow/tfjs-core (${tf.version_core}): install @tensorflow/tfjs-node@${tf.version_core}`);
+  }
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   await tf.ready();
   // Read by @restorekit/core/testing's fixture loader (no import here, so no second module instance).

@@ -17,7 +17,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { isBrowser, readText, writeText } from './results-io.js';
-import { benchOptions } from './options.js';
+import { BACKENDS, TFJS_NODE_ABSENT, benchOptions } from './options.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createModel } from '@restorekit/models';
 
@@ -29,9 +29,9 @@ const MODELS: { name: string; preset: string; gmac256: number }[] = [
 /** 64² is a cheap probe: it gives every backend a measured throughput that predicts the larger sizes. */
 const SIZES = [64, 256, 512];
 /** Longest single forward we run by default, per backend (pure-JS cpu is ~0.3 GFLOP/s); BENCH_CAP_S overrides. */
-const CAP_MS: Record<string, number> = { cpu: 150_000, wasm: 120_000, webgl: 90_000, webgpu: 90_000 };
+const CAP_MS: Record<string, number> = { cpu: 150_000, wasm: 120_000, webgl: 90_000, webgpu: 90_000, tensorflow: 300_000 };
 /** Before anything was measured on a backend, this rate predicts run times (GFLOP/s). */
-const PRIOR_GFLOPS: Record<string, number> = { cpu: 0.3, wasm: 10, webgl: 1, webgpu: 0.2 };
+const PRIOR_GFLOPS: Record<string, number> = { cpu: 0.3, wasm: 10, webgl: 1, webgpu: 0.2, tensorflow: 20 };
 /** A forward longer than this is run once (the profiled run is the measurement). */
 const SINGLE_RUN_MS = 60_000;
 
@@ -66,9 +66,13 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
 /** Regenerates results/models.md from every backend's JSON. */
 async function markdown(): Promise<void> {
   const rows: string[] = [];
-  for (const b of ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow']) {
+  const absent: string[] = [];
+  for (const b of BACKENDS) {
     const txt = await readText(`results/models-${b}.json`);
-    if (!txt) continue;
+    if (!txt) {
+      absent.push(b);
+      continue;
+    }
     const r = JSON.parse(txt) as Results;
     for (const x of r.entries) {
       const note = (x.skipped ?? x.error ?? (x.runs === 0 ? '1 run (the profiled one, incl. compilation)' : `median of ${x.runs} timed run(s)`)) + (x.remark ? `; ${x.remark}` : '');
@@ -91,6 +95,7 @@ async function markdown(): Promise<void> {
     'Regenerate this file from the JSON files only: `BENCH_MODELS=none` (any project).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',
+    ...(absent.includes('tensorflow') ? [TFJS_NODE_ABSENT, ''] : []),
     '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,

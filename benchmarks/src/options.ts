@@ -14,3 +14,12 @@ export function benchOptions(): BenchOptions {
   const raw = (inject as unknown as (k: string) => string | undefined)('benchOptions');
   return raw ? (JSON.parse(raw) as BenchOptions) : { models: null, sizes: null, capS: null, note: null };
 }
+
+/** Every backend a results file can come from; 'tensorflow' (tfjs-node) only where the user installed it. */
+export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'] as const;
+
+/** What the reports say while no tensorflow (tfjs-node) results exist. */
+export const TFJS_NODE_ABSENT =
+  'tensorflow (tfjs-node): not measured here: tfjs-node is never a dependency, and its install downloads a native binary, which ' +
+  'the development machine cannot. With it installed (`pnpm add -w -D @tensorflow/tfjs-node@4.22.0`, or -gpu; see vitest.shared.ts), ' +
+  '`pnpm --filter @restorekit/benchmarks bench:tensorflow` adds its rows.';
