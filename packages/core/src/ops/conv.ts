@@ -96,6 +96,52 @@ function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tens
   });
 }
 
+/**
+ * Output rows per band for a valid conv whose im2col matrix would not fit one texture, or null if it fits.
+ * webgl computes a k×k (or strided) conv2d as im2col + matMul, with the im2col matrix
+ * [B, kh·kw·Cin, OH·OW] in ONE packed texture (4 values per texel); above maxTextureSize² texels it throws
+ * "Requested texture size … greater than WebGL maximum" (DRCNet at 512²: a 3×3 conv over 128 channels needs
+ * 8689² texels, SwiftShader allows 8192²). Bands are sized to half the limit.
+ */
+export function im2colBandRows(xShape: readonly number[], wShape: readonly number[], stride: number | Pair, maxTextureSize: number): number | null {
+  const [sh, sw] = pair(stride);
+  const [kh, kw, cin] = wShape as [number, number, number, number];
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1) return null; // a plain matMul there, no im2col
+  const [b, h, w] = xShape as [number, number, number, number];
+  const oh = Math.floor((h - kh) / sh) + 1;
+  const ow = Math.floor((w - kw) / sw) + 1;
+  const rowTexels = b * Math.ceil((kh * kw * cin) / 2) * (ow / 2);
+  const max = maxTextureSize * maxTextureSize;
+  if (rowTexels * oh <= max) return null;
+  return Math.max(1, Math.min(oh - 1, Math.floor(max / 2 / rowTexels)));
+}
+
+/** A valid conv2d computed in bands of `rows` output rows (each band reads its input rows plus the kernel's halo). */
+export function conv2dInBands(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair, rows: number): tf.Tensor4D {
+  const [sh, sw] = pair(stride);
+  const [kh] = w.shape;
+  const [b, h, wd, c] = x.shape;
+  const oh = Math.floor((h - kh) / sh) + 1;
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    for (let r0 = 0; r0 < oh; r0 += rows) {
+      const n = Math.min(rows, oh - r0);
+      const band = tf.slice(x, [0, r0 * sh, 0, 0], [b, (n - 1) * sh + kh, wd, c]);
+      parts.push(tf.conv2d(band, w, [sh, sw], 'valid'));
+    }
+    return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
+  });
+}
+
+/** tf.conv2d 'valid', in row bands on webgl where its im2col matrix would exceed the maximum texture size. */
+function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair): tf.Tensor4D {
+  if (tf.getBackend() === 'webgl') {
+    const rows = im2colBandRows(x.shape, w.shape, s, tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'));
+    if (rows !== null) return conv2dInBands(x, w, s, rows);
+  }
+  return tf.conv2d(x, w, s, 'valid');
+}
+
 /** Valid (unpadded) conv2d, filter HWIO, with gradients on every backend. */
 export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
   const s = pair(stride);
@@ -104,7 +150,7 @@ export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pai
     const w4 = wi as tf.Tensor4D;
     save([x4, w4]);
     return {
-      value: tf.conv2d(x4, w4, s, 'valid'),
+      value: conv2dForward(x4, w4, s),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const g = dy as tf.Tensor4D;
@@ -194,7 +240,7 @@ export function convTranspose2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: num
         const g = dy as tf.Tensor4D;
         // y = convT(x, w) is the input-gradient of a conv from y-space, so dx is that conv and
         // dw is that conv's filter gradient with the roles of input and output swapped.
-        const dx = tf.conv2d(g, ws, s, 'valid');
+        const dx = conv2dForward(g, ws, s);
         const dw = native('Conv2DBackpropFilter')
           ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
           : conv2dFilterGradForward(g, xs, [ws.shape[0], ws.shape[1]], s);
