@@ -55,9 +55,17 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const z = this.run(this.dwconv, this.run(this.projectIn, x, training), training);
+    // The hidden activations (2·hidden channels: the widest tensors of a Restormer) are freed as soon as
+    // they are consumed, which bounds this block's working set and the model's peak memory. tfjs keeps its
+    // own copies of what backprop needs, so gradients are unaffected.
+    const h = this.run(this.projectIn, x, training);
+    const z = this.run(this.dwconv, h, training);
+    h.dispose();
     const [z1, z2] = tf.split(z, 2, 3) as [tf.Tensor, tf.Tensor];
-    return this.run(this.projectOut, tf.mul(gelu(z1), z2), training);
+    z.dispose();
+    const gated = tf.tidy(() => tf.mul(gelu(z1), z2));
+    tf.dispose([z1, z2]);
+    return this.run(this.projectOut, gated, training);
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

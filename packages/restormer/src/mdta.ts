@@ -51,20 +51,26 @@ export class MDTA extends Block<MDTAOptions & Record<string, unknown>> {
     const [b, h, w, c] = x.shape as [number, number, number, number];
     const n = this.options.heads;
     const d = c / n;
-    const qkv = this.run(this.qkvDwconv, this.run(this.qkv, x, training), training);
-    const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    // Nested tidies free each stage's intermediates (3·C-channel tensors) once the next stage has them:
+    // this bounds the block's working set, not its values (tfjs keeps its own copies for backprop).
+    const qkv = tf.tidy(() => this.run(this.qkvDwconv, this.run(this.qkv, x, training), training));
     // [B,H,W,C] → [B,N,n,d] → [B,n,d,N]: the head is the outer channel factor, as in the official rearrange.
     const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, h * w, n, d]), [0, 2, 3, 1]);
     // F.normalize(dim=-1): t / max(‖t‖₂, 1e-12), written as sqrt(max(Σt², 1e-24)) (same value) so that an
     // all-zero row gets PyTorch's finite gradient (1/eps) instead of sqrt'(0) = ∞ → NaN.
     const l2 = (t: tf.Tensor) => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24)));
-    const qh = l2(heads(q));
-    const kh = l2(heads(k));
-    const vh = heads(v);
-    const logits = tf.mul(tf.matMul(qh, kh, false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
-    const attn = tf.softmax(logits, -1);
-    const out = tf.matMul(attn, vh); // [B,n,d,N]
-    const back = tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, h, w, c]);
+    const attn = tf.tidy(() => {
+      const q = tf.slice(qkv, [0, 0, 0, 0], [b, h, w, c]);
+      const k = tf.slice(qkv, [0, 0, 0, c], [b, h, w, c]);
+      const logits = tf.mul(tf.matMul(l2(heads(q)), l2(heads(k)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
+      return tf.softmax(logits, -1); // [B,n,d,d]
+    });
+    const back = tf.tidy(() => {
+      const v = tf.slice(qkv, [0, 0, 0, 2 * c], [b, h, w, c]);
+      const out = tf.matMul(attn, heads(v)); // [B,n,d,N]
+      return tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, h, w, c]);
+    });
+    tf.dispose([qkv, attn]);
     return this.run(this.projectOut, back, training);
   }
 

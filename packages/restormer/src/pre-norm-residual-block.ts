@@ -58,8 +58,11 @@ export abstract class PreNormResidualBlock<O extends PreNormResidualOptions & Re
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const y = tf.add(x, this.run(this.attn, this.run(this.norm1, x, training), training));
-    return tf.add(y, this.run(this.ffn, this.run(this.norm2, y, training), training));
+    // Each residual branch in its own tidy: its normalised input and output are freed once added.
+    const y = tf.tidy(() => tf.add(x, this.run(this.attn, this.run(this.norm1, x, training), training)));
+    const out = tf.tidy(() => tf.add(y, this.run(this.ffn, this.run(this.norm2, y, training), training)));
+    y.dispose();
+    return out;
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

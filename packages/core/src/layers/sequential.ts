@@ -28,7 +28,16 @@ export class Sequential extends Block<SequentialOptions & Record<string, unknown
     this.built = true;
   }
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    return this.layersList.reduce((h, l) => this.run(l, h, training), x);
+    // Each intermediate output is freed once the next layer has consumed it, rather than at the end of the
+    // call (peak memory of a deep stage is two activations, not all of them). Gradients are unaffected:
+    // tfjs keeps its own copies of what backprop needs.
+    let h = x;
+    for (const l of this.layersList) {
+      const next = this.run(l, h, training);
+      if (h !== x && next !== h) h.dispose();
+      h = next;
+    }
+    return h;
   }
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
     return this.layersList.reduce((sh, l) => l.computeOutputShape(sh) as tfl.Shape, s);
