@@ -66,13 +66,11 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
 /** Regenerates results/models.md from every backend's JSON. */
 async function markdown(): Promise<void> {
   const rows: string[] = [];
-  const absent: string[] = [];
+  let tensorflowMeasured = false;
   for (const b of BACKENDS) {
     const txt = await readText(`results/models-${b}.json`);
-    if (!txt) {
-      absent.push(b);
-      continue;
-    }
+    if (!txt) continue;
+    if (b === 'tensorflow') tensorflowMeasured = true;
     const r = JSON.parse(txt) as Results;
     for (const x of r.entries) {
       const note = (x.skipped ?? x.error ?? (x.runs === 0 ? '1 run (the profiled one, incl. compilation)' : `median of ${x.runs} timed run(s)`)) + (x.remark ? `; ${x.remark}` : '');
@@ -99,7 +97,7 @@ async function markdown(): Promise<void> {
     'Regenerate this file from the JSON files only: `BENCH_MODELS=none` (any project).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',
-    ...(absent.includes('tensorflow') ? [TFJS_NODE_ABSENT, ''] : []),
+    ...(tensorflowMeasured ? [] : [TFJS_NODE_ABSENT, '']),
     '| backend | model | input | GFLOP | latency | GFLOP/s | peak MB | note |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
