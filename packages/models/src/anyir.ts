@@ -154,19 +154,30 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
-    const run = (l: tfl.layers.Layer, x: tf.Tensor) => this.run(l, x, training);
+    const run = (l: tfl.layers.Layer | null, x: tf.Tensor) => (l ? this.run(l, x, training) : x);
+    // Peak memory: intermediates are freed as soon as consumed (as in Restormer's forward); never the caller's input.
+    const eat = (l: tfl.layers.Layer | null, t: tf.Tensor) => {
+      const y = run(l, t);
+      if (y !== t) t.dispose();
+      return y;
+    };
+    const join = (up: tf.Tensor, skip: tf.Tensor) => {
+      const c = tf.concat([up, skip], 3); // [upsampled, skip]
+      tf.dispose([up, skip]);
+      return c;
+    };
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
-    const enc1 = run(this.encoders[0]!, run(this.patchEmbed, x));
-    const enc2 = run(this.encoders[1]!, run(this.downs[0]!, enc1));
-    const enc3 = run(this.encoders[2]!, run(this.downs[1]!, enc2));
-    let latent = run(this.encoders[3]!, run(this.downs[2]!, enc3));
+    const enc1 = eat(this.encoders[0]!, run(this.patchEmbed, x));
+    const enc2 = eat(this.encoders[1]!, run(this.downs[0]!, enc1));
+    const enc3 = eat(this.encoders[2]!, run(this.downs[1]!, enc2));
     // AnyIR: reduce the latent to 4·dim first, then Upsample(4·dim) → 2·dim; concat [upsampled, skip].
-    latent = run(this.reduceDim3, latent);
-    const dec3 = run(this.decoders[0]!, run(this.reduce3, tf.concat([run(this.ups[0]!, latent), enc3], 3)));
-    const dec2 = run(this.decoders[1]!, run(this.reduce2, tf.concat([run(this.ups[1]!, dec3), enc2], 3)));
-    let dec1 = run(this.decoders[2]!, tf.concat([run(this.ups[2]!, dec2), enc1], 3));
-    if (this.refinement) dec1 = run(this.refinement, dec1);
-    const y = tf.add(run(this.outputConv, dec1), x);
+    const latent = eat(this.reduceDim3, eat(this.encoders[3]!, run(this.downs[2]!, enc3)));
+    const dec3 = eat(this.decoders[0]!, eat(this.reduce3, join(eat(this.ups[0]!, latent), enc3)));
+    const dec2 = eat(this.decoders[1]!, eat(this.reduce2, join(eat(this.ups[1]!, dec3), enc2)));
+    const dec1 = eat(this.refinement, eat(this.decoders[2]!, join(eat(this.ups[2]!, dec2), enc1)));
+    const o = eat(this.outputConv, dec1);
+    const y = tf.add(o, x);
+    o.dispose();
     return cropTo(y as tf.Tensor4D, height, width);
   }
 

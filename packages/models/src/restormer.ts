@@ -141,19 +141,40 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
     const run = (l: tfl.layers.Layer | null, x: tf.Tensor) => (l ? this.run(l, x, training) : x);
+    // Peak memory: every intermediate this forward owns is freed as soon as it has been consumed (`eat`, `join`)
+    // instead of at the end of the call; at 512² the stale encoder/decoder tensors were ~0.5 GB. The caller's
+    // input is never freed; tfjs keeps its own copies of what backprop needs.
+    const eat = (l: tfl.layers.Layer | null, t: tf.Tensor) => {
+      const y = run(l, t);
+      if (y !== t) t.dispose();
+      return y;
+    };
+    const join = (up: tf.Tensor, skip: tf.Tensor) => {
+      const c = tf.concat([up, skip], 3); // [upsampled, skip] along channels, as in the official code
+      tf.dispose([up, skip]);
+      return c;
+    };
     // Official test scripts: reflect-pad bottom/right to a multiple of 8, crop back at the end.
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
     const inpEnc1 = run(this.patchEmbed, x);
-    const e1 = run(this.encoders[0]!, inpEnc1);
-    const e2 = run(this.encoders[1]!, run(this.downs[0]!, e1));
-    const e3 = run(this.encoders[2]!, run(this.downs[1]!, e2));
-    const latent = run(this.encoders[3]!, run(this.downs[2]!, e3));
-    // Decoder concatenations are [upsampled, skip] along channels, as in the official code.
-    const d3 = run(this.decoders[0]!, run(this.reduce3, tf.concat([run(this.ups[0]!, latent), e3], 3)));
-    const d2 = run(this.decoders[1]!, run(this.reduce2, tf.concat([run(this.ups[1]!, d3), e2], 3)));
-    const d1 = run(this.decoders[2]!, tf.concat([run(this.ups[2]!, d2), e1], 3));
-    const r = run(this.refinement, d1);
-    const y = this.skipConv ? run(this.outputConv, tf.add(r, run(this.skipConv, inpEnc1))) : tf.add(run(this.outputConv, r), x);
+    const e1 = this.skipConv ? run(this.encoders[0]!, inpEnc1) : eat(this.encoders[0]!, inpEnc1);
+    const e2 = eat(this.encoders[1]!, run(this.downs[0]!, e1));
+    const e3 = eat(this.encoders[2]!, run(this.downs[1]!, e2));
+    const latent = eat(this.encoders[3]!, run(this.downs[2]!, e3));
+    const d3 = eat(this.decoders[0]!, eat(this.reduce3, join(eat(this.ups[0]!, latent), e3)));
+    const d2 = eat(this.decoders[1]!, eat(this.reduce2, join(eat(this.ups[1]!, d3), e2)));
+    const d1 = eat(this.decoders[2]!, join(eat(this.ups[2]!, d2), e1));
+    const r = eat(this.refinement, d1);
+    let y: tf.Tensor;
+    if (this.skipConv) {
+      const s = eat(this.skipConv, inpEnc1);
+      y = eat(this.outputConv, tf.add(r, s));
+      tf.dispose([r, s]);
+    } else {
+      const o = eat(this.outputConv, r);
+      y = tf.add(o, x);
+      o.dispose();
+    }
     return x.shape[1] === height && x.shape[2] === width ? y : cropTo(y as tf.Tensor4D, height, width);
   }
 

@@ -86,3 +86,53 @@ describe('convolution gradients on every backend match cpu native gradients', ()
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+/** The same stack from tfjs ops alone: explicit tf.pad copies, 'valid' convs, tfjs's own gradients (cpu). */
+function tfjsStack(x: tf.Tensor4D, p: Params): tf.Scalar {
+  const pad = (t: tf.Tensor4D, k: number) => tf.pad(t, [[0, 0], [k, k], [k, k], [0, 0]]);
+  let h = tf.conv2d(pad(x, 1), p.w1 as tf.Tensor4D, 1, 'valid');
+  h = tf.conv2d(pad(h, 1), p.w2 as tf.Tensor4D, 2, 'valid');
+  h = tf.depthwiseConv2d(pad(h, 3), tf.reshape(p.dw!, [7, 7, 4, 2]) as tf.Tensor4D, 1, 'valid');
+  h = tf.depthwiseConv2d(pad(h, 1), tf.reshape(p.dw2!, [3, 3, 8, 1]) as tf.Tensor4D, 2, 'valid');
+  const [a, b] = tf.split(pad(h, 1), 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  const [ga, gb] = tf.split(p.g!, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  h = tf.concat([tf.conv2d(a, ga, 1, 'valid'), tf.conv2d(b, gb, 1, 'valid')], 3);
+  const [n, hh, ww] = h.shape;
+  const full = tf.conv2dTranspose(h, p.t as tf.Tensor4D, [n, (hh - 1) * 2 + 4, (ww - 1) * 2 + 4, 3], 2, 'valid');
+  h = tf.slice(full, [0, 1, 1, 0], [n, (hh - 1) * 2 + 2, (ww - 1) * 2 + 2, 3]);
+  return tf.sum(tf.mul(tf.tanh(h), p.probe!));
+}
+
+describe('padding done by the conv kernel (no padded copy) equals tf.pad + valid conv', () => {
+  it('value and every gradient of the conv stack match tfjs-only ops with tfjs autodiff on cpu', async () => {
+    const before = tf.memory().numTensors;
+    const backend = tf.getBackend();
+    const x = tf.randomNormal([2, 10, 6, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
+    const p = makeParams();
+    const host = await toHost({ x, ...p });
+    const run = async (f: typeof stack) => {
+      const t: Params = {};
+      for (const [k, v] of Object.entries(host)) t[k] = tf.tensor(v.data, v.shape);
+      const vg = tf.valueAndGrads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, tt: tf.Tensor) =>
+        f(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t: tt, probe: t.probe! }));
+      const r = vg([t.x!, t.w1!, t.w2!, t.dw!, t.dw2!, t.g!, t.t!]);
+      const out = { value: (await r.value.data())[0]!, grads: await Promise.all(r.grads.map((q) => q.data() as Promise<Float32Array>)) };
+      tf.dispose([r.value, ...r.grads, ...Object.values(t)]);
+      return out;
+    };
+    const ours = await run(stack);
+    await tf.setBackend('cpu');
+    const ref = await run(tfjsStack);
+    await tf.setBackend(backend);
+    expect(Math.abs(ours.value - ref.value) / Math.abs(ref.value), `value ${ours.value} vs ${ref.value}`).toBeLessThan(1e-4);
+    for (const [i, g] of ref.grads.entries()) {
+      const scale = Math.max(...Array.from(g, Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      let maxDiff = 0;
+      for (let j = 0; j < g.length; j++) maxDiff = Math.max(maxDiff, Math.abs(ours.grads[i]![j]! - g[j]!));
+      expect(maxDiff / scale, `gradient ${i} differs by ${maxDiff}`).toBeLessThan(1e-4);
+    }
+    tf.dispose([x, ...Object.values(p)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

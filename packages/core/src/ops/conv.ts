@@ -133,33 +133,82 @@ export function conv2dInBands(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | P
   });
 }
 
-/** tf.conv2d 'valid', in row bands on webgl where its im2col matrix would exceed the maximum texture size. */
-function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair): tf.Tensor4D {
+type Pads = [[number, number], [number, number], [number, number], [number, number]];
+/** PyTorch's symmetric zero padding (rows, cols) as tfjs explicit padding, or 'valid' for none. */
+const padArg = ([ph, pw]: Pair): 'valid' | Pads => (ph || pw ? [[0, 0], [ph, ph], [pw, pw], [0, 0]] : 'valid');
+const padInput = (x: tf.Tensor4D, [ph, pw]: Pair): tf.Tensor4D => (ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x);
+/** The rows/cols of a padded-space gradient that belong to the unpadded input. */
+const crop = (dxp: tf.Tensor4D, [ph, pw]: Pair, shape: readonly number[]): tf.Tensor4D =>
+  ph || pw ? tf.slice(dxp, [0, ph, pw, 0], shape as [number, number, number, number]) : dxp;
+
+/**
+ * tf.conv2d with the padding done by the kernel (no padded copy of the input: at 512² a Restormer decoder's
+ * 3×3 convs would copy 300–540 MB tensors), in row bands on webgl where its im2col matrix would exceed the
+ * maximum texture size (the bands then read a padded copy).
+ */
+function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair = [0, 0]): tf.Tensor4D {
   if (tf.getBackend() === 'webgl') {
-    const rows = im2colBandRows(x.shape, w.shape, s, tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'));
-    if (rows !== null) return conv2dInBands(x, w, s, rows);
+    const [b, h, wd, c] = x.shape;
+    const rows = im2colBandRows([b, h + 2 * p[0], wd + 2 * p[1], c], w.shape, s, tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'));
+    if (rows !== null) return tf.tidy(() => conv2dInBands(padInput(x, p), w, s, rows));
   }
-  return tf.conv2d(x, w, s, 'valid');
+  return tf.conv2d(x, w, s, padArg(p) as never);
 }
 
-/** Valid (unpadded) conv2d, filter HWIO, with gradients on every backend. */
-export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
-  const s = pair(stride);
+/**
+ * conv2d with symmetric zero padding `p`, filter HWIO, with gradients on every backend. The forward pads in
+ * the kernel; the backward works on a padded copy (gradients of a valid conv) and crops dL/dx back.
+ */
+function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xi as tf.Tensor4D;
     const w4 = wi as tf.Tensor4D;
     save([x4, w4]);
     return {
-      value: conv2dForward(x4, w4, s),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const g = dy as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(g, ws, xs.shape, s, 'valid');
-        const dw = native('Conv2DBackpropFilter')
-          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: g }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
-          : conv2dFilterGradForward(xs, g, [ws.shape[0], ws.shape[1]], s);
-        return [dx, dw];
-      },
+      value: conv2dForward(x4, w4, s, p),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const g = dy as tf.Tensor4D;
+          const xp = padInput(xs, p);
+          const dx = crop(tf.conv2dTranspose(g, ws, xp.shape, s, 'valid'), p, xs.shape);
+          const dw = native('Conv2DBackpropFilter')
+            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
+            : conv2dFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], s);
+          return [dx, dw];
+        }),
+    };
+  }) as never);
+  return f(x, w) as tf.Tensor4D;
+}
+
+/** Valid (unpadded) conv2d, filter HWIO, with gradients on every backend. */
+export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
+  return conv2dPadded(x, w, pair(stride), [0, 0]);
+}
+
+/** Depthwise conv with symmetric zero padding `p` (padded in the kernel), filter [kh, kw, C, multiplier], with gradients on every backend. */
+function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tensor4D {
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x4 = xi as tf.Tensor4D;
+    const w4 = wi as tf.Tensor4D;
+    save([x4, w4]);
+    return {
+      value: tf.depthwiseConv2d(x4, w4, s, padArg(p) as never),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const g = dy as tf.Tensor4D;
+          const xp = padInput(xs, p);
+          const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
+          const dxp = native('DepthwiseConv2dNativeBackpropInput')
+            ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xp.shape } as never) as tf.Tensor4D)
+            : depthwiseInputGradForward(xp.shape, g, ws, s);
+          const dw = native('DepthwiseConv2dNativeBackpropFilter')
+            ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xp, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
+            : depthwiseFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], ws.shape[3], s);
+          return [crop(dxp, p, xs.shape), dw];
+        }),
     };
   }) as never);
   return f(x, w) as tf.Tensor4D;
@@ -167,28 +216,7 @@ export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pai
 
 /** Valid depthwise conv, filter [kh, kw, C, multiplier], with gradients on every backend. */
 export function depthwiseConv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | Pair = 1): tf.Tensor4D {
-  const s = pair(stride);
-  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const x4 = xi as tf.Tensor4D;
-    const w4 = wi as tf.Tensor4D;
-    save([x4, w4]);
-    return {
-      value: tf.depthwiseConv2d(x4, w4, s, 'valid'),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const g = dy as tf.Tensor4D;
-        const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
-        const dx = native('DepthwiseConv2dNativeBackpropInput')
-          ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xs.shape } as never) as tf.Tensor4D)
-          : depthwiseInputGradForward(xs.shape, g, ws, s);
-        const dw = native('DepthwiseConv2dNativeBackpropFilter')
-          ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xs, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
-          : depthwiseFilterGradForward(xs, g, [ws.shape[0], ws.shape[1]], ws.shape[3], s);
-        return [dx, dw];
-      },
-    };
-  }) as never);
-  return f(x, w) as tf.Tensor4D;
+  return depthwiseConv2dPadded(x, w, pair(stride), [0, 0]);
 }
 
 export interface Conv2dOpOptions {
@@ -212,15 +240,16 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {
   if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0 || cout % groups !== 0)
     throw new ConfigError(`conv2d: groups=${groups} must divide input channels ${cin} and output channels ${cout}`);
   if (wi * groups !== cin) throw new ShapeError(`conv2d: input has ${cin} channels but the filter ${fmtShape(w.shape)} with groups=${groups} expects ${wi * groups}`);
+  if (x.shape[1] + 2 * ph < kh || x.shape[2] + 2 * pw < kw)
+    throw new ShapeError(`conv2d: padded input ${x.shape[1] + 2 * ph}×${x.shape[2] + 2 * pw} is smaller than the ${kh}×${kw} kernel (input ${fmtShape(x.shape)})`);
+  const s = pair(opts.stride ?? 1);
+  const p: Pair = [ph, pw];
+  if (groups === 1) return conv2dPadded(x, w, s, p);
   return tf.tidy(() => {
-    const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
-    if (xp.shape[1] < kh || xp.shape[2] < kw)
-      throw new ShapeError(`conv2d: padded input ${xp.shape[1]}×${xp.shape[2]} is smaller than the ${kh}×${kw} kernel (input ${fmtShape(x.shape)})`);
-    if (groups === 1) return conv2dValid(xp, w, opts.stride ?? 1);
-    if (groups === cin) return depthwiseConv2dValid(xp, tf.reshape(w, [kh, kw, cin, cout / cin]), opts.stride ?? 1);
-    const xs = tf.split(xp, groups, 3);
+    if (groups === cin) return depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p);
+    const xs = tf.split(x, groups, 3);
     const ws = tf.split(w, groups, 3);
-    return tf.concat(xs.map((xg, g) => conv2dValid(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, opts.stride ?? 1)), 3);
+    return tf.concat(xs.map((xg, g) => conv2dPadded(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, s, p)), 3);
   });
 }
 
