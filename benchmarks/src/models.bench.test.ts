@@ -63,6 +63,13 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
   await markdown();
 }
 
+/**
+ * Entries measured before this instant ran the code from before the peak-memory work (intermediates freed early;
+ * convs padding in the kernel; GDFN in channel chunks; models freeing their encoder/decoder tensors): their peak
+ * memory is marked † in the report. Latency changed little (a padded copy less per conv).
+ */
+const MEMORY_WORK_LANDED = '2026-11-24T07:26:00Z';
+
 /** Regenerates results/models.md from every backend's JSON. */
 async function markdown(): Promise<void> {
   const rows: string[] = [];
@@ -74,7 +81,7 @@ async function markdown(): Promise<void> {
     const r = JSON.parse(txt) as Results;
     for (const x of r.entries) {
       const note = (x.skipped ?? x.error ?? (x.runs === 0 ? '1 run (the profiled one, incl. compilation)' : `median of ${x.runs} timed run(s)`)) + (x.remark ? `; ${x.remark}` : '');
-      rows.push(`| ${b} | ${x.model} (${x.preset}) | ${x.size}² | ${x.gflop.toFixed(0)} | ${x.ms ? (x.ms / 1000).toFixed(2) + ' s' : '–'} | ${x.gflops ? x.gflops.toFixed(2) : '–'} | ${x.peakMB ? x.peakMB.toFixed(0) : '–'} | ${note}${x.date ? ` (${x.date.slice(0, 10)})` : ''} |`);
+      rows.push(`| ${b} | ${x.model} (${x.preset}) | ${x.size}² | ${x.gflop.toFixed(0)} | ${x.ms ? (x.ms / 1000).toFixed(2) + ' s' : '–'} | ${x.gflops ? x.gflops.toFixed(2) : '–'} | ${x.peakMB ? x.peakMB.toFixed(0) + (!x.date || x.date < MEMORY_WORK_LANDED ? ' †' : '') : '–'} | ${note}${x.date ? ` (${x.date.slice(0, 10)})` : ''} |`);
     }
   }
   await writeText('results/models.md', [
@@ -92,8 +99,11 @@ async function markdown(): Promise<void> {
     'rate predicted, while sharing the cores). Entries with a remark ran while something else shared the 2 cores.',
     'DRCNet at 512² on webgl first failed with "Requested texture size [8689x8689] greater than WebGL maximum": tfjs builds one',
     'im2col texture per conv; restorekit\'s convs now run in row bands past that limit (@restorekit/core), and the forward ran.',
-    'Peak memory: every figure below was measured before GDFN, MDTA, PreNormResidualBlock and Sequential began to free',
-    'intermediate activations early (2026-11-24); Restormer 256² on wasm: 1120 MB before, 770 MB after (AnyIR uses those blocks too).',
+    '† Peak memory measured before the peak-memory work of 2026-11-24: GDFN, MDTA, PreNormResidualBlock and Sequential free',
+    'intermediates as soon as they are consumed; convs pad inside the tfjs kernel instead of copying a padded input; GDFN',
+    'computes hidden activations over 128 MiB in channel chunks (GDFN maxHiddenBytes); the Restormer and AnyIR models free',
+    'their encoder/decoder tensors once consumed. Restormer on wasm: 256² 1120 → 770 MB after the first step alone; 512²',
+    'failed ("memory access out of bounds": wasm\'s heap ends at 4 GB) and now runs. Unmarked figures are of the current code.',
     'Regenerate this file from the JSON files only: `BENCH_MODELS=none` (any project).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',

@@ -8,6 +8,7 @@ import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { DAB, type BatchNormMode, type FrequencyBranch } from '@restorekit/gated-da';
 import { registerModel, type ModelPreset } from './registry.js';
 import { four } from './options.js';
+import { consuming } from './consume.js';
 
 export interface AnyIROptions {
   /** Input channels. Default 3. */
@@ -154,18 +155,8 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
-    const run = (l: tfl.layers.Layer | null, x: tf.Tensor) => (l ? this.run(l, x, training) : x);
-    // Peak memory: intermediates are freed as soon as consumed (as in Restormer's forward); never the caller's input.
-    const eat = (l: tfl.layers.Layer | null, t: tf.Tensor) => {
-      const y = run(l, t);
-      if (y !== t) t.dispose();
-      return y;
-    };
-    const join = (up: tf.Tensor, skip: tf.Tensor) => {
-      const c = tf.concat([up, skip], 3); // [upsampled, skip]
-      tf.dispose([up, skip]);
-      return c;
-    };
+    // Intermediates are freed as soon as consumed (peak memory; see consume.ts); never the caller's input.
+    const { run, eat, join } = consuming((l, t) => this.run(l, t, training));
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
     const enc1 = eat(this.encoders[0]!, run(this.patchEmbed, x));
     const enc2 = eat(this.encoders[1]!, run(this.downs[0]!, enc1));

@@ -7,6 +7,7 @@ import {
 import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { registerModel, type ModelPreset } from './registry.js';
 import { four } from './options.js';
+import { consuming } from './consume.js';
 
 export interface RestormerOptions {
   /** Input channels: 3 (RGB), 1 (grey denoising), 6 (dual-pixel defocus). Default 3. */
@@ -140,20 +141,8 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
-    const run = (l: tfl.layers.Layer | null, x: tf.Tensor) => (l ? this.run(l, x, training) : x);
-    // Peak memory: every intermediate this forward owns is freed as soon as it has been consumed (`eat`, `join`)
-    // instead of at the end of the call; at 512² the stale encoder/decoder tensors were ~0.5 GB. The caller's
-    // input is never freed; tfjs keeps its own copies of what backprop needs.
-    const eat = (l: tfl.layers.Layer | null, t: tf.Tensor) => {
-      const y = run(l, t);
-      if (y !== t) t.dispose();
-      return y;
-    };
-    const join = (up: tf.Tensor, skip: tf.Tensor) => {
-      const c = tf.concat([up, skip], 3); // [upsampled, skip] along channels, as in the official code
-      tf.dispose([up, skip]);
-      return c;
-    };
+    // Intermediates are freed as soon as consumed (peak memory; see consume.ts); never the caller's input.
+    const { run, eat, join } = consuming((l, t) => this.run(l, t, training));
     // Official test scripts: reflect-pad bottom/right to a multiple of 8, crop back at the end.
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
     const inpEnc1 = run(this.patchEmbed, x);
