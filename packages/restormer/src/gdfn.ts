@@ -36,6 +36,8 @@ export function gdfnHidden(dim: number, factor: number): number {
 export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
   static className = 'restorekit>GDFN';
   readonly hidden: number;
+  /** The validated `maxHiddenBytes` option (its default filled in). */
+  readonly maxHiddenBytes: number;
   readonly projectIn: Conv2d;
   readonly dwconv: Conv2d;
   readonly projectOut: Conv2d;
@@ -50,6 +52,7 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
     this.hidden = h;
     const m = this.options.maxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES;
     if (typeof m !== 'number' || !(m >= 0)) throw new ConfigError(`GDFN: maxHiddenBytes must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(m)}`);
+    this.maxHiddenBytes = m;
     const bias = this.options.bias ?? false;
     this.projectIn = this.addChild('project_in', new Conv2d({ inChannels: dim, outChannels: 2 * h, kernelSize: 1, bias }));
     this.dwconv = this.addChild('dwconv', new Conv2d({ inChannels: 2 * h, outChannels: 2 * h, kernelSize: 3, padding: 1, groups: 2 * h, bias }));
@@ -70,9 +73,8 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
 
   /** How many chunks of hidden channels a forward over `shape` runs in (1: the whole block at once). */
   chunksFor(shape: readonly number[]): number {
-    const max = this.options.maxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES;
     const bytes = shape[0]! * shape[1]! * shape[2]! * 2 * this.hidden * 4;
-    return max === 0 ? 1 : Math.min(this.hidden, Math.ceil(bytes / max));
+    return this.maxHiddenBytes === 0 ? 1 : Math.min(this.hidden, Math.ceil(bytes / this.maxHiddenBytes));
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {

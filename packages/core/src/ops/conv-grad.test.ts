@@ -37,24 +37,46 @@ async function toHost(t: Record<string, tf.Tensor>): Promise<Host> {
   for (const [k, v] of Object.entries(t)) h[k] = { shape: v.shape, data: (await v.data()) as Float32Array };
   return h;
 }
-/** Gradients on the active backend from host data (no tensor moves between backends: webgpu returns zeros for those). */
-async function gradsOn(host: Host): Promise<Record<string, Float32Array>> {
+/** The stack's input and parameters (seeded) as host data. */
+async function stackInputs(): Promise<Host> {
+  const t = { x: tf.randomNormal([2, 10, 6, 3], 0, 1, 'float32', 0), ...makeParams() };
+  const host = await toHost(t);
+  tf.dispose(Object.values(t));
+  return host;
+}
+
+/** Value and gradients of `f` on the active backend from host data (no tensor moves between backends: webgpu returns zeros for those). */
+async function gradsOn(host: Host, f: typeof stack = stack): Promise<Record<string, Float32Array>> {
   const t: Params = {};
   for (const [k, v] of Object.entries(host)) t[k] = tf.tensor(v.data, v.shape);
-  const r = await grads(t.x as tf.Tensor4D, t);
+  const r = await grads(t.x as tf.Tensor4D, t, f);
   tf.dispose(Object.values(t));
   return r;
 }
 
-async function grads(x: tf.Tensor4D, p: Params): Promise<Record<string, Float32Array>> {
+/** { value, x, w1, …, t }: the scalar and its gradient with respect to each input of the stack. */
+async function grads(x: tf.Tensor4D, p: Params, f: typeof stack): Promise<Record<string, Float32Array>> {
   const names = ['x', 'w1', 'w2', 'dw', 'dw2', 'g', 't'];
-  const g = tf.grads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, t: tf.Tensor) =>
-    stack(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t, probe: p.probe! }));
-  const out = g([x, p.w1!, p.w2!, p.dw!, p.dw2!, p.g!, p.t!]);
-  const res: Record<string, Float32Array> = {};
+  const vg = tf.valueAndGrads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, t: tf.Tensor) =>
+    f(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t, probe: p.probe! }));
+  const { value, grads: out } = vg([x, p.w1!, p.w2!, p.dw!, p.dw2!, p.g!, p.t!]);
+  const res: Record<string, Float32Array> = { value: (await value.data()) as Float32Array };
   for (const [i, t] of out.entries()) res[names[i]!] = (await t.data()) as Float32Array;
-  tf.dispose(out);
+  tf.dispose([value, ...out]);
   return res;
+}
+
+/** max |got − ref| relative to max |ref| (which must be non-zero) below 1e-4, for every key of `ref`. */
+function expectClose(got: Record<string, Float32Array>, ref: Record<string, Float32Array>, label: string): void {
+  for (const k of Object.keys(ref)) {
+    const r = ref[k]!;
+    const g = got[k]!;
+    const scale = Math.max(...Array.from(r, Math.abs));
+    expect(scale, `${k}: reference is all zeros`).toBeGreaterThan(0);
+    let maxDiff = 0;
+    for (let i = 0; i < r.length; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i]! - r[i]!));
+    expect(maxDiff / scale, `${label}: ${k === 'value' ? 'value' : `d/d${k}`} differs by ${maxDiff}`).toBeLessThan(1e-4);
+  }
 }
 
 afterEach(() => setConvGradientMode('auto'));
@@ -63,9 +85,7 @@ describe('convolution gradients on every backend match cpu native gradients', ()
   it('conv stack: conv, strided conv, depthwise (mult 2, 7x7, stride 2), grouped, transposed', async () => {
     const before = tf.memory().numTensors;
     const backend = tf.getBackend();
-    const x = tf.randomNormal([2, 10, 6, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
-    const p = makeParams();
-    const host = await toHost({ x, ...p });
+    const host = await stackInputs();
     const here = await gradsOn(host);
     setConvGradientMode('forward');
     const forward = await gradsOn(host);
@@ -73,16 +93,8 @@ describe('convolution gradients on every backend match cpu native gradients', ()
     await tf.setBackend('cpu');
     const ref = await gradsOn(host);
     await tf.setBackend(backend);
-    for (const k of Object.keys(ref)) {
-      const scale = Math.max(...Array.from(ref[k]!, Math.abs));
-      expect(scale).toBeGreaterThan(0);
-      for (const [label, g] of [['auto on ' + backend, here[k]!], ['forward-op path on ' + backend, forward[k]!]] as const) {
-        let maxDiff = 0;
-        for (let i = 0; i < g.length; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i]! - ref[k]![i]!));
-        expect(maxDiff / scale, `${label}: d/d${k} differs from cpu by ${maxDiff}`).toBeLessThan(1e-4);
-      }
-    }
-    tf.dispose([x, ...Object.values(p)]);
+    expectClose(here, ref, 'auto on ' + backend);
+    expectClose(forward, ref, 'forward-op path on ' + backend);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -107,32 +119,12 @@ describe('padding done by the conv kernel (no padded copy) equals tf.pad + valid
   it('value and every gradient of the conv stack match tfjs-only ops with tfjs autodiff on cpu', async () => {
     const before = tf.memory().numTensors;
     const backend = tf.getBackend();
-    const x = tf.randomNormal([2, 10, 6, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
-    const p = makeParams();
-    const host = await toHost({ x, ...p });
-    const run = async (f: typeof stack) => {
-      const t: Params = {};
-      for (const [k, v] of Object.entries(host)) t[k] = tf.tensor(v.data, v.shape);
-      const vg = tf.valueAndGrads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, tt: tf.Tensor) =>
-        f(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t: tt, probe: t.probe! }));
-      const r = vg([t.x!, t.w1!, t.w2!, t.dw!, t.dw2!, t.g!, t.t!]);
-      const out = { value: (await r.value.data())[0]!, grads: await Promise.all(r.grads.map((q) => q.data() as Promise<Float32Array>)) };
-      tf.dispose([r.value, ...r.grads, ...Object.values(t)]);
-      return out;
-    };
-    const ours = await run(stack);
+    const host = await stackInputs();
+    const ours = await gradsOn(host);
     await tf.setBackend('cpu');
-    const ref = await run(tfjsStack);
+    const ref = await gradsOn(host, tfjsStack);
     await tf.setBackend(backend);
-    expect(Math.abs(ours.value - ref.value) / Math.abs(ref.value), `value ${ours.value} vs ${ref.value}`).toBeLessThan(1e-4);
-    for (const [i, g] of ref.grads.entries()) {
-      const scale = Math.max(...Array.from(g, Math.abs));
-      expect(scale).toBeGreaterThan(0);
-      let maxDiff = 0;
-      for (let j = 0; j < g.length; j++) maxDiff = Math.max(maxDiff, Math.abs(ours.grads[i]![j]! - g[j]!));
-      expect(maxDiff / scale, `gradient ${i} differs by ${maxDiff}`).toBeLessThan(1e-4);
-    }
-    tf.dispose([x, ...Object.values(p)]);
+    expectClose(ours, ref, 'in-kernel padding on ' + backend + ' vs tf.pad + valid conv on cpu');
     expect(tf.memory().numTensors).toBe(before);
   });
 });
