@@ -97,16 +97,27 @@ export class DFR extends Block<DFROptions & Record<string, unknown>> {
     const [x, enc, dec] = (Array.isArray(inputs) ? inputs : [inputs]) as [tf.Tensor, tf.Tensor?, tf.Tensor?];
     const o = this.options;
     const slope = o.reluSlope ?? 0.2;
-    let s = this.run(this.conv1, x, training);
-    if (o.regionNorm ?? true) {
-      const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
-      s = tf.concat([this.run(this.norm, a, training), b], 3);
+    // Each step in its own tidy and its inputs freed once consumed (peak memory: at 512² every full-width
+    // intermediate of DRCNet's first level is 64 MiB); never x, enc or dec, which belong to the caller.
+    const p = tf.tidy(() => {
+      let s = this.run(this.conv1, x, training);
+      if (o.regionNorm ?? true) {
+        const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
+        s.dispose();
+        s = tf.concat([this.run(this.norm, a, training), b], 3);
+      }
+      return tf.leakyRelu(s, slope);
+    });
+    const q = tf.tidy(() => tf.leakyRelu(simam(this.run(this.conv2, x, training) as tf.Tensor4D), slope));
+    const pq = tf.mul(p, q);
+    tf.dispose([p, q]);
+    let y = tf.tidy(() => tf.add(pq, this.run(this.identity, x, training)));
+    pq.dispose();
+    if (this.csffEnc && this.csffDec && enc && dec) {
+      const y0 = y;
+      y = tf.tidy(() => tf.add(tf.add(y0, this.run(this.csffEnc!, enc, training)), this.run(this.csffDec!, dec, training)));
+      y0.dispose();
     }
-    const p = tf.leakyRelu(s, slope);
-    const q = tf.leakyRelu(simam(this.run(this.conv2, x, training) as tf.Tensor4D), slope);
-    let y = tf.add(tf.mul(p, q), this.run(this.identity, x, training));
-    if (this.csffEnc && this.csffDec && enc && dec)
-      y = tf.add(tf.add(y, this.run(this.csffEnc, enc, training)), this.run(this.csffDec, dec, training));
     return this.down ? [this.run(this.down, y, training), y] : y;
   }
 

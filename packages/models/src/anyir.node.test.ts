@@ -106,6 +106,8 @@ describe('AnyIR presets match the official state_dicts', () => {
     expect(() => new AnyIR({ dim: 7 })).toThrow(/even/);
     expect(() => new AnyIR({ numBlocks: [1, 1, 1] as never })).toThrow(/numBlocks/);
     expect(() => new AnyIR({ numRefinementBlocks: -1 })).toThrow(ConfigError);
+    for (const bad of [-1, Number.NaN, '64'])
+      expect(() => new AnyIR({ ffnMaxHiddenBytes: bad as never }), String(bad)).toThrow(/AnyIR: option 'ffnMaxHiddenBytes' must be a number ≥ 0/);
     const m = new AnyIR({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 0, frequencyBranch: 'identity' });
     const x = tf.zeros([1, 8, 8, 4]);
     expect(() => m.apply(x)).toThrow(ShapeError);

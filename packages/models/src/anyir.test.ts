@@ -4,6 +4,7 @@ import { setFFTCacheEnabled } from '@restorekit/gated-da';
 import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
 import { AnyIR, type AnyIROptions } from './anyir.js';
 import { createModel } from './registry.js';
+import { gdfnsOf } from './test-helpers.js';
 
 // The FFT basis cache keeps tensors alive across calls; the leak checks below need it off.
 beforeAll(() => setFFTCacheEnabled(false));
@@ -42,6 +43,27 @@ describe('AnyIR (official net/anyir.py)', () => {
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);
     });
+
+  it('ffnMaxHiddenBytes reaches every GDFN, and in hidden-channel chunks the official eval forward is still reproduced', async () => {
+    const before = tf.memory().numTensors;
+    const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
+    const opts = fromFixtureConfig(fx.config);
+    const model = new AnyIR({ ...opts, ffnMaxHiddenBytes: 4096 });
+    const x = fixtureTensor(fx, '__input__');
+    model.build(x.shape);
+    expect(loadFixtureWeights(model, fx).missing).toEqual([]);
+    const ffns = gdfnsOf(model);
+    const [n1, n2, n3, n4] = opts.numBlocks!;
+    expect(ffns.length).toBe(2 * (n1 + n2 + n3) + n4 + opts.numRefinementBlocks!);
+    expect(ffns.map((f) => f.maxHiddenBytes)).toEqual(ffns.map(() => 4096));
+    expect(ffns[0]!.chunksFor(x.shape)).toBeGreaterThan(1);
+    const y = model.apply(x) as tf.Tensor;
+    const cmp = await compareWithFixture(y, fx);
+    expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
+    tf.dispose([x, y]);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('a tiny preset passes the block harness: every weight gets a gradient in a train-mode step (batch 2, 8×16)', () =>
     checkBlock({

@@ -4,7 +4,7 @@ import {
   Block, ConfigError, Conv2d, Sequential, ensurePositiveInt, padToMultiple, cropTo, registerBlock,
   type BlockArgs, type LayerNormKind,
 } from '@restorekit/core';
-import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
+import { Downsample, GDFN_MAX_HIDDEN_BYTES, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { DAB, type BatchNormMode, type FrequencyBranch } from '@restorekit/gated-da';
 import { registerModel, type ModelPreset } from './registry.js';
 import { four } from './options.js';
@@ -25,6 +25,12 @@ export interface AnyIROptions {
   heads?: [number, number, number, number];
   /** GDFN expansion γ (hidden = trunc(C·γ)). Default 2. */
   ffnExpansionFactor?: number;
+  /**
+   * Every GDFN's `maxHiddenBytes`: a hidden activation larger than this (bytes of float32) is computed in chunks
+   * of hidden channels (same output and gradients, a smaller working set; see GDFN). Lower it where memory is short
+   * (the wasm heap ends at 4 GB), 0 never chunks. Default 128 MiB (GDFN_MAX_HIDDEN_BYTES).
+   */
+  ffnMaxHiddenBytes?: number;
   /** Bias on the attention/FFN convs, the two 1×1 reductions at level 3, the one at level 2 and the output conv (patch embed, Down/Upsample and GatedDA never). Default false. */
   bias?: boolean;
   /** Default 'WithBias'. */
@@ -74,11 +80,14 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
       numRefinementBlocks: o.numRefinementBlocks ?? 4,
       heads: four('AnyIR', 'heads', o.heads ?? [1, 2, 4, 8], 1),
       ffnExpansionFactor: o.ffnExpansionFactor ?? 2,
+      ffnMaxHiddenBytes: o.ffnMaxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES,
       bias: o.bias ?? false,
       layerNormType: o.layerNormType ?? 'WithBias',
       frequencyBranch: o.frequencyBranch ?? 'fft',
       batchNorm: o.batchNorm ?? 'batch',
     };
+    if (typeof cfg.ffnMaxHiddenBytes !== 'number' || !(cfg.ffnMaxHiddenBytes >= 0))
+      throw new ConfigError(`AnyIR: option 'ffnMaxHiddenBytes' must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(cfg.ffnMaxHiddenBytes)}`);
     if (!Number.isInteger(cfg.numRefinementBlocks) || cfg.numRefinementBlocks < 0)
       throw new ConfigError(`AnyIR: option 'numRefinementBlocks' must be a non-negative integer, got ${JSON.stringify(cfg.numRefinementBlocks)}`);
     if (typeof cfg.bias !== 'boolean') throw new ConfigError(`AnyIR: option 'bias' must be a boolean, got ${JSON.stringify(cfg.bias)}`);
@@ -99,7 +108,7 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
     const stage = (key: string, n: number, c: number, h: number): Sequential =>
       this.addChild(key, new Sequential({
         layers: Array.from({ length: n }, () => ({
-          type: DAB_TYPE, dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, bias, layerNormType: cfg.layerNormType,
+          type: DAB_TYPE, dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, ffnMaxHiddenBytes: cfg.ffnMaxHiddenBytes, bias, layerNormType: cfg.layerNormType,
           frequencyBranch: cfg.frequencyBranch, batchNorm: cfg.batchNorm,
         })),
       }));

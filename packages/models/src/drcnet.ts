@@ -129,35 +129,70 @@ export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
     const two = (l: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[]) => run(l, x) as tf.Tensor[];
     const { depth } = this.cfg;
     const { x: image, height, width } = padToMultiple(input as tf.Tensor4D, this.sizeMultiple, 'reflect');
+    // Intermediates are freed as soon as their last consumer has run (peak memory; the stage-1 encoder and decoder
+    // features live until stage 2 has fused them). `free` spares the image (possibly the caller's input) and any
+    // tensor a child handed back unchanged.
+    const free = (used: tf.Tensor[], ...outputs: tf.Tensor[]) => {
+      for (const t of used) if (t !== image && !outputs.includes(t)) t.dispose();
+    };
     // Stage 1.
     let x1 = one(this.conv01, image);
     const encs: tf.Tensor[] = [];
     const decs: tf.Tensor[] = [];
     for (let i = 0; i < depth; i++) {
+      const prev = x1;
       if (i + 1 < depth) {
-        const [down, skip] = two(this.down1[i]!, x1);
+        const [down, skip] = two(this.down1[i]!, prev);
         encs.push(skip!);
         x1 = down!;
-      } else x1 = one(this.down1[i]!, x1);
+        free([prev], down!, skip!);
+      } else {
+        x1 = one(this.down1[i]!, prev);
+        free([prev], x1);
+      }
     }
     for (let j = 0; j < depth - 1; j++) {
-      x1 = one(this.up1[j]!, [x1, one(this.skip1[j]!, encs[encs.length - 1 - j]!)]);
+      const prev = x1;
+      const bridge = one(this.skip1[j]!, encs[encs.length - 1 - j]!);
+      x1 = one(this.up1[j]!, [prev, bridge]);
+      // The bottleneck output is consumed here; each decoder output (prev for j > 0) waits for stage 2.
+      free(j === 0 ? [prev, bridge] : [bridge], x1);
       decs.push(x1);
     }
     const [samFeature, out1] = two(this.sam12, [x1, image]);
     // Stage 2, with cross-stage fusion of the stage-1 encoder and decoder features of each level.
-    let x2 = one(this.cat12, tf.concat([one(this.conv02, image), samFeature!], 3));
+    const c02 = one(this.conv02, image);
+    const joined = tf.concat([c02, samFeature!], 3);
+    free([c02, samFeature!]);
+    let x2 = one(this.cat12, joined);
+    free([joined], x2);
     const blocks: tf.Tensor[] = [];
     for (let i = 0; i < depth; i++) {
+      const prev = x2;
       if (i + 1 < depth) {
-        const [down, skip] = two(this.down2[i]!, [x2, encs[i]!, decs[decs.length - 1 - i]!]);
+        const [enc, dec] = [encs[i]!, decs[decs.length - 1 - i]!];
+        const [down, skip] = two(this.down2[i]!, [prev, enc, dec]);
         blocks.push(skip!);
         x2 = down!;
-      } else x2 = one(this.down2[i]!, x2);
+        free([prev, enc, dec], down!, skip!);
+      } else {
+        x2 = one(this.down2[i]!, prev);
+        free([prev], x2);
+      }
     }
-    for (let j = 0; j < depth - 1; j++) x2 = one(this.up2[j]!, [x2, one(this.skip2[j]!, blocks[blocks.length - 1 - j]!)]);
-    const out2 = tf.add(one(this.last, x2), image);
-    return [cropTo(out1 as tf.Tensor4D, height, width), cropTo(out2 as tf.Tensor4D, height, width)];
+    for (let j = 0; j < depth - 1; j++) {
+      const [prev, skip] = [x2, blocks[blocks.length - 1 - j]!];
+      const bridge = one(this.skip2[j]!, skip);
+      x2 = one(this.up2[j]!, [prev, bridge]);
+      free([prev, skip, bridge], x2);
+    }
+    const last = one(this.last, x2);
+    free([x2], last);
+    const out2 = tf.add(last, image);
+    free([last]);
+    const outs = [cropTo(out1 as tf.Tensor4D, height, width), cropTo(out2 as tf.Tensor4D, height, width)];
+    free([out1!, out2], ...outs);
+    return outs;
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape[] {

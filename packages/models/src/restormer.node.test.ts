@@ -110,6 +110,8 @@ describe('Restormer presets and official checkpoints (node-cpu)', () => {
 
   it('rejects invalid configurations with ConfigError', () => {
     expect(() => new Restormer({ dim: 7 })).toThrow(ConfigError);
+    for (const bad of [-1, Number.NaN, '64'])
+      expect(() => createModel('restormer', { preset: 'tiny', ffnMaxHiddenBytes: bad }), String(bad)).toThrow(/Restormer: option 'ffnMaxHiddenBytes' must be a number ≥ 0/);
     expect(() => new Restormer({ heads: [1, 2, 4] as never })).toThrow(ConfigError);
     expect(() => new Restormer({ dim: 8, heads: [3, 1, 1, 1] })).toThrow(ConfigError);
     expect(() => new Restormer({ inChannels: 6 })).toThrow(/outChannels/);

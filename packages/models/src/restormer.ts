@@ -4,7 +4,7 @@ import {
   Block, ConfigError, Conv2d, Sequential, ensurePositiveInt, padToMultiple, cropTo, registerBlock,
   type BlockArgs, type LayerNormKind,
 } from '@restorekit/core';
-import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
+import { Downsample, GDFN_MAX_HIDDEN_BYTES, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { registerModel, type ModelPreset } from './registry.js';
 import { four } from './options.js';
 import { consuming } from './consume.js';
@@ -24,6 +24,12 @@ export interface RestormerOptions {
   heads?: [number, number, number, number];
   /** GDFN expansion γ (hidden = trunc(C·γ)). Default 2.66. */
   ffnExpansionFactor?: number;
+  /**
+   * Every GDFN's `maxHiddenBytes`: a hidden activation larger than this (bytes of float32) is computed in chunks
+   * of hidden channels (same output and gradients, a smaller working set; see GDFN). Lower it where memory is short
+   * (the wasm heap ends at 4 GB), 0 never chunks. Default 128 MiB (GDFN_MAX_HIDDEN_BYTES).
+   */
+  ffnMaxHiddenBytes?: number;
   /** Bias on patch embed, attention/FFN convs, channel reductions, skip and output convs (Down/Upsample never). Default false. */
   bias?: boolean;
   /** 'WithBias' (deraining, deblurring) or 'BiasFree' (denoising). Default 'WithBias'. */
@@ -67,10 +73,13 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
       numRefinementBlocks: o.numRefinementBlocks ?? 4,
       heads: four('Restormer', 'heads', o.heads ?? [1, 2, 4, 8], 1),
       ffnExpansionFactor: o.ffnExpansionFactor ?? 2.66,
+      ffnMaxHiddenBytes: o.ffnMaxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES,
       bias: o.bias ?? false,
       layerNormType: o.layerNormType ?? 'WithBias',
       dualPixelTask: o.dualPixelTask ?? false,
     };
+    if (typeof cfg.ffnMaxHiddenBytes !== 'number' || !(cfg.ffnMaxHiddenBytes >= 0))
+      throw new ConfigError(`Restormer: option 'ffnMaxHiddenBytes' must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(cfg.ffnMaxHiddenBytes)}`);
     if (!Number.isInteger(cfg.numRefinementBlocks) || cfg.numRefinementBlocks < 0)
       throw new ConfigError(`Restormer: option 'numRefinementBlocks' must be a non-negative integer, got ${JSON.stringify(cfg.numRefinementBlocks)}`);
     if (cfg.dim % 2) throw new ConfigError(`Restormer: dim must be even (Downsample halves it before PixelUnshuffle), got ${cfg.dim}`);
@@ -88,7 +97,7 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
       n === 0
         ? null
         : this.addChild(key, new Sequential({
-            layers: Array.from({ length: n }, () => ({ type: 'TransformerBlock', dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, bias, layerNormType: cfg.layerNormType })),
+            layers: Array.from({ length: n }, () => ({ type: 'TransformerBlock', dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, ffnMaxHiddenBytes: cfg.ffnMaxHiddenBytes, bias, layerNormType: cfg.layerNormType })),
           }));
     // Children in the order of the official __init__ (so torchParameters() lists keys as the state_dict does).
     this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, embedDim: dim, bias }));

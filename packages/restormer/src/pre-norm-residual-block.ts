@@ -15,6 +15,8 @@ export interface PreNormResidualOptions {
   bias?: boolean;
   /** 'WithBias' or 'BiasFree'. Default 'WithBias'. */
   layerNormType?: LayerNormKind;
+  /** The GDFN's `maxHiddenBytes` (hidden activations above it run in channel chunks; 0 never chunks). Default: GDFN's, 128 MiB. */
+  ffnMaxHiddenBytes?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export abstract class PreNormResidualBlock<O extends PreNormResidualOptions & Re
     this.norm1 = this.addChild('norm1', new RestormerLayerNorm({ dim, layerNormType }));
     this.attn = this.addChild('attn', this.createAttention(dim, heads, bias));
     this.norm2 = this.addChild('norm2', new RestormerLayerNorm({ dim, layerNormType }));
-    this.ffn = this.addChild('ffn', new GDFN({ dim, ffnExpansionFactor: o.ffnExpansionFactor ?? defaultFfnExpansion, bias }));
+    this.ffn = this.addChild('ffn', new GDFN({ dim, ffnExpansionFactor: o.ffnExpansionFactor ?? defaultFfnExpansion, bias, maxHiddenBytes: o.ffnMaxHiddenBytes }));
   }
 
   /** Builds the attention module (validating the options it needs). Called from the constructor. */

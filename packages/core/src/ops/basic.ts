@@ -45,12 +45,13 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
   need4('simam', x);
   const n = x.shape[1] * x.shape[2] - 1;
   if (n < 1) throw new ShapeError(`simam: needs at least 2 pixels, got shape ${fmtShape(x.shape)}`);
-  return tf.tidy(() => {
-    const mu = tf.mean(x, [1, 2], true);
-    const d = tf.square(tf.sub(x, mu));
-    const denom = tf.mul(tf.add(tf.div(tf.sum(d, [1, 2], true), n), lambda), 4);
-    return tf.mul(x, tf.sigmoid(tf.add(tf.div(d, denom), 0.5)));
-  });
+  // Full-size intermediates are freed as soon as consumed (at most three of x's size live at once).
+  const d = tf.tidy(() => tf.square(tf.sub(x, tf.mean(x, [1, 2], true))));
+  const e = tf.tidy(() => tf.sigmoid(tf.add(tf.div(d, tf.mul(tf.add(tf.div(tf.sum(d, [1, 2], true), n), lambda), 4)), 0.5)));
+  d.dispose();
+  const y = tf.mul(x, e);
+  e.dispose();
+  return y as tf.Tensor4D;
 }
 
 /** Channel LayerNorm (Restormer): normalise over C per pixel, biased variance. BiasFree does not centre the numerator. */

@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block } from '@restorekit/core';
+import { GDFN } from '@restorekit/restormer';
+
+/** Every GDFN inside a block, depth first (tests: where a model option must reach each feed-forward). */
+export function gdfnsOf(layer: tfl.layers.Layer): GDFN[] {
+  if (layer instanceof GDFN) return [layer];
+  return layer instanceof Block ? [...layer.childLayers.values()].flatMap(gdfnsOf) : [];
+}
+
+/**
+ * Runs `f` with every tensor disposal postponed until it returns (tidy scopes and explicit `dispose` alike), then
+ * frees what was postponed, sparing `f`'s result. The reference for "freeing intermediates early changes nothing":
+ * the same kernels run, but every tensor lives to the end.
+ */
+export function withoutEarlyFrees<T>(f: () => T, result: (r: T) => tf.Tensor[]): T {
+  const proto = tf.Tensor.prototype;
+  const dispose = proto.dispose;
+  const postponed = new Set<tf.Tensor>();
+  proto.dispose = function (this: tf.Tensor) {
+    postponed.add(this);
+  };
+  let out: T;
+  try {
+    out = f();
+  } finally {
+    proto.dispose = dispose;
+  }
+  const keep = new Set(result(out!));
+  for (const t of postponed) if (!keep.has(t)) t.dispose();
+  return out;
+}
+
+/**
+ * Loss Σ wᵢ·outᵢ over every output of a model (train mode) and its gradient for each trainable weight:
+ * `{ loss, grads }`, grads keyed by weight name (a weight the loss does not reach has no entry).
+ */
+export function lossAndGradients(model: tfl.layers.Layer, x: tf.Tensor, seed: number): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+    const y = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
+    const ys = Array.isArray(y) ? y : [y];
+    return tf.addN(ys.map((o, i) => tf.sum(tf.mul(o, tf.randomUniform(o.shape, -1, 1, 'float32', seed + i))))) as tf.Scalar;
+  }), vars);
+  return { loss: value, grads };
+}
