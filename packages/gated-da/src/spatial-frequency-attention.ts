@@ -87,12 +87,14 @@ export class SpatialFrequencyAttention extends Block<SpatialFrequencyAttentionOp
     const n = this.options.heads;
     const d = c / n;
     const qkv = this.run(this.qkvDwconv, this.run(this.qkv, x, training), training);
-    const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
-    // 'b (head c) h w -> b head c (h w)': [B,H,W,C] → [B,N,n,d] → [B,n,d,N].
-    const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, hh * ww, n, d]), [0, 2, 3, 1]);
+    // q, k, v in the head layout 'b (head c) h w -> b head c (h w)' = [B,n,d,N], as in @restorekit/restormer's MDTA:
+    // one transpose [B,N,3,C] → [3,B,C,N], contiguous slices along its outer axis, C reshaped into [n,d]
+    // (slicing qkv's channels is slow on cpu and wasm; rank 4 because webgl/webgpu mishandle rank-5 pads).
+    const parts = tf.transpose(tf.reshape(qkv, [b, hh * ww, 3, c]), [2, 0, 3, 1]);
+    const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, hh * ww]), [b, n, d, hh * ww]);
     const l2 = (t: tf.Tensor) => tf.div(t, tf.maximum(tf.sqrt(tf.sum(tf.square(t), -1, true)), 1e-12));
-    const logits = tf.mul(tf.matMul(l2(heads(q)), l2(heads(k)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
-    const out = tf.matMul(tf.softmax(logits, -1), heads(v));
+    const logits = tf.mul(tf.matMul(l2(part(0)), l2(part(1)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
+    const out = tf.matMul(tf.softmax(logits, -1), part(2));
     return tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, hh, ww, c]);
   }
 

@@ -4,7 +4,7 @@ import { setFFTCacheEnabled } from '@restorekit/gated-da';
 import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
 import { AnyIR, type AnyIROptions } from './anyir.js';
 import { createModel } from './registry.js';
-import { gdfnsOf } from './test-helpers.js';
+import { fixtureWithFfnBytes } from './test-helpers.js';
 
 // The FFT basis cache keeps tensors alive across calls; the leak checks below need it off.
 beforeAll(() => setFFTCacheEnabled(false));
@@ -49,18 +49,9 @@ describe('AnyIR (official net/anyir.py)', () => {
     const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
     const opts = fromFixtureConfig(fx.config);
     const model = new AnyIR({ ...opts, ffnMaxHiddenBytes: 4096 });
-    const x = fixtureTensor(fx, '__input__');
-    model.build(x.shape);
-    expect(loadFixtureWeights(model, fx).missing).toEqual([]);
-    const ffns = gdfnsOf(model);
-    const [n1, n2, n3, n4] = opts.numBlocks!;
-    expect(ffns.length).toBe(2 * (n1 + n2 + n3) + n4 + opts.numRefinementBlocks!);
-    expect(ffns.map((f) => f.maxHiddenBytes)).toEqual(ffns.map(() => 4096));
-    expect(ffns[0]!.chunksFor(x.shape)).toBeGreaterThan(1);
-    const y = model.apply(x) as tf.Tensor;
-    const cmp = await compareWithFixture(y, fx);
+    const { ffns, input, cmp } = await fixtureWithFfnBytes(model, fx, 4096, opts);
+    expect(ffns[0]!.chunksFor(input)).toBeGreaterThan(1);
     expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
-    tf.dispose([x, y]);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

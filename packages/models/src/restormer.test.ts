@@ -4,7 +4,7 @@ import { ShapeError, loadTorchStateDict } from '@restorekit/core';
 import { checkBlock, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
 import { Restormer, type RestormerOptions } from './restormer.js';
 import { createModel } from './registry.js';
-import { gdfnsOf } from './test-helpers.js';
+import { fixtureWithFfnBytes } from './test-helpers.js';
 
 /** The official constructor arguments stored in a fixture, as Restormer options. */
 function optionsFromFixture(c: Record<string, unknown>): RestormerOptions {
@@ -46,19 +46,10 @@ describe('Restormer (full model)', () => {
     const fx = await loadFixture('restormer/restormer_full_withbias.safetensors');
     const opts = optionsFromFixture(fx.config);
     const model = new Restormer({ ...opts, ffnMaxHiddenBytes: 16384 });
-    const x = fixtureTensor(fx, '__input__');
-    model.build(x.shape);
-    expect(loadFixtureWeights(model, fx).missing).toEqual([]);
-    const ffns = gdfnsOf(model);
-    const [n1, n2, n3, n4] = opts.numBlocks!;
-    expect(ffns.length).toBe(2 * (n1 + n2 + n3) + n4 + opts.numRefinementBlocks!);
-    expect(ffns.map((f) => f.maxHiddenBytes)).toEqual(ffns.map(() => 16384));
+    const { ffns, cmp } = await fixtureWithFfnBytes(model, fx, 16384, opts);
     // Level 1 (dim 8, 21 hidden channels, 32×32): 172 kB of hidden activation, so 11 chunks.
     expect(ffns[0]!.chunksFor([1, 32, 32, 8])).toBe(11);
-    const y = model.apply(x) as tf.Tensor;
-    const cmp = await compareWithFixture(y, fx);
     expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol}, rtol ${cmp.rtol})`).toBe(true);
-    tf.dispose([x, y]);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -20,6 +20,9 @@ export interface GDFNOptions {
   maxHiddenBytes?: number;
 }
 
+/** Backends whose channel slices of activations are slow generic copies: GDFN computes z₁ and z₂ from weight halves there. */
+export const GDFN_WEIGHT_HALVES_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
+
 /** Default of GDFNOptions.maxHiddenBytes. */
 export const GDFN_MAX_HIDDEN_BYTES = 128 * 2 ** 20;
 
@@ -77,57 +80,57 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
     return this.maxHiddenBytes === 0 ? 1 : Math.min(this.hidden, Math.ceil(bytes / this.maxHiddenBytes));
   }
 
-  forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const n = this.chunksFor(x.shape);
-    if (n > 1) return this.forwardInChunks(x, n);
-    // The hidden activations (2·hidden channels: the widest tensors of a Restormer) are freed as soon as
-    // they are consumed, which bounds this block's working set and the model's peak memory. tfjs keeps its
-    // own copies of what backprop needs, so gradients are unaffected.
-    const h = this.run(this.projectIn, x, training);
-    const z = this.run(this.dwconv, h, training);
-    h.dispose();
-    const [z1, z2] = tf.split(z, 2, 3) as [tf.Tensor, tf.Tensor];
-    z.dispose();
-    const gated = tf.tidy(() => tf.mul(gelu(z1), z2));
-    tf.dispose([z1, z2]);
-    return this.run(this.projectOut, gated, training);
-  }
-
   /**
-   * The block in `n` chunks of hidden channels [a, a+c): the chunk needs project_in's output channels a..a+c
-   * (GELU side) and h+a..h+a+c (gate side), the same depthwise channels, and project_out's input rows a..a+c.
+   * The block in `n` chunks of hidden channels [a, a+c) (n = 1: all of them at once). A chunk needs project_in's
+   * output channels a..a+c (the GELU side, z₁) and h+a..h+a+c (the gate side, z₂), the same depthwise channels,
+   * and project_out's input rows a..a+c; the chunks' project_out shares are summed. On cpu and wasm, z₁ and z₂
+   * come from halves of the weights (two convs each), because slicing an activation's channels is a slow generic
+   * copy there (on cpu a split of the 254-channel activation cost more than all the block's convs); elsewhere
+   * one conv over both halves and a split is as fast or faster (webgl: 14% for the whole block; results/ops.md).
    */
-  private forwardInChunks(x: tf.Tensor, n: number): tf.Tensor {
+  forward(x: tf.Tensor, _training: boolean): tf.Tensor {
+    const n = this.chunksFor(x.shape);
     const h = this.hidden;
     const step = Math.ceil(h / n);
+    const fromWeightHalves = GDFN_WEIGHT_HALVES_BACKENDS.has(tf.getBackend());
     const wIn = this.projectIn.kernel.read() as tf.Tensor4D; // [1, 1, C, 2h]
     const wDw = this.dwconv.kernel.read() as tf.Tensor4D; // [3, 3, 1, 2h]
     const wOut = this.projectOut.kernel.read() as tf.Tensor4D; // [1, 1, h, C]
     const bIn = this.projectIn.biasVar?.read();
     const bDw = this.dwconv.biasVar?.read();
     const bOut = this.projectOut.biasVar?.read();
+    // Each intermediate is freed once consumed (tidies catch the small weight slices).
+    const free = <T extends tf.Tensor>(keep: T, ...done: tf.Tensor[]): T => (tf.dispose(done.filter((t) => t !== keep)), keep);
+    // Channels start..start+c of a weight's last axis (fresh begin/size arrays per slice: tfjs keeps the
+    // attribute arrays for the gradient, so mutating one after the call would move that slice's gradient).
+    const cols = (t: tf.Tensor, start: number, c: number) =>
+      tf.slice(t, t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)), t.shape.map((d, i) => (i === t.rank - 1 ? c : d)));
+    // project_in then the depthwise conv, with the weight channels `pick` selects (`channels` of them).
+    const stack = (pick: (t: tf.Tensor) => tf.Tensor, channels: number) => tf.tidy(() => {
+      const zIn = conv2d(x as tf.Tensor4D, pick(wIn) as tf.Tensor4D);
+      const z = bIn ? free(tf.add(zIn, pick(bIn)), zIn) : zIn;
+      const zDw = conv2d(z as tf.Tensor4D, pick(wDw) as tf.Tensor4D, { padding: 1, groups: channels });
+      return bDw ? free(tf.add(zDw, pick(bDw)), z, zDw) : free(zDw, z);
+    });
+    // GELU(z₁)·z₂ for hidden channels a..a+c.
+    const gate = (a: number, c: number) => {
+      if (fromWeightHalves) {
+        const g1 = tf.tidy(() => gelu(stack((t) => cols(t, a, c), c)));
+        const z2 = stack((t) => cols(t, h + a, c), c);
+        return free(tf.mul(g1, z2), g1, z2);
+      }
+      const z = stack((t) => (c === h ? t : tf.concat([cols(t, a, c), cols(t, h + a, c)], -1)), 2 * c);
+      const [z1, z2] = tf.split(z, 2, 3) as [tf.Tensor, tf.Tensor];
+      z.dispose();
+      const g1 = free(gelu(z1), z1);
+      return free(tf.mul(g1, z2), g1, z2);
+    };
     let acc: tf.Tensor | null = null;
     for (let a = 0; a < h; a += step) {
       const c = Math.min(step, h - a);
       const part = tf.tidy(() => {
-        // Channels a..a+c then h+a..h+a+c of the last axis (the chunk's z₁ and z₂ halves).
-        // (Fresh begin/size arrays per slice: tfjs keeps the attribute arrays for the gradient, so
-        // mutating one after the call would move the first slice's gradient.)
-        const two = (t: tf.Tensor) => {
-          const at = (start: number) => tf.slice(t, t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)), t.shape.map((d, i) => (i === t.rank - 1 ? c : d)));
-          return tf.concat([at(a), at(h + a)], -1);
-        };
-        // Each intermediate is freed once consumed (the tidy catches the small weight slices).
-        const free = <T extends tf.Tensor>(keep: T, ...done: tf.Tensor[]): T => (tf.dispose(done.filter((t) => t !== keep)), keep);
-        const zIn = conv2d(x as tf.Tensor4D, two(wIn) as tf.Tensor4D);
-        const z = bIn ? free(tf.add(zIn, two(bIn)), zIn) : zIn;
-        const zDw = conv2d(z as tf.Tensor4D, two(wDw) as tf.Tensor4D, { padding: 1, groups: 2 * c });
-        const dwOut = bDw ? free(tf.add(zDw, two(bDw)), z, zDw) : free(zDw, z);
-        const [z1, z2] = tf.split(dwOut, 2, 3) as [tf.Tensor, tf.Tensor];
-        dwOut.dispose();
-        const g1 = free(gelu(z1), z1);
-        const gated = free(tf.mul(g1, z2), g1, z2);
-        return conv2d(gated as tf.Tensor4D, tf.slice(wOut, [0, 0, a, 0], [1, 1, c, wOut.shape[3]]));
+        const gated = gate(a, c);
+        return conv2d(gated as tf.Tensor4D, c === h ? wOut : tf.slice(wOut, [0, 0, a, 0], [1, 1, c, wOut.shape[3]]));
       });
       if (acc === null) acc = part;
       else {

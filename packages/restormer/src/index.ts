@@ -2,7 +2,7 @@ export { RestormerLayerNorm } from './restormer-layer-norm.js';
 export type { RestormerLayerNormOptions } from './restormer-layer-norm.js';
 export { MDTA } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
-export { GDFN, GDFN_MAX_HIDDEN_BYTES, gdfnHidden } from './gdfn.js';
+export { GDFN, GDFN_MAX_HIDDEN_BYTES, GDFN_WEIGHT_HALVES_BACKENDS, gdfnHidden } from './gdfn.js';
 export type { GDFNOptions } from './gdfn.js';
 export { PreNormResidualBlock } from './pre-norm-residual-block.js';
 export type { PreNormResidualOptions } from './pre-norm-residual-block.js';

@@ -53,24 +53,27 @@ export class MDTA extends Block<MDTAOptions & Record<string, unknown>> {
     const d = c / n;
     // Nested tidies free each stage's intermediates (3·C-channel tensors) once the next stage has them:
     // this bounds the block's working set, not its values (tfjs keeps its own copies for backprop).
+    // q, k, v in the head layout [B,n,d,N] with one transpose of qkv, [B,N,3,C] → [3,B,C,N], three slices along
+    // its outer axis (contiguous copies) and a reshape of C into [n,d]. (Rank 4 throughout: a rank-5 transpose and
+    // its slice's gradient failed on webgl (pad shader) and gave zero gradients on webgpu.) Slicing qkv's channels instead (NHWC, C of every 3·C) costs more
+    // than the convs on cpu and a tenth of the block on wasm (results/ops.md). The head is the outer channel
+    // factor, as in the official rearrange 'b (head c) h w -> b head c (h w)'.
     const qkv = tf.tidy(() => this.run(this.qkvDwconv, this.run(this.qkv, x, training), training));
-    // [B,H,W,C] → [B,N,n,d] → [B,n,d,N]: the head is the outer channel factor, as in the official rearrange.
-    const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, h * w, n, d]), [0, 2, 3, 1]);
+    const parts = tf.tidy(() => tf.transpose(tf.reshape(qkv, [b, h * w, 3, c]), [2, 0, 3, 1]));
+    qkv.dispose();
+    const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, h * w]), [b, n, d, h * w]);
     // F.normalize(dim=-1): t / max(‖t‖₂, 1e-12), written as sqrt(max(Σt², 1e-24)) (same value) so that an
     // all-zero row gets PyTorch's finite gradient (1/eps) instead of sqrt'(0) = ∞ → NaN.
     const l2 = (t: tf.Tensor) => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24)));
     const attn = tf.tidy(() => {
-      const q = tf.slice(qkv, [0, 0, 0, 0], [b, h, w, c]);
-      const k = tf.slice(qkv, [0, 0, 0, c], [b, h, w, c]);
-      const logits = tf.mul(tf.matMul(l2(heads(q)), l2(heads(k)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
+      const logits = tf.mul(tf.matMul(l2(part(0)), l2(part(1)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
       return tf.softmax(logits, -1); // [B,n,d,d]
     });
     const back = tf.tidy(() => {
-      const v = tf.slice(qkv, [0, 0, 0, 2 * c], [b, h, w, c]);
-      const out = tf.matMul(attn, heads(v)); // [B,n,d,N]
+      const out = tf.matMul(attn, part(2)); // [B,n,d,N]
       return tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, h, w, c]);
     });
-    tf.dispose([qkv, attn]);
+    tf.dispose([parts, attn]);
     return this.run(this.projectOut, back, training);
   }
 
