@@ -64,14 +64,15 @@ async function save(backend: string, fresh: Entry[]): Promise<void> {
 }
 
 /**
- * Entries measured before these instants ran the code from before the peak-memory work: their peak memory is marked †
- * in the report. Restormer and AnyIR: intermediates freed early, convs padding in the kernel, GDFN in channel chunks,
- * the models freeing their encoder/decoder tensors. DRCNet: DFR, SimAM and the model freeing their intermediates
- * once consumed (wasm 512²: 1868 → 974 MB). Latency changed little.
+ * Entries measured before these instants ran the code from before the latest peak-memory work on that model: their
+ * peak memory is marked † in the report. Restormer and AnyIR (07:26): intermediates freed early, convs padding in the
+ * kernel, GDFN in channel chunks, the models freeing their encoder/decoder tensors; then (10:45, 10:58) q, k, v from
+ * one transpose of qkv, GDFN without activation splits on cpu/wasm, AnyIR's attention freeing its stages. DRCNet
+ * (10:20): DFR, SimAM and the model freeing their intermediates once consumed. Latency changed little, except on cpu.
  */
 const MEMORY_WORK_LANDED: Record<string, string> = {
-  restormer: '2026-11-24T07:26:00Z',
-  anyir: '2026-11-24T07:26:00Z',
+  restormer: '2026-11-24T10:45:00Z',
+  anyir: '2026-11-24T10:58:00Z',
   drcnet: '2026-11-24T10:20:00Z',
 };
 const beforeMemoryWork = (e: Entry) => !e.date || e.date < (MEMORY_WORK_LANDED[e.model] ?? '');
@@ -110,8 +111,13 @@ async function markdown(): Promise<void> {
     'computes hidden activations over 128 MiB in channel chunks (GDFN maxHiddenBytes); the Restormer and AnyIR models free',
     'their encoder/decoder tensors once consumed. Restormer on wasm: 256² 1120 → 643 MB; 512² failed ("memory access out of',
     'bounds": the wasm heap ends at 4 GB and had reached 3.9 GB) and now peaks at 1642 MB. DRCNet (later the same day): DFR,',
-    'SimAM and the model free their intermediates once consumed; wasm 512² 1868 → 974 MB (tf.profile of one forward).',
+    'SimAM and the model free their intermediates once consumed; wasm 512² 1868 → 974 MB (tf.profile of one forward). Then MDTA and',
+    'AnyIR\'s attention take q, k, v with one transpose of qkv (no channel slices), GDFN skips its activation split on cpu and wasm,',
+    'and AnyIR\'s attention frees its stages: wasm Restormer 512² 1642 → 1450 MB, AnyIR 512² 1697 → 1109 MB.',
     'Unmarked figures are of the current code.',
+    'Where a block\'s time goes on each backend: results/ops.md (one Restormer block op by op). On SwiftShader\'s webgpu, tfjs\'s',
+    'tiled matmul/conv and reduction kernels (workgroup memory and barriers, emulated on the CPU) run 5–20× slower than',
+    'webgl\'s: the LayerNorms and 1×1 convs of a block, not restorekit\'s code paths, make the webgpu forwards the slowest here.',
     'Regenerate this file from the JSON files only: `BENCH_MODELS=none` (any project).',
     'Re-run a part: `BENCH_MODELS=drcnet BENCH_SIZES=512 BENCH_CAP_S=3600 pnpm --filter @restorekit/benchmarks exec vitest run --project webgl src/models.bench.test.ts`.',
     '',

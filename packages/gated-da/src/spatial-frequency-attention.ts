@@ -86,16 +86,19 @@ export class SpatialFrequencyAttention extends Block<SpatialFrequencyAttentionOp
     const [b, hh, ww, c] = x.shape as [number, number, number, number];
     const n = this.options.heads;
     const d = c / n;
-    const qkv = this.run(this.qkvDwconv, this.run(this.qkv, x, training), training);
+    const qkv = tf.tidy(() => this.run(this.qkvDwconv, this.run(this.qkv, x, training), training));
     // q, k, v in the head layout 'b (head c) h w -> b head c (h w)' = [B,n,d,N], as in @restorekit/restormer's MDTA:
     // one transpose [B,N,3,C] → [3,B,C,N], contiguous slices along its outer axis, C reshaped into [n,d]
     // (slicing qkv's channels is slow on cpu and wasm; rank 4 because webgl/webgpu mishandle rank-5 pads).
-    const parts = tf.transpose(tf.reshape(qkv, [b, hh * ww, 3, c]), [2, 0, 3, 1]);
+    // Each stage's tensors are freed once the next has them (peak memory), as in MDTA.
+    const parts = tf.tidy(() => tf.transpose(tf.reshape(qkv, [b, hh * ww, 3, c]), [2, 0, 3, 1]));
+    qkv.dispose();
     const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, hh * ww]), [b, n, d, hh * ww]);
     const l2 = (t: tf.Tensor) => tf.div(t, tf.maximum(tf.sqrt(tf.sum(tf.square(t), -1, true)), 1e-12));
-    const logits = tf.mul(tf.matMul(l2(part(0)), l2(part(1)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1]));
-    const out = tf.matMul(tf.softmax(logits, -1), part(2));
-    return tf.reshape(tf.transpose(out, [0, 3, 1, 2]), [b, hh, ww, c]);
+    const attn = tf.tidy(() => tf.softmax(tf.mul(tf.matMul(l2(part(0)), l2(part(1)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1])), -1));
+    const out = tf.tidy(() => tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, hh, ww, c]));
+    tf.dispose([parts, attn]);
+    return out;
   }
 
   /** irfft2(rfft2(a) + rfft2(g), s = (H, W)) over the spatial axes (PyTorch's default 'backward' norm). */
