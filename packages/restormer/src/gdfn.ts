@@ -85,8 +85,9 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
    * output channels a..a+c (the GELU side, z₁) and h+a..h+a+c (the gate side, z₂), the same depthwise channels,
    * and project_out's input rows a..a+c; the chunks' project_out shares are summed. On cpu and wasm, z₁ and z₂
    * come from halves of the weights (two convs each), because slicing an activation's channels is a slow generic
-   * copy there (on cpu a split of the 254-channel activation cost more than all the block's convs); elsewhere
-   * one conv over both halves and a split is as fast or faster (webgl: 14% for the whole block; results/ops.md).
+   * copy there (on cpu a split of the 254-channel activation cost more than all the block's convs). Elsewhere one
+   * conv over both halves and a split is as fast or faster (on webgl the halves made the whole block 14% slower;
+   * benchmarks/results/ops.md).
    */
   forward(x: tf.Tensor, _training: boolean): tf.Tensor {
     const n = this.chunksFor(x.shape);

@@ -53,11 +53,11 @@ export class MDTA extends Block<MDTAOptions & Record<string, unknown>> {
     const d = c / n;
     // Nested tidies free each stage's intermediates (3·C-channel tensors) once the next stage has them:
     // this bounds the block's working set, not its values (tfjs keeps its own copies for backprop).
-    // q, k, v in the head layout [B,n,d,N] with one transpose of qkv, [B,N,3,C] → [3,B,C,N], three slices along
-    // its outer axis (contiguous copies) and a reshape of C into [n,d]. (Rank 4 throughout: a rank-5 transpose and
-    // its slice's gradient failed on webgl (pad shader) and gave zero gradients on webgpu.) Slicing qkv's channels instead (NHWC, C of every 3·C) costs more
-    // than the convs on cpu and a tenth of the block on wasm (results/ops.md). The head is the outer channel
-    // factor, as in the official rearrange 'b (head c) h w -> b head c (h w)'.
+    // q, k, v in the head layout [B,n,d,N]: one transpose of qkv, [B,N,3,C] → [3,B,C,N], then three slices along
+    // its outer axis (contiguous copies) and a reshape of C into [n,d] (the head is the outer channel factor, as in
+    // the official rearrange 'b (head c) h w -> b head c (h w)'). Slicing qkv's channels instead is a slow generic
+    // copy on cpu and wasm (benchmarks/results/ops.md). Rank 4 throughout: with a rank-5 transpose, the gradient of
+    // the slice (a rank-5 pad) failed to compile on webgl and came out zero on webgpu.
     const qkv = tf.tidy(() => this.run(this.qkvDwconv, this.run(this.qkv, x, training), training));
     const parts = tf.tidy(() => tf.transpose(tf.reshape(qkv, [b, h * w, 3, c]), [2, 0, 3, 1]));
     qkv.dispose();
