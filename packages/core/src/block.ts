@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, DTypeError, ShapeError, fmtShape } from './errors.js';
+import { resolveOptions, type OptionSchema } from './options.js';
 import { blocks } from './registries.js';
 
 type LayerVariable = tfl.LayerVariable;
@@ -56,9 +57,13 @@ export interface BlockArgs {
 /** Options of a block: JSON values only, so configs round-trip. */
 export type BlockOptions = Record<string, unknown>;
 
+/** tfjs layer arguments a block accepts besides its own options (they are not part of the option schema). */
+const LAYER_ARGS = ['name', 'trainable', 'dtype', 'inputShape', 'batchInputShape', 'batchSize', 'customObjects'] as const;
+
 /**
  * Base class of every restorekit layer: a `tf.layers.Layer` that
- * - keeps its constructor options (JSON) and returns them from `getConfig()`, so
+ * - validates its options against the class's `static optionsSchema` (see `resolveOptions`: unknown keys are
+ *   errors, defaults are filled once) and returns the complete resolved options from `getConfig()`, so
  *   `new Cls(block.getConfig())` rebuilds it and `model.save`/`tf.loadLayersModel` work;
  * - owns child layers (`addChild`), builds them, and exposes all their weights (trainable and not)
  *   under stable names `<block>/<child>/.../<weight>`;
@@ -66,18 +71,46 @@ export type BlockOptions = Record<string, unknown>;
  *
  * Subclasses implement `forward(inputs, training)` on concrete tensors and `computeOutputShape`.
  */
+const BLOCK_BRAND = Symbol.for('restorekit.Block');
+
+/**
+ * True for restorekit blocks, also across two copies of @restorekit/core (an `instanceof` check is not: a second
+ * copy installed next to the first would make every block of the other copy look like a plain layer).
+ */
+export function isBlock(x: unknown): x is Block {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BLOCK_BRAND] === true;
+}
+
 export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.layers.Layer {
+  /** The option schema of this class. Blocks without one keep their options as given (third-party blocks of 0.1). */
+  static optionsSchema?: OptionSchema;
+  /** The resolved options: every option of the schema, defaults filled in, read-only. */
   readonly options: O;
   private readonly children_ = new Map<string, tfl.layers.Layer>();
   private readonly own_: OwnTorchWeight[] = [];
   /** Path of this block inside the root block, used to name weights uniquely. */
   private weightPath_ = '';
+  /** See `isBlock`. */
+  readonly [BLOCK_BRAND] = true;
 
   constructor(options: O & BlockArgs) {
-    const { name, trainable, dtype, inputShape, batchInputShape, batchSize, rkOptions, ...rest } = options as BlockArgs & Record<string, unknown>;
-    super({ name: name ?? Block.defaultName(new.target as unknown as { className?: string }), trainable, dtype, inputShape, batchInputShape, batchSize } as never);
-    // A config that went through tfjs-layers serialization carries the exact options in `rkOptions`.
-    this.options = (typeof rkOptions === 'string' ? decodeOptions(rkOptions) : rest) as O;
+    const given = (options ?? {}) as BlockArgs & Record<string, unknown>;
+    const { name, trainable, dtype, inputShape, batchInputShape, batchSize, rkOptions, ...rest } = given;
+    const cls = new.target as unknown as { className?: string; optionsSchema?: OptionSchema };
+    super({ name: name ?? Block.defaultName(cls), trainable, dtype, inputShape, batchInputShape, batchSize } as never);
+    // Models saved by restorekit 0.1 carry their exact options hex-encoded in `rkOptions` (next to a readable copy
+    // that tfjs had re-cased); those options are the ones to use, so such files still load.
+    const raw = typeof rkOptions === 'string' ? decodeOptions(rkOptions) : rest;
+    const owner = (cls.className ?? 'Block').split('>').pop()!;
+    try {
+      this.options = (cls.optionsSchema ? resolveOptions(owner, cls.optionsSchema, raw, LAYER_ARGS) : raw) as O;
+    } catch (e) {
+      if (typeof rkOptions !== 'string' || !(e instanceof ConfigError)) throw e;
+      throw new ConfigError(
+        `${e.message}. This layer was saved by restorekit 0.1 (its config has 'rkOptions'), and 0.2 renamed some options (CONTRIBUTING.md, "Option names"): ` +
+          'load the weights by name instead — export them with 0.1 (exportTorchStateDict → serializeSafetensors), build the model with 0.2 and loadCheckpoint/loadTorchStateDict them, then save it again',
+      );
+    }
   }
 
   private static uid = new Map<string, number>();
@@ -107,7 +140,7 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
     let key: string | undefined;
     for (const [k, v] of this.children_) if (v === child) key = k;
     if (key === undefined) throw new ConfigError(`${this.name}: buildChild called with a layer that is not a child`);
-    if (child instanceof Block) child.weightPath_ = `${this.weightPath_}${key}/`;
+    if (isBlock(child)) child.weightPath_ = `${this.weightPath_}${key}/`;
     child.build(inputShape);
     child.built = true;
   }
@@ -126,8 +159,16 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
     return v;
   }
 
-  /** Every weight with its PyTorch key, in registration order (own weights first, then children). */
+  /**
+   * Every weight with its PyTorch key, in registration order (own weights first, then children). An unbuilt block
+   * is built first from its options (`buildFromOptions`), so counting or loading never sees an empty block.
+   */
   torchParameters(prefix = ''): TorchParam[] {
+    if (!this.built) this.buildFromOptions();
+    return this.collectTorchParameters(prefix);
+  }
+
+  private collectTorchParameters(prefix: string): TorchParam[] {
     const out: TorchParam[] = this.own_.map((w) => ({
       name: prefix + w.key,
       variable: w.variable,
@@ -135,8 +176,23 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
       buffer: w.buffer,
       torchShape: torchShapeOf(w.variable.shape as number[], w.layout),
     }));
-    for (const [key, child] of this.children_) if (child instanceof Block) out.push(...child.torchParameters(`${prefix}${key}.`));
+    for (const [key, child] of this.children_) if (isBlock(child)) out.push(...child.collectTorchParameters(`${prefix}${key}.`));
     return out;
+  }
+
+  /**
+   * Builds the block from its options alone — PyTorch creates weights in the constructor, and so can every block
+   * whose options fix its input channels (`expectedChannels`). Spatial sizes never change a weight's shape.
+   * Blocks whose weights depend on the input say so instead of pretending to have none.
+   */
+  buildFromOptions(): void {
+    if (this.built) return;
+    const channels = this.expectedChannels();
+    if (channels.length === 0 || channels.some((c) => c === undefined))
+      throw new ConfigError(`${this.getClassName()} '${this.name}' is not built and its options do not fix its input channels: call build(inputShape) or apply it to an input first`);
+    const shapes = channels.map((c) => [null, null, null, c as number]);
+    this.build(shapes.length === 1 ? shapes[0]! : shapes);
+    this.built = true;
   }
 
   override get trainableWeights(): LayerVariable[] {
@@ -213,19 +269,16 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
   }
 
   /**
-   * Readable options plus the base layer args, plus `rkOptions`: the same options as hex-encoded JSON.
-   * tfjs-layers snake_cases every string value when it saves a model ('WithBias' → 'with_bias') and
-   * camelCases it on load, which is not invertible; lowercase hex survives both, so saved models
-   * reload with exactly the options they were built with.
+   * The complete resolved options (JSON) plus the base layer args. tfjs-layers re-cases string values when it
+   * saves ('WithBias' → 'with_bias') and loads ('withBias'); the option schema maps such variants back to the
+   * canonical spelling, so a saved model reloads with exactly these options, and editing a value in model.json
+   * changes the reloaded model.
    */
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...(this.options as tf.serialization.ConfigDict), ...super.getConfig(), rkOptions: encodeOptions(this.options) };
+    return { ...(JSON.parse(JSON.stringify(this.options)) as tf.serialization.ConfigDict), ...super.getConfig() };
   }
 }
 
-function encodeOptions(o: unknown): string {
-  return Array.from(new TextEncoder().encode(JSON.stringify(o)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 function decodeOptions(hex: string): Record<string, unknown> {
   if (!/^([0-9a-f]{2})*$/.test(hex)) throw new ConfigError(`rkOptions is not a hex-encoded options string`);
   const bytes = new Uint8Array(hex.length / 2);

@@ -6,8 +6,8 @@ import { loadFixture, fixtureTensor, loadFixtureWeights, compareWithFixture } fr
 
 // The primitives of the official Restormer, checked against the golden tensors of the official code.
 const cases: { file: string; make: () => tfl.layers.Layer; prefix: string; inC: number }[] = [
-  { file: 'restormer/layernorm_withbias.safetensors', make: () => new LayerNorm2d({ channels: 16, kind: 'WithBias' }), prefix: 'body.', inC: 16 },
-  { file: 'restormer/layernorm_biasfree.safetensors', make: () => new LayerNorm2d({ channels: 16, kind: 'BiasFree' }), prefix: 'body.', inC: 16 },
+  { file: 'restormer/layernorm_withbias.safetensors', make: () => new LayerNorm2d({ channels: 16, normKind: 'WithBias' }), prefix: 'body.', inC: 16 },
+  { file: 'restormer/layernorm_biasfree.safetensors', make: () => new LayerNorm2d({ channels: 16, normKind: 'BiasFree' }), prefix: 'body.', inC: 16 },
   {
     file: 'restormer/downsample.safetensors',
     make: () => new Sequential({ layers: [{ type: 'Conv2d', inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1, bias: false }, { type: 'PixelUnshuffle', factor: 2 }] }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blocks, Registry, RegistryError, ConfigError, Conv2d, Sequential, useBackend, BackendError, setConvGradientMode } from './index.js';
+import { blocks, Registry, RegistryError, ConfigError, Conv2d, Sequential, useBackend, BackendError, configure } from './index.js';
 
 describe('registries and configs', () => {
   it('creates blocks from { type, ...options } and round-trips the config exactly', () => {
@@ -12,13 +12,15 @@ describe('registries and configs', () => {
     expect((blocks.create(back) as Conv2d).options).toEqual({ inChannels: 3, outChannels: 8, kernelSize: 3, stride: 2, padding: 1, groups: 1, bias: false });
   });
 
-  it('string options survive tfjs serialization (which snake_cases string values) via rkOptions', () => {
-    const s = new Sequential({ layers: [{ type: 'LayerNorm2d', channels: 4, kind: 'BiasFree' }] });
+  it('string options come back canonical after tfjs re-cases them (no encoded copy in the config)', () => {
+    const s = new Sequential({ layers: [{ type: 'LayerNorm2d', channels: 4, normKind: 'BiasFree' }] });
     const cfg = JSON.parse(JSON.stringify(s.getConfig()));
+    expect(JSON.stringify(cfg)).not.toMatch(/rkOptions/);
     // what tfjs does to string values on save/load:
-    cfg.layers[0].kind = 'biasFree';
+    cfg.layers[0].type = 'layerNorm2d';
+    cfg.layers[0].normKind = 'biasFree';
     const t = new Sequential(cfg);
-    expect(t.options.layers[0]).toEqual({ type: 'LayerNorm2d', channels: 4, kind: 'BiasFree' });
+    expect(JSON.parse(JSON.stringify(t.getConfig())).layers[0]).toEqual({ type: 'LayerNorm2d', channels: 4, normKind: 'BiasFree', eps: 1e-5 });
   });
 
   it('unknown types and bad configs raise typed errors naming the problem', () => {
@@ -33,7 +35,7 @@ describe('registries and configs', () => {
     r.register('a', { create: () => 1 });
     expect(() => r.register('a', { create: () => 2 })).toThrow(/already registered/);
     expect(r.create({ type: 'a' })).toBe(1);
-    expect(() => setConvGradientMode('fast' as never)).toThrow(ConfigError);
+    expect(() => configure({ convGradient: 'fast' as never })).toThrow(ConfigError);
   });
 
   it("useBackend('tensorflow') explains that tfjs-node must be installed and imported by the user", async () => {

@@ -1,4 +1,5 @@
 import { RegistryError, ConfigError } from './errors.js';
+import { canonicalName, suggestOption } from './options.js';
 
 /** A component config: `{ type: 'Name', ...options }` (BasicSR style). */
 export interface ComponentConfig {
@@ -24,15 +25,28 @@ export class Registry<T> {
     this.entries.set(type, entry);
   }
   has(type: string): boolean {
-    return this.entries.has(type);
+    return this.resolveName(type) !== null;
   }
   list(): string[] {
     return [...this.entries.keys()].sort();
   }
+  /**
+   * The entry of `type`. Case and underscores are ignored when the exact name is not registered, because
+   * tfjs-layers re-cases string values in saved models ('LayerNorm2d' comes back as 'layerNorm2d', 'MDTA' as 'mdta').
+   */
   get(type: string): RegistryEntry<T> {
-    const e = this.entries.get(type);
-    if (!e) throw new RegistryError(`unknown ${this.kind} type '${type}' (registered: ${this.list().join(', ') || 'none'})`);
+    const e = this.entries.get(type) ?? this.entries.get(this.resolveName(type) ?? '');
+    if (!e) {
+      const hint = suggestOption(type, this.list());
+      throw new RegistryError(`unknown ${this.kind} type '${type}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${this.list().join(', ') || 'none'})`);
+    }
     return e;
+  }
+  /** The registered spelling of `type` (exact, or equal but for case and underscores), or null. */
+  resolveName(type: string): string | null {
+    if (this.entries.has(type)) return type;
+    const c = canonicalName(type);
+    return [...this.entries.keys()].find((k) => canonicalName(k) === c) ?? null;
   }
   /** Creates a component from `{ type, ...options }`. */
   create(config: ComponentConfig): T {

@@ -1,24 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, registerBlock, ensurePositiveInt, type BlockArgs } from '../block.js';
+import { Block, registerBlock, type BlockArgs } from '../block.js';
+import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { ones, zeros } from './init.js';
 
-export interface BatchNorm2dOptions {
-  channels: number;
-  eps?: number;
-  /** PyTorch momentum: running = (1 − m)·running + m·batch (default 0.1). */
-  momentum?: number;
-  affine?: boolean;
-}
+const OPTIONS = {
+  channels: opt.posInt(),
+  eps: opt.number({ min: 0, exclusiveMin: true }, 1e-5),
+  /** PyTorch momentum: running = (1 − m)·running + m·batch. */
+  momentum: opt.number({ min: 0, max: 1 }, 0.1),
+  affine: opt.bool(true),
+};
+export type BatchNorm2dOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * PyTorch `nn.BatchNorm2d` in NHWC. Eval uses running statistics; training (`training: true`)
  * normalises with the biased batch variance and updates the running mean and the running
  * variance with the **unbiased** batch variance, and increments `num_batches_tracked`, as PyTorch does.
  */
-export class BatchNorm2d extends Block<BatchNorm2dOptions & Record<string, unknown>> {
+export class BatchNorm2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>BatchNorm2d';
+  static override optionsSchema = OPTIONS;
   gamma: tfl.LayerVariable | null = null;
   beta: tfl.LayerVariable | null = null;
   runningMean!: tfl.LayerVariable;
@@ -27,11 +30,10 @@ export class BatchNorm2d extends Block<BatchNorm2dOptions & Record<string, unkno
 
   constructor(opts: BatchNorm2dOptions & BlockArgs) {
     super(opts as never);
-    ensurePositiveInt('BatchNorm2d', 'channels', this.options.channels);
   }
   override build(_inputShape?: unknown): void {
     const c = this.options.channels;
-    if (this.options.affine ?? true) {
+    if (this.options.affine) {
       this.gamma = this.addTorchWeight('weight', [c], ones());
       this.beta = this.addTorchWeight('bias', [c], zeros());
     }
@@ -44,13 +46,13 @@ export class BatchNorm2d extends Block<BatchNorm2dOptions & Record<string, unkno
     return [this.options.channels];
   }
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const eps = this.options.eps ?? 1e-5;
+    const eps = this.options.eps;
     let mean: tf.Tensor, variance: tf.Tensor;
     if (training) {
       const n = x.shape[0]! * x.shape[1]! * x.shape[2]!;
       if (n < 2) throw new ShapeError(`BatchNorm2d '${this.name}': training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
       ({ mean, variance } = tf.moments(x, [0, 1, 2]));
-      const m = this.options.momentum ?? 0.1;
+      const m = this.options.momentum;
       const unbiased = tf.mul(variance, n / (n - 1));
       // Variable writes are not recorded on the gradient tape: statistics updates carry no gradient.
       this.runningMean.write(tf.add(tf.mul(this.runningMean.read(), 1 - m), tf.mul(mean, m)));

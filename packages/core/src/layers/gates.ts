@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, registerBlock, ensurePositiveInt, type BlockArgs } from '../block.js';
+import { Block, registerBlock, type BlockArgs } from '../block.js';
+import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { gelu, simam, simpleGate } from '../ops/basic.js';
 import { Conv2d } from './conv2d.js';
 
 /** Exact (erf) GELU as a layer. */
 export class GELU extends Block {
   static className = 'restorekit>GELU';
+  static override optionsSchema = {};
   constructor(opts: BlockArgs = {}) {
     super(opts as never);
   }
@@ -22,6 +24,7 @@ registerBlock(GELU);
 /** NAFNet SimpleGate: x1 · x2 for the two channel halves. */
 export class SimpleGate extends Block {
   static className = 'restorekit>SimpleGate';
+  static override optionsSchema = {};
   constructor(opts: BlockArgs = {}) {
     super(opts as never);
   }
@@ -34,18 +37,20 @@ export class SimpleGate extends Block {
 }
 registerBlock(SimpleGate);
 
-export interface SimAMOptions {
+const SIMAM_OPTIONS = {
   /** λ in the energy denominator (official default 1e-4). */
-  lambda?: number;
-}
+  lambda: opt.number({ min: 0, exclusiveMin: true }, 1e-4),
+};
+export type SimAMOptions = OptionsInput<typeof SIMAM_OPTIONS>;
 /** SimAM parameter-free energy attention (Yang et al., ICML 2021), as DRCNet's `simam_module`. */
-export class SimAM extends Block<SimAMOptions & Record<string, unknown>> {
+export class SimAM extends Block<ResolvedOptions<typeof SIMAM_OPTIONS>> {
   static className = 'restorekit>SimAM';
+  static override optionsSchema = SIMAM_OPTIONS;
   constructor(opts: SimAMOptions & BlockArgs = {}) {
     super(opts as never);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return simam(x as tf.Tensor4D, this.options.lambda ?? 1e-4);
+    return simam(x as tf.Tensor4D, this.options.lambda);
   }
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
     return s;
@@ -53,16 +58,16 @@ export class SimAM extends Block<SimAMOptions & Record<string, unknown>> {
 }
 registerBlock(SimAM);
 
-export interface SimplifiedChannelAttentionOptions {
-  channels: number;
-}
+const SCA_OPTIONS = { channels: opt.posInt() };
+export type SimplifiedChannelAttentionOptions = OptionsInput<typeof SCA_OPTIONS>;
 /** NAFNet simplified channel attention: x · conv1x1(globalAvgPool(x)); PyTorch key `1.weight`/`1.bias` (Sequential index). */
-export class SimplifiedChannelAttention extends Block<SimplifiedChannelAttentionOptions & Record<string, unknown>> {
+export class SimplifiedChannelAttention extends Block<ResolvedOptions<typeof SCA_OPTIONS>> {
   static className = 'restorekit>SimplifiedChannelAttention';
+  static override optionsSchema = SCA_OPTIONS;
   readonly conv: Conv2d;
   constructor(opts: SimplifiedChannelAttentionOptions & BlockArgs) {
     super(opts as never);
-    const c = ensurePositiveInt('SimplifiedChannelAttention', 'channels', this.options.channels);
+    const c = this.options.channels;
     this.conv = this.addChild('1', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1, bias: true }));
   }
   override build(s: tfl.Shape): void {

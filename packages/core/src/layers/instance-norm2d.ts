@@ -1,24 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, registerBlock, ensurePositiveInt, type BlockArgs } from '../block.js';
+import { Block, registerBlock, type BlockArgs } from '../block.js';
+import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { ones, zeros } from './init.js';
 
-export interface InstanceNorm2dOptions {
-  channels: number;
-  eps?: number;
+const OPTIONS = {
+  channels: opt.posInt(),
+  eps: opt.number({ min: 0, exclusiveMin: true }, 1e-5),
   /** Learnable per-channel weight and bias (PyTorch default false). */
-  affine?: boolean;
-}
+  affine: opt.bool(false),
+};
+export type InstanceNorm2dOptions = OptionsInput<typeof OPTIONS>;
 
 /** PyTorch `nn.InstanceNorm2d` (no running stats): per-sample, per-channel statistics over H, W, biased variance. */
-export class InstanceNorm2d extends Block<InstanceNorm2dOptions & Record<string, unknown>> {
+export class InstanceNorm2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>InstanceNorm2d';
+  static override optionsSchema = OPTIONS;
   gamma: tfl.LayerVariable | null = null;
   beta: tfl.LayerVariable | null = null;
 
   constructor(opts: InstanceNorm2dOptions & BlockArgs) {
     super(opts as never);
-    ensurePositiveInt('InstanceNorm2d', 'channels', this.options.channels);
   }
   override build(_inputShape?: unknown): void {
     if (this.options.affine) {
@@ -32,7 +34,7 @@ export class InstanceNorm2d extends Block<InstanceNorm2dOptions & Record<string,
   }
   forward(x: tf.Tensor): tf.Tensor {
     const { mean, variance } = tf.moments(x, [1, 2], true);
-    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.options.eps ?? 1e-5)));
+    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.options.eps)));
     if (this.gamma && this.beta) y = tf.add(tf.mul(y, this.gamma.read()), this.beta.read());
     return y;
   }

@@ -23,7 +23,7 @@ describe('primitives pass the block harness', () => {
   it('ConvTranspose2d k4 s2 p1', () =>
     checkBlock({ create: () => new ConvTranspose2d({ inChannels: 2, outChannels: 3, kernelSize: 4, stride: 2, padding: 1 }), inputShapes: [[B, 3, 5, 2]], outputShape: [B, 6, 10, 3], trainableWeights: 2 }));
   it('LayerNorm2d WithBias', () => checkBlock({ create: () => new LayerNorm2d({ channels: 5 }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 2 }));
-  it('LayerNorm2d BiasFree', () => checkBlock({ create: () => new LayerNorm2d({ channels: 5, kind: 'BiasFree' }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 1 }));
+  it('LayerNorm2d BiasFree', () => checkBlock({ create: () => new LayerNorm2d({ channels: 5, normKind: 'BiasFree' }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 1 }));
   it('BatchNorm2d', () => checkBlock({ create: () => new BatchNorm2d({ channels: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }));
   it('InstanceNorm2d affine', () => checkBlock({ create: () => new InstanceNorm2d({ channels: 4, affine: true }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }));
   it('PixelShuffle / PixelUnshuffle', async () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, convTranspose2d, setConvGradientMode } from '../index.js';
+import { conv2d, convTranspose2d, configure } from '../index.js';
 
 /**
  * wasm has no Conv2DBackpropFilter / Depthwise backprop kernels; restorekit computes those gradients
@@ -79,7 +79,7 @@ function expectClose(got: Record<string, Float32Array>, ref: Record<string, Floa
   }
 }
 
-afterEach(() => setConvGradientMode('auto'));
+afterEach(() => configure({ convGradient: 'auto' }));
 
 describe('convolution gradients on every backend match cpu native gradients', () => {
   it('conv stack: conv, strided conv, depthwise (mult 2, 7x7, stride 2), grouped, transposed', async () => {
@@ -87,9 +87,9 @@ describe('convolution gradients on every backend match cpu native gradients', ()
     const backend = tf.getBackend();
     const host = await stackInputs();
     const here = await gradsOn(host);
-    setConvGradientMode('forward');
+    configure({ convGradient: 'forward' });
     const forward = await gradsOn(host);
-    setConvGradientMode('native');
+    configure({ convGradient: 'native' });
     await tf.setBackend('cpu');
     const ref = await gradsOn(host);
     await tf.setBackend(backend);

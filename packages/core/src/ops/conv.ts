@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, fmtShape } from '../errors.js';
+import { getSettings } from '../settings.js';
 
 /**
  * How convolution filter/input gradients are computed.
@@ -8,15 +9,8 @@ import { ConfigError, ShapeError, fmtShape } from '../errors.js';
  * - 'native' / 'forward': force one path (tests compare them).
  */
 export type ConvGradientMode = 'auto' | 'native' | 'forward';
-let gradientMode: ConvGradientMode = 'auto';
-export function setConvGradientMode(mode: ConvGradientMode): void {
-  if (mode !== 'auto' && mode !== 'native' && mode !== 'forward') throw new ConfigError(`setConvGradientMode: unknown mode '${mode}' (auto | native | forward)`);
-  gradientMode = mode;
-}
-export function getConvGradientMode(): ConvGradientMode {
-  return gradientMode;
-}
 function native(kernel: string): boolean {
+  const gradientMode = getSettings().convGradient;
   if (gradientMode === 'native') return true;
   if (gradientMode === 'forward') return false;
   return tf.getKernel(kernel, tf.getBackend()) != null;

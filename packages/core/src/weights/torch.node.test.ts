@@ -11,7 +11,7 @@ function net() {
     { type: 'BatchNorm2d', channels: 4 },
     { type: 'Conv2d', inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1, groups: 4, bias: false },
     { type: 'ConvTranspose2d', inChannels: 8, outChannels: 2, kernelSize: 2, stride: 2 },
-    { type: 'LayerNorm2d', channels: 2, kind: 'BiasFree' },
+    { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' },
   ] });
   s.build([null, 6, 6, 3]);
   return s;

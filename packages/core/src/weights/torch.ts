@@ -1,27 +1,73 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, type TorchParam, type TorchLayout } from '../block.js';
+import { isBlock, torchShapeOf, type Block, type TorchParam, type TorchLayout } from '../block.js';
 import { BackendError, WeightsError, fmtShape } from '../errors.js';
 import type { SafeTensor } from './safetensors.js';
 
-/** Anything holding restorekit blocks: a Block, a LayersModel whose layers are Blocks, or a list of them. */
+/** Anything holding restorekit blocks: a Block, a LayersModel (functional or Sequential), or a list of blocks. */
 export type TorchTarget = Block | tfl.LayersModel | { layers: tfl.layers.Layer[] } | (Block | tfl.layers.Layer)[];
 
 /** A state dict tensor: a tf.Tensor, or raw data with a shape (as read from safetensors). */
 export type StateTensor = tf.Tensor | { shape: number[]; data: Float32Array | ArrayLike<number> };
 
-/** All PyTorch-named weights of a target. Layers of a model are found by their Block children; a model's own layer names are not part of the keys. */
+/** PyTorch names of the weights of tfjs's own layers that have a PyTorch twin (Conv2d, Linear). */
+const TFJS_LAYER_WEIGHTS: Record<string, Record<string, TorchLayout>> = {
+  Conv2D: { kernel: 'conv', bias: 'identity' },
+  Dense: { kernel: 'linear', bias: 'identity' },
+};
+const TFJS_TORCH_NAME: Record<string, string> = { kernel: 'weight', bias: 'bias' };
+
+function layerParameters(layer: tfl.layers.Layer, prefix: string): TorchParam[] {
+  if (isBlock(layer)) return layer.torchParameters(prefix);
+  const nested = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
+  if (Array.isArray(nested)) return nested.flatMap((l) => layerParameters(l, `${prefix}${l.name}.`));
+  if (layer.weights.length === 0) return [];
+  const cls = layer.getClassName();
+  const names = TFJS_LAYER_WEIGHTS[cls];
+  if (!names)
+    throw new WeightsError(
+      `layer '${layer.name}' (${cls}) has weights with no PyTorch name: use the restorekit block of the same kind (Conv2d, BatchNorm2d, ...) or a Block of your own, so its weights can be exported and loaded by name`,
+    );
+  return layer.weights.map((v) => {
+    const short = v.originalName.split('/').pop()!;
+    const layout = names[short];
+    if (!layout) throw new WeightsError(`layer '${layer.name}' (${cls}): weight '${v.originalName}' has no PyTorch name`);
+    return { name: `${prefix}${TFJS_TORCH_NAME[short]}`, variable: v, layout, buffer: false, torchShape: torchShapeOf(v.shape as number[], layout) };
+  });
+}
+
+/**
+ * All PyTorch-named weights of a target, each under a unique key:
+ * - a Block: its own keys (as `state_dict()` of the PyTorch module);
+ * - a LayersModel (functional or Sequential; also nested ones): each layer's keys prefixed by the layer's name, as
+ *   PyTorch prefixes a submodule's keys by its attribute name — give layers names (`new TransformerBlock({ name:
+ *   'block1', ... })`) for keys that do not depend on how many layers were created before;
+ * - a list of blocks: their keys as they are (a union, like loading several modules from one checkpoint).
+ * Two weights under one key are an error (`WeightsError` naming the key), never a silent overwrite.
+ */
 export function torchParameters(target: TorchTarget): TorchParam[] {
-  if (target instanceof Block) return target.torchParameters();
-  const layers = Array.isArray(target) ? target : target.layers;
-  return layers.flatMap((l) => (l instanceof Block ? l.torchParameters() : []));
+  const params = isBlock(target)
+    ? target.torchParameters()
+    : Array.isArray(target)
+      ? target.flatMap((l) => layerParameters(l, ''))
+      : target.layers.flatMap((l) => layerParameters(l, `${l.name}.`));
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const p of params) (seen.has(p.name) ? dup : seen).add(p.name);
+  if (dup.size)
+    throw new WeightsError(`torchParameters: ${dup.size} PyTorch key(s) name two weights each: ${[...dup].join(', ')} (give the layers that hold them distinct names)`);
+  return params;
 }
 
 const PERM: Record<TorchLayout, number[] | null> = { conv: [2, 3, 1, 0], convTranspose: [2, 3, 1, 0], linear: [1, 0], identity: null };
 const INV: Record<TorchLayout, number[] | null> = { conv: [3, 2, 0, 1], convTranspose: [3, 2, 0, 1], linear: [1, 0], identity: null };
 
 export interface LoadOptions {
-  /** Key prefix in the state dict ('net.' for Lightning checkpoints, 'module.' for DataParallel). Detected automatically when omitted and every key shares one of those. */
+  /**
+   * Load the subtree under this key prefix: `{ prefix: 'encoder_level1.0.' }` loads one block out of a full
+   * checkpoint (keys outside the prefix are not looked at; strict still applies inside it). When omitted, a
+   * wrapper prefix shared by every key ('net.', 'module.', 'model.', 'net_g.', 'generator.') is removed.
+   */
   prefix?: string;
   /** Throw listing every missing, unexpected and mis-shaped key (default true). */
   strict?: boolean;
@@ -72,7 +118,10 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
   const params = torchParameters(target);
   const byName = new Map(params.map((p) => [p.name, p]));
   const sd = unwrapCheckpoint(stateDict as Record<string, unknown>);
-  const keys = Object.keys(sd).filter((k) => !k.startsWith('__') && !(opts.ignore?.(k) ?? false));
+  const all = Object.keys(sd).filter((k) => !k.startsWith('__') && !(opts.ignore?.(k) ?? false));
+  const keys = opts.prefix ? all.filter((k) => k.startsWith(opts.prefix!)) : all;
+  if (opts.prefix && keys.length === 0 && all.length)
+    throw new WeightsError(`loadTorchStateDict: no key starts with the prefix '${opts.prefix}' (the state dict has ${all.length} keys, e.g. ${all.slice(0, 3).join(', ')})`, [...byName.keys()], []);
   const prefix = opts.prefix ?? detectPrefix(keys, new Set(byName.keys()));
   const missing = new Set(byName.keys());
   const unexpected: string[] = [];

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from './errors.js';
+import { resolveOptions, opt, type ResolvedOptions } from './options.js';
+
+/**
+ * Runtime settings: how restorekit computes, never what. They change speed and memory, not results (beyond
+ * float rounding), so they live here — process-wide, set by the application — and are never saved into a model
+ * file or a block's config (a model saved on a big machine must not carry that machine's memory limits).
+ */
+const SETTINGS_SCHEMA = {
+  /**
+   * Largest hidden activation (bytes of float32) a feed-forward block (Restormer's GDFN and the blocks built on
+   * it) computes in one piece; larger ones run in chunks of hidden channels with the same output and gradients.
+   * Lower it where memory is short (the wasm heap ends at 4 GB); 0 never chunks. Default 128 MiB.
+   */
+  maxHiddenBytes: opt.number({ min: 0 }, 128 * 2 ** 20),
+  /**
+   * How convolution filter/input gradients are computed: 'auto' uses the backend's backprop kernels where they
+   * exist, otherwise (wasm) forward ops every backend has; 'native' / 'forward' force one path.
+   */
+  convGradient: opt.enum(['auto', 'native', 'forward'], 'auto'),
+  /** Keep the FFT's DFT bases (small constant tensors) between calls. Off: rebuilt per call. Default on. */
+  fftCache: opt.bool(true),
+};
+export type Settings = ResolvedOptions<typeof SETTINGS_SCHEMA>;
+
+let current: Settings = resolveOptions('settings', SETTINGS_SCHEMA, {});
+const listeners: ((s: Settings) => void)[] = [];
+
+/** The current runtime settings. */
+export function getSettings(): Settings {
+  return current;
+}
+
+/** Changes runtime settings (unknown names and bad values throw `ConfigError`); returns the new settings. */
+export function configure(changes: Partial<Settings>): Settings {
+  current = resolveOptions('configure', SETTINGS_SCHEMA, { ...current, ...changes });
+  for (const l of listeners) l(current);
+  return current;
+}
+
+/** Runs `fn` with some settings changed, then restores the previous ones (also when `fn` throws or its promise rejects). */
+export function withSettings<T>(changes: Partial<Settings>, fn: () => T): T {
+  const before = current;
+  configure(changes);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    configure(before);
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => configure(before)) as T;
+  configure(before);
+  return result;
+}
+
+/** Called with the new settings after every change (packages that hold state derived from a setting use it). */
+export function onSettingsChange(listener: (s: Settings) => void): void {
+  listeners.push(listener);
+}
+
+/**
+ * Backend-specific implementation choices, each with the backends where it was measured to be faster
+ * (benchmarks/results/ops.md, fft.md). Read-only: they select among equivalent computations, and the
+ * fixtures are checked on every backend whichever path it takes.
+ */
+const BACKEND_CHOICES = {
+  /**
+   * GDFN computes its two gated halves from halves of the weights (two convs each) instead of one conv and a
+   * channel split: slicing an activation's channels is a slow generic copy on cpu and wasm (on cpu a split of
+   * the 254-channel activation cost more than all the block's convs); on webgl the halves were 14% slower.
+   */
+  weightHalves: ['cpu', 'wasm'],
+  /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
+  fftKernel: ['webgl', 'webgpu'],
+} as const satisfies Record<string, readonly string[]>;
+export type BackendChoice = keyof typeof BACKEND_CHOICES;
+
+/** Whether `backend` (default: the active one) takes the faster path `choice`. */
+export function prefers(choice: BackendChoice, backend: string = tf.getBackend()): boolean {
+  const list = BACKEND_CHOICES[choice] as readonly string[] | undefined;
+  if (!list) throw new ConfigError(`prefers: unknown choice '${choice}' (known: ${Object.keys(BACKEND_CHOICES).join(', ')})`);
+  return list.includes(backend);
+}
+
+/** The backends that take a choice (for reports and tests). */
+export function backendsPreferring(choice: BackendChoice): readonly string[] {
+  return BACKEND_CHOICES[choice];
+}
