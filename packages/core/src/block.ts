@@ -188,6 +188,11 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
   buildFromOptions(): void {
     if (this.built) return;
     const channels = this.expectedChannels();
+    if (channels.length === 0 && this.build === Block.prototype.build) {
+      // A block that does not override build() creates no weights: any input shape builds it.
+      this.build([null, null, null, null]);
+      return;
+    }
     if (channels.length === 0 || channels.some((c) => c === undefined))
       throw new ConfigError(`${this.getClassName()} '${this.name}' is not built and its options do not fix its input channels: call build(inputShape) or apply it to an input first`);
     const shapes = channels.map((c) => [null, null, null, c as number]);

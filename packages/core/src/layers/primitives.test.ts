@@ -4,50 +4,64 @@ import {
   BatchNorm2d, Conv2d, ConvTranspose2d, GELU, InstanceNorm2d, LayerNorm2d, PixelShuffle, PixelUnshuffle,
   Sequential, SimAM, SimpleGate, SimplifiedChannelAttention,
 } from '../index.js';
-import { checkBlock } from '../testing/index.js';
+import { blocks } from '../registries.js';
+import { checkRegisteredBlocks, type BlockCheckSpec } from '../testing/index.js';
 
-// Every primitive through the shared harness (batch 2, non-square), on the backend of this project.
+// Registry-driven: every block core registers has harness specs (batch 2, non-square), created through the
+// registry, run on the backend of this project; a registered block with no spec fails the first test.
 const B = 2, H = 6, W = 10;
-describe('primitives pass the block harness', () => {
-  it('Conv2d 3x3', () => checkBlock({ create: () => new Conv2d({ inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 6], trainableWeights: 2 }));
-  it('Conv2d stride 2, pad 1, no bias (PyTorch output size)', () =>
-    checkBlock({ create: () => new Conv2d({ inChannels: 3, outChannels: 5, kernelSize: 3, stride: 2, padding: 1, bias: false }), inputShapes: [[B, 7, W, 3]], outputShape: [B, 4, 5, 5], trainableWeights: 1 }));
-  it('Conv2d depthwise with multiplier 2', () =>
-    checkBlock({ create: () => new Conv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1, groups: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 8], trainableWeights: 2 }));
-  it('Conv2d depthwise 7x7 stride 2', () =>
-    checkBlock({ create: () => new Conv2d({ inChannels: 3, outChannels: 3, kernelSize: 7, stride: 2, padding: 3, groups: 3 }), inputShapes: [[B, 9, W, 3]], outputShape: [B, 5, 5, 3], trainableWeights: 2 }));
-  it('Conv2d grouped (groups 2)', () =>
-    checkBlock({ create: () => new Conv2d({ inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1, groups: 2 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 6], trainableWeights: 2 }));
-  it('ConvTranspose2d k2 s2', () =>
-    checkBlock({ create: () => new ConvTranspose2d({ inChannels: 4, outChannels: 3, kernelSize: 2, stride: 2 }), inputShapes: [[B, 3, 5, 4]], outputShape: [B, 6, 10, 3], trainableWeights: 2 }));
-  it('ConvTranspose2d k4 s2 p1', () =>
-    checkBlock({ create: () => new ConvTranspose2d({ inChannels: 2, outChannels: 3, kernelSize: 4, stride: 2, padding: 1 }), inputShapes: [[B, 3, 5, 2]], outputShape: [B, 6, 10, 3], trainableWeights: 2 }));
-  it('LayerNorm2d WithBias', () => checkBlock({ create: () => new LayerNorm2d({ channels: 5 }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 2 }));
-  it('LayerNorm2d BiasFree', () => checkBlock({ create: () => new LayerNorm2d({ channels: 5, normKind: 'BiasFree' }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 1 }));
-  it('BatchNorm2d', () => checkBlock({ create: () => new BatchNorm2d({ channels: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }));
-  it('InstanceNorm2d affine', () => checkBlock({ create: () => new InstanceNorm2d({ channels: 4, affine: true }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }));
-  it('PixelShuffle / PixelUnshuffle', async () => {
-    await checkBlock({ create: () => new PixelShuffle({ factor: 2 }), inputShapes: [[B, 3, 5, 8]], outputShape: [B, 6, 10, 2], trainableWeights: 0 });
-    await checkBlock({ create: () => new PixelUnshuffle({ factor: 2 }), inputShapes: [[B, H, W, 3]], outputShape: [B, 3, 5, 12], trainableWeights: 0 });
-  });
-  it('GELU, SimpleGate, SimAM', async () => {
-    await checkBlock({ create: () => new GELU(), inputShapes: [[B, H, W, 3]], outputShape: [B, H, W, 3], trainableWeights: 0 });
-    await checkBlock({ create: () => new SimpleGate(), inputShapes: [[B, H, W, 6]], outputShape: [B, H, W, 3], trainableWeights: 0 });
-    await checkBlock({ create: () => new SimAM(), inputShapes: [[B, H, W, 3]], outputShape: [B, H, W, 3], trainableWeights: 0 });
-  });
-  it('SimplifiedChannelAttention', () =>
-    checkBlock({ create: () => new SimplifiedChannelAttention({ channels: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }));
-  it('Sequential composed from JSON (conv → BN → GELU → conv → unshuffle)', () =>
-    checkBlock({
-      create: () => new Sequential({ layers: [
-        { type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 },
-        { type: 'BatchNorm2d', channels: 4 },
-        { type: 'GELU' },
-        { type: 'Conv2d', inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, groups: 4 },
-        { type: 'PixelUnshuffle', factor: 2 },
-      ] }),
+const c = (type: string, options: Record<string, unknown> = {}) => () => blocks.create({ type, ...options });
+const SPECS: Record<string, BlockCheckSpec[]> = {
+  Conv2d: [
+    { create: c('Conv2d', { inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 6], trainableWeights: 2 },
+    // stride 2, pad 1, no bias (PyTorch output size)
+    { create: c('Conv2d', { inChannels: 3, outChannels: 5, kernelSize: 3, stride: 2, padding: 1, bias: false }), inputShapes: [[B, 7, W, 3]], outputShape: [B, 4, 5, 5], trainableWeights: 1 },
+    // depthwise with multiplier 2; depthwise 7×7 stride 2; grouped
+    { create: c('Conv2d', { inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1, groups: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 8], trainableWeights: 2 },
+    { create: c('Conv2d', { inChannels: 3, outChannels: 3, kernelSize: 7, stride: 2, padding: 3, groups: 3 }), inputShapes: [[B, 9, W, 3]], outputShape: [B, 5, 5, 3], trainableWeights: 2 },
+    { create: c('Conv2d', { inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1, groups: 2 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 6], trainableWeights: 2 },
+  ],
+  ConvTranspose2d: [
+    { create: c('ConvTranspose2d', { inChannels: 4, outChannels: 3, kernelSize: 2, stride: 2 }), inputShapes: [[B, 3, 5, 4]], outputShape: [B, 6, 10, 3], trainableWeights: 2 },
+    { create: c('ConvTranspose2d', { inChannels: 2, outChannels: 3, kernelSize: 4, stride: 2, padding: 1 }), inputShapes: [[B, 3, 5, 2]], outputShape: [B, 6, 10, 3], trainableWeights: 2 },
+  ],
+  LayerNorm2d: [
+    { create: c('LayerNorm2d', { channels: 5 }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 2 },
+    { create: c('LayerNorm2d', { channels: 5, normKind: 'BiasFree' }), inputShapes: [[B, H, W, 5]], outputShape: [B, H, W, 5], trainableWeights: 1 },
+  ],
+  BatchNorm2d: [{ create: c('BatchNorm2d', { channels: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }],
+  InstanceNorm2d: [{ create: c('InstanceNorm2d', { channels: 4, affine: true }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }],
+  PixelShuffle: [{ create: c('PixelShuffle', { factor: 2 }), inputShapes: [[B, 3, 5, 8]], outputShape: [B, 6, 10, 2], trainableWeights: 0 }],
+  PixelUnshuffle: [{ create: c('PixelUnshuffle', { factor: 2 }), inputShapes: [[B, H, W, 3]], outputShape: [B, 3, 5, 12], trainableWeights: 0 }],
+  GELU: [{ create: c('GELU'), inputShapes: [[B, H, W, 3]], outputShape: [B, H, W, 3], trainableWeights: 0 }],
+  SimpleGate: [{ create: c('SimpleGate'), inputShapes: [[B, H, W, 6]], outputShape: [B, H, W, 3], trainableWeights: 0 }],
+  SimAM: [{ create: c('SimAM'), inputShapes: [[B, H, W, 3]], outputShape: [B, H, W, 3], trainableWeights: 0 }],
+  SimplifiedChannelAttention: [{ create: c('SimplifiedChannelAttention', { channels: 4 }), inputShapes: [[B, H, W, 4]], outputShape: [B, H, W, 4], trainableWeights: 2 }],
+  Sequential: [
+    {
+      // conv → BN → GELU → conv → unshuffle, composed from JSON
+      create: c('Sequential', {
+        layers: [
+          { type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 },
+          { type: 'BatchNorm2d', channels: 4 },
+          { type: 'GELU' },
+          { type: 'Conv2d', inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, groups: 4 },
+          { type: 'PixelUnshuffle', factor: 2 },
+        ],
+      }),
       inputShapes: [[B, H, W, 3]], outputShape: [B, 3, 5, 16], trainableWeights: 6,
-    }));
+    },
+  ],
+};
+
+describe('every registered core block passes the block harness', () => {
+  it('every registered block has a harness spec (and no spec names an unregistered type)', async () => {
+    await expect(checkRegisteredBlocks(blocks.list(), { ...SPECS, Extra: [] })).rejects.toThrow(/harness specs for types this package does not register: Extra/);
+    const { Sequential: _omitted, ...withoutOne } = SPECS;
+    await expect(checkRegisteredBlocks(blocks.list(), withoutOne)).rejects.toThrow(/registered blocks with no harness spec: Sequential/);
+    expect(Object.keys(SPECS).sort()).toEqual(blocks.list());
+  });
+  for (const [type, specs] of Object.entries(SPECS)) it(type, () => checkRegisteredBlocks([type], { [type]: specs }));
 });
 
 describe('PyTorch semantics', () => {

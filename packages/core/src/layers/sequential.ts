@@ -31,6 +31,11 @@ export class Sequential extends Block<ResolvedOptions<typeof OPTIONS>> {
     }
     this.built = true;
   }
+  /** The first layer's input channels (so an unbuilt Sequential builds from its options). */
+  protected override expectedChannels(): (number | undefined)[] {
+    const first = this.layersList[0] as unknown as { expectedChannels?: () => (number | undefined)[] };
+    return first.expectedChannels?.call(first) ?? [];
+  }
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     // Each intermediate output is freed once the next layer has consumed it, rather than at the end of the
     // call (peak memory of a deep stage is two activations, not all of them). Gradients are unaffected:

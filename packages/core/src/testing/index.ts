@@ -4,3 +4,4 @@ export { checkBuffersAfter, loadFixture, fixtureTensor, loadFixtureWeights, comp
 export type { Fixture, FixtureManifestEntry, FixtureOutputInfo, Comparison, FixtureReader } from './fixtures.js';
 export { checkFixture, expectNoLeaks } from './check-fixture.js';
 export type { CheckFixtureOptions, FixtureCheck } from './check-fixture.js';
+export { blocksRegisteredBy, checkRegisteredBlocks } from './coverage.js';
