@@ -3,10 +3,7 @@
 # restorekit blocks on the wasm backend, evaluate on held-out BSD68, save weights). Output: showcase-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PNPM_VERSION=10.34.9
-if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
-  npm install -g "pnpm@$PNPM_VERSION" --no-audit --no-fund --loglevel=error
-fi
+. scripts/pnpm.sh
 pnpm install --frozen-lockfile
 pnpm exec turbo run build --filter=@restorekit/examples...
 node examples/src/showcase.mjs --out "$PWD/showcase-out" "$@"
