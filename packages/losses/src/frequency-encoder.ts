@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ensurePositiveInt, registerBlock, torchUniform, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, opt, registerBlock, torchUniform, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 
-export interface FrequencyEncoderOptions {
+const OPTIONS = {
   /** Input channels (3: one amplitude spectrum per RGB channel). */
-  inChannels?: number;
+  inChannels: opt.posInt(3),
   /** Feature size (128). */
-  outDim?: number;
-}
+  outDim: opt.posInt(128),
+};
+export type FrequencyEncoderOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * FSDerain's training-only `FrequencyEncoder` (new-dual.py): `encoder` = Conv3×3 s2 p1 (C→32) → ReLU →
@@ -15,26 +16,25 @@ export interface FrequencyEncoderOptions {
  * Linear 128→outDim, under the PyTorch keys `encoder.{0,2,4,8}.weight/bias` (109,760 parameters for 3→128).
  * Input NHWC [B, H, W, C], output [B, outDim].
  */
-export class FrequencyEncoder extends Block<FrequencyEncoderOptions & Record<string, unknown>> {
+export class FrequencyEncoder extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>FrequencyEncoder';
+  static override optionsSchema = OPTIONS;
   private readonly convs: Conv2d[];
   private linW!: tfl.LayerVariable;
   private linB!: tfl.LayerVariable;
 
   constructor(opts: FrequencyEncoderOptions & BlockArgs = {}) {
     super(opts as never);
-    const c = ensurePositiveInt('FrequencyEncoder', 'inChannels', this.options.inChannels ?? 3);
-    ensurePositiveInt('FrequencyEncoder', 'outDim', this.options.outDim ?? 128);
-    const widths = [c, 32, 64, 128];
+    const widths = [this.options.inChannels, 32, 64, 128];
     // PyTorch pads 1 on every side for the stride-2 convs; core's Conv2d pads explicitly (TF 'same' would pad asymmetrically).
     this.convs = [0, 1, 2].map((i) => this.addChild(`encoder.${2 * i}`, new Conv2d({ inChannels: widths[i]!, outChannels: widths[i + 1]!, kernelSize: 3, stride: 2, padding: 1 })));
   }
 
   get inChannels(): number {
-    return this.options.inChannels ?? 3;
+    return this.options.inChannels;
   }
   get outDim(): number {
-    return this.options.outDim ?? 128;
+    return this.options.outDim;
   }
 
   override build(s: tfl.Shape): void {

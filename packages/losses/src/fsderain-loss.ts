@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape, type LoadReport } from '@restorekit/core';
+import { ConfigError, ShapeError, detach, fmtShape, loadTorchStateDict, type LoadReport } from '@restorekit/core';
+import { ssimTensor } from '@restorekit/metrics';
 import { Loss, noWeight, registerLoss, type LossInputs, type LossOptions } from './loss.js';
-import { checkNumber, checkPair, detach } from './reduction.js';
-import { ssim } from './ssim-loss.js';
+import { checkFloat, checkNumber, checkPair } from './reduction.js';
 import { PerceptualLoss } from './perceptual-loss.js';
 import { FrequencyEncoder } from './frequency-encoder.js';
 import { infoNCELoss, tripletLoss } from './contrast-loss.js';
 import { extractHighFrequency, fftAmplitude, fsderainHighFrequencyMask, type FSDerainMaskMode } from './fsderain-amplitude-loss.js';
-import { loadNamedWeights, type WeightSource } from './vgg-features.js';
+import { notKeyOf, stateDictOf, type WeightSource } from './weight-source.js';
 
 export interface FSDerainLossWeights {
   l1?: number;
@@ -101,18 +101,21 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
 
   /** Loads VGG-16 weights (`features.{0,2,5,7,10,12,14}.*`) and, when the source has them, FrequencyEncoder weights (`encoder.*`). */
   loadWeights(src: WeightSource, opts: { encoderPrefix?: string } = {}): { vgg: LoadReport; encoder: LoadReport | null } {
-    const vgg = this.perceptual.loadWeights(src);
+    const sd = stateDictOf(src, 'FSDerainLoss weights');
+    const vgg = this.perceptual.loadWeights(sd);
     const prefix = opts.encoderPrefix ?? '';
-    const keys = src instanceof ArrayBuffer || ArrayBuffer.isView(src) ? null : Object.keys(src);
-    this.buildEncoder();
-    const hasEncoder = keys === null || keys.some((k) => k.startsWith(`${prefix}encoder.`));
-    return { vgg, encoder: hasEncoder ? this.loadEncoderWeights(src, { prefix }) : null };
+    const hasEncoder = Object.keys(sd).some((k) => k.startsWith(`${prefix}encoder.`));
+    return { vgg, encoder: hasEncoder ? this.loadEncoderWeights(sd, { prefix }) : null };
   }
 
-  /** Loads a trained FrequencyEncoder (`encoder.{0,2,4,8}.weight/bias`, e.g. `freq_encoder_state_dict`). */
+  /**
+   * Loads a trained FrequencyEncoder (`encoder.{0,2,4,8}.weight/bias`, e.g. `freq_encoder_state_dict`) with
+   * core's `loadTorchStateDict`; other keys (VGG, the restorer) are ignored, a missing encoder key throws `WeightsError`.
+   */
   loadEncoderWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
     this.buildEncoder();
-    return loadNamedWeights(this.encoder, src, { prefix: opts.prefix, where: 'FrequencyEncoder' });
+    const prefix = opts.prefix ?? '';
+    return loadTorchStateDict(this.encoder, stateDictOf(src, 'FrequencyEncoder weights'), { prefix, strict: true, ignore: notKeyOf(this.encoder, prefix) });
   }
 
   private buildEncoder(): void {
@@ -133,7 +136,8 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
   /** Computes the terms; with `all` false, terms of weight 0 are skipped (reported as 0; no VGG needed when percep is 0). */
   private evaluate(output: tf.Tensor, clean: tf.Tensor, rain: tf.Tensor, all: boolean): FSDerainTerms {
     checkPair(this.type, output, clean);
-    if (!rain || rain.rank !== 4 || rain.shape.some((d, i) => d !== output.shape[i])) throw new ShapeError(`FSDerainLoss: the rainy input (degraded) must have the output's shape ${fmtShape(output.shape)}, got ${rain ? fmtShape(rain.shape) : 'nothing'}`);
+    checkFloat(this.type, 'the rainy input (degraded)', rain);
+    if (rain.rank !== 4 || rain.shape.some((d, i) => d !== output.shape[i])) throw new ShapeError(`FSDerainLoss: the rainy input (degraded) must have the output's shape ${fmtShape(output.shape)}, got ${fmtShape(rain.shape)}`);
     this.buildEncoder();
     const o = this.options;
     const W = this.weights;
@@ -151,7 +155,8 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
       const zero = () => tf.scalar(0);
       const l1 = (need(W.l1) ? tf.mean(tf.abs(tf.sub(output, clean))) : zero()) as tf.Scalar;
       const differentiable = (o.ssim ?? 'official-nograd') === 'differentiable';
-      const ssimLoss = (need(W.ssim) ? tf.sub(1, tf.mean(ssim(differentiable ? output : detach(output), detach(clean), { window: 'uniform', clamp: true }))) : zero()) as tf.Scalar;
+      // skimage's structural_similarity on images clamped to [0, 1] (new-dual.py clamps before .numpy())
+      const ssimLoss = (need(W.ssim) ? tf.sub(1, tf.mean(ssimTensor(differentiable ? output : detach(output), detach(clean), { window: 'uniform', outOfRange: 'clip' }))) : zero()) as tf.Scalar;
       const ampOut = fftAmplitude(output);
       const ampClean = fftAmplitude(clean);
       const fftAmp = (need(W.fft) ? tf.mean(tf.abs(tf.sub(ampOut, ampClean))) : zero()) as tf.Scalar;

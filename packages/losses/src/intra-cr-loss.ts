@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape } from '@restorekit/core';
+import { ConfigError, ShapeError, detach, fmtShape } from '@restorekit/core';
 import { registerLoss, type LossInputs } from './loss.js';
-import { checkNumber, checkPair, detach, weightReduceLoss } from './reduction.js';
+import { checkFloat, checkNumber, checkPair, weightReduceLoss } from './reduction.js';
 import { VGGFeatures } from './vgg-features.js';
 import { VGGFeatureLoss, type VGGLossOptions } from './vgg-loss.js';
 
@@ -68,6 +68,7 @@ export class IntraCRLoss extends VGGFeatureLoss<IntraCRLossOptions> {
     checkPair(this.type, pred, target);
     const neg = inputs.degraded;
     if (!neg) throw new ConfigError(`IntraCRLoss: the degraded input is required: loss.call(pred, target, { degraded })`);
+    checkFloat(this.type, 'degraded', neg);
     if (neg.rank !== 4 || neg.shape.some((d, i) => d !== pred.shape[i])) throw new ShapeError(`IntraCRLoss: degraded shape ${fmtShape(neg.shape)} does not match prediction shape ${fmtShape(pred.shape)}`);
     const crW = this.options.crWeight ?? 0.05;
     const eps = this.options.eps ?? 1e-7;

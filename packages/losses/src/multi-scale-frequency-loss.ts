@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape } from '@restorekit/core';
+import { ConfigError, DTypeError, ShapeError, fmtShape } from '@restorekit/core';
 import { Loss, noWeight, registerLoss, type LossInputs, type LossOptions } from './loss.js';
 import { checkFloat, checkNumber } from './reduction.js';
 import { checkNorm, checkTransform, fftLoss, type FFTTransform } from './fft-loss.js';
@@ -54,7 +54,8 @@ export class MultiScaleFrequencyLoss extends Loss<MultiScaleFrequencyLossOptions
 
   /** Per-output unweighted terms `{ spatial: [K], frequency: [K] }` and the weighted total. */
   terms(outputs: tf.Tensor[], target: tf.Tensor): { total: tf.Scalar; spatial: tf.Tensor1D; frequency: tf.Tensor1D } {
-    if (!Array.isArray(outputs) || outputs.length === 0) throw new ShapeError(`${this.type}: expected a non-empty list of outputs`);
+    if (!Array.isArray(outputs)) throw new DTypeError(`${this.type}: outputs must be a list of tf.Tensors, got ${outputs === null ? 'null' : typeof outputs}`);
+    if (outputs.length === 0) throw new ShapeError(`${this.type}: expected a non-empty list of outputs`);
     checkFloat(this.type, 'target', target);
     if (target.rank !== 4) throw new ShapeError(`${this.type}: target must be rank 4 [B, H, W, C], got ${fmtShape(target.shape)}`);
     outputs.forEach((o, i) => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '@restorekit/core';
+import { ConfigError, detach } from '@restorekit/core';
 import { noWeight, registerLoss, type LossInputs } from './loss.js';
-import { checkNumber, checkPair, detach } from './reduction.js';
+import { checkNumber, checkPair } from './reduction.js';
 import { VGGFeatures, vggLayerIndex, type VGGArch } from './vgg-features.js';
 import { VGGFeatureLoss, type VGGLossOptions } from './vgg-loss.js';
 

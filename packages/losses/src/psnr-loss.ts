@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '@restorekit/core';
+import { ConfigError, ShapeError } from '@restorekit/core';
+import { rgbToY } from '@restorekit/metrics';
 import { Loss, noWeight, registerLoss, type LossInputs, type LossOptions } from './loss.js';
 import { checkPair, checkReduction, reduceBatch, type Reduction } from './reduction.js';
 
 const SCALE = 10 / Math.log(10);
 
 export interface PSNRLossOptions {
-  /** Compare the BT.601 luma Y (16–235 scale ÷ 255) of RGB inputs, as BasicSR's `toY`. Default false. */
+  /** Compare the BT.601 luma Y of RGB inputs in [0, 1] (@restorekit/metrics' `rgbToY`: 16/255 … 235/255), as BasicSR's `toY`. Default false. */
   toY?: boolean;
   reduction?: Reduction;
 }
@@ -18,15 +19,10 @@ export interface PSNRLossOptions {
 export function psnrLoss(pred: tf.Tensor, target: tf.Tensor, opts: PSNRLossOptions = {}): tf.Tensor {
   const reduction = checkReduction('psnrLoss', opts.reduction);
   checkPair('psnrLoss', pred, target);
-  if (opts.toY && pred.shape[3] !== 3) throw new ConfigError(`psnrLoss: toY needs 3-channel RGB inputs, got ${pred.shape[3]} channels`);
+  if (opts.toY && pred.shape[3] !== 3) throw new ShapeError(`psnrLoss: toY needs 3-channel RGB inputs, got ${pred.shape[3]} channels`);
   return tf.tidy(() => {
-    let p = pred;
-    let t = target;
-    if (opts.toY) {
-      const coef = tf.tensor1d([65.481, 128.553, 24.966]);
-      p = tf.div(tf.add(tf.sum(tf.mul(p, coef), 3, true), 16), 255);
-      t = tf.div(tf.add(tf.sum(tf.mul(t, coef), 3, true), 16), 255);
-    }
+    const p = opts.toY ? rgbToY(pred) : pred;
+    const t = opts.toY ? rgbToY(target) : target;
     const perSample = tf.mul(tf.log(tf.add(tf.mean(tf.squaredDifference(p, t), [1, 2, 3]), 1e-8)), SCALE);
     return reduceBatch(perSample, reduction);
   });

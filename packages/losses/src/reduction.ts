@@ -19,8 +19,9 @@ export function checkNumber(where: string, name: string, v: unknown, def: number
   return v;
 }
 
-export function checkFloat(where: string, name: string, t: tf.Tensor): void {
-  if (!(t instanceof tf.Tensor)) throw new ShapeError(`${where}: ${name} must be a tf.Tensor`);
+/** A float32 tensor; anything else (not a tensor at all, or another dtype) is a `DTypeError`. */
+export function checkFloat(where: string, name: string, t: unknown): asserts t is tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw new DTypeError(`${where}: ${name} must be a tf.Tensor, got ${t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t}`);
   if (t.dtype !== 'float32') throw new DTypeError(`${where}: ${name} must be float32, got ${t.dtype}`);
 }
 
@@ -68,10 +69,4 @@ export function weightReduceLoss(loss: tf.Tensor, weight: tf.Tensor | undefined,
 export function reduceBatch(perSample: tf.Tensor, reduction: Reduction): tf.Tensor {
   if (reduction === 'none') return perSample;
   return reduction === 'sum' ? tf.sum(perSample) : tf.mean(perSample);
-}
-
-/** The value of x with no gradient flowing back (PyTorch `.detach()`; tfjs-core has no stopGradient op). */
-export function detach<T extends tf.Tensor>(x: T): T {
-  const f = tf.customGrad(((xi: tf.Tensor) => ({ value: tf.clone(xi), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never);
-  return f(x) as T;
 }

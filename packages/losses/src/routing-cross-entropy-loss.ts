@@ -49,6 +49,7 @@ export class RoutingCrossEntropyLoss extends Loss<RoutingCrossEntropyOptions> {
     noWeight(this.type, inputs);
     const ps = Array.isArray(pred) ? pred : [pred];
     if (ps.length === 0) throw new ShapeError(`${this.type}: no selector outputs given`);
+    if (!(labels instanceof tf.Tensor)) throw new DTypeError(`${this.type}: labels must be an int32 tf.Tensor of class indices, got ${labels === null ? 'null' : typeof labels}`);
     if (labels.dtype !== 'int32') throw new DTypeError(`${this.type}: labels must be int32 class indices, got ${labels.dtype}`);
     ps.forEach((p, l) => {
       checkFloat(this.type, `selector output ${l}`, p);

@@ -1,5 +1,6 @@
 // Shared helpers of this package's tests (not exported by the package).
 import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeaks } from '@restorekit/core/testing';
 import { releaseFFTCache } from '@restorekit/fft';
 import { vggLayers, type VGGArch } from './vgg-features.js';
 
@@ -82,10 +83,17 @@ export async function scalar(t: tf.Tensor): Promise<number> {
   return v;
 }
 
-/** Live tensors after releasing @restorekit/fft's cached DFT bases (so that leak checks see only real leaks). */
-export function tensorCount(): number {
+/**
+ * core's `expectNoLeaks` for code that uses @restorekit/fft: its DFT bases are cached across calls on purpose,
+ * so the cache is released before and after `fn` and only tensors outside it count as leaks.
+ */
+export async function expectNoLeaksBeyondFFTCache<T>(fn: () => T | Promise<T>): Promise<T> {
   releaseFFTCache();
-  return tf.memory().numTensors;
+  return expectNoLeaks(async () => {
+    const out = await fn();
+    releaseFFTCache();
+    return out;
+  });
 }
 
 /** FrequencyEncoder weights (encoder.{0,2,4,8}.*) drawn U(−1/√fan_in, 1/√fan_in) as PyTorch's default, but seeded. */

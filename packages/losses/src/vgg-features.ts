@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  Block, Conv2d, ConfigError, WeightsError, loadTorchStateDict, parseSafetensors, registerBlock,
-  type BlockArgs, type LoadReport, type StateTensor,
-} from '@restorekit/core';
+import { Block, Conv2d, ConfigError, canonicalName, opt, registerBlock, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 
 export type VGGArch = 'vgg16' | 'vgg19';
 
@@ -55,16 +52,39 @@ export function vggLayerIndex(arch: VGGArch, layer: number | string): number {
   return hit.index;
 }
 
-export interface VGGFeaturesOptions {
+/**
+ * BasicSR layer names by their canonical form. tfjs-layers re-cases every string of a config when it saves and
+ * loads a model ('relu1_1' → 'relu11'); mapping the canonical form back keeps the BasicSR spelling through
+ * save/load. VGG-19's names include every VGG-16 name; whether a layer exists in the arch is checked in the constructor.
+ */
+const LAYER_BY_CANON = new Map(vggLayers('vgg19').map((l) => [canonicalName(l.name), l.name]));
+
+const layerList: OptionSpec<(number | string)[], false> = {
+  expects: "a non-empty list of torchvision layer indices or BasicSR layer names ('relu3_1', 'pool3')",
+  hasDefault: false,
+  parse(v) {
+    if (!Array.isArray(v) || v.length === 0) return { ok: false };
+    const out: (number | string)[] = [];
+    for (const x of v) {
+      if (Number.isInteger(x) && (x as number) >= 0) out.push(x as number);
+      else if (typeof x === 'string' && LAYER_BY_CANON.has(canonicalName(x))) out.push(LAYER_BY_CANON.get(canonicalName(x))!);
+      else return { ok: false, why: `unknown layer ${JSON.stringify(x)}` };
+    }
+    return { ok: true, value: out };
+  },
+};
+
+const OPTIONS = {
   /** 'vgg16' or 'vgg19' (torchvision `features` layout). */
-  arch: VGGArch;
+  arch: opt.custom<VGGArch>("'vgg16' or 'vgg19'", (v) => v === 'vgg16' || v === 'vgg19' || 'unknown arch'),
   /** Layers whose outputs are returned, in this order: torchvision indices or BasicSR names. */
-  layers: (number | string)[];
-  /** Normalise [0, 1] inputs with the ImageNet mean/std first (BasicSR `use_input_norm`). Default false. */
-  inputNorm?: boolean;
-  /** Map [−1, 1] inputs to [0, 1] first (BasicSR `range_norm`). Default false. */
-  rangeNorm?: boolean;
-}
+  layers: layerList,
+  /** Normalise [0, 1] inputs with the ImageNet mean/std first (BasicSR `use_input_norm`). */
+  inputNorm: opt.bool(false),
+  /** Map [−1, 1] inputs to [0, 1] first (BasicSR `range_norm`). */
+  rangeNorm: opt.bool(false),
+};
+export type VGGFeaturesOptions = OptionsInput<typeof OPTIONS>;
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -72,11 +92,14 @@ const STD = [0.229, 0.224, 0.225];
 /**
  * torchvision VGG-16/19 `features` up to the deepest requested layer (3×3 conv pad 1 + ReLU,
  * MaxPool 2×2), weights under torchvision keys `features.<i>.weight/bias`. Returns the requested
- * layers' outputs (one tensor, or an array for several). Weights are never downloaded: load a
- * torchvision-named state dict or safetensors file with `loadVGGWeights`.
+ * layers' outputs (one tensor, or an array for several). Weights are never downloaded: build the
+ * block, then load a torchvision-named state dict with core's `loadTorchStateDict` (a full
+ * torchvision file has deeper layers and `classifier.*`: pass `ignore` for those, as the VGG losses'
+ * `loadWeights` does).
  */
-export class VGGFeatures extends Block<VGGFeaturesOptions & Record<string, unknown>> {
+export class VGGFeatures extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>VGGFeatures';
+  static override optionsSchema = OPTIONS;
   readonly indices: number[];
   readonly plan: VGGLayer[];
   private readonly convs = new Map<number, Conv2d>();
@@ -84,8 +107,7 @@ export class VGGFeatures extends Block<VGGFeaturesOptions & Record<string, unkno
   constructor(opts: VGGFeaturesOptions & BlockArgs) {
     super(opts as never);
     const o = this.options;
-    if (o.arch !== 'vgg16' && o.arch !== 'vgg19') throw new ConfigError(`VGGFeatures: arch must be 'vgg16' or 'vgg19', got ${JSON.stringify(o.arch)}`);
-    if (!Array.isArray(o.layers) || o.layers.length === 0) throw new ConfigError(`VGGFeatures: 'layers' must be a non-empty list of layer indices or names`);
+    // which names and indices exist depends on the arch (VGG-16 has no conv5_4): checked against it here
     this.indices = o.layers.map((l) => vggLayerIndex(o.arch, l));
     const last = Math.max(...this.indices);
     this.plan = vggLayers(o.arch).slice(0, last + 1);
@@ -149,36 +171,3 @@ export class VGGFeatures extends Block<VGGFeaturesOptions & Record<string, unkno
   }
 }
 registerBlock(VGGFeatures);
-
-/** A state dict (`{ key: tensor | { shape, data } }`) or the bytes of a safetensors file. */
-export type WeightSource = Record<string, StateTensor | unknown> | ArrayBuffer | ArrayBufferView;
-
-function toStateDict(src: WeightSource, where: string): Record<string, unknown> {
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return parseSafetensors(src, where).tensors;
-  if (src === null || typeof src !== 'object') throw new WeightsError(`${where}: expected a state dict or safetensors bytes`);
-  return src as Record<string, unknown>;
-}
-
-/**
- * Loads the weights a block needs from a larger torchvision-named file (extra keys such as deeper
- * VGG layers or `classifier.*` are ignored). Every needed key must be present: a missing one throws
- * `WeightsError` naming it, before anything is written.
- */
-export function loadNamedWeights(block: Block, src: WeightSource, opts: { prefix?: string; where?: string } = {}): LoadReport {
-  const where = opts.where ?? block.getClassName();
-  const sd = toStateDict(src, where);
-  const prefix = opts.prefix ?? '';
-  const need = block.torchParameters().map((p) => p.name);
-  const missing = need.filter((k) => !(prefix + k in sd));
-  if (missing.length) throw new WeightsError(`${where}: the weights file lacks ${missing.length} needed key(s): ${missing.map((k) => prefix + k).join(', ')}`, missing);
-  const wanted = new Set(need.map((k) => prefix + k));
-  const subset: Record<string, unknown> = {};
-  for (const k of wanted) subset[k] = sd[k];
-  return loadTorchStateDict(block, subset, { prefix, strict: true });
-}
-
-/** Builds (for 3-channel input) and loads a VGGFeatures block from torchvision `features.<i>.*` weights. */
-export function loadVGGWeights(block: VGGFeatures, src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
-  if (!block.built) block.build([null, null, null, 3]);
-  return loadNamedWeights(block, src, { ...opts, where: `VGGFeatures(${block.options.arch})` });
-}

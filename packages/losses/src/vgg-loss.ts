@@ -1,7 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { WeightsError, type LoadReport } from '@restorekit/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { WeightsError, loadTorchStateDict, type LoadReport } from '@restorekit/core';
 import { Loss, type LossOptions } from './loss.js';
-import { loadVGGWeights, type VGGFeatures, type WeightSource } from './vgg-features.js';
+import type { VGGFeatures } from './vgg-features.js';
+import { notKeyOf, stateDictOf, type WeightSource } from './weight-source.js';
 
 export interface VGGLossOptions extends LossOptions {
   /** Allow running with the randomly initialised VGG (tests only). Default false: `call` throws WeightsError until `loadWeights`. */
@@ -20,9 +21,15 @@ export abstract class VGGFeatureLoss<O extends VGGLossOptions> extends Loss<O> {
   /** What `loadWeights` needs, for the not-loaded error (e.g. 'torchvision vgg19 weights (features.0/2/5/7/10)'). */
   protected abstract weightsHint(): string;
 
-  /** Loads torchvision-named VGG weights (`features.<i>.weight/bias`; extra keys ignored, a missing one → WeightsError). */
+  /**
+   * Loads torchvision-named VGG weights (`features.<i>.weight/bias`) with core's `loadTorchStateDict`:
+   * keys the selected layers do not use (deeper layers, `classifier.*`) are ignored; a missing or
+   * mis-shaped one throws `WeightsError` naming it, before anything is written.
+   */
   loadWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
-    const r = loadVGGWeights(this.vgg, src, opts);
+    if (!this.vgg.built) this.vgg.build([null, null, null, 3]);
+    const prefix = opts.prefix ?? '';
+    const r = loadTorchStateDict(this.vgg, stateDictOf(src, `${this.type} VGG weights`), { prefix, strict: true, ignore: notKeyOf(this.vgg, prefix) });
     this.loaded = true;
     return r;
   }

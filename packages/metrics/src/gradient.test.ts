@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeaks } from '@restorekit/core/testing';
 import { psnr, psnrTensor, ssim, ssimSkimage, ssimSkimageTensor, ssimTensor } from './index.js';
 
 // The tf-op metrics are differentiable: their gradients match central differences of the float64 host metrics.
@@ -22,13 +23,14 @@ const cases = [
 describe('tf-op metrics have correct gradients', () => {
   for (const c of cases)
     it(c.name, async () => {
-      const before = tf.memory().numTensors;
-      const p = tf.tensor4d(Float32Array.from(pred), [1, H, W, C]);
-      const t = tf.tensor4d(Float32Array.from(target), [1, H, W, C]);
-      const g = tf.grad((x: tf.Tensor) => tf.sum(c.tensor(x, t, c.opts)))(p);
-      const grad = await g.data();
-      tf.dispose([p, t, g]);
-      expect(tf.memory().numTensors).toBe(before);
+      const grad = await expectNoLeaks(async () => {
+        const p = tf.tensor4d(Float32Array.from(pred), [1, H, W, C]);
+        const t = tf.tensor4d(Float32Array.from(target), [1, H, W, C]);
+        const g = tf.grad((x: tf.Tensor) => tf.sum(c.tensor(x, t, c.opts)))(p);
+        const d = await g.data();
+        tf.dispose([p, t, g]);
+        return d;
+      });
       const eps = 1e-4;
       let scale = 0;
       for (const v of grad) scale = Math.max(scale, Math.abs(v));
@@ -38,7 +40,8 @@ describe('tf-op metrics have correct gradients', () => {
         const dn = Float64Array.from(pred);
         up[i]! += eps;
         dn[i]! -= eps;
-        const fd = ((c.host as typeof ssim)({ data: up, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts) - (c.host as typeof ssim)({ data: dn, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts)) / (2 * eps);
+        const host = c.host as typeof ssim;
+        const fd = ((await host({ data: up, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts)) - (await host({ data: dn, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts))) / (2 * eps);
         expect(Math.abs(grad[i]! - fd), `${c.name} d/dx[${i}]: tf ${grad[i]} vs finite difference ${fd}`).toBeLessThan(2e-3 * scale + 1e-6);
       }
     });

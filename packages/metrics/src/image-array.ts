@@ -1,4 +1,5 @@
 import { DTypeError, ShapeError, fmtShape } from '@restorekit/core';
+import { BT601_Y_OFFSET, BT601_Y_WEIGHTS } from './color.js';
 import { ValueRangeError } from './errors.js';
 import { rangeSlack, type ResolvedMetricOptions } from './options.js';
 
@@ -74,11 +75,12 @@ export function prepareHost(fn: string, name: string, img: ImageArray, shape: [n
       if (!toY) for (let ch = 0; ch < C; ch++) out[k++] = get(base + ch);
       else if (C === 1) out[k++] = f(f(f(get(base)) / 255) * 255);
       else {
-        // BasicSR to_y_channel + bgr2ycbcr(y_only=True): float32 [0,1] image, float64 dot + 16, /255 to float32, ×255 in float32.
+        // BasicSR to_y_channel + bgr2ycbcr(y_only=True): float32 [0,1] image, float64 dot (B, G, R order, as
+        // BasicSR's BGR matmul) + 16, /255 to float32, ×255 in float32 — bit for bit the reference's rounding.
         const r = f(f(get(base)) / 255);
         const g = f(f(get(base + 1)) / 255);
         const b = f(f(get(base + 2)) / 255);
-        out[k++] = f(f((b * 24.966 + g * 128.553 + r * 65.481 + 16.0) / 255) * 255);
+        out[k++] = f(f((b * BT601_Y_WEIGHTS[2] + g * BT601_Y_WEIGHTS[1] + r * BT601_Y_WEIGHTS[0] + BT601_Y_OFFSET) / 255) * 255);
       }
     }
   return { data: out, h, w, c };

@@ -26,21 +26,24 @@ export function measureHost(impl: MetricImpl, pred: ImageArray, target: ImageArr
   return impl.host(a, b);
 }
 
-/** tf-op path for tensors: validates synchronously, checks the value range, returns one value per image. */
-export function measureTensor(impl: MetricImpl, pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]> {
+/** tf-op path for tensors: validates, checks the value range (reading the data, hence async), one value per image. */
+export async function measureTensor(impl: MetricImpl, pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]> {
   const fn = impl.name;
   const o = resolveMetricOptions(fn, options);
   checkSize(fn, checkPair(fn, pred, target), o, impl.window);
-  return (async () => {
-    await checkTensorRange(fn, [['prediction', pred], ['target', target]], o);
-    const v = impl.tensor(pred, target, options);
-    const out = Array.from(await v.data());
-    v.dispose();
-    return out;
-  })();
+  await checkTensorRange(fn, [['prediction', pred], ['target', target]], o);
+  const v = impl.tensor(pred, target, options);
+  const out = Array.from(await v.data());
+  v.dispose();
+  return out;
 }
 
-export function dispatch(impl: MetricImpl, pred: unknown, target: unknown, options?: MetricOptions): number | Promise<number[]> {
+/**
+ * The public metric functions: tensors (one value per image) or plain images (one number). Both
+ * resolve asynchronously and report every error as a rejection, so that callers handle one
+ * return type whatever they pass (reading tensor data is asynchronous on GPU backends).
+ */
+export async function dispatch(impl: MetricImpl, pred: unknown, target: unknown, options?: MetricOptions): Promise<number | number[]> {
   if (isImageArray(pred) && isImageArray(target)) return measureHost(impl, pred, target, options);
   if (pred instanceof tf.Tensor && target instanceof tf.Tensor) return measureTensor(impl, pred, target, options);
   throw new DTypeError(`${impl.name}: prediction and target must both be tf.Tensors or both { data, shape } images, got ${describe(pred)} and ${describe(target)}`);

@@ -25,11 +25,14 @@ export class Metric {
     this.impl = impl;
     this.options = { ...options };
   }
-  /** One value per image of an HWC / NHWC pair (tf ops, float32). */
+  /** One value per image of an HWC / NHWC pair (tf ops, float32); rejects on bad input. */
   compute(pred: tf.Tensor, target: tf.Tensor): Promise<number[]> {
     return measureTensor(this.impl, pred, target, this.options);
   }
-  /** The value for two `{ data, shape }` images (float64, reference arithmetic). */
+  /**
+   * The value for two `{ data, shape }` images (float64, reference arithmetic). Synchronous: it takes
+   * no tensors, so it reads no tensor data (the async rule is for what can take a tensor).
+   */
   computeImage(pred: ImageArray, target: ImageArray): number {
     return measureHost(this.impl, pred, target, this.options);
   }

@@ -12,10 +12,11 @@ export const PSNR_IMPL: MetricImpl = { name: 'psnr', window: 1, host: psnrHost, 
  * [0, 255] scale after `cropBorder` and (optionally) the BT.601 Y conversion; +Infinity for
  * identical images.
  * - Tensors (HWC or NHWC, values in [0, dataRange]): tf ops in float32, resolves to one value per image.
- * - `{ data, shape }` images: float64 on the host, returns a number (the reference arithmetic).
+ * - `{ data, shape }` images: float64 on the host (the reference arithmetic), resolves to a number.
+ * Always a Promise; bad input rejects with a typed error.
  */
 export function psnr(pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]>;
-export function psnr(pred: ImageArray, target: ImageArray, options?: MetricOptions): number;
-export function psnr(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): number | Promise<number[]> {
+export function psnr(pred: ImageArray, target: ImageArray, options?: MetricOptions): Promise<number>;
+export function psnr(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): Promise<number | number[]> {
   return dispatch(PSNR_IMPL, pred, target, options);
 }

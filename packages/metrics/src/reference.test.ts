@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeaks } from '@restorekit/core/testing';
 import { psnr, psnrTensor, ssim, ssimSkimage, ssimSkimageTensor, ssimTensor } from './index.js';
 import { referenceImages, SETTINGS, unit } from '../test/reference.js';
 
@@ -22,39 +23,39 @@ describe(`tf-op metrics reproduce BasicSR and scikit-image`, () => {
   const worst = { psnr: 0, ssim: 0, ssimSkimage: 0 };
   for (const im of images)
     it(im.name, async () => {
-      const before = tf.memory().numTensors;
-      const [H, W, C] = im.shape;
-      const n = im.degraded.length;
-      const predData = new Float32Array(n * H * W * C);
-      im.degraded.forEach((d, i) => predData.set(unit(d.data, true), i * H * W * C));
-      const targetData = new Float32Array(n * H * W * C);
-      for (let i = 0; i < n; i++) targetData.set(unit(im.clean, true), i * H * W * C);
-      const pred = tf.tensor4d(predData, [n, H, W, C]);
-      const target = tf.tensor4d(targetData, [n, H, W, C]);
-      for (const [j, s] of SETTINGS.entries()) {
-        const o = { cropBorder: s.cropBorder, testYChannel: s.testYChannel };
-        // The public (range-checked, async) functions for the first setting, the tf-op tensors for the others.
-        const p = j === 0 ? await psnr(pred, target, o) : await read(psnrTensor(pred, target, o));
-        const q = j === 0 ? await ssim(pred, target, o) : await read(ssimTensor(pred, target, o));
-        expect(p).toHaveLength(n);
+      await expectNoLeaks(async () => {
+        const [H, W, C] = im.shape;
+        const n = im.degraded.length;
+        const predData = new Float32Array(n * H * W * C);
+        im.degraded.forEach((d, i) => predData.set(unit(d.data, true), i * H * W * C));
+        const targetData = new Float32Array(n * H * W * C);
+        for (let i = 0; i < n; i++) targetData.set(unit(im.clean, true), i * H * W * C);
+        const pred = tf.tensor4d(predData, [n, H, W, C]);
+        const target = tf.tensor4d(targetData, [n, H, W, C]);
+        for (const [j, s] of SETTINGS.entries()) {
+          const o = { cropBorder: s.cropBorder, testYChannel: s.testYChannel };
+          // The public (range-checked, async) functions for the first setting, the tf-op tensors for the others.
+          const p = j === 0 ? await psnr(pred, target, o) : await read(psnrTensor(pred, target, o));
+          const q = j === 0 ? await ssim(pred, target, o) : await read(ssimTensor(pred, target, o));
+          expect(p).toHaveLength(n);
+          im.degraded.forEach((d, i) => {
+            const dp = Math.abs(p[i]! - d.basicsr[s.key].psnr);
+            const dq = Math.abs(q[i]! - d.basicsr[s.key].ssim);
+            worst.psnr = Math.max(worst.psnr, dp);
+            worst.ssim = Math.max(worst.ssim, dq);
+            expect(dp, `psnr ${s.key} ${d.kind}: ${p[i]} vs ${d.basicsr[s.key].psnr}`).toBeLessThan(TOL.psnr);
+            expect(dq, `ssim ${s.key} ${d.kind}: ${q[i]} vs ${d.basicsr[s.key].ssim}`).toBeLessThan(TOL.ssim);
+          });
+        }
+        const k = await ssimSkimage(pred, target);
+        expect(await read(ssimSkimageTensor(pred, target))).toEqual(k);
         im.degraded.forEach((d, i) => {
-          const dp = Math.abs(p[i]! - d.basicsr[s.key].psnr);
-          const dq = Math.abs(q[i]! - d.basicsr[s.key].ssim);
-          worst.psnr = Math.max(worst.psnr, dp);
-          worst.ssim = Math.max(worst.ssim, dq);
-          expect(dp, `psnr ${s.key} ${d.kind}: ${p[i]} vs ${d.basicsr[s.key].psnr}`).toBeLessThan(TOL.psnr);
-          expect(dq, `ssim ${s.key} ${d.kind}: ${q[i]} vs ${d.basicsr[s.key].ssim}`).toBeLessThan(TOL.ssim);
+          const dk = Math.abs(k[i]! - d.skimage.ssim);
+          worst.ssimSkimage = Math.max(worst.ssimSkimage, dk);
+          expect(dk, `ssimSkimage ${d.kind}: ${k[i]} vs ${d.skimage.ssim}`).toBeLessThan(TOL.ssimSkimage);
         });
-      }
-      const k = await ssimSkimage(pred, target);
-      expect(await read(ssimSkimageTensor(pred, target))).toEqual(k);
-      im.degraded.forEach((d, i) => {
-        const dk = Math.abs(k[i]! - d.skimage.ssim);
-        worst.ssimSkimage = Math.max(worst.ssimSkimage, dk);
-        expect(dk, `ssimSkimage ${d.kind}: ${k[i]} vs ${d.skimage.ssim}`).toBeLessThan(TOL.ssimSkimage);
+        tf.dispose([pred, target]);
       });
-      tf.dispose([pred, target]);
-      expect(tf.memory().numTensors).toBe(before);
     });
   it('reports the worst differences', () => {
     console.log(`${tf.getBackend()} tf-op max |diff| vs reference: ${JSON.stringify(worst)}`);

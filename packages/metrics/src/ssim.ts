@@ -12,11 +12,12 @@ export const SSIM_SKIMAGE_IMPL: MetricImpl = { name: 'ssimSkimage', window: SKIM
  * SSIM as BasicSR's `calculate_ssim` (MATLAB `ssim_index` of Wang et al. 2004; the Restormer
  * protocol): 11×11 Gaussian window σ 1.5, valid region only, C1 = (0.01·255)², C2 = (0.03·255)²,
  * mean over pixels, then over channels; after `cropBorder` and optionally on Y.
- * Tensors → tf ops (float32), one value per image; `{ data, shape }` images → float64 number.
+ * Tensors → tf ops (float32), one value per image; `{ data, shape }` images → a float64 number.
+ * Always a Promise; bad input rejects with a typed error.
  */
 export function ssim(pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]>;
-export function ssim(pred: ImageArray, target: ImageArray, options?: MetricOptions): number;
-export function ssim(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): number | Promise<number[]> {
+export function ssim(pred: ImageArray, target: ImageArray, options?: MetricOptions): Promise<number>;
+export function ssim(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): Promise<number | number[]> {
   return dispatch(SSIM_IMPL, pred, target, options);
 }
 
@@ -25,10 +26,11 @@ export function ssim(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArra
  * channel_axis=2)` with its defaults (the AnyIR / FSDerain protocol): 7×7 uniform window,
  * K1 0.01, K2 0.03, sample covariance (N/(N−1)), mean over the interior ((7−1)/2 = 3 px cropped
  * from each border), then over channels. `cropBorder` / `testYChannel` are applied first when given.
- * Tensors → tf ops (float32), one value per image; `{ data, shape }` images → float64 number.
+ * Tensors → tf ops (float32), one value per image; `{ data, shape }` images → a float64 number.
+ * Always a Promise; bad input rejects with a typed error.
  */
 export function ssimSkimage(pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): Promise<number[]>;
-export function ssimSkimage(pred: ImageArray, target: ImageArray, options?: MetricOptions): number;
-export function ssimSkimage(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): number | Promise<number[]> {
+export function ssimSkimage(pred: ImageArray, target: ImageArray, options?: MetricOptions): Promise<number>;
+export function ssimSkimage(pred: tf.Tensor | ImageArray, target: tf.Tensor | ImageArray, options?: MetricOptions): Promise<number | number[]> {
   return dispatch(SSIM_SKIMAGE_IMPL, pred, target, options);
 }

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DTypeError, ShapeError, depthwiseConv2dValid, fmtShape } from '@restorekit/core';
+import { rgbToY } from './color.js';
 import { ValueRangeError } from './errors.js';
-import { GAUSSIAN_SIGMA, GAUSSIAN_WINDOW, SKIMAGE_WINDOW, gaussianKernel1d } from './host-metrics.js';
-import { rangeSlack, resolveMetricOptions, type MetricOptions, type ResolvedMetricOptions } from './options.js';
+import { rangeSlack, resolveMetricOptions, resolveSSIMOptions, type MetricOptions, type ResolvedMetricOptions, type ResolvedSSIMOptions, type SSIMOptions } from './options.js';
 
 /** Checks one input tensor: rank 3 (HWC) or 4 (NHWC), numeric dtype. */
 function checkTensor(fn: string, name: string, x: unknown): tf.Tensor {
@@ -32,7 +32,12 @@ export function checkSize(fn: string, shape: readonly number[], o: ResolvedMetri
   if (o.testYChannel && C !== 1 && C !== 3) throw new ShapeError(`${fn}: testYChannel needs 1 or 3 channels, got ${C}`);
 }
 
-/** Scale to [0, 255], clip (if asked), crop, Y (if asked): float32 NHWC. Call inside tidy. */
+/**
+ * Clip (if asked), scale to [0, 255], crop, Y (if asked): float32 NHWC. Every metric works on the
+ * [0, 255] scale, as BasicSR does, so that the Y offset 16 and the SSIM constants (K·255)² are the
+ * reference's; SSIM with C = (K·L)² is scale invariant, so this equals SSIM on [0, L] values.
+ * Call inside tidy.
+ */
 function prepare(x: tf.Tensor, o: ResolvedMetricOptions): tf.Tensor4D {
   let t = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
   if (t.rank === 3) t = tf.expandDims(t, 0);
@@ -43,10 +48,7 @@ function prepare(x: tf.Tensor, o: ResolvedMetricOptions): tf.Tensor4D {
     const [n, H, W, c] = t.shape as [number, number, number, number];
     t = tf.slice(t, [0, cb, cb, 0], [n, H - 2 * cb, W - 2 * cb, c]);
   }
-  if (o.testYChannel && t.shape[3] === 3) {
-    // BT.601 (MATLAB rgb2ycbcr, BasicSR bgr2ycbcr y_only) on [0, 255] values: 16 + (65.481 R + 128.553 G + 24.966 B) / 255.
-    t = tf.add(tf.sum(tf.mul(t, tf.tensor1d([65.481 / 255, 128.553 / 255, 24.966 / 255])), 3, true), 16);
-  }
+  if (o.testYChannel && t.shape[3] === 3) t = rgbToY(t, { dataRange: 255 });
   return t as tf.Tensor4D;
 }
 
@@ -67,11 +69,6 @@ export function psnrTensor(pred: tf.Tensor, target: tf.Tensor, options?: MetricO
   });
 }
 
-interface WindowSpec {
-  kernel: Float64Array;
-  covNorm: number;
-}
-
 /** Valid separable filtering of every channel with k⊗k. */
 function sepFilter(x: tf.Tensor4D, k: Float64Array): tf.Tensor4D {
   const n = k.length;
@@ -83,52 +80,72 @@ function sepFilter(x: tf.Tensor4D, k: Float64Array): tf.Tensor4D {
 }
 
 /**
- * The SSIM map mean per image. The (co)variances are computed on values shifted by the
- * per-image, per-channel mean of (pred + target)/2: the same numbers in exact arithmetic, far
- * less float32 cancellation in E[x²] − E[x]².
+ * The SSIM map of prepared ([0, 255]) images at the valid window positions. The (co)variances are
+ * computed on values shifted by the per-image, per-channel mean of (pred + target)/2: the same
+ * numbers in exact arithmetic, far less float32 cancellation in E[x²] − E[x]² (this is what keeps
+ * webgl/webgpu within 3e-6 of the float64 references).
  */
-function ssimCore(a: tf.Tensor4D, b: tf.Tensor4D, w: WindowSpec): tf.Tensor1D {
+function ssimMapCore(a: tf.Tensor4D, b: tf.Tensor4D, o: ResolvedSSIMOptions): tf.Tensor4D {
   const c = a.shape[3];
   const shift = tf.mul(tf.mean(tf.add(a, b), [1, 2], true), 0.5);
   const x = tf.sub(a, shift) as tf.Tensor4D;
   const y = tf.sub(b, shift) as tf.Tensor4D;
-  const f = sepFilter(tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 3) as tf.Tensor4D, w.kernel);
+  const f = sepFilter(tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], 3) as tf.Tensor4D, o.kernel);
   const [m1, m2, e11, e22, e12] = tf.split(f, [c, c, c, c, c], 3) as tf.Tensor4D[];
   const mu1 = tf.add(m1!, shift);
   const mu2 = tf.add(m2!, shift);
-  const s1 = tf.mul(tf.sub(e11!, tf.square(m1!)), w.covNorm);
-  const s2 = tf.mul(tf.sub(e22!, tf.square(m2!)), w.covNorm);
-  const s12 = tf.mul(tf.sub(e12!, tf.mul(m1!, m2!)), w.covNorm);
-  const C1 = (0.01 * 255) ** 2;
-  const C2 = (0.03 * 255) ** 2;
+  const s1 = tf.mul(tf.sub(e11!, tf.square(m1!)), o.covNorm);
+  const s2 = tf.mul(tf.sub(e22!, tf.square(m2!)), o.covNorm);
+  const s12 = tf.mul(tf.sub(e12!, tf.mul(m1!, m2!)), o.covNorm);
+  // The data are on the [0, 255] scale here (see prepare), so L = 255.
+  const C1 = (o.k1 * 255) ** 2;
+  const C2 = (o.k2 * 255) ** 2;
   const num = tf.mul(tf.add(tf.mul(tf.mul(mu1, mu2), 2), C1), tf.add(tf.mul(s12, 2), C2));
   const den = tf.mul(tf.add(tf.add(tf.square(mu1), tf.square(mu2)), C1), tf.add(tf.add(s1, s2), C2));
-  return tf.mean(tf.div(num, den), [1, 2, 3]) as tf.Tensor1D;
+  return tf.div(num, den) as tf.Tensor4D;
+}
+
+function ssimMapOf(fn: string, pred: tf.Tensor, target: tf.Tensor, o: ResolvedSSIMOptions): tf.Tensor4D {
+  const shape = checkPair(fn, pred, target);
+  checkSize(fn, shape, o, o.windowSize);
+  return tf.tidy(() => ssimMapCore(prepare(pred, o), prepare(target, o), o));
 }
 
 /**
- * BasicSR `calculate_ssim` (the MATLAB `ssim_index` of Wang et al.; Restormer protocol) per image
- * with tf ops (float32): 11×11 Gaussian window σ 1.5, valid region, C1 = (0.01·255)²,
- * C2 = (0.03·255)², mean over pixels and channels. Differentiable. No value-range check.
+ * The SSIM map [N, H', W', C'] of an NHWC (or HWC) pair with tf ops (float32): the local SSIM at
+ * every valid window position (H' = H − 2·cropBorder − windowSize + 1; C' = 1 with `testYChannel`
+ * on RGB). Valid positions only is what BasicSR does, and equals scikit-image's crop of
+ * (windowSize − 1)/2 (which also makes skimage's reflect padding irrelevant). Differentiable;
+ * no value-range check (`outOfRange: 'clip'` clamps). Defaults: BasicSR's Gaussian 11×11, σ 1.5;
+ * `window: 'uniform'` gives scikit-image's 7×7 with sample covariance.
  */
-export function ssimTensor(pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): tf.Tensor1D {
-  const o = resolveMetricOptions('ssimTensor', options);
-  const shape = checkPair('ssimTensor', pred, target);
-  checkSize('ssimTensor', shape, o, GAUSSIAN_WINDOW);
-  return tf.tidy(() => ssimCore(prepare(pred, o), prepare(target, o), { kernel: gaussianKernel1d(GAUSSIAN_WINDOW, GAUSSIAN_SIGMA), covNorm: 1 }));
+export function ssimMap(pred: tf.Tensor, target: tf.Tensor, options?: SSIMOptions): tf.Tensor4D {
+  return ssimMapOf('ssimMap', pred, target, resolveSSIMOptions('ssimMap', options));
+}
+
+/**
+ * SSIM per image [N] with tf ops (float32): the mean of `ssimMap` over positions and channels.
+ * With the defaults this is BasicSR's `calculate_ssim` (the MATLAB `ssim_index` of Wang et al.;
+ * Restormer protocol): 11×11 Gaussian window σ 1.5, valid region, C1 = (0.01·L)², C2 = (0.03·L)².
+ * `window: 'uniform'` is scikit-image's `structural_similarity` (= `ssimSkimageTensor`); the
+ * window, σ, K1, K2 and the covariance normalisation are options. Differentiable (it is the SSIM
+ * of @restorekit/losses' `SSIMLoss`). No value-range check.
+ */
+export function ssimTensor(pred: tf.Tensor, target: tf.Tensor, options?: SSIMOptions): tf.Tensor1D {
+  const o = resolveSSIMOptions('ssimTensor', options);
+  return tf.tidy(() => tf.mean(ssimMapOf('ssimTensor', pred, target, o), [1, 2, 3]) as tf.Tensor1D);
 }
 
 /**
  * scikit-image `structural_similarity` (AnyIR / FSDerain protocol) per image with tf ops
- * (float32): 7×7 uniform window, sample covariance (×49/48), mean over the interior (3 px
- * cropped from each border), per-channel mean (`channel_axis=2`). Differentiable. No range check.
+ * (float32): `ssimTensor` with `window: 'uniform'` — 7×7 uniform window, sample covariance
+ * (×49/48), mean over the interior (3 px cropped from each border), per-channel mean
+ * (`channel_axis=2`). Takes the metric options only (the window is the protocol). Differentiable.
+ * No range check.
  */
 export function ssimSkimageTensor(pred: tf.Tensor, target: tf.Tensor, options?: MetricOptions): tf.Tensor1D {
-  const o = resolveMetricOptions('ssimSkimageTensor', options);
-  const shape = checkPair('ssimSkimageTensor', pred, target);
-  checkSize('ssimSkimageTensor', shape, o, SKIMAGE_WINDOW);
-  const n = SKIMAGE_WINDOW;
-  return tf.tidy(() => ssimCore(prepare(pred, o), prepare(target, o), { kernel: new Float64Array(n).fill(1 / n), covNorm: (n * n) / (n * n - 1) }));
+  const o = resolveSSIMOptions('ssimSkimageTensor', { ...resolveMetricOptions('ssimSkimageTensor', options), window: 'uniform' });
+  return tf.tidy(() => tf.mean(ssimMapOf('ssimSkimageTensor', pred, target, o), [1, 2, 3]) as tf.Tensor1D);
 }
 
 /** Throws `ValueRangeError` when a tensor has values outside [0, dataRange] (or NaN). */
