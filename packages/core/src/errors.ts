@@ -29,6 +29,8 @@ export class WeightsError extends RestorekitError {
 }
 /** A safetensors file is truncated or malformed. */
 export class SafetensorsError extends RestorekitError {}
+/** A PyTorch checkpoint (.pth/.ckpt) is malformed, truncated, unsupported, or asks to run code (refused: nothing is executed). */
+export class CheckpointError extends RestorekitError {}
 /** The active backend cannot do what was asked (and says why). */
 export class BackendError extends RestorekitError {}
 

@@ -36,3 +36,8 @@ export { loadTorchStateDict, loadTorchStateDictAsync, exportTorchStateDict, coun
 export type { LoadOptions, LoadReport, StateTensor, TorchTarget } from './weights/torch.js';
 export { useBackend } from './backend.js';
 export type { BackendName } from './backend.js';
+export { readTorchCheckpoint } from './weights/pth.js';
+export type { TorchTensor, TorchDType, ReadTorchOptions } from './weights/pth.js';
+export { PickleObject, PickleGlobal } from './weights/pickle.js';
+export { loadCheckpoint, checkpointStateDict } from './weights/checkpoint.js';
+export type { CheckpointSource, CheckpointTensor, LoadCheckpointOptions } from './weights/checkpoint.js';
