@@ -228,11 +228,29 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
   }
 
   /** Disposes the weights (children's included). Unlike tf.layers.Layer, also works after eager use (`apply` on tensors). */
+  /**
+   * Disposes the weights (children's included) and then calls `releaseResources()` on this block and every child
+   * block. Unlike tf.layers.Layer, also works after eager use (`apply` on tensors).
+   */
   override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
     if (!this.built) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
     const self = this as unknown as { _refCount: number | null };
     if (self._refCount === null) self._refCount = 1;
-    return super.dispose();
+    const r = super.dispose();
+    if (r.refCountAfterDispose === 0) this.releaseTree();
+    return r;
+  }
+
+  /**
+   * Frees what the block holds besides its weights (a shared cache it registered with, ...). Called once when the
+   * block, or a block that contains it, is disposed — a parent's dispose frees the children's weights itself, so this
+   * hook is how a child learns that it is gone.
+   */
+  protected releaseResources(): void {}
+
+  private releaseTree(): void {
+    this.releaseResources();
+    for (const c of this.children_.values()) if (isBlock(c)) c.releaseTree();
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {

@@ -1,23 +1,28 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, ShapeError, ensurePositiveInt, fmtShape, registerBlock, simam, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, ConfigError, ShapeError, fmtShape, free, consume, opt, registerBlock, simam, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { RegionNorm } from './region-norm.js';
+import { reluSlope } from './options.js';
 
-export interface DFROptions {
-  inChannels: number;
-  /** Output width (even: RN_L normalises the first half). */
-  outChannels: number;
+const OPTIONS = {
+  inChannels: opt.posInt(),
+  /** Output width, even: RN_L normalises the first half. */
+  outChannels: opt.custom<number>('an even positive integer', (v) => (Number.isInteger(v) && (v as number) >= 2 && (v as number) % 2 === 0) || 'RN_L normalises half of the channels') as OptionSpec<number, false>,
   /** 4×4 stride-2 pad-1 downsample conv (no bias) after the block; outputs [down, out]. Default true. */
-  downsample?: boolean;
-  /** Cross-stage feature fusion: inputs [x, enc, dec], out += csff_enc(enc) + csff_dec(dec). Default false. */
-  useCsff?: boolean;
-  /** Apply RN_L (region normalisation) to the first half of conv_1's output (official `use_HIN`/`use_sf`). Default true. */
-  regionNorm?: boolean;
+  downsample: opt.bool(true),
+  /** Cross-stage feature fusion: inputs [x, enc, dec], out += csff_enc(enc) + csff_dec(dec). Needs `downsample`. Default false. */
+  useCsff: opt.bool(false),
+  /**
+   * Apply RN_L (region normalisation) to the first half of conv_1's output (official `use_HIN` / `use_sf`; DRCNet turns it
+   * on at levels hin_position_left ≤ i ≤ hin_position_right). Default true.
+   */
+  regionNorm: opt.bool(true),
   /** LeakyReLU negative slope (official relu_slope 0.2). */
-  reluSlope?: number;
-  /** RN_L mask threshold (official 0.8). */
-  threshold?: number;
-}
+  reluSlope: reluSlope(),
+  /** RN_L mask threshold, in (0, 1) (official 0.8). */
+  threshold: RegionNorm.optionsSchema.threshold,
+};
+export type DFROptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * DRCNet's Dynamic Filter Restoration block (official `UNetConvBlock` in `drcnet_arch.py`):
@@ -28,8 +33,9 @@ export interface DFROptions {
  * The RN_L weights (`norm.*`) are always created, as in the official constructor, so checkpoints load
  * at every level; with `regionNorm: false` they are unused and receive no gradient.
  */
-export class DFR extends Block<DFROptions & Record<string, unknown>> {
+export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>DFR';
+  static override optionsSchema = OPTIONS;
   readonly identity: Conv2d;
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
@@ -40,24 +46,19 @@ export class DFR extends Block<DFROptions & Record<string, unknown>> {
 
   constructor(opts: DFROptions & BlockArgs) {
     super(opts as never);
-    const o = this.options;
-    const cin = ensurePositiveInt('DFR', 'inChannels', o.inChannels);
-    const cout = ensurePositiveInt('DFR', 'outChannels', o.outChannels);
-    if (cout % 2) throw new ConfigError(`DFR: option 'outChannels' must be even (RN_L normalises half of the channels), got ${cout}`);
-    const slope = o.reluSlope ?? 0.2;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new ConfigError(`DFR: option 'reluSlope' must be a finite number, got ${JSON.stringify(slope)}`);
-    if (o.useCsff && o.downsample === false) throw new ConfigError(`DFR: 'useCsff' needs 'downsample' (the official block only fuses at downsampling levels)`);
+    const { inChannels: cin, outChannels: cout, useCsff, downsample, threshold } = this.options;
+    if (useCsff && !downsample) throw new ConfigError(`DFR: 'useCsff' needs 'downsample' (the official block only fuses at downsampling levels)`);
     // Child order = official state_dict order.
     this.identity = this.addChild('identity', new Conv2d({ inChannels: cin, outChannels: cout, kernelSize: 1 }));
     this.conv1 = this.addChild('conv_1', new Conv2d({ inChannels: cin, outChannels: cout, kernelSize: 3, padding: 1 }));
     // Official conv_2 reads x (in → out), not conv_1's output.
     this.conv2 = this.addChild('conv_2', new Conv2d({ inChannels: cin, outChannels: cout, kernelSize: 3, padding: 1 }));
-    this.norm = this.addChild('norm', new RegionNorm({ channels: cout / 2, threshold: o.threshold ?? 0.8 }));
-    if (o.useCsff) {
+    this.norm = this.addChild('norm', new RegionNorm({ channels: cout / 2, threshold }));
+    if (useCsff) {
       this.csffEnc = this.addChild('csff_enc', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 3, padding: 1 }));
       this.csffDec = this.addChild('csff_dec', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 3, padding: 1 }));
     }
-    if (o.downsample ?? true) this.down = this.addChild('downsample', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 4, stride: 2, padding: 1, bias: false }));
+    if (downsample) this.down = this.addChild('downsample', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 4, stride: 2, padding: 1, bias: false }));
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -95,30 +96,28 @@ export class DFR extends Block<DFROptions & Record<string, unknown>> {
 
   forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor | tf.Tensor[] {
     const [x, enc, dec] = (Array.isArray(inputs) ? inputs : [inputs]) as [tf.Tensor, tf.Tensor?, tf.Tensor?];
-    const o = this.options;
-    const slope = o.reluSlope ?? 0.2;
-    // Each step in its own tidy and its inputs freed once consumed (peak memory: at 512² every full-width
-    // intermediate of DRCNet's first level is 64 MiB); never x, enc or dec, which belong to the caller.
-    const p = tf.tidy(() => {
-      let s = this.run(this.conv1, x, training);
-      if (o.regionNorm ?? true) {
-        const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
-        s.dispose();
-        s = tf.concat([this.run(this.norm, a, training), b], 3);
-      }
-      return tf.leakyRelu(s, slope);
-    });
-    const q = tf.tidy(() => tf.leakyRelu(simam(this.run(this.conv2, x, training) as tf.Tensor4D), slope));
-    const pq = tf.mul(p, q);
-    tf.dispose([p, q]);
-    let y = tf.tidy(() => tf.add(pq, this.run(this.identity, x, training)));
-    pq.dispose();
-    if (this.csffEnc && this.csffDec && enc && dec) {
-      const y0 = y;
-      y = tf.tidy(() => tf.add(tf.add(y0, this.run(this.csffEnc!, enc, training)), this.run(this.csffDec!, dec, training)));
-      y0.dispose();
+    const { regionNorm, reluSlope: slope } = this.options;
+    const run = (l: tfl.layers.Layer, t: tf.Tensor) => this.run(l, t, training);
+    // Every intermediate is freed once consumed (peak memory: at 512² every full-width intermediate of DRCNet's
+    // first level is 64 MiB); never x, enc or dec, which belong to the caller.
+    let s = run(this.conv1, x);
+    if (regionNorm) {
+      const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
+      s.dispose();
+      s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
     }
-    return this.down ? [this.run(this.down, y, training), y] : y;
+    const p = consume(s, (t) => tf.leakyRelu(t, slope));
+    const q = consume(
+      consume(run(this.conv2, x), (t) => simam(t as tf.Tensor4D)),
+      (t) => tf.leakyRelu(t, slope),
+    );
+    const pq = free(tf.mul(p, q), p, q);
+    let y = consume(pq, (t) => consume(run(this.identity, x), (i) => tf.add(t, i)));
+    if (this.csffEnc && this.csffDec) {
+      y = consume(y, (t) => consume(run(this.csffEnc!, enc!), (e) => tf.add(t, e)));
+      y = consume(y, (t) => consume(run(this.csffDec!, dec!), (d) => tf.add(t, d)));
+    }
+    return this.down ? [run(this.down, y), y] : y;
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {

@@ -1,59 +1,59 @@
-// Test helper (not exported): runs a block on a golden fixture and compares every output and every
-// RN_L hard mask (`__mask__.<module path>`, exact) with the official PyTorch tensors.
+// Test helper (not exported): core's `checkFixture` on a DRCNet golden fixture, with every RN_L hard mask
+// (`__mask__.<module path>`) compared too: the `run` hook records the masks of the forward pass and returns them
+// after the layer's outputs, so checkFixture compares them with the stored masks (and frees them with the rest).
+// Masks must match exactly (manifest rule): any differing pixel is a |diff| of 1, and every mask comparison is
+// also required to have max |diff| 0.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
-import { loadFixture, fixtureTensor, loadFixtureWeights, compareWithFixture, type Fixture } from '@restorekit/core/testing';
+import { checkFixture, loadFixture, type Fixture } from '@restorekit/core/testing';
 import { recordRegionMasks, regionNormPaths } from './region-masks.js';
 
 export interface FixtureRun {
   /** Max |diff| per output name. */
   diffs: Record<string, number>;
-  /** Masks compared (module path → number of pixels, all equal). */
+  /** Masks compared exactly (module path, '(root)' for the block itself → number of pixels). */
   masks: Record<string, number>;
 }
 
-const INPUTS = ['__input__', '__input2__', '__input3__'];
-const OUTPUTS = ['__output__', '__output2__'];
+const maskKey = (path: string) => (path === '' ? '__mask__' : `__mask__.${path}`);
 
-export async function runFixture(file: string, make: (fx: Fixture) => tfl.layers.Layer): Promise<FixtureRun> {
-  const before = tf.memory().numTensors;
-  const fx = await loadFixture(file);
-  const layer = make(fx);
-  const xs = INPUTS.filter((n) => fx.tensors[n]).map((n) => fixtureTensor(fx, n));
-  layer.build(xs.length === 1 ? xs[0]!.shape : xs.map((x) => x.shape));
-  const report = loadFixtureWeights(layer as never, fx);
-  expect(report.missing).toEqual([]);
-  const { result, masks } = recordRegionMasks(() => layer.apply(xs.length === 1 ? xs[0]! : xs) as tf.Tensor | tf.Tensor[]);
-  const ys = Array.isArray(result) ? result : [result];
-  const outNames = OUTPUTS.filter((n) => fx.tensors[n]);
-  expect(ys.length).toBe(outNames.length);
+export async function checkDRCNetFixture(file: string, create: (fx: Fixture) => tfl.layers.Layer): Promise<FixtureRun> {
+  // Which masks the fixture stores (checkFixture loads it again: the names must be known before it runs).
+  const names = Object.keys((await loadFixture(file)).tensors);
+  const paths = names.filter((k) => k.startsWith('__mask__')).map((k) => k.replace(/^__mask__\.?/, '')).sort();
+  const outputs = [...['__output__', '__output2__'].filter((n) => names.includes(n)), ...paths.map(maskKey)];
+  let ran: string[] | null = null;
+  const { fixture, comparisons } = await checkFixture(file, create, {
+    outputs,
+    run: (layer, xs) => {
+      const { result, masks } = recordRegionMasks(() => layer.apply(xs.length === 1 ? xs[0]! : xs) as tf.Tensor | tf.Tensor[]);
+      const ys = Array.isArray(result) ? result : [result];
+      const byPath = regionNormPaths(layer);
+      ran = [...byPath].filter(([, l]) => masks.has(l)).map(([p]) => p).sort();
+      const wanted = paths.map((p) => masks.get(byPath.get(p)!));
+      // Exactly the stored masks are returned (and freed by checkFixture); any other recorded mask is freed here.
+      tf.dispose([...masks.values()].filter((m) => !wanted.includes(m)));
+      if (JSON.stringify(ran) !== JSON.stringify(paths)) {
+        tf.dispose([...ys, ...wanted.filter((m): m is tf.Tensor => m !== undefined)]);
+        throw new Error(`${file}: the RN_L layers that ran (${ran.join(', ') || 'none'}) are not the ones with stored masks (${paths.join(', ') || 'none'})`);
+      }
+      return [...ys, ...(wanted as tf.Tensor[])];
+    },
+  });
+  expect(ran).toEqual(paths);
   const diffs: Record<string, number> = {};
-  for (const [i, n] of outNames.entries()) {
-    const cmp = await compareWithFixture(ys[i]!, fx, n);
-    diffs[n] = cmp.maxAbsDiff;
-    expect(cmp.ok, `${file} ${n} on ${tf.getBackend()}: max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol}, rtol ${cmp.rtol})`).toBe(true);
+  const masks: Record<string, number> = {};
+  for (const c of comparisons) {
+    if (!c.name.startsWith('__mask__')) {
+      diffs[c.name] = c.maxAbsDiff;
+      continue;
+    }
+    const path = c.name.replace(/^__mask__\.?/, '') || '(root)';
+    expect(c.maxAbsDiff, `${file}: mask ${path} on ${tf.getBackend()}`).toBe(0);
+    masks[path] = fixture.tensors[c.name]!.data.length;
   }
-  // Masks: exactly the RN_L layers that ran, each equal to the stored mask pixel for pixel.
-  const paths = regionNormPaths(layer);
-  const ran = [...paths].filter(([, l]) => masks.has(l)).map(([p]) => p).sort();
-  const stored = Object.keys(fx.tensors).filter((k) => k.startsWith('__mask__')).map((k) => k.replace(/^__mask__\.?/, '')).sort();
-  expect(ran).toEqual(stored);
-  const maskCounts: Record<string, number> = {};
-  for (const p of stored) {
-    const want = fx.tensors[p === '' ? '__mask__' : `__mask__.${p}`]!;
-    const got = tf.tidy(() => tf.transpose(masks.get(paths.get(p)!)!, [0, 3, 1, 2]));
-    const g = await got.data();
-    got.dispose();
-    expect(got.shape).toEqual(want.shape);
-    let bad = 0;
-    for (let i = 0; i < want.data.length; i++) if (g[i] !== want.data[i]) bad++;
-    expect(bad, `${file}: mask ${p || '(root)'} differs in ${bad} of ${want.data.length} pixels on ${tf.getBackend()}`).toBe(0);
-    maskCounts[p || '(root)'] = want.data.length;
-  }
-  tf.dispose([xs, ys, [...masks.values()]]);
-  layer.dispose();
-  expect(tf.memory().numTensors).toBe(before);
-  console.log(`[fixture] ${tf.getBackend()} ${file} ${JSON.stringify(diffs)} masks ${JSON.stringify(maskCounts)}`);
-  return { diffs, masks: maskCounts };
+  expect(Object.keys(masks).length).toBe(paths.length);
+  console.log(`[fixture] ${tf.getBackend()} ${file} ${JSON.stringify(diffs)} masks ${JSON.stringify(masks)}`);
+  return { diffs, masks };
 }

@@ -1,30 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, consume, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { reluSlope } from './options.js';
 
-export interface PlainConvBlockOptions {
-  inChannels: number;
-  outChannels: number;
+const OPTIONS = {
+  inChannels: opt.posInt(),
+  outChannels: opt.posInt(),
   /** LeakyReLU negative slope (official 0.2). */
-  reluSlope?: number;
-}
+  reluSlope: reluSlope(),
+};
+export type PlainConvBlockOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * The decoder's plain conv block (official `UNetConvBlock1` with use_HIN off, no downsample):
  * y = LReLU(conv_2(LReLU(conv_1(x)))) + identity(x), 3×3 convs and a 1×1 identity, all with bias.
  */
-export class PlainConvBlock extends Block<PlainConvBlockOptions & Record<string, unknown>> {
+export class PlainConvBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>PlainConvBlock';
+  static override optionsSchema = OPTIONS;
   readonly identity: Conv2d;
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
 
   constructor(opts: PlainConvBlockOptions & BlockArgs) {
     super(opts as never);
-    const cin = ensurePositiveInt('PlainConvBlock', 'inChannels', this.options.inChannels);
-    const cout = ensurePositiveInt('PlainConvBlock', 'outChannels', this.options.outChannels);
-    const slope = this.options.reluSlope ?? 0.2;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new ConfigError(`PlainConvBlock: option 'reluSlope' must be a finite number, got ${JSON.stringify(slope)}`);
+    const { inChannels: cin, outChannels: cout } = this.options;
     this.identity = this.addChild('identity', new Conv2d({ inChannels: cin, outChannels: cout, kernelSize: 1 }));
     this.conv1 = this.addChild('conv_1', new Conv2d({ inChannels: cin, outChannels: cout, kernelSize: 3, padding: 1 }));
     this.conv2 = this.addChild('conv_2', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 3, padding: 1 }));
@@ -42,9 +42,11 @@ export class PlainConvBlock extends Block<PlainConvBlockOptions & Record<string,
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const slope = this.options.reluSlope ?? 0.2;
-    const h = tf.leakyRelu(this.run(this.conv1, x, training), slope);
-    return tf.add(tf.leakyRelu(this.run(this.conv2, h, training), slope), this.run(this.identity, x, training));
+    const slope = this.options.reluSlope;
+    const lrelu = (t: tf.Tensor) => tf.leakyRelu(t, slope);
+    const h = consume(this.run(this.conv1, x, training), lrelu);
+    const y = consume(consume(h, (t) => this.run(this.conv2, t, training)), lrelu);
+    return consume(y, (t) => consume(this.run(this.identity, x, training), (i) => tf.add(t, i)));
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, RestorekitError } from '@restorekit/core';
+import { RestorekitError, isBlock } from '@restorekit/core';
 
 // Debug access to the hard masks of RN_L (RegionNorm) layers, e.g. to compare them with the
 // `__mask__.<module path>` tensors of the golden fixtures.
@@ -33,6 +33,6 @@ export function recordRegionMasks<T>(fn: () => T): { result: T; masks: Map<tfl.l
 export function regionNormPaths(block: tfl.layers.Layer, prefix = ''): Map<string, tfl.layers.Layer> {
   const out = new Map<string, tfl.layers.Layer>();
   if ((block.constructor as { className?: string }).className === 'restorekit>RegionNorm') out.set(prefix.replace(/\.$/, ''), block);
-  if (block instanceof Block) for (const [k, c] of block.childLayers) for (const [p, l] of regionNormPaths(c, `${prefix}${k}.`)) out.set(p, l);
+  if (isBlock(block)) for (const [k, c] of block.childLayers) for (const [p, l] of regionNormPaths(c, `${prefix}${k}.`)) out.set(p, l);
   return out;
 }

@@ -1,16 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, InstanceNorm2d, ShapeError, ensurePositiveInt, fmtShape, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, ConfigError, InstanceNorm2d, opt, registerBlock, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { oddKernelSize } from './options.js';
 import { recordMask } from './region-masks.js';
 
-export interface RegionNormOptions {
+const OPTIONS = {
   /** Channels C of the normalised feature (official `feature_channels`; DFR uses half of its width). */
-  channels: number;
+  channels: opt.posInt(),
   /** Hard-mask threshold t on the importance map: foreground where M ≥ t (official 0.8). */
-  threshold?: number;
-  /** Kernel size of the three self-aware affine convs (official 7). */
-  kernelSize?: number;
-}
+  threshold: opt.custom<number>('a number in (0, 1)', (v) => (typeof v === 'number' && v > 0 && v < 1) || 'a threshold on a sigmoid map', 0.8) as OptionSpec<number, true>,
+  /** Kernel size of the three self-aware affine convs (official 7), odd. */
+  kernelSize: oddKernelSize(7),
+};
+export type RegionNormOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * The official `RN_L`: learned region normalisation (DRCNet's "dynamic spatial filter", from
@@ -25,8 +27,9 @@ export interface RegionNormOptions {
  *
  * PyTorch keys: `sa.conv1.weight`, `sa.gamma_conv.{weight,bias}`, `sa.beta_conv.{weight,bias}`, `rn.bn_norm.{weight,bias}`.
  */
-export class RegionNorm extends Block<RegionNormOptions & Record<string, unknown>> {
+export class RegionNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>RegionNorm';
+  static override optionsSchema = OPTIONS;
   readonly conv1: Conv2d;
   readonly gammaConv: Conv2d;
   readonly betaConv: Conv2d;
@@ -34,17 +37,13 @@ export class RegionNorm extends Block<RegionNormOptions & Record<string, unknown
 
   constructor(opts: RegionNormOptions & BlockArgs) {
     super(opts as never);
-    const c = ensurePositiveInt('RegionNorm', 'channels', this.options.channels);
-    const k = ensurePositiveInt('RegionNorm', 'kernelSize', this.options.kernelSize ?? 7);
-    if (k % 2 !== 1) throw new ConfigError(`RegionNorm: option 'kernelSize' must be odd (same-size output), got ${k}`);
-    const t = this.options.threshold ?? 0.8;
-    if (typeof t !== 'number' || !(t > 0 && t < 1)) throw new ConfigError(`RegionNorm: option 'threshold' must be a number in (0, 1), got ${JSON.stringify(t)}`);
+    const { channels, kernelSize: k } = this.options;
     const p = (k - 1) / 2;
     // Paper figure draws 3×3 convs here; the official code (followed) uses kernel_size 7.
     this.conv1 = this.addChild('sa.conv1', new Conv2d({ inChannels: 2, outChannels: 1, kernelSize: k, padding: p, bias: false }));
     this.gammaConv = this.addChild('sa.gamma_conv', new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: k, padding: p, bias: true }));
     this.betaConv = this.addChild('sa.beta_conv', new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: k, padding: p, bias: true }));
-    this.bnNorm = this.addChild('rn.bn_norm', new InstanceNorm2d({ channels: c, affine: true, eps: 1e-5 }));
+    this.bnNorm = this.addChild('rn.bn_norm', new InstanceNorm2d({ channels, affine: true, eps: 1e-5 }));
   }
 
   override build(s: tfl.Shape): void {
@@ -70,7 +69,7 @@ export class RegionNorm extends Block<RegionNormOptions & Record<string, unknown
     // Official: mask[sa_map.detach() >= threshold] = 1 (inclusive). No gradient reaches M through the
     // mask (GreaterEqual's gradient is zero). A float select rather than cast(bool): on webgpu a
     // bool → float32 cast aliases the bool buffer, and a kept copy of it read back wrong values.
-    return tf.where(tf.greaterEqual(m, this.options.threshold ?? 0.8), tf.onesLike(m), tf.zerosLike(m));
+    return tf.where(tf.greaterEqual(m, this.options.threshold), tf.onesLike(m), tf.zerosLike(m));
   }
 
   /** The hard foreground mask R = 1[M ≥ threshold] for an input z, [B, H, W, 1] (1 = foreground). Build the block first. */
@@ -81,7 +80,6 @@ export class RegionNorm extends Block<RegionNormOptions & Record<string, unknown
   }
 
   forward(z: tf.Tensor, training: boolean): tf.Tensor {
-    if (z.rank !== 4) throw new ShapeError(`RegionNorm: input must be rank 4, got ${fmtShape(z.shape)}`);
     const m = this.importance(z, training);
     const gamma = this.run(this.gammaConv, m, training);
     const beta = this.run(this.betaConv, m, training);

@@ -1,35 +1,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, ShapeError, ensurePositiveInt, fmtShape, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, ShapeError, consume, fmtShape, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { oddKernelSize } from './options.js';
 
-export interface SAMOptions {
+const OPTIONS = {
   /** Feature channels (official n_feat). */
-  channels: number;
+  channels: opt.posInt(),
   /** Image channels (official: 3, hard-coded). */
-  imageChannels?: number;
-  /** Conv kernel size (official 3). */
-  kernelSize?: number;
+  imageChannels: opt.posInt(3),
+  /** Conv kernel size, odd (official 3). */
+  kernelSize: oddKernelSize(3),
   /** Conv biases (official DRCNet: true). */
-  bias?: boolean;
-}
+  bias: opt.bool(true),
+};
+export type SAMOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * Supervised attention module (MPRNet/HINet `SAM`, as in DRCNet): inputs [F, I];
  * img = conv2(F) + I; f = conv1(F)·sigmoid(conv3(img)) + F; outputs [f, img].
  */
-export class SAM extends Block<SAMOptions & Record<string, unknown>> {
+export class SAM extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>SAM';
+  static override optionsSchema = OPTIONS;
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
   readonly conv3: Conv2d;
 
   constructor(opts: SAMOptions & BlockArgs) {
     super(opts as never);
-    const c = ensurePositiveInt('SAM', 'channels', this.options.channels);
-    const ci = ensurePositiveInt('SAM', 'imageChannels', this.options.imageChannels ?? 3);
-    const k = ensurePositiveInt('SAM', 'kernelSize', this.options.kernelSize ?? 3);
-    if (k % 2 !== 1) throw new ConfigError(`SAM: option 'kernelSize' must be odd, got ${k}`);
-    const conv = (i: number, o: number) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: (k - 1) / 2, bias: this.options.bias ?? true });
+    const { channels: c, imageChannels: ci, kernelSize: k, bias } = this.options;
+    const conv = (i: number, o: number) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: (k - 1) / 2, bias });
     this.conv1 = this.addChild('conv1', conv(c, c));
     this.conv2 = this.addChild('conv2', conv(c, ci));
     this.conv3 = this.addChild('conv3', conv(ci, c));
@@ -44,7 +44,7 @@ export class SAM extends Block<SAMOptions & Record<string, unknown>> {
   }
 
   protected override expectedChannels() {
-    return [this.options.channels, this.options.imageChannels ?? 3];
+    return [this.options.channels, this.options.imageChannels];
   }
 
   protected override validateInputs(xs: tf.Tensor | tf.Tensor[]): void {
@@ -57,9 +57,10 @@ export class SAM extends Block<SAMOptions & Record<string, unknown>> {
 
   forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor[] {
     const [x, xImg] = inputs as [tf.Tensor, tf.Tensor];
-    const img = tf.add(this.run(this.conv2, x, training), xImg);
-    const g = tf.sigmoid(this.run(this.conv3, img, training));
-    return [tf.add(tf.mul(this.run(this.conv1, x, training), g), x), img];
+    const img = consume(this.run(this.conv2, x, training), (t) => tf.add(t, xImg));
+    const g = consume(this.run(this.conv3, img, training), (t) => tf.sigmoid(t));
+    const f = consume(this.run(this.conv1, x, training), (c) => free(tf.mul(c, g), g));
+    return [consume(f, (t) => tf.add(t, x)), img];
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape[] {

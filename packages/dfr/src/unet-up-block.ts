@@ -1,32 +1,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, ConvTranspose2d, ShapeError, ensurePositiveInt, fmtShape, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, ConfigError, ConvTranspose2d, ShapeError, consume, fmtShape, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { PlainConvBlock } from './plain-conv-block.js';
+import { reluSlope } from './options.js';
 
-export interface UNetUpBlockOptions {
+const OPTIONS = {
   /** Channels of the decoder input x (official in_size). */
-  inChannels: number;
+  inChannels: opt.posInt(),
   /** Channels after the transposed conv and of the output (official out_size); the bridge has inChannels − outChannels. */
-  outChannels: number;
-  reluSlope?: number;
-}
+  outChannels: opt.posInt(),
+  /** LeakyReLU negative slope (official 0.2). */
+  reluSlope: reluSlope(),
+};
+export type UNetUpBlockOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * DRCNet decoder block (official `UNetUpBlock`): u = ConvTranspose2d(k 2, s 2, bias)(x),
  * y = PlainConvBlock(cat[u, bridge]). Inputs [x, bridge] with bridge at twice x's resolution.
  */
-export class UNetUpBlock extends Block<UNetUpBlockOptions & Record<string, unknown>> {
+export class UNetUpBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>UNetUpBlock';
+  static override optionsSchema = OPTIONS;
   readonly up: ConvTranspose2d;
   readonly convBlock: PlainConvBlock;
 
   constructor(opts: UNetUpBlockOptions & BlockArgs) {
     super(opts as never);
-    const cin = ensurePositiveInt('UNetUpBlock', 'inChannels', this.options.inChannels);
-    const cout = ensurePositiveInt('UNetUpBlock', 'outChannels', this.options.outChannels);
+    const { inChannels: cin, outChannels: cout, reluSlope: slope } = this.options;
     if (cout >= cin) throw new ConfigError(`UNetUpBlock: 'outChannels' (${cout}) must be smaller than 'inChannels' (${cin}); the bridge brings the other inChannels − outChannels`);
     this.up = this.addChild('up', new ConvTranspose2d({ inChannels: cin, outChannels: cout, kernelSize: 2, stride: 2, bias: true }));
-    this.convBlock = this.addChild('conv_block', new PlainConvBlock({ inChannels: cin, outChannels: cout, reluSlope: this.options.reluSlope ?? 0.2 }));
+    this.convBlock = this.addChild('conv_block', new PlainConvBlock({ inChannels: cin, outChannels: cout, reluSlope: slope }));
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -50,7 +53,8 @@ export class UNetUpBlock extends Block<UNetUpBlockOptions & Record<string, unkno
 
   forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor {
     const [x, bridge] = inputs as [tf.Tensor, tf.Tensor];
-    return this.run(this.convBlock, tf.concat([this.run(this.up, x, training), bridge], 3), training);
+    const cat = consume(this.run(this.up, x, training), (u) => tf.concat([u, bridge], 3));
+    return consume(cat, (t) => this.run(this.convBlock, t, training));
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {

@@ -1,44 +1,100 @@
 /**
  * DFT bases computed on the host in float64 (angles from (n·k mod N), so no precision is lost for
- * large n·k) and uploaded once per (backend, kind, size, scale). The cache holds tf tensors that
- * stay alive until `releaseFFTCache()`; `setFFTCacheEnabled(false)` makes every call create and
- * dispose its own bases (no tensors outlive the call: what leak checks want).
+ * large n·k) and uploaded once per (backend, kind, size, scale), while core's setting `fftCache` is on
+ * (`configure({ fftCache: false })` makes every call create and dispose its own bases, and frees the cache).
+ *
+ * Ownership: the cached bases are tf tensors, so they must belong to someone. Blocks that run FFTs register as
+ * users of the cache (`retainFFTCache(this)` when built or first run — `FFTBlock` does it on the first run —,
+ * `releaseFFTCacheUse(this)` when disposed); bases built
+ * while any user is registered belong to the users and are disposed when the last one is released, so building,
+ * running and disposing a block leaves `tf.memory()` as it was. Bases built by plain function calls with no user
+ * registered stay until `releaseFFTCache()`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { getSettings, isBlock, onSettingsChange } from '@restorekit/core';
 
-const cache = new Map<string, tf.Tensor>();
-let enabled = true;
+interface Entry {
+  tensor: tf.Tensor;
+  /** Built while a user was registered: disposed when the last user is released. */
+  owned: boolean;
+}
+const cache = new Map<string, Entry>();
+const users = new Set<object>();
 
-/** Disposes every cached basis tensor (all backends). Returns how many tensors were released. */
-export function releaseFFTCache(): number {
+function disposeEntries(which: (e: Entry) => boolean): number {
   let n = 0;
-  for (const t of cache.values())
-    if (!t.isDisposed) {
-      t.dispose();
-      n++;
+  for (const [k, e] of cache)
+    if (which(e)) {
+      if (!e.tensor.isDisposed) {
+        e.tensor.dispose();
+        n++;
+      }
+      cache.delete(k);
     }
-  cache.clear();
   return n;
 }
 
-/** Turns the basis cache on (default) or off. Off: bases are rebuilt per call and disposed with the call's tidy scope. */
-export function setFFTCacheEnabled(on: boolean): void {
-  enabled = on;
-  if (!on) releaseFFTCache();
+/** Disposes every cached basis tensor (all backends, whoever built them). Returns how many tensors were released. */
+export function releaseFFTCache(): number {
+  return disposeEntries(() => true);
 }
 
+/**
+ * Registers `user` (a block that runs FFTs; call it from `build` or `forward`) as a user of the basis cache: bases built from now
+ * until the last user is released belong to the users. Registering the same user again does nothing.
+ */
+export function retainFFTCache(user: object): void {
+  users.add(user);
+}
+
+/**
+ * Ends the use of `user` and of every registered user among its child blocks (`childLayers`, recursively, and a
+ * tfjs model's `layers`). `FFTBlock` calls it from core's `releaseResources` hook, which a block's dispose runs on
+ * itself and on every child block, so disposing any model that contains FFT blocks releases them. When no user is
+ * left, the bases built during use are disposed (bases of user-less function calls stay until `releaseFFTCache`).
+ * Returns how many tensors were disposed. Releasing what was never registered does nothing.
+ */
+export function releaseFFTCacheUse(user: object): number {
+  const seen = new Set<unknown>();
+  const visit = (x: unknown): void => {
+    if (x === null || typeof x !== 'object' || seen.has(x)) return;
+    seen.add(x);
+    users.delete(x);
+    if (isBlock(x)) for (const c of x.childLayers.values()) visit(c);
+    const layers = (x as { layers?: unknown }).layers;
+    if (Array.isArray(layers)) for (const l of layers) visit(l);
+  };
+  const before = users.size;
+  visit(user);
+  return before > 0 && users.size === 0 ? disposeEntries((e) => e.owned) : 0;
+}
+
+/** How many users hold the cache (see `retainFFTCache`). */
+export function fftCacheUsers(): number {
+  return users.size;
+}
+
+/** How many basis tensors are cached. */
 export function fftCacheSize(): number {
   return cache.size;
 }
 
+// Turning the setting off frees the cache (later calls build per-call bases).
+onSettingsChange((s) => {
+  if (!s.fftCache && cache.size > 0) releaseFFTCache();
+});
+
+function remember(key: string, t: tf.Tensor): tf.Tensor {
+  cache.set(key, { tensor: tf.keep(t), owned: users.size > 0 });
+  return t;
+}
+
 function cached(key: string, shape: number[], make: () => Float32Array): tf.Tensor {
-  if (!enabled) return tf.tensor(make(), shape, 'float32');
+  if (!getSettings().fftCache) return tf.tensor(make(), shape, 'float32');
   const full = `${tf.getBackend()}|${key}`;
   const hit = cache.get(full);
-  if (hit && !hit.isDisposed) return hit;
-  const t = tf.keep(tf.tensor(make(), shape, 'float32'));
-  cache.set(full, t);
-  return t;
+  if (hit && !hit.tensor.isDisposed) return hit.tensor;
+  return remember(full, tf.tensor(make(), shape, 'float32'));
 }
 
 const TWO_PI = 2 * Math.PI;
@@ -175,12 +231,11 @@ export function c2rSplitBases(N: number, scale: number): [tf.Tensor, tf.Tensor] 
 const transposedOf = new WeakMap<tf.Tensor, tf.Tensor>();
 /** The transpose of a basis, cached alongside it (with the cache off: a fresh tensor owned by the caller's scope). */
 export function transposed(basis: tf.Tensor): tf.Tensor {
-  if (!enabled) return tf.transpose(basis);
+  if (!getSettings().fftCache) return tf.transpose(basis);
   const hit = transposedOf.get(basis);
   if (hit && !hit.isDisposed) return hit;
-  const t = tf.keep(tf.transpose(basis));
+  const t = remember(`T|${basis.id}`, tf.transpose(basis)); // released with the cache (tensor ids are never reused)
   transposedOf.set(basis, t);
-  cache.set(`T|${cache.size}|${basis.id}`, t); // released with the cache
   return t;
 }
 

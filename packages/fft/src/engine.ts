@@ -26,9 +26,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
-import { KERNEL_AUTO_BACKENDS, KERNEL_BACKENDS, kernelStage } from './kernels.js';
+import { KERNEL_BACKENDS, kernelStage } from './kernels.js';
 import { packedStage, stackParts, takePart } from './kernels-webgl.js';
-import { BackendError } from '@restorekit/core';
+import { BackendError, prefers } from '@restorekit/core';
 import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
 
 export type StageKind = 'r2c' | 'c2c' | 'c2r';
@@ -62,8 +62,8 @@ export const FOURSTEP_MIN_N: Record<string, number> = { cpu: 128, webgl: 128, we
 export const FOURSTEP_MIN_POST = 4;
 
 /**
- * The custom DFT-pass kernels (kernels.ts for webgpu, kernels-webgl.ts for webgl; 'auto' on
- * KERNEL_AUTO_BACKENDS) do two launches per axis
+ * The custom DFT-pass kernels (kernels.ts for webgpu, kernels-webgl.ts for webgl; 'auto' where core's
+ * `prefers('fftKernel')` says so) do two launches per axis
  * instead of the ~10 tensor ops of the four-step path. Lengths from this one up use two passes
  * (four-step); shorter ones one dense pass.
  */
@@ -103,7 +103,7 @@ export function pathFor(n: number, path: FFTPath = 'auto', backend?: string, pos
 
 function usesKernel(path: FFTPath, backend = tf.getBackend()): boolean {
   if (path === 'kernel') return true;
-  return path === 'auto' && KERNEL_AUTO_BACKENDS.includes(backend);
+  return path === 'auto' && KERNEL_BACKENDS.includes(backend) && prefers('fftKernel', backend);
 }
 
 /** basis [K, N] applied from the left along the middle axis of x viewed as [pre, N, post] → [pre, K, post]. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, ConfigError, fmtShape } from '@restorekit/core';
+import { ShapeError, fmtShape, resolveOptions } from '@restorekit/core';
 import type { Complex, FFTOptions, IRFFTOptions } from './types.js';
-import { checkComplex, checkReal, commonOptions } from './validate.js';
+import { IRFFT_OPTIONS, checkComplex, checkReal, commonOptions, transformAxes } from './validate.js';
 import { normScale, run2d, type Cx } from './engine.js';
 
 /** Runs a complex-valued engine computation in a tidy scope, keeping only its two outputs. */
@@ -34,15 +34,14 @@ export function rfft2(x: tf.Tensor, opts: FFTOptions = {}): Complex {
  */
 export function irfft2(z: Complex, opts: IRFFTOptions = {}): tf.Tensor {
   const { re } = checkComplex('irfft2', z);
-  const { norm, path, axes } = commonOptions('irfft2', re.rank, opts);
-  const [a0, a1] = axes;
+  const o = resolveOptions('irfft2', IRFFT_OPTIONS, opts);
+  const { norm, path } = o;
+  const [a0, a1] = transformAxes('irfft2', re.rank, o.axes);
   const H = re.shape[a0]!;
   const bins = re.shape[a1]!;
   let W = 2 * (bins - 1);
-  if (opts.size !== undefined) {
-    const s = opts.size as unknown;
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v >= 1))
-      throw new ConfigError(`irfft2: option 'size' must be two positive integers [H, W], got ${JSON.stringify(s)}`);
+  if (o.size !== undefined) {
+    const s = o.size;
     if (s[0] !== H) throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: H = ${s[0]} but axis ${a0} has ${H} bins (resizing is not supported)`);
     if (Math.floor(s[1] / 2) + 1 !== bins)
       throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: W = ${s[1]} needs ⌊W/2⌋+1 = ${Math.floor(s[1] / 2) + 1} bins but axis ${a1} has ${bins}`);
@@ -50,7 +49,7 @@ export function irfft2(z: Complex, opts: IRFFTOptions = {}): tf.Tensor {
   }
   if (W < 1) throw new ShapeError(`irfft2: a spectrum with ${bins} bin(s) on axis ${a1} gives no signal; pass size [H, W] with W = 1`);
   return tf.tidy(() =>
-    run2d({ re: z.re, im: z.im }, re.shape, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path) as tf.Tensor,
+    run2d({ re, im: z.im }, re.shape, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path) as tf.Tensor,
   );
 }
 

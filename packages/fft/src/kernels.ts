@@ -15,6 +15,7 @@
  * adjoint (the conjugate transform), see kernelStage.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from '@restorekit/core';
 import { twiddleTable } from './basis.js';
 
 export interface PassSpec {
@@ -33,14 +34,13 @@ export interface PassSpec {
   hermitian: boolean;
 }
 
-/** Backends with the DFT-pass kernel (path 'kernel'). */
-export const KERNEL_BACKENDS = ['webgl', 'webgpu'];
 /**
- * Backends where path 'auto' uses it (measured, benchmarks/results/fft.md): on webgpu (SwiftShader) every
- * dispatch costs tens of ms, so two launches per axis beat the four-step's ~10 tensor ops by 4–5×; on
- * webgl the packed-texture form (kernels-webgl.ts) is ~4× faster than the tensor-op four-step at 256².
+ * Backends that have the DFT-pass kernel (a capability: path 'kernel' runs only there). Where path 'auto' takes it
+ * is a backend preference in @restorekit/core, `prefers('fftKernel')` (measured, benchmarks/results/fft.md: on
+ * webgpu (SwiftShader) every dispatch costs tens of ms, so two launches per axis beat the four-step's ~10 tensor ops
+ * by 4–5×; on webgl the packed-texture form (kernels-webgl.ts) is ~4× faster than the tensor-op four-step at 256²).
  */
-export const KERNEL_AUTO_BACKENDS = ['webgl', 'webgpu'];
+export const KERNEL_BACKENDS: readonly string[] = ['webgl', 'webgpu'];
 
 function flt(v: number): string {
   const s = String(Math.fround(v));
@@ -112,7 +112,7 @@ function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
     };
     info = b.runWebGPUProgram!.call(b, program, [x, table], 'float32');
   } else {
-    throw new Error(`restorekit fft: the DFT-pass kernel exists for ${KERNEL_BACKENDS.join(' and ')}, not for '${name}'`);
+    throw new BackendError(`fft: the DFT-pass kernel exists for ${KERNEL_BACKENDS.join(' and ')}, not for '${name}'`);
   }
   return tf.engine().makeTensorFromTensorInfo(info as never);
 }

@@ -1,15 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DTypeError, ShapeError } from '@restorekit/core';
+import { BackendError, ConfigError, DTypeError, ShapeError, configure, getSettings, withSettings, backendsPreferring } from '@restorekit/core';
+import { expectNoLeaks } from '@restorekit/core/testing';
 import {
-  rfft2, irfft2, fft2, ifft2, fftshift, ifftshift, amplitude, phase, fromPolar, complexMul, conj,
-  lowPassMask, highPassMask, bandPassMask, releaseFFTCache, setFFTCacheEnabled, pathFor, type Complex, type FFTPath,
+  rfft2, irfft2, fft2, ifft2, fftshift, ifftshift, roll, amplitude, phase, fromPolar, complexMul, conj,
+  lowPassMask, highPassMask, bandPassMask, radialFrequency, releaseFFTCache, fftCacheSize, pathFor, KERNEL_BACKENDS, type Complex, type FFTPath,
 } from './index.js';
 
-// Leak checks below run with the basis cache off (every call creates and disposes its own bases);
-// the cache itself is tested separately.
-beforeAll(() => setFFTCacheEnabled(false));
-afterAll(() => setFFTCacheEnabled(true));
+// Leak checks below run with the basis cache off (every call creates and disposes its own bases): these are plain
+// function calls, whose cached bases nobody owns (blocks own theirs: layers/layers.test.ts). The cache itself is
+// tested separately, with the setting on.
+let settingsBefore: ReturnType<typeof getSettings>;
+beforeAll(() => {
+  settingsBefore = getSettings();
+  configure({ fftCache: false });
+});
+afterAll(() => configure(settingsBefore));
 
 const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
@@ -26,8 +32,7 @@ async function maxAbs(a: tf.Tensor): Promise<number> {
 }
 
 describe('round trips, axes and ranks', () => {
-  it('irfft2(rfft2(x)) = x for odd and even sizes in every norm, both paths', async () => {
-    const before = tf.memory().numTensors;
+  it('irfft2(rfft2(x)) = x for odd and even sizes in every norm, both paths', () => expectNoLeaks(async () => {
     for (const [H, W] of [[5, 7], [6, 9], [12, 10], [1, 4], [3, 1]])
       for (const norm of ['backward', 'ortho', 'forward'] as const)
         for (const path of ['matmul', 'fourstep'] as const) {
@@ -38,8 +43,7 @@ describe('round trips, axes and ranks', () => {
           expect(await maxAbsDiff(x, y), `${H}x${W} ${norm} ${path}`).toBeLessThan(2e-5);
           tf.dispose([x, z.re, z.im, y]);
         }
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  }, 'round trips'));
 
   it('ifft2(fft2(z)) = z and fft2 of a real tensor matches rfft2 on the kept bins', async () => {
     const z = { re: rnd([1, 6, 10, 2], 1), im: rnd([1, 6, 10, 2], 2) };
@@ -118,14 +122,14 @@ describe('implementations agree', () => {
           const y = irfft2({ re: g.re, im: tf.mul(g.im, 0.5) }, { path: p, size: [H, W], norm: 'forward' });
           return tf.sum(tf.mul(y, w));
         };
-        const before = tf.memory().numTensors;
-        const ga = tf.grad(loss('matmul'))(x);
-        const gb = tf.grad(loss(path))(x);
-        const scale = await maxAbs(ga);
-        expect(scale).toBeGreaterThan(0);
-        expect(await maxAbsDiff(ga, gb), `${path} ${H}x${W}`).toBeLessThan(1e-4 * scale);
-        tf.dispose([ga, gb]);
-        expect(tf.memory().numTensors).toBe(before);
+        await expectNoLeaks(async () => {
+          const ga = tf.grad(loss('matmul'))(x);
+          const gb = tf.grad(loss(path))(x);
+          const scale = await maxAbs(ga);
+          expect(scale).toBeGreaterThan(0);
+          expect(await maxAbsDiff(ga, gb), `${path} ${H}x${W}`).toBeLessThan(1e-4 * scale);
+          tf.dispose([ga, gb]);
+        }, `gradients ${path} ${H}x${W}`);
         tf.dispose([x, w]);
       }
     }
@@ -148,6 +152,11 @@ describe('implementations agree', () => {
       expect(await maxAbsDiff(c.im, d.im), what).toBeLessThan(1e-5 * (await maxAbs(d.im)));
       tf.dispose([x, a.re, a.im, b.re, b.im, y, c.re, c.im, d.re, d.im]);
     }
+  });
+  it("'auto' takes the DFT-pass kernel exactly where core prefers it (prefers('fftKernel')) and the backend has it", () => {
+    for (const b of ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'])
+      expect(pathFor(256, 'auto', b) === 'kernel', b).toBe(backendsPreferring('fftKernel').includes(b) && KERNEL_BACKENDS.includes(b));
+    expect([...backendsPreferring('fftKernel')].sort()).toEqual(['webgl', 'webgpu']);
   });
   it("'auto' picks four-step for long composite lengths (per-backend threshold) and the dense DFT for short or prime ones", () => {
     expect(pathFor(512, 'auto', 'webgl')).toBe('kernel');
@@ -204,11 +213,10 @@ describe('gradients vs finite differences', () => {
     ['fftshift', ([x]) => [fftshift(x!)], [[1, 5, 4, 1]]],
   ];
   for (const [name, f, shapes] of linear)
-    it(name, async () => {
-      const before = tf.memory().numTensors;
-      for (const { fd, ad } of await gradCheck(f, shapes, 0.5, 7)) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(ad)));
-      expect(tf.memory().numTensors).toBe(before);
-    });
+    it(name, () =>
+      expectNoLeaks(async () => {
+        for (const { fd, ad } of await gradCheck(f, shapes, 0.5, 7)) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(ad)));
+      }, name));
   it('amplitude and phase (non-linear)', async () => {
     for (const [f, name] of [[amplitude, 'amplitude'], [phase, 'phase']] as const) {
       const res = await gradCheck(([re, im]) => [f({ re: re!, im: im! })], [[1, 3, 4, 2], [1, 3, 4, 2]], 1e-2, 11);
@@ -285,65 +293,130 @@ describe('polar, shifts, masks', () => {
 });
 
 describe('bad input → typed errors, no leaks', () => {
-  it('rejects complex64, integer, low-rank, mismatched, mis-sized and unknown options', () => {
-    const before = tf.memory().numTensors;
+  it('rejects complex64, integer, low-rank, mismatched, mis-sized and unknown options', () =>
+    expectNoLeaks(async () => {
+      const x = tf.zeros([1, 4, 4, 1]);
+      const xi = tf.zeros([1, 4, 4, 1], 'int32');
+      const v = tf.zeros([8]);
+      // wasm has no Complex kernel, so no complex64 tensor can exist there; the other backends check the rejection.
+      const c64 = tf.getBackend() === 'wasm' ? null : tf.tidy(() => tf.complex(tf.zeros([4, 4]), tf.zeros([4, 4])));
+      const re = tf.zeros([1, 4, 3, 1]);
+      const im = tf.zeros([1, 4, 2, 1]);
+      // Nothing is allocated before the checks pass.
+      await expectNoLeaks(() => {
+        if (c64) {
+          expect(() => rfft2(c64)).toThrow(DTypeError);
+          expect(() => rfft2(c64)).toThrow(/complex64/);
+          expect(() => fft2(c64 as never)).toThrow(/complex64/);
+          expect(() => irfft2(c64 as never)).toThrow(/complex64/);
+          expect(() => fftshift(c64)).toThrow(/complex64/);
+        }
+        expect(() => rfft2(xi)).toThrow(/float32, got int32/);
+        expect(() => rfft2(v)).toThrow(ShapeError);
+        expect(() => rfft2(v)).toThrow(/rank ≥ 2/);
+        expect(() => irfft2({ re, im })).toThrow(/same shape/);
+        expect(() => ifft2({ re, im: xi } as never)).toThrow(DTypeError);
+        expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(ShapeError);
+        expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(/does not fit the spectrum/);
+        expect(() => irfft2({ re, im: re }, { size: [5, 4] })).toThrow(/H = 5/);
+        expect(() => irfft2({ re, im: re }, { size: [4, 2.5] as never })).toThrow(/option 'size' must be two positive integers \[H, W\]/);
+        expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(ConfigError);
+        expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(`rfft2: option 'norm' must be one of 'backward', 'ortho', 'forward', got "unitary"`);
+        expect(() => rfft2(x, { path: 'fast' as never })).toThrow(/option 'path' must be one of 'auto', 'matmul', 'fourstep', 'kernel'/);
+        if (!KERNEL_BACKENDS.includes(tf.getBackend())) {
+          expect(() => rfft2(x, { path: 'kernel' })).toThrow(BackendError);
+          expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' needs the webgl or webgpu backend/);
+        }
+        expect(() => rfft2(x, { axes: [1, 1] })).toThrow(/same axis twice/);
+        expect(() => rfft2(x, { axes: [1, 4] })).toThrow(/out of range/);
+        expect(() => rfft2(x, { axes: [1] as never })).toThrow(/option 'axes' must be two integer axes/);
+        expect(() => fftshift(x, { axes: [7] })).toThrow(ConfigError);
+        expect(() => roll(x, 1, 4)).toThrow(/out of range/);
+        expect(() => roll(x, 0.5, 1)).toThrow(ConfigError);
+        expect(() => lowPassMask({ size: [4, 4], cutoff: -1 })).toThrow(/option 'cutoff' must be a finite number ≥ 0/);
+        expect(() => lowPassMask({ size: [4, 4] } as never)).toThrow(/option 'cutoff' is required/);
+        expect(() => radialFrequency({ size: [4, 0] })).toThrow(/option 'size' must be two positive integers/);
+        expect(() => radialFrequency({ size: [4, 4], layout: 'nchw' as never })).toThrow(/option 'layout' must be one of 'nhwc', 'hw'/);
+        expect(() => bandPassMask({ size: [4, 4], low: 0.5, high: 0.2 })).toThrow(ConfigError);
+        expect(() => fromPolar(re, im)).toThrow(ShapeError);
+      }, 'the rejected calls');
+      tf.dispose([x, xi, v, re, im]);
+      c64?.dispose();
+    }, 'bad input'));
+
+  it('a value that is not a tensor is a DTypeError naming it, in every op', () => {
+    const notTensors: unknown[] = [null, undefined, 3, [1, 2, 3], { shape: [2, 2] }, 'x'];
+    const ops: [string, (v: unknown) => unknown][] = [
+      ['rfft2', (v) => rfft2(v as never)],
+      ['irfft2', (v) => irfft2(v as never)],
+      ['irfft2', (v) => irfft2({ re: v, im: v } as never)],
+      ['fft2', (v) => fft2(v as never)],
+      ['ifft2', (v) => ifft2({ re: tf.zeros([2, 2]), im: v } as never)],
+      ['fftshift', (v) => fftshift(v as never)],
+      ['ifftshift', (v) => ifftshift(v as never)],
+      ['roll', (v) => roll(v as never, 1, 0)],
+      ['amplitude', (v) => amplitude(v as never)],
+      ['phase', (v) => phase({ re: v, im: v } as never)],
+      ['fromPolar', (v) => fromPolar(v as never, v as never)],
+      ['complexMul', (v) => complexMul(v as never, v as never)],
+      ['conj', (v) => conj(v as never)],
+    ];
+    for (const [op, f] of ops)
+      for (const v of notTensors) {
+        const what = `${op}(${JSON.stringify(v) ?? 'undefined'})`;
+        expect(() => tf.tidy(() => void f(v)), what).toThrow(DTypeError);
+        expect(() => tf.tidy(() => void f(v)), what).toThrow(new RegExp(`^${op}: `));
+      }
+  });
+
+  it('unknown options are ConfigErrors naming the meant option (they used to be ignored)', () => {
     const x = tf.zeros([1, 4, 4, 1]);
-    const xi = tf.zeros([1, 4, 4, 1], 'int32');
-    const v = tf.zeros([8]);
-    // wasm has no Complex kernel, so no complex64 tensor can exist there; the other backends check the rejection.
-    const c64 = tf.getBackend() === 'wasm' ? null : tf.tidy(() => tf.complex(tf.zeros([4, 4]), tf.zeros([4, 4])));
-    const re = tf.zeros([1, 4, 3, 1]);
-    const im = tf.zeros([1, 4, 2, 1]);
-    const n0 = tf.memory().numTensors;
-    if (c64) {
-      expect(() => rfft2(c64)).toThrow(DTypeError);
-      expect(() => rfft2(c64)).toThrow(/complex64/);
-      expect(() => fft2(c64 as never)).toThrow(/complex64/);
-      expect(() => irfft2(c64 as never)).toThrow(/complex64/);
-    }
-    expect(() => rfft2(xi)).toThrow(/float32, got int32/);
-    expect(() => rfft2(v)).toThrow(ShapeError);
-    expect(() => rfft2(v)).toThrow(/rank ≥ 2/);
-    expect(() => irfft2({ re, im })).toThrow(/same shape/);
-    expect(() => ifft2({ re, im: xi } as never)).toThrow(DTypeError);
-    expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(ShapeError);
-    expect(() => irfft2({ re, im: re }, { size: [4, 8] })).toThrow(/does not fit the spectrum/);
-    expect(() => irfft2({ re, im: re }, { size: [5, 4] })).toThrow(/H = 5/);
-    expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(ConfigError);
-    expect(() => rfft2(x, { norm: 'unitary' as never })).toThrow(/unknown norm "unitary"/);
-    expect(() => rfft2(x, { path: 'fast' as never })).toThrow(/unknown path/);
-    if (!['webgl', 'webgpu'].includes(tf.getBackend())) expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' needs the webgl or webgpu backend/);
-    expect(() => rfft2(x, { axes: [1, 1] })).toThrow(/same axis twice/);
-    expect(() => rfft2(x, { axes: [1, 4] })).toThrow(/out of range/);
-    expect(() => fftshift(x, { axes: [7] })).toThrow(ConfigError);
-    expect(() => lowPassMask({ size: [4, 4], cutoff: -1 })).toThrow(/cutoff/);
-    expect(() => bandPassMask({ size: [4, 4], low: 0.5, high: 0.2 })).toThrow(ConfigError);
-    expect(() => fromPolar(re, im)).toThrow(ShapeError);
-    expect(tf.memory().numTensors).toBe(n0);
-    tf.dispose([x, xi, v, re, im]);
-    c64?.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(() => rfft2(x, { Norm: 'ortho' } as never)).toThrow(`rfft2: unknown option 'Norm' (did you mean 'norm'?)`);
+    expect(() => irfft2({ re: x, im: x }, { sizes: [4, 6] } as never)).toThrow(`irfft2: unknown option 'sizes' (did you mean 'size'?)`);
+    expect(() => fft2(x, { axis: [1, 2] } as never)).toThrow(`fft2: unknown option 'axis' (did you mean 'axes'?)`);
+    expect(() => fftshift(x, { dims: [1] } as never)).toThrow(/fftshift: unknown option 'dims'/);
+    expect(() => lowPassMask({ size: [4, 4], cutoff: 0.5, cut_off: 0.2 } as never)).toThrow(`lowPassMask: unknown option 'cut_off' (did you mean 'cutoff'?)`);
+    x.dispose();
   });
 });
 
 describe('basis cache', () => {
-  it('keeps one basis per (backend, kind, size, scale) until releaseFFTCache', async () => {
-    setFFTCacheEnabled(true);
-    const before = tf.memory().numTensors;
-    const x = rnd([1, 8, 6, 1], 5);
-    const z = rfft2(x, { path: 'matmul' }); // bases: r2c(6), c2c(8)
-    tf.dispose([z.re, z.im]);
-    // 'left' layout: re and im bases of r2c(6) and c2c(8); wasm's 'rows' layout: every product is
-    // rows·Bᵀ, so the r2c re/im and the split c2c C and S bases, each with its cached transpose.
-    const expected = tf.getBackend() === 'wasm' ? 8 : 4;
-    const cached = tf.memory().numTensors - before - 1;
-    expect(cached).toBe(expected);
-    const z2 = rfft2(x, { path: 'matmul' }); // reuses them
-    tf.dispose([z2.re, z2.im]);
-    expect(tf.memory().numTensors - before - 1).toBe(expected);
-    expect(releaseFFTCache()).toBe(expected);
-    x.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-    setFFTCacheEnabled(false);
-  });
+  it('keeps one basis per (backend, kind, size, scale) until releaseFFTCache', () =>
+    withSettings({ fftCache: true }, () =>
+      expectNoLeaks(async () => {
+        const x = rnd([1, 8, 6, 1], 5);
+        const before = tf.memory().numTensors;
+        const z = rfft2(x, { path: 'matmul' }); // bases: r2c(6), c2c(8)
+        tf.dispose([z.re, z.im]);
+        // 'left' layout: re and im bases of r2c(6) and c2c(8); wasm's 'rows' layout: every product is
+        // rows·Bᵀ, so the r2c re/im and the split c2c C and S bases, each with its cached transpose.
+        const expected = tf.getBackend() === 'wasm' ? 8 : 4;
+        expect(tf.memory().numTensors - before).toBe(expected);
+        expect(fftCacheSize()).toBe(expected);
+        const z2 = rfft2(x, { path: 'matmul' }); // reuses them
+        tf.dispose([z2.re, z2.im]);
+        expect(tf.memory().numTensors - before).toBe(expected);
+        expect(releaseFFTCache()).toBe(expected);
+        expect(fftCacheSize()).toBe(0);
+        x.dispose();
+      }, 'cache then releaseFFTCache'),
+    ));
+
+  it("configure({ fftCache: false }) releases the cache; with it off nothing is kept", () =>
+    withSettings({ fftCache: true }, () =>
+      expectNoLeaks(async () => {
+        const x = rnd([1, 8, 6, 1], 5);
+        const z = rfft2(x, { path: 'matmul' });
+        tf.dispose([z.re, z.im]);
+        expect(fftCacheSize()).toBeGreaterThan(0);
+        const n = tf.memory().numTensors;
+        const size = fftCacheSize();
+        configure({ fftCache: false });
+        expect(fftCacheSize()).toBe(0);
+        expect(tf.memory().numTensors).toBe(n - size);
+        const z2 = rfft2(x, { path: 'matmul' });
+        expect(fftCacheSize()).toBe(0);
+        tf.dispose([z2.re, z2.im, x]);
+      }, 'turning the cache off'),
+    ));
 });

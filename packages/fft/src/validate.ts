@@ -1,45 +1,62 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, DTypeError, ShapeError, fmtShape } from '@restorekit/core';
-import type { Complex, FFTNorm, FFTOptions, FFTPath } from './types.js';
+import { ConfigError, DTypeError, ShapeError, fmtShape, opt, resolveOptions, type OptionSpec } from '@restorekit/core';
+import type { Complex, FFTNorm, FFTPath } from './types.js';
 
-const NORMS: readonly FFTNorm[] = ['backward', 'ortho', 'forward'];
-const PATHS: readonly FFTPath[] = ['auto', 'matmul', 'fourstep', 'kernel'];
+/** torch.fft's normalisations (option `norm`, of the functions and the layers). */
+export const normOption = (dflt: FFTNorm): OptionSpec<FFTNorm, true> => opt.enum(['backward', 'ortho', 'forward'] as const, dflt);
 
-export function checkNorm(op: string, norm: unknown): FFTNorm {
-  if (norm === undefined) return 'backward';
-  if (typeof norm !== 'string' || !NORMS.includes(norm as FFTNorm))
-    throw new ConfigError(`${op}: unknown norm ${JSON.stringify(norm)}; expected one of 'backward', 'ortho', 'forward'`);
-  return norm as FFTNorm;
-}
+/** Two integers (the transformed axes; negative counts from the end). */
+const axesPair = opt.custom<readonly [number, number]>('two integer axes', (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a))) || 'e.g. [1, 2]');
+/** A list of integer axes (the shifted ones). */
+const axesList = opt.custom<readonly number[]>('a list of integer axes', (v) => (Array.isArray(v) && v.every((a) => Number.isInteger(a))) || 'e.g. [1, 2]');
 
-export function checkPath(op: string, path: unknown): FFTPath {
-  if (path === undefined) return 'auto';
-  if (typeof path !== 'string' || !PATHS.includes(path as FFTPath))
-    throw new ConfigError(`${op}: unknown path ${JSON.stringify(path)}; expected one of 'auto', 'matmul', 'fourstep', 'kernel'`);
-  return path as FFTPath;
-}
+/** Options of rfft2 / fft2 / ifft2 (see `FFTOptions`). */
+export const FFT_OPTIONS = {
+  norm: normOption('backward'),
+  axes: opt.optional(axesPair),
+  path: opt.enum(['auto', 'matmul', 'fourstep', 'kernel'] as const satisfies readonly FFTPath[], 'auto'),
+};
+/** Options of irfft2 (see `IRFFTOptions`). */
+export const IRFFT_OPTIONS = {
+  ...FFT_OPTIONS,
+  size: opt.optional(opt.custom<readonly [number, number]>('two positive integers [H, W]', (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a) && a >= 1)) || 'the output size along the two axes')),
+};
+/** Options of fftshift / ifftshift. */
+export const SHIFT_OPTIONS = { axes: opt.optional(axesList) };
 
 export function defaultAxes(rank: number): [number, number] {
   return rank === 2 ? [0, 1] : [rank - 3, rank - 2];
 }
 
-export function checkAxes(op: string, rank: number, axes: unknown): [number, number] {
-  if (axes === undefined) return defaultAxes(rank);
-  if (!Array.isArray(axes) || axes.length !== 2 || !axes.every((a) => Number.isInteger(a)))
-    throw new ConfigError(`${op}: option 'axes' must be two integers, got ${JSON.stringify(axes)}`);
-  const [a, b] = (axes as number[]).map((v) => (v < 0 ? v + rank : v)) as [number, number];
-  if (a < 0 || a >= rank || b < 0 || b >= rank)
-    throw new ConfigError(`${op}: axes ${JSON.stringify(axes)} are out of range for a rank-${rank} tensor`);
-  if (a === b) throw new ConfigError(`${op}: axes ${JSON.stringify(axes)} name the same axis twice`);
-  return [a, b];
+/** Negative axes counted from the end, each in range for `rank`, no axis twice. */
+export function resolveAxes(op: string, rank: number, axes: readonly number[]): number[] {
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  out.forEach((a, i) => {
+    if (a < 0 || a >= rank) throw new ConfigError(`${op}: axis ${axes[i]} (of axes ${JSON.stringify(axes)}) is out of range for a rank-${rank} tensor`);
+  });
+  if (new Set(out).size !== out.length) throw new ConfigError(`${op}: axes ${JSON.stringify(axes)} name the same axis twice`);
+  return out;
+}
+
+/** A tensor of any real dtype (not complex64: complex values are { re, im } pairs); anything else is a DTypeError. */
+export function checkTensor(op: string, x: unknown, what = 'input'): tf.Tensor {
+  if (!(x instanceof tf.Tensor)) throw new DTypeError(`${op}: ${what} must be a tf.Tensor, got ${describe(x)}`);
+  if (x.dtype === 'complex64')
+    throw new DTypeError(`${op}: ${what} is complex64; restorekit complex values are { re, im } pairs of float32 tensors (use tf.real / tf.imag to split)`);
+  return x;
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x === 'object' ? `an object (${Object.keys(x as object).slice(0, 4).join(', ') || 'no keys'})` : typeof x;
 }
 
 export function checkReal(op: string, x: unknown, what = 'input', minRank = 2): tf.Tensor {
-  if (!(x instanceof tf.Tensor)) throw new DTypeError(`${op}: ${what} must be a float32 tf.Tensor, got ${x === null ? 'null' : typeof x}`);
-  if (x.dtype === 'complex64')
-    throw new DTypeError(`${op}: ${what} is complex64; restorekit complex values are { re, im } pairs of float32 tensors (use tf.real / tf.imag to split)`);
+  if (!(x instanceof tf.Tensor)) throw new DTypeError(`${op}: ${what} must be a float32 tf.Tensor, got ${describe(x)}`);
+  checkTensor(op, x, what);
   if (x.dtype !== 'float32') throw new DTypeError(`${op}: ${what} must be float32, got ${x.dtype}`);
-  if (x.rank < minRank) throw new ShapeError(`${op}: ${what} must have rank ≥ 2 (two transformed axes), got shape ${fmtShape(x.shape)}`);
+  if (x.rank < minRank) throw new ShapeError(`${op}: ${what} must have rank ≥ ${minRank}${minRank === 2 ? ' (two transformed axes)' : ''}, got shape ${fmtShape(x.shape)}`);
   return x;
 }
 
@@ -50,7 +67,7 @@ export function checkComplex(op: string, z: unknown, minRank = 2): Complex {
     throw new DTypeError(`${op}: input must be a { re, im } pair of float32 tensors, got a single ${z.dtype} tensor`);
   }
   if (typeof z !== 'object' || z === null || !('re' in z) || !('im' in z))
-    throw new DTypeError(`${op}: input must be a { re, im } pair of float32 tensors`);
+    throw new DTypeError(`${op}: input must be a { re, im } pair of float32 tensors, got ${describe(z)}`);
   const { re, im } = z as { re: unknown; im: unknown };
   checkReal(op, re, 're', minRank);
   checkReal(op, im, 'im', minRank);
@@ -61,7 +78,13 @@ export function checkComplex(op: string, z: unknown, minRank = 2): Complex {
   return { re: r, im: i };
 }
 
-export function commonOptions(op: string, rank: number, opts: FFTOptions | undefined) {
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new ConfigError(`${op}: options must be an object`);
-  return { norm: checkNorm(op, opts?.norm), path: checkPath(op, opts?.path), axes: checkAxes(op, rank, opts?.axes) };
+/** The resolved options of a transform over a rank-`rank` tensor (unknown options and bad values: ConfigError). */
+export function commonOptions(op: string, rank: number, opts: unknown) {
+  const o = resolveOptions(op, FFT_OPTIONS, opts);
+  return { norm: o.norm, path: o.path, axes: transformAxes(op, rank, o.axes) };
+}
+
+/** The two transformed axes: the given ones resolved for `rank`, or the default (H, W of NHWC / HWC). */
+export function transformAxes(op: string, rank: number, axes: readonly [number, number] | undefined): [number, number] {
+  return (axes === undefined ? defaultAxes(rank) : resolveAxes(op, rank, axes)) as [number, number];
 }

@@ -1,26 +1,24 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, registerBlock, ConfigError, ShapeError, fmtShape, type BlockArgs } from '@restorekit/core';
+import { registerBlock, opt, ShapeError, fmtShape, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { irfft2 } from '../fft.js';
-import type { FFTNorm, FFTPath } from '../types.js';
-import { checkNorm, checkPath } from '../validate.js';
+import { normOption } from '../validate.js';
+import { FFTBlock } from './fft-user.js';
 
-export interface IRFFT2LayerOptions {
-  norm?: FFTNorm;
-  path?: FFTPath;
-  /** Output width W (⌊W/2⌋+1 must equal the bin count); default 2·(bins − 1), PyTorch's default. Set it for odd W. */
-  width?: number;
-}
+const OPTIONS = {
+  /** torch.fft normalisation. Default 'backward' (PyTorch's). */
+  norm: normOption('backward'),
+  /** Output width W (⌊W/2⌋+1 must equal the bin count); unset: 2·(bins − 1), PyTorch's default. Set it for odd W. */
+  width: opt.optional(opt.posInt()),
+};
+export type IRFFT2LayerOptions = OptionsInput<typeof OPTIONS>;
 
-/** irfft2 as a layer: inputs [re, im] (NHWC half spectra [B, H, ⌊W/2⌋+1, C]) → real [B, H, W, C]. */
-export class IRFFT2Layer extends Block<IRFFT2LayerOptions & Record<string, unknown>> {
+/** irfft2 as a layer: inputs [re, im] (NHWC half spectra [B, H, ⌊W/2⌋+1, C]) → real [B, H, W, C]. The path is chosen per backend. */
+export class IRFFT2Layer extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>IRFFT2Layer';
+  static override optionsSchema = OPTIONS;
   constructor(opts: IRFFT2LayerOptions & BlockArgs = {}) {
     super(opts as never);
-    checkNorm('IRFFT2Layer', this.options.norm);
-    checkPath('IRFFT2Layer', this.options.path);
-    const w = this.options.width;
-    if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 1)) throw new ConfigError(`IRFFT2Layer: option 'width' must be a positive integer, got ${JSON.stringify(w)}`);
   }
   private widthFor(bins: number): number {
     return this.options.width ?? 2 * (bins - 1);
@@ -29,7 +27,7 @@ export class IRFFT2Layer extends Block<IRFFT2LayerOptions & Record<string, unkno
     if (!Array.isArray(x) || x.length !== 2) throw new ShapeError(`IRFFT2Layer '${this.name}': expects two inputs [re, im]`);
     const [re, im] = x as [tf.Tensor, tf.Tensor];
     if (re.rank !== 4) throw new ShapeError(`IRFFT2Layer '${this.name}': inputs must be NHWC [B, H, bins, C], got ${fmtShape(re.shape)}`);
-    return irfft2({ re, im }, { norm: this.options.norm, path: this.options.path, size: [re.shape[1]!, this.widthFor(re.shape[2]!)] });
+    return irfft2({ re, im }, { norm: this.options.norm, size: [re.shape[1]!, this.widthFor(re.shape[2]!)] });
   }
   override computeOutputShape(s: tfl.Shape | tfl.Shape[]): tfl.Shape {
     if (!Array.isArray(s[0]) || s.length !== 2) throw new ShapeError(`IRFFT2Layer '${this.name}': expects two inputs [re, im], got ${JSON.stringify(s)}`);

@@ -1,27 +1,30 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, registerBlock, ShapeError, fmtShape, type BlockArgs } from '@restorekit/core';
+import { registerBlock, ShapeError, fmtShape, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { rfft2 } from '../fft.js';
-import type { FFTNorm, FFTPath } from '../types.js';
-import { checkNorm, checkPath } from '../validate.js';
+import { normOption } from '../validate.js';
+import { FFTBlock } from './fft-user.js';
 
-export interface RFFT2LayerOptions {
-  norm?: FFTNorm;
-  path?: FFTPath;
-}
+const OPTIONS = {
+  /** torch.fft normalisation. Default 'backward' (PyTorch's). */
+  norm: normOption('backward'),
+};
+export type RFFT2LayerOptions = OptionsInput<typeof OPTIONS>;
 
-/** rfft2 over H, W of NHWC [B, H, W, C] as a layer with two outputs [re, im], each [B, H, ⌊W/2⌋+1, C]. */
-export class RFFT2Layer extends Block<RFFT2LayerOptions & Record<string, unknown>> {
+/**
+ * rfft2 over H, W of NHWC [B, H, W, C] as a layer with two outputs [re, im], each [B, H, ⌊W/2⌋+1, C]. The
+ * implementation (`path`) is chosen per backend ('auto'); it is not an option, so saved models load on any backend.
+ */
+export class RFFT2Layer extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>RFFT2Layer';
+  static override optionsSchema = OPTIONS;
   constructor(opts: RFFT2LayerOptions & BlockArgs = {}) {
     super(opts as never);
-    checkNorm('RFFT2Layer', this.options.norm);
-    checkPath('RFFT2Layer', this.options.path);
   }
   forward(x: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
     const t = Array.isArray(x) ? x[0]! : x;
     if (t.rank !== 4) throw new ShapeError(`RFFT2Layer '${this.name}': input must be NHWC [B, H, W, C], got ${fmtShape(t.shape)}`);
-    const z = rfft2(t, { norm: this.options.norm, path: this.options.path });
+    const z = rfft2(t, { norm: this.options.norm });
     return [z.re, z.im];
   }
   override computeOutputShape(s: tfl.Shape | tfl.Shape[]): tfl.Shape[] {
