@@ -19,9 +19,13 @@ describe('option schema', () => {
     expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernel_size: 3 } as never)).toThrow(ConfigError);
     expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernel_size: 3 } as never)).toThrow(/unknown option 'kernel_size' \(did you mean 'kernelSize'\?\)/);
     expect(() => new LayerNorm2d({ channels: 4, normKnd: 'BiasFree' } as never)).toThrow(/unknown option 'normKnd' \(did you mean 'normKind'\?\)/);
-    expect(() => new LayerNorm2d({ channels: 4, kind: 'BiasFree' } as never)).toThrow(/unknown option 'kind'.*known options: channels, normKind, eps/);
+    expect(() => new LayerNorm2d({ channels: 4, kind: 'BiasFree' } as never)).toThrow(/unknown option 'kind' \(did you mean 'normKind'\?\).*known options: channels, normKind, eps/);
     expect(suggestOption('ffn_expansion_factor', ['channels', 'ffnExpansionFactor'])).toBe('ffnExpansionFactor');
     expect(suggestOption('zzzz', ['channels', 'heads'])).toBeNull();
+    // names of 0.1 and of the official constructors that the naming table replaces
+    expect(suggestOption('dim', ['channels', 'heads'])).toBe('channels');
+    expect(suggestOption('LayerNorm_type', ['channels', 'normKind'])).toBe('normKind');
+    expect(suggestOption('dim', ['inChannels', 'outChannels'])).toBe('outChannels');
   });
 
   it('names the option, what it must be and what was given', () => {

@@ -155,8 +155,29 @@ export function snakeToCamel(s: string): string {
   return s.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/**
+ * Names that 0.1 and the official PyTorch constructors use for what the 0.2 naming table (CONTRIBUTING.md) calls
+ * otherwise, each with its candidates in order; a suggestion is made only when the candidate is a known option.
+ */
+const RENAMED: Record<string, readonly string[]> = {
+  dim: ['channels', 'outChannels'],
+  embeddim: ['outChannels', 'channels'],
+  nfeat: ['channels'],
+  ffnexpansionfactor: ['expansion'],
+  expansionratio: ['expansion'],
+  layernormtype: ['normKind'],
+  kind: ['normKind'],
+  numheads: ['heads'],
+  inpchannels: ['inChannels'],
+  inchn: ['inChannels'],
+  wf: ['channels'],
+  ksize: ['kernelSize'],
+};
+
 /** The known option a mistyped key most likely meant, or null. */
 export function suggestOption(key: string, known: readonly string[]): string | null {
+  const renamed = RENAMED[canonicalName(key)]?.find((k) => known.includes(k));
+  if (renamed) return renamed;
   const camel = snakeToCamel(key);
   const exact = known.find((k) => k === camel || canonicalName(k) === canonicalName(key));
   if (exact) return exact;

@@ -1,40 +1,33 @@
-import { ConfigError, registerBlock, type BlockArgs, type LayerNormKind } from '@restorekit/core';
-import { PreNormResidualBlock, type PreNormResidualOptions } from '@restorekit/restormer';
-import type { BatchNormMode } from './gated-da.js';
-import { SpatialFrequencyAttention, type FrequencyBranch } from './spatial-frequency-attention.js';
+import { registerBlock, type OptionsInput } from '@restorekit/core';
+import { releaseFFTCacheUse } from '@restorekit/fft';
+import { TransformerBlock, partOption } from '@restorekit/restormer';
+import './spatial-frequency-attention.js';
 
-export interface DABOptions extends PreNormResidualOptions {
-  /** Channels C (even). */
-  dim: number;
-  /** Heads of the attention half (C/2 divisible by heads). Default 1. */
-  heads?: number;
-  /** GDFN expansion γ, hidden = trunc(C·γ). AnyIR: 2 (the default here). */
-  ffnExpansionFactor?: number;
-  /** Bias on the attention and GDFN convs. AnyIR: false (default). */
-  bias?: boolean;
-  /** 'WithBias' (AnyIR, default) or 'BiasFree'. */
-  layerNormType?: LayerNormKind;
-  /** See SpatialFrequencyAttention (default 'fft'). */
-  frequencyBranch?: FrequencyBranch;
-  /** Training behaviour of GatedDA's BatchNorm (default 'batch'). */
-  batchNorm?: BatchNormMode;
-}
+const OPTIONS = {
+  ...TransformerBlock.optionsSchema,
+  /** Default AnyIR's attention: `{ type: 'SpatialFrequencyAttention' }` (heads 1, no bias, frequencyBranch 'fft', gate GatedDA). */
+  attention: partOption({ type: 'SpatialFrequencyAttention' }),
+  /** Default AnyIR's feed-forward: `{ type: 'GDFN', expansion: 2 }`. */
+  ffn: partOption({ type: 'GDFN', expansion: 2 }),
+};
+export type DABOptions = OptionsInput<typeof OPTIONS>;
 
 /**
- * AnyIR's Degradation Adaptation Block (official `TransformerBlock` in net/anyir.py): Restormer's
- * pre-norm wrapper with the spatial-frequency attention,
- * x ← x + Attn(LN₁(x)); x ← x + GDFN(LN₂(x)). PyTorch children `norm1`, `attn`, `norm2`, `ffn`.
+ * AnyIR's Degradation Adaptation Block (official `TransformerBlock` in net/anyir.py): Restormer's `TransformerBlock`
+ * with AnyIR's defaults — attention `SpatialFrequencyAttention`, feed-forward GDFN with expansion 2 —
+ * x ← x + attn(norm1(x)); x ← x + ffn(norm2(x)). The same options (`channels`, `attention`, `ffn`, `norm`) and the
+ * same PyTorch children `norm1`, `attn`, `norm2`, `ffn`: `new DAB(o)` builds the block that
+ * `new TransformerBlock({ attention: { type: 'SpatialFrequencyAttention' }, ffn: { expansion: 2 }, ...o })` builds.
+ * Disposing it also ends its attention's use of the FFT basis cache (a parent's dispose does not dispose its children).
  */
-export class DAB extends PreNormResidualBlock<DABOptions & Record<string, unknown>, SpatialFrequencyAttention> {
-  static className = 'restorekit>DAB';
+export class DAB extends TransformerBlock {
+  static override className = 'restorekit>DAB';
+  static override optionsSchema = OPTIONS;
 
-  constructor(opts: DABOptions & BlockArgs) {
-    super(opts as never, 2);
-  }
-
-  protected createAttention(dim: number, heads: number, bias: boolean): SpatialFrequencyAttention {
-    if (dim % 2 || (dim / 2) % heads) throw new ConfigError(`DAB: dim=${dim} must be even and dim/2 divisible by heads=${heads}`);
-    return new SpatialFrequencyAttention({ dim, heads, bias, frequencyBranch: this.options.frequencyBranch ?? 'fft', batchNorm: this.options.batchNorm ?? 'batch' });
+  override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    const r = super.dispose();
+    if (r.refCountAfterDispose === 0) releaseFFTCacheUse(this);
+    return r;
   }
 }
 registerBlock(DAB);

@@ -1,32 +1,55 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BatchNorm2d, Block, ConfigError, Conv2d, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
-import { ones } from './init.js';
+import {
+  BatchNorm2d,
+  Block,
+  ConfigError,
+  Conv2d,
+  ones,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 
 /** How GatedDA's BatchNorm behaves in training: 'batch' (PyTorch default: batch statistics, running stats updated) or 'frozen' (always running statistics, never updated). */
 export type BatchNormMode = 'batch' | 'frozen';
 
-export interface GatedDAOptions {
-  /** Input and output channels C (AnyIR feeds it the odd half of a DAB's channels). */
-  channels: number;
-  /** r_expan: W_exp expands C → round(r·C) channels, split into γ (C), β (C), α (the rest). Must exceed 2. Default 8/3. */
-  expansionRatio?: number;
-  /** Kernel of the depthwise W_depth on α. Default 7. */
-  kernelSize?: number;
-  /** Bias in the four 1×1 / depthwise convs. The official Attention never passes one: default false. */
-  bias?: boolean;
-  /** ε inside σ = sqrt(var + ε) of the adaptive temperature. Default 1e-6. */
-  eps?: number;
-  /** BatchNorm ε (default 1e-5) and PyTorch momentum (default 0.1). */
-  normEps?: number;
-  normMomentum?: number;
-  /** Training behaviour of the BatchNorm (default 'batch', as PyTorch's train()). */
-  batchNorm?: BatchNormMode;
-}
+const oddKernel = (dflt: number): OptionSpec<number, true> => ({
+  expects: 'an odd positive integer (padding k//2 keeps the size)',
+  hasDefault: true,
+  defaultValue: dflt,
+  parse: (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v % 2 === 1 ? { ok: true, value: v } : { ok: false }),
+});
 
-/** Channel widths of a GatedDA: hidden = round(r·C) (Python round-half-even), α = hidden − 2C. */
-export function gatedDAWidths(channels: number, expansionRatio = 8 / 3): { hidden: number; alpha: number } {
-  const hidden = roundHalfEven(expansionRatio * channels);
+const OPTIONS = {
+  /** Input and output channels C (AnyIR feeds it the odd half of a DAB's channels). */
+  channels: opt.posInt(),
+  /**
+   * The official `expansion_ratio` r: W_exp expands C → round(r·C) channels (Python rounding), split into γ (C),
+   * β (C) and α (the rest), so it must exceed 2. Default 8/3.
+   */
+  expansion: opt.number({ min: 2, exclusiveMin: true }, 8 / 3),
+  /** Kernel of the depthwise W_depth on α (odd). Default 7. */
+  kernelSize: oddKernel(7),
+  /** Bias in the four 1×1 / depthwise convs. The official Attention never passes one: default false. */
+  bias: opt.bool(false),
+  /** ε inside σ = sqrt(var + ε) of the adaptive temperature. Default 1e-6. */
+  eps: opt.number({ min: 0, exclusiveMin: true }, 1e-6),
+  /** BatchNorm ε. Default 1e-5. */
+  normEps: opt.number({ min: 0, exclusiveMin: true }, 1e-5),
+  /** BatchNorm PyTorch momentum. Default 0.1. */
+  normMomentum: opt.number({ min: 0, max: 1 }, 0.1),
+  /** Training behaviour of the BatchNorm (default 'batch', as PyTorch's train()). */
+  batchNorm: opt.enum(['batch', 'frozen'] as const, 'batch'),
+};
+export type GatedDAOptions = OptionsInput<typeof OPTIONS>;
+
+/** Channel widths of a GatedDA: hidden = round(expansion·C) (Python round-half-even), α = hidden − 2C. */
+export function gatedDAWidths(channels: number, expansion = 8 / 3): { hidden: number; alpha: number } {
+  const hidden = roundHalfEven(expansion * channels);
   return { hidden, alpha: hidden - 2 * channels };
 }
 
@@ -44,8 +67,9 @@ function roundHalfEven(v: number): number {
  * τ_adj = τ·sigmoid(μ + σ); [γ, β, α] = W_exp(F̂); α′ = W_depth(α)·(1 + τ_adj[:a]);
  * F_gate = sigmoid(γ)·W_gate([β, α′]); output W_proj(F_gate + F) with F the block input.
  */
-export class GatedDA extends Block<GatedDAOptions & Record<string, unknown>> {
+export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>GatedDA';
+  static override optionsSchema = OPTIONS;
   readonly hidden: number;
   readonly alpha: number;
   tau!: tfl.LayerVariable;
@@ -58,20 +82,18 @@ export class GatedDA extends Block<GatedDAOptions & Record<string, unknown>> {
   constructor(opts: GatedDAOptions & BlockArgs) {
     super(opts as never);
     const o = this.options;
-    const c = ensurePositiveInt('GatedDA', 'channels', o.channels);
-    const r = o.expansionRatio ?? 8 / 3;
-    if (typeof r !== 'number' || !(r > 2)) throw new ConfigError(`GatedDA: expansionRatio must be a number > 2 (γ, β and α all need channels), got ${JSON.stringify(r)}`);
-    const k = ensurePositiveInt('GatedDA', 'kernelSize', o.kernelSize ?? 7);
-    if (k % 2 === 0) throw new ConfigError(`GatedDA: kernelSize must be odd (padding k//2 keeps the size), got ${k}`);
-    const bm = o.batchNorm ?? 'batch';
-    if (bm !== 'batch' && bm !== 'frozen') throw new ConfigError(`GatedDA: batchNorm must be 'batch' or 'frozen', got ${JSON.stringify(bm)}`);
-    ({ hidden: this.hidden, alpha: this.alpha } = gatedDAWidths(c, r));
-    if (this.alpha < 1) throw new ConfigError(`GatedDA: expansionRatio ${r} leaves no α channels for ${c} channels (hidden ${this.hidden})`);
-    const bias = o.bias ?? false;
+    const c = o.channels;
+    const k = o.kernelSize;
+    ({ hidden: this.hidden, alpha: this.alpha } = gatedDAWidths(c, o.expansion));
+    if (this.alpha < 1) throw new ConfigError(`GatedDA: expansion ${o.expansion} leaves no α channels for ${c} channels (hidden ${this.hidden})`);
+    const bias = o.bias;
     // PyTorch registration order: norm, W_exp, W_depth, W_gate, W_proj, tau.
-    this.norm = this.addChild('norm', new BatchNorm2d({ channels: c, eps: o.normEps ?? 1e-5, momentum: o.normMomentum ?? 0.1 }));
+    this.norm = this.addChild('norm', new BatchNorm2d({ channels: c, eps: o.normEps, momentum: o.normMomentum }));
     this.wExp = this.addChild('W_exp', new Conv2d({ inChannels: c, outChannels: this.hidden, kernelSize: 1, bias }));
-    this.wDepth = this.addChild('W_depth', new Conv2d({ inChannels: this.alpha, outChannels: this.alpha, kernelSize: k, padding: Math.floor(k / 2), groups: this.alpha, bias }));
+    this.wDepth = this.addChild(
+      'W_depth',
+      new Conv2d({ inChannels: this.alpha, outChannels: this.alpha, kernelSize: k, padding: Math.floor(k / 2), groups: this.alpha, bias }),
+    );
     this.wGate = this.addChild('W_gate', new Conv2d({ inChannels: c + this.alpha, outChannels: c, kernelSize: 1, bias }));
     this.wProj = this.addChild('W_proj', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1, bias }));
   }
@@ -96,8 +118,8 @@ export class GatedDA extends Block<GatedDAOptions & Record<string, unknown>> {
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     const c = this.options.channels;
     const a = this.alpha;
-    const eps = this.options.eps ?? 1e-6;
-    const bnTraining = training && (this.options.batchNorm ?? 'batch') === 'batch';
+    const eps = this.options.eps;
+    const bnTraining = training && this.options.batchNorm === 'batch';
     const fHat = this.run(this.norm, x, bnTraining);
     // Per-sample, per-channel spatial statistics (biased variance).
     const mu = tf.mean(fHat, [1, 2], true);

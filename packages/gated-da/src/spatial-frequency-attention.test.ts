@@ -1,126 +1,138 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '@restorekit/core';
-import { checkBlock, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights, compareArrays } from '@restorekit/core/testing';
-import { SpatialFrequencyAttention, type FrequencyBranch } from './index.js';
-import { expectBuffersAfter } from './test-utils.js';
-import { setFFTCacheEnabled } from '@restorekit/fft';
-
-// @restorekit/fft caches its DFT bases across calls; the leak checks need every call to clean up after itself.
-beforeAll(() => setFFTCacheEnabled(false));
-
-async function runFixture(mode: 'eval' | 'train', branch: FrequencyBranch) {
-  const fx = await loadFixture(`anyir/attention_${mode}.safetensors`);
-  const block = new SpatialFrequencyAttention({ dim: fx.config.dim as number, heads: fx.config.num_heads as number, bias: fx.config.bias as boolean, frequencyBranch: branch });
-  const x = fixtureTensor(fx, '__input__');
-  block.build(x.shape);
-  loadFixtureWeights(block, fx);
-  const y = block.apply(x, { training: mode === 'train' }) as tf.Tensor;
-  return { fx, block, x, y };
-}
+import { compareArrays, expectNoLeaks } from '@restorekit/core/testing';
+import { GatedDA, SpatialFrequencyAttention, type FrequencyBranch } from './index.js';
+import { checkAnyIRFixture } from './test-utils.js';
 
 describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
-  for (const frequencyBranch of ['fft', 'identity'] as const)
-    it(`passes the block harness (frequencyBranch '${frequencyBranch}')`, () =>
-      checkBlock({ create: () => new SpatialFrequencyAttention({ dim: 8, heads: 2, frequencyBranch }), inputShapes: [[2, 5, 6, 8]], outputShape: [2, 5, 6, 8], trainableWeights: 12 }));
-
-  it('passes the block harness with bias and a frozen BatchNorm', () =>
-    checkBlock({ create: () => new SpatialFrequencyAttention({ dim: 12, heads: 3, bias: true, batchNorm: 'frozen' }), inputShapes: [[2, 6, 4, 12]], outputShape: [2, 6, 4, 12], trainableWeights: 15 }));
-
   for (const mode of ['eval', 'train'] as const)
     for (const branch of ['fft', 'identity'] as const)
-      it(`reproduces the official Attention (${mode} mode, frequencyBranch '${branch}')`, async () => {
-        const before = tf.memory().numTensors;
-        const { fx, block, x, y } = await runFixture(mode, branch);
-        const cmp = await compareWithFixture(y, fx);
-        console.log(`[${tf.getBackend()}] attention_${mode} (${branch}) max |diff| ${cmp.maxAbsDiff.toExponential(2)}`);
-        expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
-        if (mode === 'train') await expectBuffersAfter(block, fx);
-        tf.dispose([x, y]);
-        block.dispose();
-        expect(tf.memory().numTensors).toBe(before);
+      it(`reproduces the official Attention (${mode} mode, frequencyBranch '${branch}')`, () =>
+        checkAnyIRFixture(
+          `attention_${mode}`,
+          mode,
+          (c) => new SpatialFrequencyAttention({ channels: c.dim as number, heads: c.num_heads as number, bias: c.bias as boolean, frequencyBranch: branch }),
+        ));
+
+  it("the 'fft' branch equals the 'identity' shortcut (irfft2∘rfft2 is the identity), also for odd H and W", () =>
+    expectNoLeaks(async () => {
+      const mk = (frequencyBranch: FrequencyBranch) => new SpatialFrequencyAttention({ channels: 8, heads: 1, frequencyBranch });
+      const a = mk('fft');
+      const b = mk('identity');
+      const x = tf.randomNormal([1, 7, 9, 8], 0.25, 1, 'float32', 3);
+      a.build(x.shape);
+      b.build(x.shape);
+      b.setWeights(a.getWeights());
+      const ya = a.apply(x) as tf.Tensor;
+      const yb = b.apply(x) as tf.Tensor;
+      const c = compareArrays('fft vs identity', await ya.data(), await yb.data(), 1e-5, 1e-5);
+      expect(c.ok, `max |diff| ${c.maxAbsDiff}`).toBe(true);
+      expect(c.maxAbsDiff).toBeGreaterThan(0); // the transforms really ran (float rounding differs)
+      tf.dispose([x, ya, yb]);
+      a.dispose(); // an FFTBlock: frees the DFT bases it cached
+      b.dispose();
+    }));
+
+  it("the 'fft' branch has the same gradients as the 'identity' shortcut (input, λ, every weight), in train mode", () =>
+    expectNoLeaks(async () => {
+      const a = new SpatialFrequencyAttention({ channels: 8, heads: 2, frequencyBranch: 'fft' });
+      const b = new SpatialFrequencyAttention({ channels: 8, heads: 2, frequencyBranch: 'identity' });
+      const x = tf.randomNormal([2, 6, 5, 8], 0.25, 1, 'float32', 11);
+      const probe = tf.randomNormal([2, 6, 5, 8], 0, 1, 'float32', 12);
+      a.build(x.shape);
+      b.build(x.shape);
+      b.setWeights(a.getWeights());
+      const gradsOf = async (blk: SpatialFrequencyAttention) => {
+        const vars = blk.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(blk.apply(x, { training: true }) as tf.Tensor, probe)) as tf.Scalar, vars);
+        const gx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(blk.apply(xx) as tf.Tensor, probe)))(x);
+        const out = [await gx.data(), ...(await Promise.all(vars.map((v) => grads[v.name]!.data())))];
+        tf.dispose([value, gx, Object.values(grads)]);
+        return out;
+      };
+      const ga = await gradsOf(a);
+      const gb = await gradsOf(b);
+      expect(ga.length).toBe(13); // input + 12 trainable weights
+      ga.forEach((g, i) => {
+        const c = compareArrays(`gradient ${i}`, g, gb[i]!, 1e-4, 1e-3);
+        expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
       });
+      tf.dispose([x, probe]);
+      a.dispose();
+      b.dispose();
+    }));
 
-  it("the 'fft' branch equals the 'identity' shortcut (irfft2∘rfft2 is the identity), also for odd H and W", async () => {
-    const mk = (frequencyBranch: FrequencyBranch) => new SpatialFrequencyAttention({ dim: 8, heads: 1, frequencyBranch });
-    const a = mk('fft');
-    const b = mk('identity');
-    const x = tf.randomNormal([1, 7, 9, 8], 0.25, 1, 'float32', 3);
-    a.build(x.shape);
-    b.build(x.shape);
-    b.setWeights(a.getWeights());
-    const ya = a.apply(x) as tf.Tensor;
-    const yb = b.apply(x) as tf.Tensor;
-    const c = compareArrays('fft vs identity', await ya.data(), await yb.data(), 1e-5, 1e-5);
-    expect(c.ok, `max |diff| ${c.maxAbsDiff}`).toBe(true);
-    expect(c.maxAbsDiff).toBeGreaterThan(0); // the transforms really ran (float rounding differs)
-    tf.dispose([x, ya, yb]);
-    a.dispose();
-    b.dispose();
-  });
+  it('F = λ·F_s + (1 − λ)·F_f with a 0-d λ (init 0.5); F_f repeats each channel twice (repeat_interleave)', () =>
+    expectNoLeaks(async () => {
+      const blk = new SpatialFrequencyAttention({ channels: 4, heads: 1, frequencyBranch: 'identity' });
+      const x = tf.randomNormal([1, 4, 5, 4], 0, 1, 'float32', 5);
+      blk.build(x.shape);
+      // project_out = identity, so the output is F_fuse itself.
+      tf.tidy(() => {
+        blk
+          .torchParameters()
+          .find((p) => p.name === 'project_out.weight')!
+          .variable.write(tf.reshape(tf.eye(4), [1, 1, 4, 4]));
+      });
+      const lam = blk.torchParameters().find((p) => p.name === 'lam')!;
+      expect(lam.torchShape).toEqual([]);
+      expect((await lam.variable.read().data())[0]).toBe(0.5);
+      const at = async (v: number) => {
+        tf.tidy(() => {
+          lam.variable.write(tf.scalar(v));
+        });
+        const y = blk.apply(x) as tf.Tensor;
+        const d = await y.data();
+        y.dispose();
+        return d;
+      };
+      const s = await at(1); // F_s
+      const f = await at(0); // F_f
+      const m = await at(0.3);
+      for (let i = 0; i < f.length; i += 2) expect(f[i + 1]).toBe(f[i]); // channels 2j and 2j+1 are equal
+      expect(
+        compareArrays(
+          'λ = 0.3',
+          m,
+          Array.from(s, (v, i) => 0.3 * v + 0.7 * f[i]!),
+          1e-6,
+          1e-6,
+        ).ok,
+      ).toBe(true);
+      // F_s is not interleaved: its channel pairs differ.
+      expect(Array.from({ length: s.length / 2 }, (_, i) => Math.abs(s[2 * i]! - s[2 * i + 1]!)).some((d) => d > 1e-3)).toBe(true);
+      x.dispose();
+      blk.dispose();
+    }));
 
-  it("the 'fft' branch has the same gradients as the 'identity' shortcut (input, λ, every weight), in train mode", async () => {
-    const before = tf.memory().numTensors;
-    const a = new SpatialFrequencyAttention({ dim: 8, heads: 2, frequencyBranch: 'fft' });
-    const b = new SpatialFrequencyAttention({ dim: 8, heads: 2, frequencyBranch: 'identity' });
-    const x = tf.randomNormal([2, 6, 5, 8], 0.25, 1, 'float32', 11);
-    const probe = tf.randomNormal([2, 6, 5, 8], 0, 1, 'float32', 12);
-    a.build(x.shape);
-    b.build(x.shape);
-    b.setWeights(a.getWeights());
-    const gradsOf = async (blk: SpatialFrequencyAttention) => {
-      const vars = blk.trainableWeights.map((w) => w.read() as tf.Variable);
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(blk.apply(x, { training: true }) as tf.Tensor, probe)) as tf.Scalar, vars);
-      const gx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(blk.apply(xx) as tf.Tensor, probe)))(x);
-      const out = [await gx.data(), ...(await Promise.all(vars.map((v) => grads[v.name]!.data())))];
-      tf.dispose([value, gx, Object.values(grads)]);
-      return out;
-    };
-    const ga = await gradsOf(a);
-    const gb = await gradsOf(b);
-    expect(ga.length).toBe(13); // input + 12 trainable weights
-    ga.forEach((g, i) => {
-      const c = compareArrays(`gradient ${i}`, g, gb[i]!, 1e-4, 1e-3);
-      expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
+  it('its gate is a part config (GatedDA by default, channels C/2 filled in, complete in getConfig)', () => {
+    const blk = new SpatialFrequencyAttention({ channels: 12, heads: 3, gate: { batchNorm: 'frozen' } });
+    expect(blk.gatedcnn).toBeInstanceOf(GatedDA);
+    expect((blk.gatedcnn as GatedDA).options).toMatchObject({ channels: 6, batchNorm: 'frozen', expansion: 8 / 3, kernelSize: 7 });
+    const { name: _n, trainable: _t, dtype: _d, ...cfg } = blk.getConfig();
+    expect(cfg).toEqual({
+      channels: 12,
+      heads: 3,
+      bias: false,
+      frequencyBranch: 'fft',
+      gate: { type: 'GatedDA', expansion: 8 / 3, kernelSize: 7, bias: false, eps: 1e-6, normEps: 1e-5, normMomentum: 0.1, batchNorm: 'frozen' },
     });
-    tf.dispose([x, probe]);
-    a.dispose();
-    b.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
-
-  it('F = λ·F_s + (1 − λ)·F_f with a 0-d λ (init 0.5); F_f repeats each channel twice (repeat_interleave)', async () => {
-    const blk = new SpatialFrequencyAttention({ dim: 4, heads: 1, frequencyBranch: 'identity' });
-    const x = tf.randomNormal([1, 4, 5, 4], 0, 1, 'float32', 5);
-    blk.build(x.shape);
-    // project_out = identity, so the output is F_fuse itself.
-    blk.torchParameters().find((p) => p.name === 'project_out.weight')!.variable.write(tf.reshape(tf.eye(4), [1, 1, 4, 4]));
-    const lam = blk.torchParameters().find((p) => p.name === 'lam')!;
-    expect(lam.torchShape).toEqual([]);
-    expect((await lam.variable.read().data())[0]).toBe(0.5);
-    const at = async (v: number) => {
-      lam.variable.write(tf.scalar(v));
-      const y = blk.apply(x) as tf.Tensor;
-      const d = await y.data();
-      y.dispose();
-      return d;
-    };
-    const s = await at(1); // F_s
-    const f = await at(0); // F_f
-    const m = await at(0.3);
-    for (let i = 0; i < f.length; i += 2) expect(f[i + 1]).toBe(f[i]); // channels 2j and 2j+1 are equal
-    expect(compareArrays('λ = 0.3', m, Array.from(s, (v, i) => 0.3 * v + 0.7 * f[i]!), 1e-6, 1e-6).ok).toBe(true);
-    // F_s is not interleaved: its channel pairs differ.
-    expect(Array.from({ length: s.length / 2 }, (_, i) => Math.abs(s[2 * i]! - s[2 * i + 1]!)).some((d) => d > 1e-3)).toBe(true);
-    x.dispose();
-    blk.dispose();
+    expect(new SpatialFrequencyAttention(JSON.parse(JSON.stringify(blk.getConfig()))).getConfig()).toEqual(blk.getConfig());
+    expect(() => new SpatialFrequencyAttention({ channels: 12, gate: { channels: 12 } })).toThrow(/gate.channels is 12 but the block has 6 channels/);
+    expect(() => new SpatialFrequencyAttention({ channels: 12, gate: { kernelSize: 4 } })).toThrow(
+      /option 'gate': GatedDA: option 'kernelSize' must be an odd positive integer/,
+    );
   });
 
   it('rejects bad configs and inputs with typed errors', () => {
-    expect(() => new SpatialFrequencyAttention({ dim: 7, heads: 1 })).toThrow(/even/);
-    expect(() => new SpatialFrequencyAttention({ dim: 8, heads: 3 })).toThrow(ConfigError);
-    expect(() => new SpatialFrequencyAttention({ dim: 8, heads: 1, frequencyBranch: 'dct' as never })).toThrow(/frequencyBranch/);
-    const blk = new SpatialFrequencyAttention({ dim: 8, heads: 1 });
+    expect(() => new SpatialFrequencyAttention({ channels: 7, heads: 1 })).toThrow(/even/);
+    expect(() => new SpatialFrequencyAttention({ channels: 8, heads: 3 })).toThrow(ConfigError);
+    expect(() => new SpatialFrequencyAttention({ channels: 8, heads: 3 })).toThrow(/divisible/);
+    expect(() => new SpatialFrequencyAttention({ channels: 8, heads: 1, frequencyBranch: 'dct' as never })).toThrow(/frequencyBranch/);
+    expect(() => new SpatialFrequencyAttention({ dim: 8, heads: 1 } as never)).toThrow(/unknown option 'dim'/);
+    expect(() => new SpatialFrequencyAttention({ channels: 8, batchNorm: 'frozen' } as never)).toThrow(/unknown option 'batchNorm'/);
+    const blk = new SpatialFrequencyAttention({ channels: 8, heads: 1 });
     blk.build([1, 4, 4, 8]);
     const x = tf.zeros([1, 4, 4, 6]);
     expect(() => blk.apply(x)).toThrow(ShapeError);

@@ -1,9 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Conv2d, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
+import {
+  ConfigError,
+  Conv2d,
+  constant,
+  consume,
+  free,
+  ones,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import * as fft from '@restorekit/fft';
-import { GatedDA, type BatchNormMode } from './gated-da.js';
-import { ones, constant } from './init.js';
+import { FFTBlock } from '@restorekit/fft';
+import { createPart, partConfig, partOption, transposedAttention } from '@restorekit/restormer';
+import './gated-da.js';
 
 /**
  * How the frequency half of the fusion is computed.
@@ -12,57 +26,61 @@ import { ones, constant } from './init.js';
  */
 export type FrequencyBranch = 'fft' | 'identity';
 
-export interface SpatialFrequencyAttentionOptions {
+const evenChannels: OptionSpec<number, false> = {
+  expects: 'an even positive integer (Skip-Split gives half the channels to each pathway)',
+  hasDefault: false,
+  parse: (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v % 2 === 0 ? { ok: true, value: v } : { ok: false }),
+};
+
+const OPTIONS = {
   /** Channels C of the block (even): C/2 go to each pathway. */
-  dim: number;
-  /** Heads of the transposed attention on the even half; C/2 must be divisible by it. */
-  heads: number;
-  /** Bias on qkv, qkv_dwconv and project_out (AnyIR: false). GatedDA never has one (the official code does not pass it on). */
-  bias?: boolean;
+  channels: evenChannels,
+  /** Heads of the transposed attention on the even half; C/2 must be divisible by it. Default 1. */
+  heads: opt.posInt(1),
+  /** Bias on qkv, qkv_dwconv and project_out (AnyIR: false). The gate has its own (GatedDA never has one in the official code). */
+  bias: opt.bool(false),
   /** Default 'fft' (the official computation). */
-  frequencyBranch?: FrequencyBranch;
-  /** GatedDA's expansion ratio r (default 8/3) and depthwise kernel (default 7). */
-  gatedExpansionRatio?: number;
-  gatedKernelSize?: number;
-  /** Training behaviour of GatedDA's BatchNorm (default 'batch'). */
-  batchNorm?: BatchNormMode;
-}
+  frequencyBranch: opt.enum(['fft', 'identity'] as const, 'fft'),
+  /**
+   * The gated pathway on the odd half (PyTorch child `gatedcnn`): a C/2 → C/2 block config, `channels` filled in.
+   * Default AnyIR's `{ type: 'GatedDA' }` (expansion 8/3, kernel 7, no bias, BatchNorm 'batch'); e.g.
+   * `gate: { batchNorm: 'frozen' }` keeps its BatchNorm on running statistics in training.
+   */
+  gate: partOption({ type: 'GatedDA' }),
+};
+export type SpatialFrequencyAttentionOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * AnyIR's attention (official `Attention` in net/anyir.py): interleaved Skip-Split of the C channels
- * (even → transposed multi-head attention without output projection, odd → GatedDA), then the
- * spatial-frequency fusion F = λ·F_s + (1 − λ)·F_f with
- * F_s = [F_att + σ(F_gate), F_gate + σ(F_att)] (block concat, attention half first) and
+ * (even → Restormer's transposed multi-head attention without output projection — `transposedAttention` of
+ * @restorekit/restormer, the one MDTA uses — odd → the gate, GatedDA), then the spatial-frequency fusion
+ * F = λ·F_s + (1 − λ)·F_f with F_s = [F_att + σ(F_gate), F_gate + σ(F_att)] (block concat, attention half first) and
  * F_f = repeat_interleave₂(irfft2(rfft2(F_att) + rfft2(F_gate))), λ a free learnable scalar (init 0.5);
  * output project_out(F). PyTorch keys: `temperature`, `lam`, `qkv.*`, `qkv_dwconv.*`, `gatedcnn.*`, `project_out.*`.
+ * An `FFTBlock` (@restorekit/fft): the DFT bases its 'fft' branch caches are freed when it is disposed.
  */
-export class SpatialFrequencyAttention extends Block<SpatialFrequencyAttentionOptions & Record<string, unknown>> {
+export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>SpatialFrequencyAttention';
+  static override optionsSchema = OPTIONS;
   temperature!: tfl.LayerVariable;
   lam!: tfl.LayerVariable;
   readonly half: number;
   private readonly qkv: Conv2d;
   private readonly qkvDwconv: Conv2d;
-  readonly gatedcnn: GatedDA;
+  readonly gatedcnn: tfl.layers.Layer;
   private readonly projectOut: Conv2d;
 
   constructor(opts: SpatialFrequencyAttentionOptions & BlockArgs) {
     super(opts as never);
-    const o = this.options;
-    const dim = ensurePositiveInt('SpatialFrequencyAttention', 'dim', o.dim);
-    const heads = ensurePositiveInt('SpatialFrequencyAttention', 'heads', o.heads);
-    if (dim % 2) throw new ConfigError(`SpatialFrequencyAttention: dim must be even (Skip-Split into attention and gated halves), got ${dim}`);
-    this.half = dim / 2;
-    if (this.half % heads) throw new ConfigError(`SpatialFrequencyAttention: dim/2 = ${this.half} must be divisible by heads = ${heads}`);
-    const fb = o.frequencyBranch ?? 'fft';
-    if (fb !== 'fft' && fb !== 'identity') throw new ConfigError(`SpatialFrequencyAttention: frequencyBranch must be 'fft' or 'identity', got ${JSON.stringify(fb)}`);
-    const bias = o.bias ?? false;
+    const { channels, heads, bias, gate } = this.options;
+    this.half = channels / 2;
     const h = this.half;
+    if (h % heads) throw new ConfigError(`SpatialFrequencyAttention: channels/2 = ${h} must be divisible by heads = ${heads}`);
     this.qkv = this.addChild('qkv', new Conv2d({ inChannels: h, outChannels: 3 * h, kernelSize: 1, bias }));
     this.qkvDwconv = this.addChild('qkv_dwconv', new Conv2d({ inChannels: 3 * h, outChannels: 3 * h, kernelSize: 3, padding: 1, groups: 3 * h, bias }));
     // Official code: GatedDegradationAdaption(dim=half_dim, expansion_ratio=8/3, kernel_size=7) — bias stays False whatever `bias` is.
-    this.gatedcnn = this.addChild('gatedcnn', new GatedDA({ channels: h, expansionRatio: o.gatedExpansionRatio ?? 8 / 3, kernelSize: o.gatedKernelSize ?? 7, batchNorm: o.batchNorm ?? 'batch' }));
-    this.projectOut = this.addChild('project_out', new Conv2d({ inChannels: dim, outChannels: dim, kernelSize: 1, bias }));
+    this.gatedcnn = this.addChild('gatedcnn', createPart('SpatialFrequencyAttention', 'gate', gate, h));
+    this.projectOut = this.addChild('project_out', new Conv2d({ inChannels: channels, outChannels: channels, kernelSize: 1, bias }));
   }
 
   override build(s: tfl.Shape): void {
@@ -74,36 +92,16 @@ export class SpatialFrequencyAttention extends Block<SpatialFrequencyAttentionOp
     this.buildChild(this.qkvDwconv, [s[0]!, s[1]!, s[2]!, 3 * h]);
     this.buildChild(this.gatedcnn, halfShape);
     this.buildChild(this.projectOut, s);
-    this.built = true;
+    super.build(s); // FFTBlock: a user of the DFT-basis cache until disposed
   }
 
   protected override expectedChannels() {
-    return [this.options.dim];
-  }
-
-  /** Transposed attention of Restormer on the even half, without its output projection. */
-  private attention(x: tf.Tensor, training: boolean): tf.Tensor {
-    const [b, hh, ww, c] = x.shape as [number, number, number, number];
-    const n = this.options.heads;
-    const d = c / n;
-    const qkv = tf.tidy(() => this.run(this.qkvDwconv, this.run(this.qkv, x, training), training));
-    // q, k, v in the head layout 'b (head c) h w -> b head c (h w)' = [B,n,d,N], as in @restorekit/restormer's MDTA:
-    // one transpose [B,N,3,C] → [3,B,C,N], contiguous slices along its outer axis, C reshaped into [n,d]
-    // (slicing qkv's channels is slow on cpu and wasm; rank 4 because webgl/webgpu mishandle rank-5 pads).
-    // Each stage's tensors are freed once the next has them (peak memory), as in MDTA.
-    const parts = tf.tidy(() => tf.transpose(tf.reshape(qkv, [b, hh * ww, 3, c]), [2, 0, 3, 1]));
-    qkv.dispose();
-    const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, hh * ww]), [b, n, d, hh * ww]);
-    const l2 = (t: tf.Tensor) => tf.div(t, tf.maximum(tf.sqrt(tf.sum(tf.square(t), -1, true)), 1e-12));
-    const attn = tf.tidy(() => tf.softmax(tf.mul(tf.matMul(l2(part(0)), l2(part(1)), false, true), tf.reshape(this.temperature.read(), [1, n, 1, 1])), -1));
-    const out = tf.tidy(() => tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, hh, ww, c]));
-    tf.dispose([parts, attn]);
-    return out;
+    return [this.options.channels];
   }
 
   /** irfft2(rfft2(a) + rfft2(g), s = (H, W)) over the spatial axes (PyTorch's default 'backward' norm). */
   private frequencySum(a: tf.Tensor, g: tf.Tensor): tf.Tensor {
-    if ((this.options.frequencyBranch ?? 'fft') === 'identity') return tf.add(a, g);
+    if (this.options.frequencyBranch === 'identity') return tf.add(a, g);
     const [, hh, ww] = a.shape as number[];
     const fa = fft.rfft2(a as tf.Tensor4D, { norm: 'backward' });
     const fg = fft.rfft2(g as tf.Tensor4D, { norm: 'backward' });
@@ -113,22 +111,44 @@ export class SpatialFrequencyAttention extends Block<SpatialFrequencyAttentionOp
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     const [b, hh, ww, c] = x.shape as [number, number, number, number];
     const h = this.half;
-    // Skip-Split: x[:, 0::2] (even channels) → attention, x[:, 1::2] (odd) → GatedDA.
+    // Skip-Split: x[:, 0::2] (even channels) → attention, x[:, 1::2] (odd) → the gate.
     // Rank 3 on purpose: the gradient of a rank-5 slice is a rank-5 pad, which webgl cannot compile.
-    const pairs = tf.reshape(x, [b * hh * ww, h, 2]);
-    const xAtt = tf.reshape(tf.slice(pairs, [0, 0, 0], [-1, h, 1]), [b, hh, ww, h]);
-    const xGate = tf.reshape(tf.slice(pairs, [0, 0, 1], [-1, h, 1]), [b, hh, ww, h]);
-    const fAtt = this.attention(xAtt, training);
-    const fGate = this.run(this.gatedcnn, xGate, training);
+    const [xAtt, xGate] = tf.tidy(() => {
+      const pairs = tf.reshape(x, [b * hh * ww, h, 2]);
+      return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, h, 1]), [b, hh, ww, h]));
+    }) as [tf.Tensor, tf.Tensor];
+    // Each stage's tensors are freed once the next has them (peak memory; tfjs keeps what backprop needs).
+    const qkv = consume(
+      consume(xAtt, (t) => this.run(this.qkv, t, training)),
+      (t) => this.run(this.qkvDwconv, t, training),
+    );
+    const fAtt = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
+    const fGate = consume(xGate, (t) => this.run(this.gatedcnn, t, training));
     // Spatial fusion: block concat, attention-derived half first.
-    const fS = tf.concat([tf.add(fAtt, tf.sigmoid(fGate)), tf.add(fGate, tf.sigmoid(fAtt))], 3);
+    const fS = tf.tidy(() => tf.concat([tf.add(fAtt, tf.sigmoid(fGate)), tf.add(fGate, tf.sigmoid(fAtt))], 3));
     // Frequency fusion, then repeat_interleave(2) along channels: channels 2j and 2j+1 both hold channel j.
-    const sum = this.frequencySum(fAtt, fGate);
-    const col = tf.reshape(sum, [b * hh * ww, h, 1]);
-    const fF = tf.reshape(tf.concat([col, col], 2), [b, hh, ww, c]);
-    const lam = this.lam.read();
-    const fuse = tf.add(tf.mul(lam, fS), tf.mul(tf.sub(1, lam), fF));
-    return this.run(this.projectOut, fuse, training);
+    const fF = free(
+      tf.tidy(() => {
+        const col = tf.reshape(this.frequencySum(fAtt, fGate), [b * hh * ww, h, 1]);
+        return tf.reshape(tf.concat([col, col], 2), [b, hh, ww, c]);
+      }),
+      fAtt,
+      fGate,
+    );
+    const fuse = free(
+      tf.tidy(() => {
+        const lam = this.lam.read();
+        return tf.add(tf.mul(lam, fS), tf.mul(tf.sub(1, lam), fF));
+      }),
+      fS,
+      fF,
+    );
+    return consume(fuse, (t) => this.run(this.projectOut, t, training));
+  }
+
+  /** The resolved options, with the gate's complete config (see `partConfig`). */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), gate: partConfig(this.gatedcnn) } as tf.serialization.ConfigDict;
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

@@ -1,12 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ShapeError, fmtShape, registerBlock, type BlockArgs } from '@restorekit/core';
-import { Resample, type ResampleOptions } from './resample.js';
+import { ShapeError, fmtShape, registerBlock, type BlockArgs, type OptionsInput } from '@restorekit/core';
+import { Resample, resampleOptions } from './resample.js';
 
-export interface DownsampleOptions extends ResampleOptions {
-  /** Input channels n (even): output has 2n channels at half the resolution. */
-  channels: number;
-}
+const OPTIONS = resampleOptions('the conv halves them');
+/** `channels`: input channels n (even); the output has 2n channels at half the resolution. */
+export type DownsampleOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * Restormer's `Downsample(n_feat)`: 3×3 conv n → n/2 (no bias), then PixelUnshuffle(2) in PyTorch
@@ -14,6 +13,7 @@ export interface DownsampleOptions extends ResampleOptions {
  */
 export class Downsample extends Resample {
   static className = 'restorekit>Downsample';
+  static override optionsSchema = OPTIONS;
 
   constructor(opts: DownsampleOptions & BlockArgs) {
     super(opts, 'Downsample');

@@ -1,65 +1,74 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Conv2d, conv2d, ensurePositiveInt, gelu, registerBlock, type BlockArgs } from '@restorekit/core';
+import {
+  Block,
+  ConfigError,
+  Conv2d,
+  conv2d,
+  free,
+  gelu,
+  getSettings,
+  opt,
+  prefers,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 
-export interface GDFNOptions {
+/** The gate's activation: exact (erf) GELU as Restormer, ReLU, or SiLU (swish, x·σ(x)). */
+export type GDFNActivation = 'gelu' | 'relu' | 'silu';
+const ACTIVATIONS: Record<GDFNActivation, (t: tf.Tensor) => tf.Tensor> = {
+  gelu: (t) => gelu(t),
+  relu: (t) => tf.relu(t),
+  silu: (t) => tf.tidy(() => tf.mul(t, tf.sigmoid(t))),
+};
+
+const OPTIONS = {
   /** Channels C. */
-  dim: number;
-  /** Expansion factor γ; hidden width = trunc(C·γ) (Python `int()`). Restormer 2.66, AnyIR 2. Default 2.66. */
-  ffnExpansionFactor?: number;
+  channels: opt.posInt(),
+  /** Expansion γ; hidden width = trunc(C·γ) (Python `int()`). Restormer 2.66, AnyIR 2. Default 2.66. */
+  expansion: opt.number({ min: 0, exclusiveMin: true }, 2.66),
   /** Bias on the three convs (Restormer uses false). Default false. */
-  bias?: boolean;
-  /**
-   * Largest hidden activation (B·H·W·2h float32 values, in bytes) computed in one piece. Above it the block
-   * runs in chunks of hidden channels: each chunk's project_in columns, depthwise conv and gate, then its
-   * share of project_out, summed. Same function (only the order of project_out's sum changes, ~1e-7
-   * relative), same gradients; the working set drops from three or four tensors of 2h channels to about
-   * twice this many bytes. Restormer's decoder at 512² has 2h = 510 channels: 535 MB per hidden tensor.
-   * Default 128 MiB (chunking starts at about 256² for the widest levels); 0 never chunks.
-   */
-  maxHiddenBytes?: number;
-}
-
-/** Backends whose channel slices of activations are slow generic copies: GDFN computes z₁ and z₂ from weight halves there. */
-export const GDFN_WEIGHT_HALVES_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
-
-/** Default of GDFNOptions.maxHiddenBytes. */
-export const GDFN_MAX_HIDDEN_BYTES = 128 * 2 ** 20;
+  bias: opt.bool(false),
+  /** Activation of the gated half. Default 'gelu' (exact erf GELU, PyTorch's F.gelu, as the official code). */
+  activation: opt.enum(['gelu', 'relu', 'silu'] as const, 'gelu'),
+};
+export type GDFNOptions = OptionsInput<typeof OPTIONS>;
 
 /** Hidden width of the GDFN: Python's `int(dim * ffn_expansion_factor)` (truncation, e.g. 48·2.66 → 127). */
-export function gdfnHidden(dim: number, factor: number): number {
-  return Math.trunc(dim * factor);
+export function gdfnHidden(channels: number, expansion: number): number {
+  return Math.trunc(channels * expansion);
 }
 
 /**
  * Gated-Dconv Feed-Forward Network (Restormer's `FeedForward`): z = DW3×3(1×1 C→2h (x)),
- * out = 1×1 h→C (GELU(z₁) ⊙ z₂) with z₁ the first h channels. Exact (erf) GELU.
+ * out = 1×1 h→C (act(z₁) ⊙ z₂) with z₁ the first h channels and act the exact (erf) GELU by default.
  * PyTorch keys: `project_in.weight`, `dwconv.weight`, `project_out.weight`.
+ *
+ * Memory: a hidden activation (B·H·W·2h float32) larger than the runtime setting `maxHiddenBytes`
+ * (`configure({ maxHiddenBytes })` in @restorekit/core, read at each forward; default 128 MiB, 0 never chunks) is
+ * computed in chunks of hidden channels: each chunk's project_in columns, depthwise conv and gate, then its share
+ * of project_out, summed. Same function (only the order of project_out's sum changes, ~1e-7 relative), same
+ * gradients; the working set drops from three or four tensors of 2h channels to about twice that many bytes.
  */
-export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
+export class GDFN extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>GDFN';
+  static override optionsSchema = OPTIONS;
   readonly hidden: number;
-  /** The validated `maxHiddenBytes` option (its default filled in). */
-  readonly maxHiddenBytes: number;
   readonly projectIn: Conv2d;
   readonly dwconv: Conv2d;
   readonly projectOut: Conv2d;
 
   constructor(opts: GDFNOptions & BlockArgs) {
     super(opts as never);
-    const dim = ensurePositiveInt('GDFN', 'dim', this.options.dim);
-    const f = this.options.ffnExpansionFactor ?? 2.66;
-    if (typeof f !== 'number' || !Number.isFinite(f) || f <= 0) throw new ConfigError(`GDFN: ffnExpansionFactor must be a positive number, got ${JSON.stringify(f)}`);
-    const h = gdfnHidden(dim, f);
-    if (h < 1) throw new ConfigError(`GDFN: hidden width trunc(${dim}·${f}) = ${h} must be at least 1`);
+    const { channels, expansion, bias } = this.options;
+    const h = gdfnHidden(channels, expansion);
+    if (h < 1) throw new ConfigError(`GDFN: hidden width trunc(${channels}·${expansion}) = ${h} must be at least 1`);
     this.hidden = h;
-    const m = this.options.maxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES;
-    if (typeof m !== 'number' || !(m >= 0)) throw new ConfigError(`GDFN: maxHiddenBytes must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(m)}`);
-    this.maxHiddenBytes = m;
-    const bias = this.options.bias ?? false;
-    this.projectIn = this.addChild('project_in', new Conv2d({ inChannels: dim, outChannels: 2 * h, kernelSize: 1, bias }));
+    this.projectIn = this.addChild('project_in', new Conv2d({ inChannels: channels, outChannels: 2 * h, kernelSize: 1, bias }));
     this.dwconv = this.addChild('dwconv', new Conv2d({ inChannels: 2 * h, outChannels: 2 * h, kernelSize: 3, padding: 1, groups: 2 * h, bias }));
-    this.projectOut = this.addChild('project_out', new Conv2d({ inChannels: h, outChannels: dim, kernelSize: 1, bias }));
+    this.projectOut = this.addChild('project_out', new Conv2d({ inChannels: h, outChannels: channels, kernelSize: 1, bias }));
   }
 
   override build(s: tfl.Shape): void {
@@ -71,29 +80,31 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
   }
 
   protected override expectedChannels() {
-    return [this.options.dim];
+    return [this.options.channels];
   }
 
-  /** How many chunks of hidden channels a forward over `shape` runs in (1: the whole block at once). */
+  /** How many chunks of hidden channels a forward over `shape` runs in under the current `maxHiddenBytes` setting (1: the whole block at once). */
   chunksFor(shape: readonly number[]): number {
+    const limit = getSettings().maxHiddenBytes;
     const bytes = shape[0]! * shape[1]! * shape[2]! * 2 * this.hidden * 4;
-    return this.maxHiddenBytes === 0 ? 1 : Math.min(this.hidden, Math.ceil(bytes / this.maxHiddenBytes));
+    return limit === 0 ? 1 : Math.min(this.hidden, Math.ceil(bytes / limit));
   }
 
   /**
    * The block in `n` chunks of hidden channels [a, a+c) (n = 1: all of them at once). A chunk needs project_in's
-   * output channels a..a+c (the GELU side, z₁) and h+a..h+a+c (the gate side, z₂), the same depthwise channels,
-   * and project_out's input rows a..a+c; the chunks' project_out shares are summed. On cpu and wasm, z₁ and z₂
-   * come from halves of the weights (two convs each), because slicing an activation's channels is a slow generic
-   * copy there (on cpu a split of the 254-channel activation cost more than all the block's convs). Elsewhere one
-   * conv over both halves and a split is as fast or faster (on webgl the halves made the whole block 14% slower;
-   * benchmarks/results/ops.md).
+   * output channels a..a+c (the activated side, z₁) and h+a..h+a+c (the gate side, z₂), the same depthwise channels,
+   * and project_out's input rows a..a+c; the chunks' project_out shares are summed. Where core `prefers('weightHalves')`
+   * (cpu, wasm), z₁ and z₂ come from halves of the weights (two convs each), because slicing an activation's channels
+   * is a slow generic copy there (on cpu a split of the 254-channel activation cost more than all the block's convs).
+   * Elsewhere one conv over both halves and a split is as fast or faster (on webgl the halves made the whole block
+   * 14% slower; benchmarks/results/ops.md).
    */
   forward(x: tf.Tensor, _training: boolean): tf.Tensor {
     const n = this.chunksFor(x.shape);
     const h = this.hidden;
     const step = Math.ceil(h / n);
-    const fromWeightHalves = GDFN_WEIGHT_HALVES_BACKENDS.has(tf.getBackend());
+    const act = ACTIVATIONS[this.options.activation];
+    const fromWeightHalves = prefers('weightHalves');
     const wIn = this.projectIn.kernel.read() as tf.Tensor4D; // [1, 1, C, 2h]
     const wDw = this.dwconv.kernel.read() as tf.Tensor4D; // [3, 3, 1, 2h]
     const wOut = this.projectOut.kernel.read() as tf.Tensor4D; // [1, 1, h, C]
@@ -101,49 +112,42 @@ export class GDFN extends Block<GDFNOptions & Record<string, unknown>> {
     const bDw = this.dwconv.biasVar?.read();
     const bOut = this.projectOut.biasVar?.read();
     // Each intermediate is freed once consumed (tidies catch the small weight slices).
-    const free = <T extends tf.Tensor>(keep: T, ...done: tf.Tensor[]): T => (tf.dispose(done.filter((t) => t !== keep)), keep);
     // Channels start..start+c of a weight's last axis (fresh begin/size arrays per slice: tfjs keeps the
     // attribute arrays for the gradient, so mutating one after the call would move that slice's gradient).
     const cols = (t: tf.Tensor, start: number, c: number) =>
-      tf.slice(t, t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)), t.shape.map((d, i) => (i === t.rank - 1 ? c : d)));
+      tf.slice(
+        t,
+        t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)),
+        t.shape.map((d, i) => (i === t.rank - 1 ? c : d)),
+      );
     // project_in then the depthwise conv, with the weight channels `pick` selects (`channels` of them).
-    const stack = (pick: (t: tf.Tensor) => tf.Tensor, channels: number) => tf.tidy(() => {
-      const zIn = conv2d(x as tf.Tensor4D, pick(wIn) as tf.Tensor4D);
-      const z = bIn ? free(tf.add(zIn, pick(bIn)), zIn) : zIn;
-      const zDw = conv2d(z as tf.Tensor4D, pick(wDw) as tf.Tensor4D, { padding: 1, groups: channels });
-      return bDw ? free(tf.add(zDw, pick(bDw)), z, zDw) : free(zDw, z);
-    });
-    // GELU(z₁)·z₂ for hidden channels a..a+c.
+    const stack = (pick: (t: tf.Tensor) => tf.Tensor, channels: number) =>
+      tf.tidy(() => {
+        const zIn = conv2d(x as tf.Tensor4D, pick(wIn) as tf.Tensor4D);
+        const z = bIn ? free(tf.add(zIn, pick(bIn)), zIn) : zIn;
+        const zDw = conv2d(z as tf.Tensor4D, pick(wDw) as tf.Tensor4D, { padding: 1, groups: channels });
+        return bDw ? free(tf.add(zDw, pick(bDw)), z, zDw) : free(zDw, z);
+      });
+    // act(z₁)·z₂ for hidden channels a..a+c.
     const gate = (a: number, c: number) => {
       if (fromWeightHalves) {
-        const g1 = tf.tidy(() => gelu(stack((t) => cols(t, a, c), c)));
+        const g1 = tf.tidy(() => act(stack((t) => cols(t, a, c), c)));
         const z2 = stack((t) => cols(t, h + a, c), c);
         return free(tf.mul(g1, z2), g1, z2);
       }
       const z = stack((t) => (c === h ? t : tf.concat([cols(t, a, c), cols(t, h + a, c)], -1)), 2 * c);
       const [z1, z2] = tf.split(z, 2, 3) as [tf.Tensor, tf.Tensor];
       z.dispose();
-      const g1 = free(gelu(z1), z1);
+      const g1 = free(act(z1), z1);
       return free(tf.mul(g1, z2), g1, z2);
     };
     let acc: tf.Tensor | null = null;
     for (let a = 0; a < h; a += step) {
       const c = Math.min(step, h - a);
-      const part = tf.tidy(() => {
-        const gated = gate(a, c);
-        return conv2d(gated as tf.Tensor4D, c === h ? wOut : tf.slice(wOut, [0, 0, a, 0], [1, 1, c, wOut.shape[3]]));
-      });
-      if (acc === null) acc = part;
-      else {
-        const sum: tf.Tensor = tf.add(acc, part);
-        tf.dispose([acc, part]);
-        acc = sum;
-      }
+      const part = tf.tidy(() => conv2d(gate(a, c) as tf.Tensor4D, c === h ? wOut : tf.slice(wOut, [0, 0, a, 0], [1, 1, c, wOut.shape[3]])));
+      acc = acc === null ? part : free(tf.add(acc, part), acc, part);
     }
-    if (!bOut) return acc!;
-    const out = tf.add(acc!, bOut);
-    acc!.dispose();
-    return out;
+    return bOut ? free(tf.add(acc!, bOut), acc) : acc!;
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

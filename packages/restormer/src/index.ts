@@ -1,11 +1,13 @@
 export { RestormerLayerNorm } from './restormer-layer-norm.js';
 export type { RestormerLayerNormOptions } from './restormer-layer-norm.js';
+export { transposedAttention } from './transposed-attention.js';
+export type { TransposedAttentionOptions } from './transposed-attention.js';
 export { MDTA } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
-export { GDFN, GDFN_MAX_HIDDEN_BYTES, GDFN_WEIGHT_HALVES_BACKENDS, gdfnHidden } from './gdfn.js';
-export type { GDFNOptions } from './gdfn.js';
-export { PreNormResidualBlock } from './pre-norm-residual-block.js';
-export type { PreNormResidualOptions } from './pre-norm-residual-block.js';
+export { GDFN, gdfnHidden } from './gdfn.js';
+export type { GDFNOptions, GDFNActivation } from './gdfn.js';
+export { partOption, createPart, partConfig } from './parts.js';
+export type { PartConfig } from './parts.js';
 export { TransformerBlock } from './transformer-block.js';
 export type { TransformerBlockOptions } from './transformer-block.js';
 export { OverlapPatchEmbed } from './overlap-patch-embed.js';

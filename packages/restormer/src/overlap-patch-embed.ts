@@ -1,26 +1,27 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ensurePositiveInt, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 
-export interface OverlapPatchEmbedOptions {
+const OPTIONS = {
   /** Input channels (3 for RGB, 1 grey, 6 dual-pixel). Default 3. */
-  inChannels?: number;
-  /** Embedding width. Default 48. */
-  embedDim?: number;
+  inChannels: opt.posInt(3),
+  /** Embedding width (the official `embed_dim`). Default 48. */
+  outChannels: opt.posInt(48),
   /** Conv bias. Default false. */
-  bias?: boolean;
-}
+  bias: opt.bool(false),
+};
+export type OverlapPatchEmbedOptions = OptionsInput<typeof OPTIONS>;
 
-/** Restormer's `OverlapPatchEmbed`: a 3×3 conv (stride 1, padding 1) in → embedDim. PyTorch key `proj.weight`. */
-export class OverlapPatchEmbed extends Block<OverlapPatchEmbedOptions & Record<string, unknown>> {
+/** Restormer's `OverlapPatchEmbed`: a 3×3 conv (stride 1, padding 1) inChannels → outChannels. PyTorch key `proj.weight`. */
+export class OverlapPatchEmbed extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>OverlapPatchEmbed';
+  static override optionsSchema = OPTIONS;
   readonly proj: Conv2d;
 
   constructor(opts: OverlapPatchEmbedOptions & BlockArgs = {}) {
     super(opts as never);
-    const inChannels = ensurePositiveInt('OverlapPatchEmbed', 'inChannels', this.options.inChannels ?? 3);
-    const embedDim = ensurePositiveInt('OverlapPatchEmbed', 'embedDim', this.options.embedDim ?? 48);
-    this.proj = this.addChild('proj', new Conv2d({ inChannels, outChannels: embedDim, kernelSize: 3, padding: 1, bias: this.options.bias ?? false }));
+    const { inChannels, outChannels, bias } = this.options;
+    this.proj = this.addChild('proj', new Conv2d({ inChannels, outChannels, kernelSize: 3, padding: 1, bias }));
   }
 
   override build(s: tfl.Shape): void {
@@ -29,7 +30,7 @@ export class OverlapPatchEmbed extends Block<OverlapPatchEmbedOptions & Record<s
   }
 
   protected override expectedChannels() {
-    return [this.options.inChannels ?? 3];
+    return [this.options.inChannels];
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {

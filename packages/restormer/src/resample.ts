@@ -1,24 +1,28 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Sequential, ensurePositiveInt, type BlockArgs } from '@restorekit/core';
+import { Block, Sequential, type OptionSpec } from '@restorekit/core';
 
-export interface ResampleOptions {
-  /** Input channels n (even). */
-  channels: number;
+/** The option schema of a resampling block: its input channels n, even (`why` says what needs it). */
+export function resampleOptions(why: string) {
+  const channels: OptionSpec<number, false> = {
+    expects: `an even positive integer (${why})`,
+    hasDefault: false,
+    parse: (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 && v % 2 === 0 ? { ok: true, value: v } : { ok: false }),
+  };
+  return { channels };
 }
 
 /**
- * What Restormer's `Downsample` and `Upsample` share: a 3×3 conv n → `outChannels(n)` (no bias), then
+ * What Restormer's `Downsample` and `Upsample` share: a 3×3 conv n → n/2 or 2n (no bias), then
  * PixelUnshuffle(2) or PixelShuffle(2) in PyTorch channel order; PyTorch key `body.0.weight`.
  */
-export abstract class Resample extends Block<ResampleOptions & Record<string, unknown>> {
+export abstract class Resample extends Block<{ readonly channels: number }> {
   readonly body: Sequential;
 
-  constructor(opts: ResampleOptions & BlockArgs, what: 'Downsample' | 'Upsample') {
+  constructor(opts: { channels: number }, what: 'Downsample' | 'Upsample') {
     super(opts as never);
-    const n = ensurePositiveInt(what, 'channels', this.options.channels);
+    const n = this.options.channels;
     const down = what === 'Downsample';
-    if (n % 2) throw new ConfigError(`${what}: channels must be even (${down ? 'the conv halves them' : 'PixelShuffle(2) divides 2n by 4'}), got ${n}`);
     this.body = this.addChild(
       'body',
       new Sequential({

@@ -1,29 +1,28 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, LayerNorm2d, ensurePositiveInt, registerBlock, type BlockArgs, type LayerNormKind } from '@restorekit/core';
+import { Block, LayerNorm2d, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 
-export interface RestormerLayerNormOptions {
+const OPTIONS = {
   /** Number of channels normalised per pixel. */
-  dim: number;
+  channels: opt.posInt(),
   /** 'WithBias' (deraining/deblurring) or 'BiasFree' (denoising; numerator not mean-centred). Default 'WithBias'. */
-  layerNormType?: LayerNormKind;
-}
+  normKind: opt.enum(['WithBias', 'BiasFree'] as const, 'WithBias'),
+};
+export type RestormerLayerNormOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * Restormer's `LayerNorm(dim, LayerNorm_type)`: a channel LayerNorm per pixel (biased variance,
  * eps 1e-5). The official module holds the norm as `body`, so its weights are `body.weight` (and
  * `body.bias` for WithBias).
  */
-export class RestormerLayerNorm extends Block<RestormerLayerNormOptions & Record<string, unknown>> {
+export class RestormerLayerNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>RestormerLayerNorm';
+  static override optionsSchema = OPTIONS;
   readonly body: LayerNorm2d;
 
   constructor(opts: RestormerLayerNormOptions & BlockArgs) {
     super(opts as never);
-    const dim = ensurePositiveInt('RestormerLayerNorm', 'dim', this.options.dim);
-    const kind = this.options.layerNormType ?? 'WithBias';
-    if (kind !== 'WithBias' && kind !== 'BiasFree') throw new ConfigError(`RestormerLayerNorm: layerNormType must be 'WithBias' or 'BiasFree', got ${JSON.stringify(kind)}`);
-    this.body = this.addChild('body', new LayerNorm2d({ channels: dim, kind }));
+    this.body = this.addChild('body', new LayerNorm2d({ channels: this.options.channels, normKind: this.options.normKind }));
   }
 
   override build(s: tfl.Shape): void {
@@ -32,7 +31,7 @@ export class RestormerLayerNorm extends Block<RestormerLayerNormOptions & Record
   }
 
   protected override expectedChannels() {
-    return [this.options.dim];
+    return [this.options.channels];
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {

@@ -1,11 +1,10 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { registerBlock, type BlockArgs } from '@restorekit/core';
-import { Resample, type ResampleOptions } from './resample.js';
+import { registerBlock, type BlockArgs, type OptionsInput } from '@restorekit/core';
+import { Resample, resampleOptions } from './resample.js';
 
-export interface UpsampleOptions extends ResampleOptions {
-  /** Input channels n (even): output has n/2 channels at twice the resolution. */
-  channels: number;
-}
+const OPTIONS = resampleOptions('PixelShuffle(2) divides the conv output 2n by 4');
+/** `channels`: input channels n (even); the output has n/2 channels at twice the resolution. */
+export type UpsampleOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * Restormer's `Upsample(n_feat)`: 3×3 conv n → 2n (no bias), then PixelShuffle(2) in PyTorch
@@ -13,6 +12,7 @@ export interface UpsampleOptions extends ResampleOptions {
  */
 export class Upsample extends Resample {
   static className = 'restorekit>Upsample';
+  static override optionsSchema = OPTIONS;
 
   constructor(opts: UpsampleOptions & BlockArgs) {
     super(opts, 'Upsample');
