@@ -4,7 +4,7 @@ export { opt, resolveOptions, optionDefaults, suggestOption, canonicalName, snak
 export type { OptionSpec, OptionSchema, OptionsInput, ResolvedOptions } from './options.js';
 export { configure, getSettings, withSettings, onSettingsChange, prefers, backendsPreferring } from './settings.js';
 export type { Settings, BackendChoice } from './settings.js';
-export { free, consume, detach } from './tensors.js';
+export { free, consume, consuming, detach } from './tensors.js';
 export type { BlockArgs, BlockOptions, TorchLayout, TorchParam } from './block.js';
 export { Registry } from './registry.js';
 export type { ComponentConfig, RegistryEntry } from './registry.js';

@@ -4,6 +4,7 @@ import { ConfigError, ShapeError, countParams, loadTorchStateDict, parseSafetens
 import { compareWithFixture, fixtureTensor, loadFixture, readShared } from '@restorekit/core/testing';
 import { AnyIR, anyirPresets } from './anyir.js';
 import { createModel, getModelSpec, listModels } from './registry.js';
+import { presetModel } from './test-helpers.js';
 
 interface FullConfig {
   config: Record<string, unknown>;
@@ -21,7 +22,7 @@ describe('AnyIR presets match the official state_dicts', () => {
   ] as const)
     it(`'${preset}': ${params.toLocaleString('en')} parameters, and every key of ${file} maps to exactly one weight of the right shape`, async () => {
       const fc = await fullConfig(file);
-      const model = createModel('anyir', { preset }) as AnyIR;
+      const model = presetModel('anyir', preset);
       model.build([1, 64, 64, 3]);
       expect(countParams(model)).toBe(params);
       expect(anyirPresets[preset]!.params).toBe(params);
@@ -29,7 +30,7 @@ describe('AnyIR presets match the official state_dicts', () => {
       const mine = model.torchParameters();
       // Constructor arguments of the official config = the preset.
       const c = fc.config;
-      expect(model.cfg).toMatchObject({ dim: c.dim, numBlocks: c.num_blocks, numRefinementBlocks: c.num_refinement_blocks, heads: c.heads, ffnExpansionFactor: c.ffn_expansion_factor, bias: c.bias, layerNormType: c.LayerNorm_type });
+      expect(model.options).toMatchObject({ channels: c.dim, numBlocks: c.num_blocks, numRefinementBlocks: c.num_refinement_blocks, heads: c.heads, expansion: c.ffn_expansion_factor, bias: c.bias, normKind: c.LayerNorm_type });
       const byName = new Map(mine.map((p) => [p.name, p]));
       expect(byName.size).toBe(mine.length); // unique names
       expect(mine.length).toBe(fc.num_state_dict_entries);
@@ -54,7 +55,7 @@ describe('AnyIR presets match the official state_dicts', () => {
   it('the small and tiny test presets have the parameter counts they declare, equal to the fixtures\' state_dicts', async () => {
     for (const [preset, file] of [['small', 'anyir_full_eval'], ['tiny', 'anyir_full_train']] as const) {
       const fx = await loadFixture(`anyir/${file}.safetensors`);
-      const model = createModel('anyir', { preset }) as AnyIR;
+      const model = presetModel('anyir', preset);
       model.build([1, 32, 32, 3]);
       // The official module's parameters = the fixture's tensors minus inputs/outputs and BatchNorm buffers.
       const official = Object.entries(fx.tensors)
@@ -74,9 +75,9 @@ describe('AnyIR presets match the official state_dicts', () => {
     const file = parseSafetensors(serializeSafetensors(netKeys));
     const x = fixtureTensor(fx, '__input__');
     for (const ckpt of [file.tensors, { state_dict: file.tensors }] as Record<string, unknown>[]) {
-      const model = createModel('anyir', { preset: 'small', frequencyBranch: 'identity' }) as AnyIR; // same output, faster
+      const model = presetModel('anyir', 'small', { frequencyBranch: 'identity' }); // same output, faster
       model.build(x.shape);
-      const report = loadTorchStateDict(model, ckpt);
+      const report = await loadTorchStateDict(model, ckpt);
       expect(report.loaded.length).toBe(Object.keys(netKeys).length);
       expect(report.loaded.every((k) => k.startsWith('net.'))).toBe(true);
       expect(report.missing).toEqual([]);
@@ -89,26 +90,29 @@ describe('AnyIR presets match the official state_dicts', () => {
     x.dispose();
   });
 
-  it('is registered with its presets, paper and size multiple', () => {
+  it('is registered with its presets, paper and size multiple', async () => {
     const spec = getModelSpec('anyir');
     expect(spec.sizeMultiple).toBe(8);
     expect(spec.defaultPreset).toBe('official');
     expect(spec.citation).toContain('2504.14249');
     const listing = listModels().find((m) => m.name === 'anyir')!;
     expect(listing.presets.map((p) => p.name)).toEqual(['official', 'dim32', 'small', 'tiny']);
-    expect((createModel('anyir') as AnyIR).cfg.dim).toBe(28);
+    const m = await createModel('anyir');
+    expect(m).toBeInstanceOf(AnyIR);
+    expect(m.options.channels).toBe(28);
+    m.dispose();
   });
 
   it('rejects bad configurations and inputs with typed errors', () => {
     expect(() => new AnyIR({ inChannels: 3, outChannels: 1 })).toThrow(/inChannels \(3\) must equal outChannels \(1\)/);
-    expect(() => new AnyIR({ dim: 28, heads: [1, 2, 3, 8] })).toThrow(/level 3 width 112 .* divisible by its heads \(3\)/);
-    expect(() => new AnyIR({ dim: 14, heads: [2, 2, 4, 8] })).toThrow(ConfigError); // level 1: 7 channels per pathway, 2 heads
-    expect(() => new AnyIR({ dim: 7 })).toThrow(/even/);
+    expect(() => new AnyIR({ channels: 28, heads: [1, 2, 3, 8] })).toThrow(/level 3 width 112 .* divisible by its heads \(3\)/);
+    expect(() => new AnyIR({ channels: 14, heads: [2, 2, 4, 8] })).toThrow(ConfigError); // level 1: 7 channels per pathway, 2 heads
+    expect(() => new AnyIR({ channels: 7 })).toThrow(/even/);
     expect(() => new AnyIR({ numBlocks: [1, 1, 1] as never })).toThrow(/numBlocks/);
     expect(() => new AnyIR({ numRefinementBlocks: -1 })).toThrow(ConfigError);
-    for (const bad of [-1, Number.NaN, '64'])
-      expect(() => new AnyIR({ ffnMaxHiddenBytes: bad as never }), String(bad)).toThrow(/AnyIR: option 'ffnMaxHiddenBytes' must be a number ≥ 0/);
-    const m = new AnyIR({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 0, frequencyBranch: 'identity' });
+    expect(() => new AnyIR({ ffnMaxHiddenBytes: 64 } as never)).toThrow(/AnyIR: unknown option 'ffnMaxHiddenBytes'/);
+    expect(() => new AnyIR({ frequencyBranch: 'fourier' as never })).toThrow(/option 'frequencyBranch' must be one of 'fft', 'identity'/);
+    const m = new AnyIR({ channels: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 0, frequencyBranch: 'identity' });
     const x = tf.zeros([1, 8, 8, 4]);
     expect(() => m.apply(x)).toThrow(ShapeError);
     const small = tf.zeros([1, 3, 3, 3]); // reflect padding to 8 needs more than 3 rows

@@ -1,33 +1,22 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setFFTCacheEnabled } from '@restorekit/gated-da';
-import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
-import { AnyIR, type AnyIROptions } from './anyir.js';
-import { createModel } from './registry.js';
-import { fixtureWithFfnBytes } from './test-helpers.js';
+import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, expectNoLeaks, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
+import type { AnyIR } from './anyir.js';
+import './anyir.js';
+import { fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
 
-// The FFT basis cache keeps tensors alive across calls; the leak checks below need it off.
-beforeAll(() => setFFTCacheEnabled(false));
-
-function fromFixtureConfig(c: Record<string, unknown>): AnyIROptions {
-  return {
-    inChannels: c.inp_channels as number, outChannels: c.out_channels as number, dim: c.dim as number,
-    numBlocks: c.num_blocks as [number, number, number, number], numRefinementBlocks: c.num_refinement_blocks as number,
-    heads: c.heads as [number, number, number, number], ffnExpansionFactor: c.ffn_expansion_factor as number,
-    bias: c.bias as boolean, layerNormType: c.LayerNorm_type as 'WithBias',
-  };
-}
-
+// The FFT basis cache is owned by the model's attention blocks: disposing the model releases it, so the leak checks
+// below run with the cache on (as users do).
 
 describe('AnyIR (official net/anyir.py)', () => {
   for (const mode of ['eval', 'train'] as const)
     it(`reproduces the official AnyIR forward (${mode} mode${mode === 'train' ? ', incl. BatchNorm buffers after it' : ''})`, async () => {
       const before = tf.memory().numTensors;
       const fx = await loadFixture(`anyir/anyir_full_${mode}.safetensors`);
-      const model = new AnyIR(fromFixtureConfig(fx.config));
+      const model = officialModel('anyir', fx.config);
       const x = fixtureTensor(fx, '__input__');
       model.build(x.shape);
-      const report = loadFixtureWeights(model, fx);
+      const report = await loadFixtureWeights(model, fx);
       expect(report.missing).toEqual([]);
       const y = model.apply(x, { training: mode === 'train' }) as tf.Tensor;
       const cmp = await compareWithFixture(y, fx);
@@ -44,21 +33,20 @@ describe('AnyIR (official net/anyir.py)', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
 
-  it('ffnMaxHiddenBytes reaches every GDFN, and in hidden-channel chunks the official eval forward is still reproduced', async () => {
-    const before = tf.memory().numTensors;
-    const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
-    const opts = fromFixtureConfig(fx.config);
-    const model = new AnyIR({ ...opts, ffnMaxHiddenBytes: 4096 });
-    const { ffns, input, cmp } = await fixtureWithFfnBytes(model, fx, 4096, opts);
-    expect(ffns[0]!.chunksFor(input)).toBeGreaterThan(1);
-    expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+  it('in hidden-channel chunks (configure({ maxHiddenBytes })) the official eval forward is still reproduced', async () => {
+    await expectNoLeaks(async () => {
+      const fx = await loadFixture('anyir/anyir_full_eval.safetensors');
+      const model = officialModel('anyir', fx.config);
+      const { chunks, cmp } = await fixtureWithFfnBytes(model, fx, 4096, model.options);
+      expect(chunks).toBeGreaterThan(1);
+      expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff} (atol ${cmp.atol})`).toBe(true);
+      model.dispose();
+    }, 'chunked AnyIR forward');
   });
 
   it('a tiny preset passes the block harness: every weight gets a gradient in a train-mode step (batch 2, 8×16)', () =>
     checkBlock({
-      create: () => createModel('anyir', { preset: 'tiny' }),
+      create: () => presetModel('anyir', 'tiny'),
       inputShapes: [[2, 8, 16, 3]],
       outputShape: [2, 8, 16, 3],
       // 8 DABs × 19 + patch_embed + 3 Downsample + 3 Upsample + reduce_chan_level3/2 + reduce_dim_level3 + output.
@@ -67,7 +55,7 @@ describe('AnyIR (official net/anyir.py)', () => {
 
   it('keeps the size of inputs that are not multiples of 8 (reflect pad, crop back)', async () => {
     const before = tf.memory().numTensors;
-    const model = createModel('anyir', { preset: 'tiny', frequencyBranch: 'identity' }) as AnyIR;
+    const model = presetModel('anyir', 'tiny', { frequencyBranch: 'identity' }) as AnyIR;
     const x = tf.randomUniform([2, 7, 13, 3], 0, 1, 'float32', 7);
     const y = model.apply(x) as tf.Tensor;
     expect(y.shape).toEqual([2, 7, 13, 3]);

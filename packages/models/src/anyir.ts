@@ -1,47 +1,40 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, Sequential, ensurePositiveInt, padToMultiple, cropTo, registerBlock,
-  type BlockArgs, type LayerNormKind,
+  Block, ConfigError, Conv2d, Sequential, consuming, opt, padToMultiple, cropTo, registerBlock,
+  type BlockArgs, type OptionsInput, type ResolvedOptions,
 } from '@restorekit/core';
-import { Downsample, GDFN_MAX_HIDDEN_BYTES, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
-import { DAB, type BatchNormMode, type FrequencyBranch } from '@restorekit/gated-da';
+import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
+import { DAB } from '@restorekit/gated-da';
 import { registerModel, type ModelPreset } from './registry.js';
-import { four } from './options.js';
-import { consuming } from './consume.js';
+import { evenChannels, transformerOfficialArgs } from './options.js';
 
-export interface AnyIROptions {
-  /** Input channels. Default 3. */
-  inChannels?: number;
-  /** Output channels (must equal inChannels: the output adds the input image). Default 3. */
-  outChannels?: number;
-  /** Width of level 1 (levels use dim, 2·dim, 4·dim, 8·dim; every DAB needs an even width whose half its heads divide). Default 28. */
-  dim?: number;
-  /** DABs per level [level1, level2, level3, latent]; the decoder mirrors the encoder. Default [3, 5, 5, 7]. */
-  numBlocks?: [number, number, number, number];
-  /** DABs in the refinement stage (at 2·dim, heads[0]). Default 4. */
-  numRefinementBlocks?: number;
-  /** Attention heads per level (acting on half of each level's channels). Default [1, 2, 4, 8]. */
-  heads?: [number, number, number, number];
-  /** GDFN expansion γ (hidden = trunc(C·γ)). Default 2. */
-  ffnExpansionFactor?: number;
-  /**
-   * Every GDFN's `maxHiddenBytes`: a hidden activation larger than this (bytes of float32) is computed in chunks
-   * of hidden channels (same output and gradients, a smaller working set; see GDFN). Lower it where memory is short
-   * (the wasm heap ends at 4 GB), 0 never chunks. Default 128 MiB (GDFN_MAX_HIDDEN_BYTES).
-   */
-  ffnMaxHiddenBytes?: number;
-  /** Bias on the attention/FFN convs, the two 1×1 reductions at level 3, the one at level 2 and the output conv (patch embed, Down/Upsample and GatedDA never). Default false. */
-  bias?: boolean;
-  /** Default 'WithBias'. */
-  layerNormType?: LayerNormKind;
-  /** Frequency half of every DAB's fusion: 'fft' (official computation, default) or 'identity' (F_att + F_gate, the same value without transforms). */
-  frequencyBranch?: FrequencyBranch;
-  /** Training behaviour of every GatedDA BatchNorm: 'batch' (PyTorch train(), default) or 'frozen' (running statistics). */
-  batchNorm?: BatchNormMode;
-}
+const OPTIONS = {
+  /** Input channels. */
+  inChannels: opt.posInt(3),
+  /** Output channels (must equal inChannels: the output adds the input image). */
+  outChannels: opt.posInt(3),
+  /** Width of level 1 (levels use C, 2C, 4C, 8C; official `dim`; every DAB needs an even width whose half its heads divide). */
+  channels: evenChannels(28),
+  /** DABs per level [level1, level2, level3, latent]; the decoder mirrors the encoder. */
+  numBlocks: opt.ints(4, { min: 1 }, [3, 5, 5, 7]),
+  /** DABs in the refinement stage (at 2C, heads[0]). */
+  numRefinementBlocks: opt.int({ min: 0 }, 4),
+  /** Attention heads per level (acting on half of each level's channels). */
+  heads: opt.ints(4, { min: 1 }, [1, 2, 4, 8]),
+  /** GDFN expansion (hidden = trunc(C·expansion); official `ffn_expansion_factor`). */
+  expansion: opt.number({ min: 0, exclusiveMin: true }, 2),
+  /** Bias on the attention/FFN convs, the two 1×1 reductions at level 3, the one at level 2 and the output conv (patch embed, Down/Upsample and GatedDA never). */
+  bias: opt.bool(false),
+  /** Official `LayerNorm_type`. */
+  normKind: opt.enum(['WithBias', 'BiasFree'] as const, 'WithBias'),
+  /** Frequency half of every DAB's fusion: 'fft' (official computation) or 'identity' (F_att + F_gate, the same value without transforms). */
+  frequencyBranch: opt.enum(['fft', 'identity'] as const, 'fft'),
+  /** Training behaviour of every GatedDA BatchNorm: 'batch' (PyTorch train()) or 'frozen' (running statistics). */
+  batchNorm: opt.enum(['batch', 'frozen'] as const, 'batch'),
+};
+export type AnyIROptions = OptionsInput<typeof OPTIONS>;
 
-type Resolved = Required<AnyIROptions>;
 /** Block-registry name of the DAB (registered by @restorekit/gated-da). */
 const DAB_TYPE = DAB.className.split('>')[1]!;
 
@@ -55,9 +48,9 @@ const DAB_TYPE = DAB.className.split('>')[1]!;
  * (the official test script crops images to multiples of 16 instead; padding keeps every pixel).
  * The official forward's unused `noise_emb` argument has no counterpart here.
  */
-export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
+export class AnyIR extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>AnyIR';
-  readonly cfg: Resolved;
+  static override optionsSchema = OPTIONS;
   private readonly patchEmbed: OverlapPatchEmbed;
   private readonly encoders: Sequential[] = [];
   private readonly downs: Downsample[] = [];
@@ -71,30 +64,10 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
 
   constructor(opts: AnyIROptions & BlockArgs = {}) {
     super(opts as never);
-    const o = this.options;
-    const cfg: Resolved = {
-      inChannels: ensurePositiveInt('AnyIR', 'inChannels', o.inChannels ?? 3),
-      outChannels: ensurePositiveInt('AnyIR', 'outChannels', o.outChannels ?? 3),
-      dim: ensurePositiveInt('AnyIR', 'dim', o.dim ?? 28),
-      numBlocks: four('AnyIR', 'numBlocks', o.numBlocks ?? [3, 5, 5, 7], 1),
-      numRefinementBlocks: o.numRefinementBlocks ?? 4,
-      heads: four('AnyIR', 'heads', o.heads ?? [1, 2, 4, 8], 1),
-      ffnExpansionFactor: o.ffnExpansionFactor ?? 2,
-      ffnMaxHiddenBytes: o.ffnMaxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES,
-      bias: o.bias ?? false,
-      layerNormType: o.layerNormType ?? 'WithBias',
-      frequencyBranch: o.frequencyBranch ?? 'fft',
-      batchNorm: o.batchNorm ?? 'batch',
-    };
-    if (typeof cfg.ffnMaxHiddenBytes !== 'number' || !(cfg.ffnMaxHiddenBytes >= 0))
-      throw new ConfigError(`AnyIR: option 'ffnMaxHiddenBytes' must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(cfg.ffnMaxHiddenBytes)}`);
-    if (!Number.isInteger(cfg.numRefinementBlocks) || cfg.numRefinementBlocks < 0)
-      throw new ConfigError(`AnyIR: option 'numRefinementBlocks' must be a non-negative integer, got ${JSON.stringify(cfg.numRefinementBlocks)}`);
-    if (typeof cfg.bias !== 'boolean') throw new ConfigError(`AnyIR: option 'bias' must be a boolean, got ${JSON.stringify(cfg.bias)}`);
+    const cfg = this.options;
     if (cfg.inChannels !== cfg.outChannels)
       throw new ConfigError(`AnyIR: the output adds the input image, so inChannels (${cfg.inChannels}) must equal outChannels (${cfg.outChannels})`);
-    this.cfg = cfg;
-    const { dim, heads, bias, numBlocks } = cfg;
+    const { channels: dim, heads, bias, numBlocks } = cfg;
     const [d1, d2, d3, d4] = [dim, dim * 2, dim * 4, dim * 8];
     // Every DAB splits its width in halves, and each half is split into heads.
     const checkWidth = (where: string, c: number, h: number) => {
@@ -108,13 +81,13 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
     const stage = (key: string, n: number, c: number, h: number): Sequential =>
       this.addChild(key, new Sequential({
         layers: Array.from({ length: n }, () => ({
-          type: DAB_TYPE, dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, ffnMaxHiddenBytes: cfg.ffnMaxHiddenBytes, bias, layerNormType: cfg.layerNormType,
-          frequencyBranch: cfg.frequencyBranch, batchNorm: cfg.batchNorm,
+          type: DAB_TYPE, channels: c, attention: { heads: h, bias, frequencyBranch: cfg.frequencyBranch, gate: { batchNorm: cfg.batchNorm } },
+          ffn: { expansion: cfg.expansion, bias }, norm: { normKind: cfg.normKind },
         })),
       }));
     // Children in the order of the official __init__ (torchParameters() lists keys as the state_dict does).
     // Official: OverlapPatchEmbed(inp_channels, dim) — its bias stays False whatever `bias` is.
-    this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, embedDim: d1, bias: false }));
+    this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, outChannels: d1, bias: false }));
     this.encoders.push(stage('encoder_level1', numBlocks[0], d1, heads[0]));
     this.downs.push(this.addChild('down1_2', new Downsample({ channels: d1 })));
     this.encoders.push(stage('encoder_level2', numBlocks[1], d2, heads[1]));
@@ -137,10 +110,10 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
   }
 
   override build(s: tfl.Shape): void {
-    const d = this.cfg.dim;
+    const d = this.options.channels;
     const at = (c: number, f: number): tfl.Shape => [s[0]!, s[1] == null ? null : (Math.ceil(s[1] / 8) * 8) / f, s[2] == null ? null : (Math.ceil(s[2] / 8) * 8) / f, c];
     const widths = [d, 2 * d, 4 * d, 8 * d];
-    this.buildChild(this.patchEmbed, at(this.cfg.inChannels, 1));
+    this.buildChild(this.patchEmbed, at(this.options.inChannels, 1));
     for (let l = 0; l < 4; l++) {
       this.buildChild(this.encoders[l]!, at(widths[l]!, 2 ** l));
       if (l < 3) this.buildChild(this.downs[l]!, at(widths[l]!, 2 ** l));
@@ -160,11 +133,11 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
   }
 
   protected override expectedChannels() {
-    return [this.cfg.inChannels];
+    return [this.options.inChannels];
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
-    // Intermediates are freed as soon as consumed (peak memory; see consume.ts); never the caller's input.
+    // Intermediates are freed as soon as consumed (peak memory; see core's tensors.ts); never the caller's input.
     const { run, eat, join } = consuming((l, t) => this.run(l, t, training));
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
     const enc1 = eat(this.encoders[0]!, run(this.patchEmbed, x));
@@ -182,7 +155,7 @@ export class AnyIR extends Block<AnyIROptions & Record<string, unknown>> {
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
-    return [s[0]!, s[1]!, s[2]!, this.cfg.outChannels];
+    return [s[0]!, s[1]!, s[2]!, this.options.outChannels];
   }
 }
 registerBlock(AnyIR);
@@ -198,22 +171,22 @@ const citation = `@article{ren2025anyir,
 export const anyirPresets: Record<string, ModelPreset> = {
   official: {
     description: 'Official release (net/anyir.py @098dcd1, constructor defaults used by train.py/test.py): dim 28, blocks [3,5,5,7], refinement 4, heads [1,2,4,8], GDFN γ 2, WithBias LayerNorm',
-    config: { dim: 28, numBlocks: [3, 5, 5, 7], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    config: { channels: 28, numBlocks: [3, 5, 5, 7], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2, bias: false, normKind: 'WithBias' },
     params: 5_736_376,
   },
   dim32: {
     description: 'Aug-2025 pre-release defaults (net/anyir.py @864b784): dim 32, blocks [4,6,6,8], refinement 4, heads [1,2,4,8], GDFN γ 2, WithBias',
-    config: { dim: 32, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    config: { channels: 32, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2, bias: false, normKind: 'WithBias' },
     params: 8_513_436,
   },
   small: {
     description: 'Small test size (the golden eval fixture): dim 16, one DAB per level, refinement 1',
-    config: { dim: 16, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    config: { channels: 16, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], expansion: 2, bias: false, normKind: 'WithBias' },
     params: 499_157,
   },
   tiny: {
     description: 'Tiny test size (the golden train-mode fixture): dim 8, one DAB per level, refinement 1',
-    config: { dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], ffnExpansionFactor: 2, bias: false, layerNormType: 'WithBias' },
+    config: { channels: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 4, 8], expansion: 2, bias: false, normKind: 'WithBias' },
     params: 132_201,
   },
 };
@@ -226,5 +199,12 @@ registerModel({
   sizeMultiple: 8,
   defaultPreset: 'official',
   presets: anyirPresets,
+  official: transformerOfficialArgs(),
   create: (config) => new AnyIR(config as AnyIROptions),
 });
+
+declare module './registry.js' {
+  interface ModelClasses {
+    anyir: AnyIR;
+  }
+}

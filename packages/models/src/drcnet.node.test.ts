@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, countParams, torchParameters } from '@restorekit/core';
 import { readShared } from '@restorekit/core/testing';
 import { DRCNet, DRCNET_PRESETS, type DRCNetOptions } from './drcnet.js';
-import { createModel, getModelSpec, listModels } from './registry.js';
+import { createModel, fromOfficialConfig, getModelSpec, listModels } from './registry.js';
+import { presetModel } from './test-helpers.js';
 
 /** Closed form of spec §1.6, summed over the official module layout. */
 function closedForm(c: Required<DRCNetOptions>): number {
-  const { wf, depth, inChannels: ci } = c;
+  const { channels: wf, depth, inChannels: ci } = c;
   const w = (i: number) => wf * 2 ** i;
   const conv = (i: number, o: number, k: number) => i * o * k * k + o;
   const dfr = (i: number, o: number, down: boolean, csff: boolean) => conv(i, o, 1) + 2 * conv(i, o, 3) + 198 + o + (csff ? 2 * conv(o, o, 3) : 0) + (down ? 16 * o * o : 0);
@@ -23,9 +24,9 @@ function closedForm(c: Required<DRCNetOptions>): number {
 }
 
 function buildPreset(preset: string): DRCNet {
-  const m = createModel('drcnet', { preset }) as DRCNet;
+  const m = presetModel('drcnet', preset);
   m.setFastWeightInitDuringBuild(true); // parameter bookkeeping only
-  m.build([null, null, null, m.cfg.inChannels]);
+  m.build([null, null, null, m.options.inChannels]);
   return m;
 }
 
@@ -33,7 +34,7 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
   it("preset 'official' has exactly 18,975,798 parameters (spec §1.6, full-configs/drcnet_default.json)", () => {
     const m = buildPreset('official');
     expect(countParams(m)).toBe(18_975_798);
-    expect(closedForm(m.cfg)).toBe(18_975_798);
+    expect(closedForm(m.options)).toBe(18_975_798);
     m.dispose();
   });
 
@@ -41,7 +42,7 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
     for (const [name, p] of Object.entries(DRCNET_PRESETS)) {
       const m = buildPreset(name);
       expect(countParams(m), name).toBe(p.params);
-      expect(closedForm(m.cfg), name).toBe(p.params);
+      expect(closedForm(m.options), name).toBe(p.params);
       m.dispose();
     }
   });
@@ -77,12 +78,20 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
     expect(l.presets.map((p) => p.name)).toEqual(Object.keys(DRCNET_PRESETS));
   });
 
-  it('rejects bad options with ConfigError naming the option', () => {
-    expect(() => new DRCNet({ wf: 5 })).toThrow(ConfigError);
-    expect(() => new DRCNet({ wf: 5 })).toThrow(/wf must be even/);
+  it('rejects bad options with ConfigError naming the option', async () => {
+    expect(() => new DRCNet({ channels: 5 })).toThrow(ConfigError);
+    expect(() => new DRCNet({ channels: 5 })).toThrow(/option 'channels' must be an even positive integer/);
     expect(() => new DRCNet({ depth: 0 })).toThrow(/depth/);
     expect(() => new DRCNet({ hinPositionLeft: 0.5 })).toThrow(/hinPositionLeft/);
     expect(() => new DRCNet({ reluSlope: Number.NaN })).toThrow(/reluSlope/);
+    // 0.1 accepted the official spelling and silently put RN_L everywhere (official weights still loaded strictly).
+    await expect(createModel('drcnet', { hin_position_left: 2 })).rejects.toThrow(/unknown option 'hin_position_left' \(did you mean 'hinPositionLeft'\?\)/);
+    expect(() => new DRCNet({ wf: 64 } as never)).toThrow(/unknown option 'wf' \(did you mean 'channels'\?\)/);
+  });
+
+  it('fromOfficialConfig maps the official kwargs (in_chn, wf, depth, relu_slope, hin_position_*) to a preset or options', () => {
+    expect(fromOfficialConfig('drcnet', { in_chn: 3, wf: 8, depth: 4, relu_slope: 0.2, hin_position_left: 0, hin_position_right: 4 })).toEqual({ preset: 'small' });
+    expect(fromOfficialConfig('drcnet', { wf: 16 })).toEqual({ preset: 'official', channels: 16 });
   });
 });
 
@@ -91,7 +100,7 @@ describe('DRCNet input validation (node-cpu)', () => {
     const { ShapeError } = await import('@restorekit/core');
     const tf = await import('@tensorflow/tfjs-core');
     const before = tf.memory().numTensors;
-    const m = new DRCNet({ wf: 4, depth: 3 });
+    const m = new DRCNet({ channels: 4, depth: 3 });
     const bad = tf.zeros([1, 8, 8, 4]);
     expect(() => m.apply(bad)).toThrow(ShapeError);
     expect(() => m.apply(bad)).toThrow(/3 channels/);

@@ -4,7 +4,7 @@ import { checkBlock, HarnessError, loadFixture, fixtureTensor, loadFixtureWeight
 import { recordRegionMasks, regionNormPaths } from '@restorekit/dfr';
 import './drcnet.js'; // registers the 'drcnet' model
 import type { DRCNet } from './drcnet.js';
-import { createModel } from './registry.js';
+import { presetModel } from './test-helpers.js';
 
 // The two small full-model fixtures of the official DRCNet (seeded random weights, 1×3×32×32):
 // both outputs within the manifest tolerances and every RN_L hard mask equal pixel for pixel.
@@ -13,12 +13,12 @@ describe('DRCNet reproduces the official full-model fixtures', () => {
     it(`${file} (preset '${preset}')`, async () => {
       const before = tf.memory().numTensors;
       const fx = await loadFixture(file);
-      const m = createModel('drcnet', { preset }) as DRCNet;
+      const m = presetModel('drcnet', preset) as DRCNet;
       const c = fx.config as Record<string, number>;
-      expect([m.cfg.wf, m.cfg.depth, m.cfg.hinPositionLeft, m.cfg.hinPositionRight, m.cfg.reluSlope]).toEqual([c.wf, c.depth, c.hin_position_left, c.hin_position_right, c.relu_slope]);
+      expect([m.options.channels, m.options.depth, m.options.hinPositionLeft, m.options.hinPositionRight, m.options.reluSlope]).toEqual([c.wf, c.depth, c.hin_position_left, c.hin_position_right, c.relu_slope]);
       const x = fixtureTensor(fx, '__input__');
       m.build(x.shape);
-      expect(loadFixtureWeights(m, fx).missing).toEqual([]);
+      expect((await loadFixtureWeights(m, fx)).missing).toEqual([]);
       const { result, masks } = recordRegionMasks(() => m.apply(x) as tf.Tensor[]);
       const diffs: Record<string, number> = {};
       for (const [i, n] of ['__output__', '__output2__'].entries()) {
@@ -56,7 +56,7 @@ describe('DRCNet passes the block harness (two outputs, both trained)', () => {
   it("preset 'tiny' (depth 3, RN_L at levels 1–2), 10×14 input reflect-padded to 12×16: every weight gets a gradient except the unused level-0 RN_L weights", async () => {
     const unused = ['down_path_1.0/norm/', 'down_path_2.0/norm/'];
     const spec = {
-      create: () => createModel('drcnet', { preset: 'tiny' }),
+      create: () => presetModel('drcnet', 'tiny'),
       inputShapes: [[2, 10, 14, 3]],
       outputShape: [[2, 10, 14, 3], [2, 10, 14, 3]],
       trainableWeights: 144, // stage-1 DFRs 14+14+13, stage-2 18+18+13, 4 up blocks × 8, 4 skip convs × 2, conv_01/02, SAM 6, cat12, last

@@ -1,28 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Conv2d, cropTo, ensurePositiveInt, padToMultiple, registerBlock, type BlockArgs } from '@restorekit/core';
+import { Block, Conv2d, cropTo, opt, padToMultiple, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { DFR, SAM, UNetUpBlock } from '@restorekit/dfr';
 import { registerModel, type ModelPreset } from './registry.js';
 
-export interface DRCNetOptions {
-  /** Image channels (official in_chn). Default 3. */
-  inChannels?: number;
-  /** Width of level 0; level i has wf·2^i channels (official wf). Must be even. Default 64. */
-  wf?: number;
-  /** Number of U-Net levels per stage (official depth). Default 4. */
-  depth?: number;
-  /** LeakyReLU negative slope. Default 0.2. */
-  reluSlope?: number;
+const OPTIONS = {
+  /** Image channels (official in_chn). */
+  inChannels: opt.posInt(3),
+  /** Width of level 0; level i has channels·2^i (official wf). Must be even (RN_L normalises half of each level's channels). */
+  channels: opt.custom<number>('an even positive integer', (v) => (Number.isInteger(v) && (v as number) > 0 && (v as number) % 2 === 0) || 'RN_L normalises half of each level\'s channels', 64),
+  /** Number of U-Net levels per stage (official depth). */
+  depth: opt.posInt(4),
+  /** LeakyReLU negative slope (official relu_slope). */
+  reluSlope: opt.number({}, 0.2),
   /**
    * Levels i with hinPositionLeft ≤ i ≤ hinPositionRight use RN_L in their DFR blocks (official
-   * hin_position_left / hin_position_right). Defaults 0 / 4 (every level). The RN_L weights exist at every
+   * hin_position_left / hin_position_right); every level by default. The RN_L weights exist at every
    * level regardless (official state_dict); at other levels they are unused.
    */
-  hinPositionLeft?: number;
-  hinPositionRight?: number;
-}
-
-type Resolved = Required<DRCNetOptions>;
+  hinPositionLeft: opt.int({ min: 0 }, 0),
+  hinPositionRight: opt.int({ min: 0 }, 4),
+};
+export type DRCNetOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * DRCNet (Li, Shen, Mi, Li, ECCV 2022), the official `DRCNet` module of leefly072/DRCNet with its
@@ -32,9 +31,9 @@ type Resolved = Required<DRCNetOptions>;
  * restored image). H and W are reflect-padded (bottom/right) to a multiple of 2^(depth−1) and both
  * outputs are cropped back to the input size.
  */
-export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
+export class DRCNet extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>DRCNet';
-  readonly cfg: Resolved;
+  static override optionsSchema = OPTIONS;
   private readonly down1: DFR[] = [];
   private readonly down2: DFR[] = [];
   private readonly conv01: Conv2d;
@@ -49,21 +48,8 @@ export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
 
   constructor(opts: DRCNetOptions & BlockArgs = {}) {
     super(opts as never);
-    const o = this.options;
-    const cfg: Resolved = {
-      inChannels: ensurePositiveInt('DRCNet', 'inChannels', o.inChannels ?? 3),
-      wf: ensurePositiveInt('DRCNet', 'wf', o.wf ?? 64),
-      depth: ensurePositiveInt('DRCNet', 'depth', o.depth ?? 4),
-      reluSlope: o.reluSlope ?? 0.2,
-      hinPositionLeft: o.hinPositionLeft ?? 0,
-      hinPositionRight: o.hinPositionRight ?? 4,
-    };
-    if (cfg.wf % 2) throw new ConfigError(`DRCNet: wf must be even (RN_L normalises half of each level's channels), got ${cfg.wf}`);
-    if (typeof cfg.reluSlope !== 'number' || !Number.isFinite(cfg.reluSlope)) throw new ConfigError(`DRCNet: option 'reluSlope' must be a finite number, got ${JSON.stringify(cfg.reluSlope)}`);
-    for (const k of ['hinPositionLeft', 'hinPositionRight'] as const)
-      if (!Number.isInteger(cfg[k])) throw new ConfigError(`DRCNet: option '${k}' must be an integer level index, got ${JSON.stringify(cfg[k])}`);
-    this.cfg = cfg;
-    const { wf, depth, reluSlope } = cfg;
+    const cfg = this.options;
+    const { channels: wf, depth, reluSlope } = cfg;
     const width = (i: number) => wf * 2 ** i;
     // Children in the order of the official state_dict.
     let prev = wf;
@@ -94,12 +80,12 @@ export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
 
   /** H and W are padded to a multiple of this (2^(depth−1)). */
   get sizeMultiple(): number {
-    return 2 ** (this.cfg.depth - 1);
+    return 2 ** (this.options.depth - 1);
   }
 
   override build(s: tfl.Shape): void {
     const m = this.sizeMultiple;
-    const { wf, depth, inChannels } = this.cfg;
+    const { channels: wf, depth, inChannels } = this.options;
     const at = (c: number, i: number): tfl.Shape => [s[0]!, s[1] == null ? null : (Math.ceil(s[1] / m) * m) / 2 ** i, s[2] == null ? null : (Math.ceil(s[2] / m) * m) / 2 ** i, c];
     const width = (i: number) => wf * 2 ** i;
     for (let i = 0; i < depth; i++) {
@@ -120,14 +106,14 @@ export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
   }
 
   protected override expectedChannels() {
-    return [this.cfg.inChannels];
+    return [this.options.inChannels];
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor[] {
     const run = (l: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[]) => this.run(l, x, training) as tf.Tensor | tf.Tensor[];
     const one = (l: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[]) => run(l, x) as tf.Tensor;
     const two = (l: tfl.layers.Layer, x: tf.Tensor | tf.Tensor[]) => run(l, x) as tf.Tensor[];
-    const { depth } = this.cfg;
+    const { depth } = this.options;
     const { x: image, height, width } = padToMultiple(input as tf.Tensor4D, this.sizeMultiple, 'reflect');
     // Intermediates are freed as soon as their last consumer has run (peak memory; the stage-1 encoder and decoder
     // features live until stage 2 has fused them). `free` spares the image (possibly the caller's input) and any
@@ -196,14 +182,14 @@ export class DRCNet extends Block<DRCNetOptions & Record<string, unknown>> {
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape[] {
-    const out: tfl.Shape = [s[0]!, s[1]!, s[2]!, this.cfg.inChannels];
+    const out: tfl.Shape = [s[0]!, s[1]!, s[2]!, this.options.inChannels];
     return [out, [...out]];
   }
 }
 registerBlock(DRCNet);
 
 const OFFICIAL_PARAMS = 18_975_798;
-const official = (hinPositionLeft: number, hinPositionRight: number) => ({ inChannels: 3, wf: 64, depth: 4, reluSlope: 0.2, hinPositionLeft, hinPositionRight });
+const official = (hinPositionLeft: number, hinPositionRight: number) => ({ inChannels: 3, channels: 64, depth: 4, reluSlope: 0.2, hinPositionLeft, hinPositionRight });
 
 export const DRCNET_PRESETS: Record<string, ModelPreset> = {
   official: { description: 'Official constructor defaults (wf 64, depth 4, slope 0.2, RN_L at every level)', config: official(0, 4), params: OFFICIAL_PARAMS },
@@ -211,9 +197,9 @@ export const DRCNET_PRESETS: Record<string, ModelPreset> = {
   sidd: { description: 'options/train/SIDD/DRCNet.yml (denoising): RN_L at levels 0–4 (all)', config: official(0, 4), params: OFFICIAL_PARAMS },
   gopro: { description: 'options/train/GoPro/DRCNet.yml (deblurring): RN_L at levels 2–3 only', config: official(2, 3), params: OFFICIAL_PARAMS },
   'gopro-test': { description: 'options/test/GoPro yml (the official test config): RN_L at levels 3–4, i.e. level 3 only', config: official(3, 4), params: OFFICIAL_PARAMS },
-  small: { description: 'Test size: wf 8, depth 4, RN_L everywhere (the drcnet_full_rain13k fixture config)', config: { inChannels: 3, wf: 8, depth: 4, reluSlope: 0.2, hinPositionLeft: 0, hinPositionRight: 4 }, params: 300_470 },
-  'small-gopro': { description: 'Test size: wf 4, depth 4, RN_L at levels 2–3 (the drcnet_full_gopro fixture config)', config: { inChannels: 3, wf: 4, depth: 4, reluSlope: 0.2, hinPositionLeft: 2, hinPositionRight: 3 }, params: 76_998 },
-  tiny: { description: 'Test size: wf 4, depth 3, RN_L at levels 1–2 (fast training-step tests)', config: { inChannels: 3, wf: 4, depth: 3, reluSlope: 0.2, hinPositionLeft: 1, hinPositionRight: 2 }, params: 20_346 },
+  small: { description: 'Test size: wf 8, depth 4, RN_L everywhere (the drcnet_full_rain13k fixture config)', config: { inChannels: 3, channels: 8, depth: 4, reluSlope: 0.2, hinPositionLeft: 0, hinPositionRight: 4 }, params: 300_470 },
+  'small-gopro': { description: 'Test size: wf 4, depth 4, RN_L at levels 2–3 (the drcnet_full_gopro fixture config)', config: { inChannels: 3, channels: 4, depth: 4, reluSlope: 0.2, hinPositionLeft: 2, hinPositionRight: 3 }, params: 76_998 },
+  tiny: { description: 'Test size: wf 4, depth 3, RN_L at levels 1–2 (fast training-step tests)', config: { inChannels: 3, channels: 4, depth: 3, reluSlope: 0.2, hinPositionLeft: 1, hinPositionRight: 2 }, params: 20_346 },
 };
 
 registerModel({
@@ -230,5 +216,14 @@ registerModel({
   sizeMultiple: 8,
   defaultPreset: 'official',
   presets: DRCNET_PRESETS,
+  official: {
+    rename: { in_chn: 'inChannels', wf: 'channels', depth: 'depth', relu_slope: 'reluSlope', hin_position_left: 'hinPositionLeft', hin_position_right: 'hinPositionRight' },
+  },
   create: (config) => new DRCNet(config as DRCNetOptions),
 });
+
+declare module './registry.js' {
+  interface ModelClasses {
+    drcnet: DRCNet;
+  }
+}

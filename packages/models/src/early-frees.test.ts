@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import './index.js'; // registers every model
-import { createModel } from './registry.js';
-import { lossAndGradients, withoutEarlyFrees } from './test-helpers.js';
+import { lossAndGradients, presetModel, withoutEarlyFrees } from './test-helpers.js';
 
 // The models and their blocks free intermediates as soon as they are consumed (peak memory). tfjs keeps its own
 // references to what backprop needs, so this must change neither the loss nor any gradient: the same training
@@ -16,7 +15,7 @@ describe('freeing intermediates early changes no output and no gradient', () => 
     ['drcnet', 'tiny', [1, 12, 16, 3], 14], // the 2 × 7 official RN_L tensors of level 0, unused by this preset
   ] as const)
     it(`${name} '${preset}', one train-mode step on ${shape.join('×')}`, async () => {
-      const model = createModel(name, { preset });
+      const model = presetModel(name, preset);
       const x = tf.randomUniform([...shape], 0, 1, 'float32', 3);
       tf.dispose(model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]); // builds the weights
       const before = tf.memory().numTensors;

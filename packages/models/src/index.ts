@@ -1,5 +1,5 @@
-export { registerModel, createModel, getModelSpec, listModels } from './registry.js';
-export type { ModelPreset, ModelSpec, CreateModelOptions, ModelListing } from './registry.js';
+export { registerModel, createModel, loadModelWeights, fromOfficialConfig, getModelSpec, listModels } from './registry.js';
+export type { ModelPreset, ModelSpec, CreateModelOptions, ModelListing, ModelClasses, ModelOf, OfficialArgs } from './registry.js';
 // Model families (each file registers itself):
 import './restormer.js';
 export * from './restormer.js';

@@ -1,8 +1,24 @@
-import { ConfigError } from '@restorekit/core';
+import { opt } from '@restorekit/core';
+import type { OfficialArgs } from './registry.js';
 
-/** An option that is an array of 4 integers ≥ min (per-level settings of the Restormer-style U-Nets). */
-export const four = (owner: string, key: string, v: unknown, min: number): [number, number, number, number] => {
-  if (!Array.isArray(v) || v.length !== 4 || v.some((e) => !Number.isInteger(e) || e < min))
-    throw new ConfigError(`${owner}: option '${key}' must be an array of 4 integers ≥ ${min}, got ${JSON.stringify(v)}`);
-  return v as [number, number, number, number];
-};
+/** The level-1 width of a U-Net whose Downsample halves the channels before PixelUnshuffle: an even positive integer. */
+export const evenChannels = (dflt: number) =>
+  opt.custom<number>('an even positive integer', (v) => (Number.isInteger(v) && (v as number) > 0 && (v as number) % 2 === 0) || 'Downsample halves it', dflt);
+
+/** Official constructor arguments of the Restormer-style U-Nets (Restormer, AnyIR) and their restorekit names. */
+export function transformerOfficialArgs(extra: Record<string, string> = {}): OfficialArgs {
+  return {
+    rename: {
+      inp_channels: 'inChannels',
+      out_channels: 'outChannels',
+      dim: 'channels',
+      num_blocks: 'numBlocks',
+      num_refinement_blocks: 'numRefinementBlocks',
+      heads: 'heads',
+      ffn_expansion_factor: 'expansion',
+      bias: 'bias',
+      LayerNorm_type: 'normKind',
+      ...extra,
+    },
+  };
+}

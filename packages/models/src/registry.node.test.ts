@@ -17,13 +17,13 @@ describe('model registry', () => {
     create: (c) => new Conv2d(c as never),
   });
 
-  it('creates from presets with overrides, and through the core models registry', () => {
-    const a = createModel('test-net') as Conv2d;
+  it('creates from presets with overrides, and through the core models registry', async () => {
+    const a = (await createModel('test-net')) as Conv2d;
     expect(a.options.outChannels).toBe(3);
-    const b = createModel('test-net', { preset: 'wide', bias: false, name: 'mine' }) as Conv2d;
+    const b = (await createModel('test-net', { preset: 'wide', bias: false, name: 'mine' })) as Conv2d;
     expect(b.options).toMatchObject({ outChannels: 8, bias: false });
     expect(b.name).toBe('mine');
-    const c = models.create({ type: 'test-net', preset: 'wide' }) as Conv2d;
+    const c = (await models.create({ type: 'test-net', preset: 'wide' })) as Conv2d;
     expect(c.options.outChannels).toBe(8);
   });
 
@@ -34,10 +34,10 @@ describe('model registry', () => {
     expect(getModelSpec('test-net').defaultPreset).toBe('base');
   });
 
-  it('unknown model or preset, duplicate registration and bad default raise typed errors', () => {
-    expect(() => createModel('nope')).toThrow(RegistryError);
-    expect(() => createModel('nope')).toThrow(/unknown model 'nope'/);
-    expect(() => createModel('test-net', { preset: 'huge' })).toThrow(/has no preset 'huge' \(presets: base, wide\)/);
+  it('unknown model or preset, duplicate registration and bad default raise typed errors', async () => {
+    await expect(createModel('nope')).rejects.toThrow(RegistryError);
+    await expect(createModel('nope')).rejects.toThrow(/unknown model 'nope'/);
+    await expect(createModel('test-net', { preset: 'huge' })).rejects.toThrow(/has no preset 'huge' \(presets: base, wide\)/);
     expect(() => registerModel({ ...getModelSpec('test-net') })).toThrow(/already registered/);
     expect(() => registerModel({ ...getModelSpec('test-net'), name: 'other', defaultPreset: 'x' })).toThrow(ConfigError);
   });

@@ -1,5 +1,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ConfigError, RegistryError, models } from '@restorekit/core';
+import {
+  Block, ConfigError, RegistryError, loadCheckpoint, loadTorchStateDict, models, suggestOption,
+  type CheckpointSource, type LoadReport,
+} from '@restorekit/core';
 
 /** A named configuration of a model: data, not code (BasicSR / timm style). */
 export interface ModelPreset {
@@ -10,7 +13,18 @@ export interface ModelPreset {
   params?: number;
 }
 
-export interface ModelSpec {
+/**
+ * The official PyTorch constructor's keyword arguments, mapped to restorekit options: `rename` maps a kwarg to an option
+ * name (`dim` → `channels`), `values` converts a kwarg's value where the spellings differ. Kwargs the official class
+ * takes but that change nothing restorekit models (e.g. a training-only flag) are listed in `ignore`.
+ */
+export interface OfficialArgs {
+  rename: Record<string, string>;
+  values?: Record<string, (v: unknown) => unknown>;
+  ignore?: string[];
+}
+
+export interface ModelSpec<M extends Block = Block> {
   name: string;
   paper: string;
   citation: string;
@@ -20,39 +34,110 @@ export interface ModelSpec {
   sizeMultiple: number;
   defaultPreset: string;
   presets: Record<string, ModelPreset>;
-  create: (config: Record<string, unknown>) => tfl.layers.Layer;
+  /** How the official PyTorch constructor's kwargs map to options (`fromOfficialConfig`). */
+  official?: OfficialArgs;
+  create: (config: Record<string, unknown>) => M;
 }
+
+/**
+ * Model classes by family name, for typed `createModel` results. Each family file adds its own entry:
+ * `declare module './registry.js' { interface ModelClasses { restormer: Restormer } }`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each family's file
+export interface ModelClasses {}
+/** The class `createModel(name)` returns. */
+export type ModelOf<N extends string> = N extends keyof ModelClasses ? ModelClasses[N] : Block;
 
 const specs = new Map<string, ModelSpec>();
 
 /** Registers a model family (each family's file calls this; the package index imports them all). */
-export function registerModel(spec: ModelSpec): void {
+export function registerModel<M extends Block>(spec: ModelSpec<M>): void {
   if (specs.has(spec.name)) throw new RegistryError(`model '${spec.name}' is already registered`);
   if (!spec.presets[spec.defaultPreset]) throw new ConfigError(`model '${spec.name}': default preset '${spec.defaultPreset}' is not among its presets`);
-  specs.set(spec.name, spec);
+  specs.set(spec.name, spec as unknown as ModelSpec);
   models.register(spec.name, { create: (o) => createModel(spec.name, o as CreateModelOptions), description: spec.paper });
 }
 
 export interface CreateModelOptions {
   /** Preset name (default: the family's default, usually 'official'). */
   preset?: string;
-  /** Options overriding the preset's config (e.g. { name: 'my_restormer' }). */
+  /**
+   * Weights to load, strictly, by their PyTorch names: a path or URL of a `.pth` / `.ckpt` / `.safetensors` file, its
+   * bytes, a File/Blob, or a state dict. Release wrappers (`params`, `params_ema`, `state_dict`, `net.`, `module.`)
+   * are unwrapped. A checkpoint that does not fit the model throws `WeightsError` listing every problem.
+   */
+  weights?: CheckpointSource | Record<string, unknown>;
+  /** Options overriding the preset's config (e.g. { name: 'my_restormer' }); unknown ones are errors. */
   [override: string]: unknown;
 }
 
-/** `createModel('restormer', { preset: 'official' })`: builds an (unbuilt) model block from a preset plus overrides. */
-export function createModel(name: string, opts: CreateModelOptions = {}): tfl.layers.Layer {
+function isStateDict(w: unknown): w is Record<string, unknown> {
+  return typeof w === 'object' && w !== null && !(w instanceof Uint8Array) && !(w instanceof ArrayBuffer) && !ArrayBuffer.isView(w) && !(w instanceof URL) && !(typeof Blob !== 'undefined' && w instanceof Blob);
+}
+
+/**
+ * `await createModel('restormer', { preset: 'official', weights: 'real_denoising.pth' })`: builds the family's model from
+ * a preset plus overrides, and loads `weights` strictly when given. Async because reading a checkpoint is; the model
+ * classes themselves (`new Restormer({...})`) are there for synchronous construction. A failed load disposes the model.
+ */
+export async function createModel<N extends string>(name: N, opts: CreateModelOptions = {}): Promise<ModelOf<N>> {
   const spec = getModelSpec(name);
-  const { preset = spec.defaultPreset, ...overrides } = opts;
+  const { preset = spec.defaultPreset, weights, ...overrides } = opts;
   const p = spec.presets[preset];
   if (!p) throw new RegistryError(`model '${name}' has no preset '${preset}' (presets: ${Object.keys(spec.presets).join(', ')})`);
-  return spec.create({ ...p.config, ...overrides });
+  const model = spec.create({ ...p.config, ...overrides });
+  if (weights !== undefined) {
+    try {
+      await loadModelWeights(model, weights);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return model as ModelOf<N>;
+}
+
+/** Loads a checkpoint (any source `loadCheckpoint` reads, or a state dict) into a model, strictly, by PyTorch names. */
+export async function loadModelWeights(model: Block | tfl.LayersModel, weights: CheckpointSource | Record<string, unknown>): Promise<LoadReport> {
+  const sd = isStateDict(weights) ? weights : await loadCheckpoint(weights);
+  return loadTorchStateDict(model, sd, { strict: true });
 }
 
 export function getModelSpec(name: string): ModelSpec {
   const spec = specs.get(name);
-  if (!spec) throw new RegistryError(`unknown model '${name}' (registered: ${[...specs.keys()].sort().join(', ') || 'none'})`);
+  if (!spec) {
+    const hint = suggestOption(name, [...specs.keys()]);
+    throw new RegistryError(`unknown model '${name}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${[...specs.keys()].sort().join(', ') || 'none'})`);
+  }
   return spec;
+}
+
+/** JSON with sorted keys, for comparing configs. */
+const canonicalJson = (o: Record<string, unknown>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+
+/**
+ * The createModel options for an official PyTorch constructor call: `fromOfficialConfig('restormer', { dim: 48,
+ * num_blocks: [4, 6, 6, 8], LayerNorm_type: 'BiasFree', ... })` → `{ preset: 'official-biasfree' }` when the kwargs
+ * equal a preset, else `{ preset: <default>, ...options }` with every given kwarg mapped. Unknown kwargs are errors.
+ */
+export function fromOfficialConfig(name: string, kwargs: Record<string, unknown>): CreateModelOptions {
+  const spec = getModelSpec(name);
+  const map = spec.official;
+  if (!map) throw new ConfigError(`model '${name}' has no mapping of official constructor arguments`);
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kwargs)) {
+    if (map.ignore?.includes(k)) continue;
+    const to = map.rename[k];
+    if (!to) {
+      const hint = suggestOption(k, Object.keys(map.rename));
+      throw new ConfigError(`fromOfficialConfig('${name}'): unknown official argument '${k}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${Object.keys(map.rename).join(', ')}`);
+    }
+    options[to] = map.values?.[k] ? map.values[k](v) : v;
+  }
+  const base = spec.presets[spec.defaultPreset]!.config;
+  const wanted = canonicalJson({ ...base, ...options });
+  for (const [presetName, p] of Object.entries(spec.presets)) if (canonicalJson({ ...base, ...p.config }) === wanted) return { preset: presetName };
+  return { preset: spec.defaultPreset, ...options };
 }
 
 export interface ModelListing {

@@ -1,44 +1,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, Sequential, ensurePositiveInt, padToMultiple, cropTo, registerBlock,
-  type BlockArgs, type LayerNormKind,
+  Block, ConfigError, Conv2d, Sequential, consuming, opt, padToMultiple, cropTo, registerBlock,
+  type BlockArgs, type OptionsInput, type ResolvedOptions,
 } from '@restorekit/core';
-import { Downsample, GDFN_MAX_HIDDEN_BYTES, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
+import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { registerModel, type ModelPreset } from './registry.js';
-import { four } from './options.js';
-import { consuming } from './consume.js';
+import { evenChannels, transformerOfficialArgs } from './options.js';
 
-export interface RestormerOptions {
-  /** Input channels: 3 (RGB), 1 (grey denoising), 6 (dual-pixel defocus). Default 3. */
-  inChannels?: number;
-  /** Output channels. Default 3. */
-  outChannels?: number;
-  /** Width of level 1 (levels use dim, 2·dim, 4·dim, 8·dim). Must be even. Default 48. */
-  dim?: number;
-  /** Transformer blocks per level [level1, level2, level3, latent] (decoder levels mirror the encoder). Default [4, 6, 6, 8]. */
-  numBlocks?: [number, number, number, number];
-  /** Transformer blocks in the refinement stage (at 2·dim). Default 4. */
-  numRefinementBlocks?: number;
-  /** MDTA heads per level. Default [1, 2, 4, 8]. */
-  heads?: [number, number, number, number];
-  /** GDFN expansion γ (hidden = trunc(C·γ)). Default 2.66. */
-  ffnExpansionFactor?: number;
-  /**
-   * Every GDFN's `maxHiddenBytes`: a hidden activation larger than this (bytes of float32) is computed in chunks
-   * of hidden channels (same output and gradients, a smaller working set; see GDFN). Lower it where memory is short
-   * (the wasm heap ends at 4 GB), 0 never chunks. Default 128 MiB (GDFN_MAX_HIDDEN_BYTES).
-   */
-  ffnMaxHiddenBytes?: number;
-  /** Bias on patch embed, attention/FFN convs, channel reductions, skip and output convs (Down/Upsample never). Default false. */
-  bias?: boolean;
-  /** 'WithBias' (deraining, deblurring) or 'BiasFree' (denoising). Default 'WithBias'. */
-  layerNormType?: LayerNormKind;
-  /** Dual-pixel defocus deblurring: adds `skip_conv` (dim → 2·dim) and drops the input residual. Default false. */
-  dualPixelTask?: boolean;
-}
-
-type Resolved = Required<RestormerOptions>;
+const OPTIONS = {
+  /** Input channels: 3 (RGB), 1 (grey denoising), 6 (dual-pixel defocus). */
+  inChannels: opt.posInt(3),
+  /** Output channels. */
+  outChannels: opt.posInt(3),
+  /** Width of level 1 (levels use C, 2C, 4C, 8C; official `dim`). Even: Downsample halves it before PixelUnshuffle. */
+  channels: evenChannels(48),
+  /** Transformer blocks per level [level1, level2, level3, latent] (decoder levels mirror the encoder). */
+  numBlocks: opt.ints(4, { min: 0 }, [4, 6, 6, 8]),
+  /** Transformer blocks in the refinement stage (at 2C). */
+  numRefinementBlocks: opt.int({ min: 0 }, 4),
+  /** MDTA heads per level. */
+  heads: opt.ints(4, { min: 1 }, [1, 2, 4, 8]),
+  /** GDFN expansion (hidden = trunc(C·expansion); official `ffn_expansion_factor`). */
+  expansion: opt.number({ min: 0, exclusiveMin: true }, 2.66),
+  /** Bias on patch embed, attention/FFN convs, channel reductions, skip and output convs (Down/Upsample never). */
+  bias: opt.bool(false),
+  /** 'WithBias' (deraining, deblurring) or 'BiasFree' (denoising); official `LayerNorm_type`. */
+  normKind: opt.enum(['WithBias', 'BiasFree'] as const, 'WithBias'),
+  /** Dual-pixel defocus deblurring: adds `skip_conv` (C → 2C) and drops the input residual. */
+  dualPixelTask: opt.bool(false),
+};
+export type RestormerOptions = OptionsInput<typeof OPTIONS>;
 
 /**
  * Restormer (Zamir et al., CVPR 2022), the official `Restormer` module of swz30/Restormer with its
@@ -48,9 +40,9 @@ type Resolved = Required<RestormerOptions>;
  * NHWC in and out. Inputs whose H or W are not multiples of 8 are reflect-padded at the bottom/right
  * and cropped back, as in the official test scripts, so the output always has the input's size.
  */
-export class Restormer extends Block<RestormerOptions & Record<string, unknown>> {
+export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>Restormer';
-  readonly cfg: Resolved;
+  static override optionsSchema = OPTIONS;
   private readonly encoders: (Sequential | null)[] = [];
   private readonly patchEmbed: OverlapPatchEmbed;
   private readonly downs: Downsample[];
@@ -64,31 +56,10 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
 
   constructor(opts: RestormerOptions & BlockArgs = {}) {
     super(opts as never);
-    const o = this.options;
-    const cfg: Resolved = {
-      inChannels: ensurePositiveInt('Restormer', 'inChannels', o.inChannels ?? 3),
-      outChannels: ensurePositiveInt('Restormer', 'outChannels', o.outChannels ?? 3),
-      dim: ensurePositiveInt('Restormer', 'dim', o.dim ?? 48),
-      numBlocks: four('Restormer', 'numBlocks', o.numBlocks ?? [4, 6, 6, 8], 0),
-      numRefinementBlocks: o.numRefinementBlocks ?? 4,
-      heads: four('Restormer', 'heads', o.heads ?? [1, 2, 4, 8], 1),
-      ffnExpansionFactor: o.ffnExpansionFactor ?? 2.66,
-      ffnMaxHiddenBytes: o.ffnMaxHiddenBytes ?? GDFN_MAX_HIDDEN_BYTES,
-      bias: o.bias ?? false,
-      layerNormType: o.layerNormType ?? 'WithBias',
-      dualPixelTask: o.dualPixelTask ?? false,
-    };
-    if (typeof cfg.ffnMaxHiddenBytes !== 'number' || !(cfg.ffnMaxHiddenBytes >= 0))
-      throw new ConfigError(`Restormer: option 'ffnMaxHiddenBytes' must be a number ≥ 0 (0: never chunk), got ${JSON.stringify(cfg.ffnMaxHiddenBytes)}`);
-    if (!Number.isInteger(cfg.numRefinementBlocks) || cfg.numRefinementBlocks < 0)
-      throw new ConfigError(`Restormer: option 'numRefinementBlocks' must be a non-negative integer, got ${JSON.stringify(cfg.numRefinementBlocks)}`);
-    if (cfg.dim % 2) throw new ConfigError(`Restormer: dim must be even (Downsample halves it before PixelUnshuffle), got ${cfg.dim}`);
-    if (cfg.layerNormType !== 'WithBias' && cfg.layerNormType !== 'BiasFree') throw new ConfigError(`Restormer: layerNormType must be 'WithBias' or 'BiasFree', got ${JSON.stringify(cfg.layerNormType)}`);
-    if (typeof cfg.bias !== 'boolean' || typeof cfg.dualPixelTask !== 'boolean') throw new ConfigError(`Restormer: options 'bias' and 'dualPixelTask' must be booleans`);
+    const cfg = this.options;
     if (!cfg.dualPixelTask && cfg.inChannels !== cfg.outChannels)
       throw new ConfigError(`Restormer: the global residual adds the input to the output, so inChannels (${cfg.inChannels}) must equal outChannels (${cfg.outChannels}) unless dualPixelTask is set`);
-    this.cfg = cfg;
-    const { dim, heads, bias, numBlocks } = cfg;
+    const { channels: dim, heads, bias, numBlocks } = cfg;
     const widths = [dim, dim * 2, dim * 4, dim * 8];
     for (const [l, c] of widths.entries())
       if (c % heads[l]!) throw new ConfigError(`Restormer: level ${l + 1} width ${c} is not divisible by heads[${l}] = ${heads[l]}`);
@@ -97,10 +68,10 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
       n === 0
         ? null
         : this.addChild(key, new Sequential({
-            layers: Array.from({ length: n }, () => ({ type: 'TransformerBlock', dim: c, heads: h, ffnExpansionFactor: cfg.ffnExpansionFactor, ffnMaxHiddenBytes: cfg.ffnMaxHiddenBytes, bias, layerNormType: cfg.layerNormType })),
+            layers: Array.from({ length: n }, () => ({ type: 'TransformerBlock', channels: c, attention: { heads: h, bias }, ffn: { expansion: cfg.expansion, bias }, norm: { normKind: cfg.normKind } })),
           }));
     // Children in the order of the official __init__ (so torchParameters() lists keys as the state_dict does).
-    this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, embedDim: dim, bias }));
+    this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, outChannels: dim, bias }));
     this.downs = [];
     this.encoders.push(level('encoder_level1', numBlocks[0], widths[0]!, heads[0]));
     this.downs.push(this.addChild('down1_2', new Downsample({ channels: widths[0]! })));
@@ -125,9 +96,9 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
   }
 
   override build(s: tfl.Shape): void {
-    const d = this.cfg.dim;
+    const d = this.options.channels;
     const at = (c: number, f: number): tfl.Shape => [s[0]!, s[1] == null ? null : Math.ceil(s[1] / 8) * 8 / f, s[2] == null ? null : Math.ceil(s[2] / 8) * 8 / f, c];
-    this.buildChild(this.patchEmbed, at(this.cfg.inChannels, 1));
+    this.buildChild(this.patchEmbed, at(this.options.inChannels, 1));
     const widths = [d, 2 * d, 4 * d, 8 * d];
     for (let l = 0; l < 4; l++) {
       const e = this.encoders[l];
@@ -146,11 +117,11 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
   }
 
   protected override expectedChannels() {
-    return [this.cfg.inChannels];
+    return [this.options.inChannels];
   }
 
   forward(input: tf.Tensor, training: boolean): tf.Tensor {
-    // Intermediates are freed as soon as consumed (peak memory; see consume.ts); never the caller's input.
+    // Intermediates are freed as soon as consumed (peak memory; see core's tensors.ts); never the caller's input.
     const { run, eat, join } = consuming((l, t) => this.run(l, t, training));
     // Official test scripts: reflect-pad bottom/right to a multiple of 8, crop back at the end.
     const { x, height, width } = padToMultiple(input as tf.Tensor4D, 8, 'reflect');
@@ -177,21 +148,21 @@ export class Restormer extends Block<RestormerOptions & Record<string, unknown>>
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
-    return [s[0]!, s[1]!, s[2]!, this.cfg.outChannels];
+    return [s[0]!, s[1]!, s[2]!, this.options.outChannels];
   }
 }
 registerBlock(Restormer);
 
-const official = { inChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false };
+const official = { inChannels: 3, outChannels: 3, channels: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2.66, bias: false, normKind: 'WithBias', dualPixelTask: false };
 
 /** Presets: the official configurations (exact PyTorch parameter counts of the official module) plus small ones for tests and browsers. */
 export const restormerPresets: Record<string, ModelPreset> = {
   official: { description: 'Official Restormer, WithBias LayerNorm (deraining, motion and single-image defocus deblurring checkpoints)', config: official, params: 26_126_644 },
-  'official-biasfree': { description: 'Official Restormer, BiasFree LayerNorm (Gaussian colour and real (SIDD) denoising checkpoints)', config: { ...official, layerNormType: 'BiasFree' }, params: 26_111_668 },
-  'gray-denoise': { description: 'Official greyscale Gaussian denoising Restormer: 1 input/output channel, BiasFree', config: { ...official, inChannels: 1, outChannels: 1, layerNormType: 'BiasFree' }, params: 26_109_076 },
+  'official-biasfree': { description: 'Official Restormer, BiasFree LayerNorm (Gaussian colour and real (SIDD) denoising checkpoints)', config: { ...official, normKind: 'BiasFree' }, params: 26_111_668 },
+  'gray-denoise': { description: 'Official greyscale Gaussian denoising Restormer: 1 input/output channel, BiasFree', config: { ...official, inChannels: 1, outChannels: 1, normKind: 'BiasFree' }, params: 26_109_076 },
   'dual-pixel': { description: 'Official dual-pixel defocus deblurring Restormer: 6 input channels (two DP views), skip_conv instead of the input residual', config: { ...official, inChannels: 6, dualPixelTask: true }, params: 26_132_548 },
-  small: { description: 'Small Restormer for browsers (dim 24, blocks [2,3,3,4], 2 refinement blocks); not an official checkpoint shape', config: { ...official, dim: 24, numBlocks: [2, 3, 3, 4], numRefinementBlocks: 2 }, params: 3_813_230 },
-  tiny: { description: 'Tiny Restormer for tests (dim 8, one block per level, heads [1,1,2,2]); not an official checkpoint shape', config: { ...official, dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, params: 208_213 },
+  small: { description: 'Small Restormer for browsers (dim 24, blocks [2,3,3,4], 2 refinement blocks); not an official checkpoint shape', config: { ...official, channels: 24, numBlocks: [2, 3, 3, 4], numRefinementBlocks: 2 }, params: 3_813_230 },
+  tiny: { description: 'Tiny Restormer for tests (dim 8, one block per level, heads [1,1,2,2]); not an official checkpoint shape', config: { ...official, channels: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, params: 208_213 },
 };
 
 registerModel({
@@ -207,5 +178,12 @@ registerModel({
   sizeMultiple: 8,
   defaultPreset: 'official',
   presets: restormerPresets,
+  official: transformerOfficialArgs({ dual_pixel_task: 'dualPixelTask' }),
   create: (config) => new Restormer(config as RestormerOptions),
 });
+
+declare module './registry.js' {
+  interface ModelClasses {
+    restormer: Restormer;
+  }
+}

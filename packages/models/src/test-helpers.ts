@@ -1,36 +1,49 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block } from '@restorekit/core';
+import { isBlock, withSettings, type Block } from '@restorekit/core';
 import { compareWithFixture, fixtureTensor, loadFixtureWeights, type Comparison, type Fixture } from '@restorekit/core/testing';
+import { fromOfficialConfig, getModelSpec, type ModelOf } from './registry.js';
 import { GDFN } from '@restorekit/restormer';
 
 /** Every GDFN inside a block, depth first (tests: where a model option must reach each feed-forward). */
 export function gdfnsOf(layer: tfl.layers.Layer): GDFN[] {
   if (layer instanceof GDFN) return [layer];
-  return layer instanceof Block ? [...layer.childLayers.values()].flatMap(gdfnsOf) : [];
+  return isBlock(layer) ? [...layer.childLayers.values()].flatMap(gdfnsOf) : [];
 }
 
 /**
- * A Restormer-style model built with `ffnMaxHiddenBytes: bytes`, run on a full-model fixture: builds it for the
- * fixture's input, loads the fixture's weights, checks that every transformer block's GDFN (2·(n₁+n₂+n₃) + n₄ +
- * refinement of them) got `bytes`, and compares the forward with the fixture's output. Frees what it made.
+ * A Restormer-style model run on a full-model fixture while `configure({ maxHiddenBytes: bytes })` is in force: builds it
+ * for the fixture's input, loads the fixture's weights, checks that the model has every transformer block's GDFN
+ * (2·(n₁+n₂+n₃) + n₄ + refinement of them) and that the first one runs in more than one chunk at that setting, then
+ * compares the forward with the fixture's output. Frees what it made.
  */
 export async function fixtureWithFfnBytes(
   model: Block, fx: Fixture, bytes: number, cfg: { numBlocks?: readonly number[]; numRefinementBlocks?: number },
-): Promise<{ ffns: GDFN[]; input: number[]; cmp: Comparison }> {
+): Promise<{ ffns: GDFN[]; input: number[]; chunks: number; cmp: Comparison }> {
   const x = fixtureTensor(fx, '__input__');
   model.build(x.shape);
-  expect(loadFixtureWeights(model, fx).missing).toEqual([]);
+  await loadFixtureWeights(model, fx);
   const ffns = gdfnsOf(model);
   const [n1, n2, n3, n4] = cfg.numBlocks!;
   expect(ffns.length).toBe(2 * (n1! + n2! + n3!) + n4! + cfg.numRefinementBlocks!);
-  expect(ffns.map((f) => f.maxHiddenBytes)).toEqual(ffns.map(() => bytes));
-  const y = model.apply(x) as tf.Tensor;
+  const { chunks, y } = withSettings({ maxHiddenBytes: bytes }, () => ({ chunks: ffns[0]!.chunksFor([x.shape[0]!, x.shape[1]!, x.shape[2]!, ffns[0]!.options.channels]), y: model.apply(x) as tf.Tensor }));
   const cmp = await compareWithFixture(y, fx);
   const input = x.shape;
   tf.dispose([x, y]);
-  return { ffns, input, cmp };
+  return { ffns, input, chunks, cmp };
+}
+
+/** A model of a registered family built synchronously from a preset plus overrides (tests; users call `createModel`). */
+export function presetModel<N extends string>(name: N, preset: string, overrides: Record<string, unknown> = {}): ModelOf<N> {
+  const spec = getModelSpec(name);
+  return spec.create({ ...spec.presets[preset]!.config, ...overrides }) as ModelOf<N>;
+}
+
+/** A model built synchronously from the official constructor arguments stored in a fixture's metadata. */
+export function officialModel<N extends string>(name: N, kwargs: Record<string, unknown>): ModelOf<N> {
+  const { preset, ...overrides } = fromOfficialConfig(name, kwargs);
+  return presetModel(name, preset!, overrides);
 }
 
 /**
