@@ -31,7 +31,7 @@ describe('official Restormer primitives reproduce the golden fixtures', () => {
       const layer = c.make();
       const x = fixtureTensor(fx, '__input__');
       layer.build(x.shape);
-      const report = loadFixtureWeights(layer as never, fx, { prefix: c.prefix });
+      const report = await loadFixtureWeights(layer as never, fx, { prefix: c.prefix });
       expect(report.missing).toEqual([]);
       const y = layer.apply(x) as tf.Tensor;
       const cmp = await compareWithFixture(y, fx);

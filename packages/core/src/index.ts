@@ -32,7 +32,7 @@ export { GELU, SimpleGate, SimAM, SimplifiedChannelAttention } from './layers/ga
 export type { SimAMOptions, SimplifiedChannelAttentionOptions } from './layers/gates.js';
 export { parseSafetensors, serializeSafetensors } from './weights/safetensors.js';
 export type { SafeTensor, SafetensorsFile, SafetensorsDType } from './weights/safetensors.js';
-export { loadTorchStateDict, loadTorchStateDictAsync, exportTorchStateDict, countParams, torchParameters, unwrapCheckpoint } from './weights/torch.js';
+export { loadTorchStateDict, exportTorchStateDict, countParams, torchParameters, unwrapCheckpoint } from './weights/torch.js';
 export type { LoadOptions, LoadReport, StateTensor, TorchTarget } from './weights/torch.js';
 export { useBackend } from './backend.js';
 export type { BackendName } from './backend.js';

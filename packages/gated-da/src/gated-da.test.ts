@@ -6,7 +6,7 @@ import { GatedDA, gatedDAWidths } from './index.js';
 import { checkAnyIRFixture } from './test-utils.js';
 
 describe('GatedDA', () => {
-  it('widths follow int(round(8/3·C)) with Python rounding', () => {
+  it('widths follow int(round(8/3·C)) with Python rounding', async () => {
     expect(gatedDAWidths(14)).toEqual({ hidden: 37, alpha: 9 });
     expect(gatedDAWidths(16)).toEqual({ hidden: 43, alpha: 11 });
     expect(gatedDAWidths(28)).toEqual({ hidden: 75, alpha: 19 });
@@ -25,7 +25,7 @@ describe('GatedDA', () => {
       const block = new GatedDA({ channels: 16, batchNorm: 'frozen' });
       const x = fixtureTensor(evalFx, '__input__');
       block.build(x.shape);
-      loadFixtureWeights(block, evalFx);
+      await loadFixtureWeights(block, evalFx);
       const y = block.apply(x, { training: true }) as tf.Tensor;
       expect((await compareWithFixture(y, evalFx)).ok).toBe(true);
       const rm = block.torchParameters().find((p) => p.name === 'norm.running_mean')!;
@@ -34,7 +34,7 @@ describe('GatedDA', () => {
       block.dispose();
     }));
 
-  it('resolves every option (defaults filled in, the official ones)', () => {
+  it('resolves every option (defaults filled in, the official ones)', async () => {
     expect(new GatedDA({ channels: 14 }).options).toEqual({
       channels: 14,
       expansion: 8 / 3,
@@ -47,7 +47,7 @@ describe('GatedDA', () => {
     });
   });
 
-  it('declares PyTorch keys and shapes and rejects bad options and input', () => {
+  it('declares PyTorch keys and shapes and rejects bad options and input', async () => {
     const block = new GatedDA({ channels: 14 });
     block.build([1, 8, 8, 14]);
     const keys = Object.fromEntries(block.torchParameters().map((p) => [p.name, p.torchShape]));
@@ -73,9 +73,9 @@ describe('GatedDA', () => {
     expect(() => new GatedDA({ channels: 4, kernelSize: 4 })).toThrow(/odd/);
     expect(() => new GatedDA({ channels: 4, batchNorm: 'x' as never })).toThrow(ConfigError);
     expect(() => new GatedDA({ channels: 4, expansionRatio: 3 } as never)).toThrow(/unknown option 'expansionRatio'/);
-    expect(() => new GatedDA({ channels: 4, expansion_ratio: 3 } as never)).toThrow(/unknown option 'expansion_ratio'; known options: channels, expansion,/);
+    expect(() => new GatedDA({ channels: 4, expansion_ratio: 3 } as never)).toThrow(/unknown option 'expansion_ratio' \(did you mean 'expansion'\?\); known options: channels, expansion,/);
     expect(() => new GatedDA({ channels: 4, expanson: 3 } as never)).toThrow(/did you mean 'expansion'/);
-    expect(() => loadTorchStateDict(block, { tau: { shape: [1, 13, 1, 1], data: new Float32Array(13) } }, { strict: false })).toThrow(/tau/);
+    await expect(loadTorchStateDict(block, { tau: { shape: [1, 13, 1, 1], data: new Float32Array(13) } }, { strict: false })).rejects.toThrow(/tau/);
     block.dispose();
   });
 });

@@ -44,7 +44,7 @@ describe('FSDerain losses', () => {
     await expectNoLeaksBeyondFFTCache(async () => {
       const fx = await loadFixture('losses/fsderain_losses.safetensors');
       const loss = losses.create({ type: 'FSDerainLoss' }) as FSDerainLoss;
-      const rep = loss.loadWeights(fx.tensors);
+      const rep = await loss.loadWeights(fx.tensors);
       expect(rep.vgg.loaded.length).toBe(14);
       expect(rep.encoder!.loaded.length).toBe(8);
       const [out, clean, rain] = ['__input__', '__input2__', '__input3__'].map((k) => fixtureTensor(fx, k));
@@ -80,7 +80,7 @@ describe('FSDerain losses', () => {
       const y = randomImage([2, 16, 16, 3], 61);
       const z = randomImage([2, 16, 16, 3], 62);
       const full = new FSDerainLoss();
-      full.loadWeights(vgg);
+      await full.loadWeights(vgg);
       // one backward pass for the output and the encoder's 8 weights
       const xv = tf.variable(x);
       const { value, grads } = tf.variableGrads(() => full.call(xv, y, { degraded: z }) as tf.Scalar, [xv, ...full.trainableVariables]);
@@ -113,7 +113,7 @@ describe('FSDerain losses', () => {
         expect(Math.abs(a - n), `amplitude ${mask}: analytic ${a} vs numeric ${n}`).toBeLessThan(3e-2 * Math.abs(a) + 1e-4);
       }
       const contrast = new FSDerainLoss({ weights: { l1: 0, percep: 0, ssim: 0, fft: 0, contrast: 1 } });
-      contrast.loadEncoderWeights(seededEncoderStateDict());
+      await contrast.loadEncoderWeights(seededEncoderStateDict());
       const [a, n] = await directionalDerivative((p) => contrast.call(p, y, { degraded: z }) as tf.Scalar, x, 1e-3, 'gradient-sign');
       expect(Math.abs(a - n), `contrast: analytic ${a} vs numeric ${n}`).toBeLessThan(5e-2 * Math.abs(a) + 1e-4);
       tf.dispose([x, y, z]);
@@ -126,24 +126,24 @@ describe('FSDerain losses', () => {
       const vgg = seededVGGStateDict('vgg16', 16);
       delete vgg['features.12.bias'];
       const loss = new FSDerainLoss();
-      expect(() => loss.loadWeights(vgg)).toThrow(WeightsError);
-      expect(() => loss.loadWeights(vgg)).toThrow(/features\.12\.bias/);
+      await expect(loss.loadWeights(vgg)).rejects.toThrow(WeightsError);
+      await expect(loss.loadWeights(vgg)).rejects.toThrow(/features\.12\.bias/);
       // the encoder loads through core's loadTorchStateDict, whose WeightsError names the missing keys
       const enc = new FrequencyEncoder();
       enc.build([null, null, null, 3]);
-      expect(() => loadTorchStateDict(enc, {}, { strict: true })).toThrow(WeightsError);
-      expect(() => loadTorchStateDict(enc, {}, { strict: true })).toThrow(/encoder\.0\.weight/);
+      await expect(loadTorchStateDict(enc, {}, { strict: true })).rejects.toThrow(WeightsError);
+      await expect(loadTorchStateDict(enc, {}, { strict: true })).rejects.toThrow(/encoder\.0\.weight/);
       const noBias = seededEncoderStateDict();
       delete noBias['encoder.8.bias'];
-      expect(() => loss.loadEncoderWeights(noBias)).toThrow(/missing keys \(1\): encoder\.8\.bias/);
+      await expect(loss.loadEncoderWeights(noBias)).rejects.toThrow(/missing keys \(1\): encoder\.8\.bias/);
       // safetensors bytes without encoder keys: VGG only, the encoder keeps its weights
       const vggOnly = new FSDerainLoss();
-      expect(vggOnly.loadWeights(serializeSafetensors(seededVGGStateDict('vgg16', 16))).encoder).toBeNull();
+      expect((await vggOnly.loadWeights(serializeSafetensors(seededVGGStateDict('vgg16', 16)))).encoder).toBeNull();
       vggOnly.dispose();
       const a = tf.zeros([1, 16, 16, 3]);
       const b = tf.zeros([1, 16, 8, 3]);
       expect(() => loss.call(a, a, { degraded: a })).toThrow(/weights not loaded/);
-      loss.loadWeights(seededVGGStateDict('vgg16', 16));
+      await loss.loadWeights(seededVGGStateDict('vgg16', 16));
       expect(() => loss.call(a, b, { degraded: a })).toThrow(ShapeError);
       expect(() => loss.call(a, a, { degraded: b })).toThrow(ShapeError);
       expect(() => loss.terms(a, a, 'rain' as never)).toThrow(DTypeError);

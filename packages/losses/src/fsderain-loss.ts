@@ -100,19 +100,19 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
   }
 
   /** Loads VGG-16 weights (`features.{0,2,5,7,10,12,14}.*`) and, when the source has them, FrequencyEncoder weights (`encoder.*`). */
-  loadWeights(src: WeightSource, opts: { encoderPrefix?: string } = {}): { vgg: LoadReport; encoder: LoadReport | null } {
+  async loadWeights(src: WeightSource, opts: { encoderPrefix?: string } = {}): Promise<{ vgg: LoadReport; encoder: LoadReport | null }> {
     const sd = stateDictOf(src, 'FSDerainLoss weights');
-    const vgg = this.perceptual.loadWeights(sd);
+    const vgg = await this.perceptual.loadWeights(sd);
     const prefix = opts.encoderPrefix ?? '';
     const hasEncoder = Object.keys(sd).some((k) => k.startsWith(`${prefix}encoder.`));
-    return { vgg, encoder: hasEncoder ? this.loadEncoderWeights(sd, { prefix }) : null };
+    return { vgg, encoder: hasEncoder ? await this.loadEncoderWeights(sd, { prefix }) : null };
   }
 
   /**
    * Loads a trained FrequencyEncoder (`encoder.{0,2,4,8}.weight/bias`, e.g. `freq_encoder_state_dict`) with
    * core's `loadTorchStateDict`; other keys (VGG, the restorer) are ignored, a missing encoder key throws `WeightsError`.
    */
-  loadEncoderWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
+  async loadEncoderWeights(src: WeightSource, opts: { prefix?: string } = {}): Promise<LoadReport> {
     this.buildEncoder();
     const prefix = opts.prefix ?? '';
     return loadTorchStateDict(this.encoder, stateDictOf(src, 'FrequencyEncoder weights'), { prefix, strict: true, ignore: notKeyOf(this.encoder, prefix) });

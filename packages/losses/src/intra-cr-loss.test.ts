@@ -20,7 +20,7 @@ describe('DRCNet Intra-CR loss (VGG-19 relu1_1/2_1/3_1)', () => {
     await expectNoLeaks(async () => {
       const fx = await loadFixture('losses/drcnet_intracr.safetensors');
       const loss = losses.create({ type: 'IntraCRLoss', lossWeight: fx.config.loss_weight as number }) as IntraCRLoss;
-      const report = loss.loadWeights(fx.tensors);
+      const report = await loss.loadWeights(fx.tensors);
       expect(report.loaded.sort()).toEqual(['features.0.bias', 'features.0.weight', 'features.10.bias', 'features.10.weight', 'features.2.bias', 'features.2.weight', 'features.5.bias', 'features.5.weight', 'features.7.bias', 'features.7.weight']);
       const [pred, target, neg] = ['__input__', '__input2__', '__input3__'].map((k) => fixtureTensor(fx, k));
       const t = loss.terms(pred!, target!, { degraded: neg });
@@ -39,7 +39,7 @@ describe('DRCNet Intra-CR loss (VGG-19 relu1_1/2_1/3_1)', () => {
   it('gradients reach the prediction and match finite differences', async () => {
     await expectNoLeaks(async () => {
       const loss = new IntraCRLoss({ lossWeight: 0.5 });
-      loss.loadWeights(seededVGGStateDict('vgg19', 11));
+      await loss.loadWeights(seededVGGStateDict('vgg19', 11));
       const x = randomImage([1, 8, 8, 3], 21);
       const y = randomImage([1, 8, 8, 3], 22);
       const n = randomImage([1, 8, 8, 3], 23);
@@ -63,15 +63,15 @@ describe('DRCNet Intra-CR loss (VGG-19 relu1_1/2_1/3_1)', () => {
       const sd = seededVGGStateDict('vgg19', 11);
       delete sd['features.7.weight'];
       const loss = new IntraCRLoss();
-      expect(() => loss.loadWeights(sd)).toThrow(WeightsError);
-      expect(() => loss.loadWeights(sd)).toThrow(/features\.7\.weight/);
+      await expect(loss.loadWeights(sd)).rejects.toThrow(WeightsError);
+      await expect(loss.loadWeights(sd)).rejects.toThrow(/features\.7\.weight/);
       const bad = seededVGGStateDict('vgg19', 11);
       bad['features.5.weight'] = { shape: [128, 32, 3, 3], data: new Float32Array(128 * 32 * 9) };
-      expect(() => loss.loadWeights(bad)).toThrow(WeightsError);
+      await expect(loss.loadWeights(bad)).rejects.toThrow(WeightsError);
       const a = tf.zeros([1, 8, 8, 3]);
       const b = tf.zeros([1, 8, 6, 3]);
       expect(() => loss.call(a, a, { degraded: a })).toThrow(/weights not loaded/);
-      loss.loadWeights(seededVGGStateDict('vgg19', 11));
+      await loss.loadWeights(seededVGGStateDict('vgg19', 11));
       expect(() => loss.call(a, a)).toThrow(ConfigError);
       expect(() => loss.call(a, b, { degraded: a })).toThrow(ShapeError);
       expect(() => loss.call(a, a, { degraded: b })).toThrow(ShapeError);

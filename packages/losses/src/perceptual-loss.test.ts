@@ -25,7 +25,7 @@ function conv1Reference(x: ArrayLike<number>, h: number, w: number, wt: Float32A
 }
 
 describe('VGG perceptual loss', () => {
-  it('torchvision layer indices and BasicSR names', () => {
+  it('torchvision layer indices and BasicSR names', async () => {
     expect(vggLayers('vgg16').length).toBe(31);
     expect(vggLayers('vgg19').length).toBe(37);
     expect(vggLayerIndex('vgg16', 'pool3')).toBe(16);
@@ -49,7 +49,7 @@ describe('VGG perceptual loss', () => {
       const vgg = new VGGFeatures({ arch: 'vgg19', layers: ['relu1_1', 'pool1'] });
       vgg.trainable = false;
       vgg.build([null, null, null, 3]);
-      loadTorchStateDict(vgg, parseSafetensors(bytes).tensors, { ignore: (k) => k.startsWith('classifier.') });
+      await loadTorchStateDict(vgg, parseSafetensors(bytes).tensors, { ignore: (k) => k.startsWith('classifier.') });
       const [f1, fp] = vgg.apply(x) as tf.Tensor[];
       const xd = await x.data();
       const ref = conv1Reference(xd.subarray(0, 90), 6, 5, sd['features.0.weight']!.data, sd['features.0.bias']!.data, 64);
@@ -64,22 +64,22 @@ describe('VGG perceptual loss', () => {
       const wantT = tf.tidy(() => tf.add(tf.mul(l1(f1!, g1!), 0.5), tf.mul(l1(fp!, gp!), 2)));
       const want = await scalar(wantT);
       const loss = losses.create({ type: 'PerceptualLoss', arch: 'vgg19', layerWeights: { relu1_1: 0.5, '4': 2 }, inputNorm: false, lossWeight: 3 }) as PerceptualLoss;
-      loss.loadWeights(bytes);
+      await loss.loadWeights(bytes);
       const v = loss.call(x, y);
       expect(await scalar(v)).toBeCloseTo(3 * want, 5);
       // L2 criterion
       const wantL2T = tf.tidy(() => tf.mean(tf.squaredDifference(f1!, g1!)));
       const wantL2 = await scalar(wantL2T);
       const l2 = new PerceptualLoss({ arch: 'vgg19', layerWeights: { relu1_1: 1 }, inputNorm: false, criterion: 'l2' });
-      l2.loadWeights(sd);
+      await l2.loadWeights(sd);
       const v2 = l2.call(x, y);
       expect(await scalar(v2)).toBeCloseTo(wantL2, 5);
       // ImageNet normalisation = the un-normalised loss of (x − mean)/std
       const norm = (t: tf.Tensor) => tf.tidy(() => tf.div(tf.sub(t, tf.tensor1d([0.485, 0.456, 0.406])), tf.tensor1d([0.229, 0.224, 0.225])));
       const withNorm = new PerceptualLoss({ arch: 'vgg19', layerWeights: { relu1_1: 1 } });
-      withNorm.loadWeights(sd);
+      await withNorm.loadWeights(sd);
       const l2n = new PerceptualLoss({ arch: 'vgg19', layerWeights: { relu1_1: 1 }, inputNorm: false });
-      l2n.loadWeights(sd);
+      await l2n.loadWeights(sd);
       const [xn, yn] = [norm(x), norm(y)];
       const a = withNorm.call(x, y);
       const b = l2n.call(xn, yn);
@@ -96,7 +96,7 @@ describe('VGG perceptual loss', () => {
       const y = randomImage([1, 8, 8, 3], 81);
       for (const arch of ['vgg16', 'vgg19'] as const) {
         const loss = new PerceptualLoss({ arch, layerWeights: { relu1_2: 1, relu2_1: 0.5 }, criterion: 'l2' });
-        loss.loadWeights(seededVGGStateDict(arch, 6));
+        await loss.loadWeights(seededVGGStateDict(arch, 6));
         const f = (p: tf.Tensor) => loss.call(p, y) as tf.Scalar;
         const g = await gradStats(f, x);
         expect(g.finite && g.maxAbs > 0, arch).toBe(true);
@@ -113,10 +113,10 @@ describe('VGG perceptual loss', () => {
       const loss = new PerceptualLoss({ arch: 'vgg16', layerWeights: { pool3: 1 } });
       const sd = seededVGGStateDict('vgg16', 16);
       delete sd['features.14.weight'];
-      expect(() => loss.loadWeights(sd)).toThrow(WeightsError);
-      expect(() => loss.loadWeights(sd)).toThrow(/features\.14\.weight/);
-      expect(() => loss.loadWeights(serializeSafetensors(sd))).toThrow(/features\.14\.weight/);
-    expect(() => loss.loadWeights(null as never)).toThrow(WeightsError);
+      await expect(loss.loadWeights(sd)).rejects.toThrow(WeightsError);
+      await expect(loss.loadWeights(sd)).rejects.toThrow(/features\.14\.weight/);
+      await expect(loss.loadWeights(serializeSafetensors(sd))).rejects.toThrow(/features\.14\.weight/);
+    await expect(loss.loadWeights(null as never)).rejects.toThrow(WeightsError);
       const a = tf.zeros([1, 8, 8, 3]);
       expect(() => loss.call(a, a)).toThrow(WeightsError);
       expect(() => new PerceptualLoss({ arch: 'vgg11' as never })).toThrow(ConfigError);

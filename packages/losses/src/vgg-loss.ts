@@ -26,10 +26,10 @@ export abstract class VGGFeatureLoss<O extends VGGLossOptions> extends Loss<O> {
    * keys the selected layers do not use (deeper layers, `classifier.*`) are ignored; a missing or
    * mis-shaped one throws `WeightsError` naming it, before anything is written.
    */
-  loadWeights(src: WeightSource, opts: { prefix?: string } = {}): LoadReport {
+  async loadWeights(src: WeightSource, opts: { prefix?: string } = {}): Promise<LoadReport> {
     if (!this.vgg.built) this.vgg.build([null, null, null, 3]);
     const prefix = opts.prefix ?? '';
-    const r = loadTorchStateDict(this.vgg, stateDictOf(src, `${this.type} VGG weights`), { prefix, strict: true, ignore: notKeyOf(this.vgg, prefix) });
+    const r = await loadTorchStateDict(this.vgg, stateDictOf(src, `${this.type} VGG weights`), { prefix, strict: true, ignore: notKeyOf(this.vgg, prefix) });
     this.loaded = true;
     return r;
   }

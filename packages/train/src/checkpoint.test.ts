@@ -97,7 +97,7 @@ describe('checkpoints resume exactly', () => {
     expect(o.options).toEqual({ lr: 4e-3, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 1e-2, amsgrad: false });
     // The weights load by name into a fresh model (as into PyTorch with load_state_dict).
     const fresh = tinyNet(50);
-    loadTorchStateDict(fresh, w.tensors);
+    await loadTorchStateDict(fresh, w.tensors);
     expect(Array.from((await exportTorchStateDict(fresh))['2.bias']!.data)).toEqual(Array.from(live['2.bias']!.data));
     // The one-file form: BasicSR-style 'params.' / 'params_ema.' prefixes.
     const one = parseSafetensors(encodeCheckpoint(ckpt));

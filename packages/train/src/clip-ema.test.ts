@@ -63,7 +63,7 @@ describe('EMA (BasicSR model_ema)', () => {
     expect(Object.keys(sd)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
     expect(sd['0.weight']!.shape).toEqual([4, 3, 3, 3]);
     const other = new EMA(net, { decay: 0.5 });
-    other.loadStateDict(sd);
+    await other.loadStateDict(sd);
     expect(Array.from(await other.tensors[0]!.data())).toEqual(e);
     expect(Array.from(await kernel.data())).toEqual(trained);
     const live = await exportTorchStateDict(net);
@@ -73,7 +73,7 @@ describe('EMA (BasicSR model_ema)', () => {
     net.dispose();
   });
 
-  it('rejects a decay outside [0, 1)', () => {
+  it('rejects a decay outside [0, 1)', async () => {
     const net = tinyNet(5);
     expect(() => new EMA(net, { decay: 1 })).toThrow(/decay must be a number in \[0, 1\)/);
     net.dispose();

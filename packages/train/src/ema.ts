@@ -74,11 +74,11 @@ export class EMA {
    * Replaces the average with the parameters of a PyTorch state dict (host arrays such as `parseSafetensors(bytes).tensors`,
    * or tensors), loaded by name with core's strict loader; the model's own weights and buffers are left as they were.
    */
-  loadStateDict(stateDict: Record<string, unknown>): void {
+  async loadStateDict(stateDict: Record<string, unknown>): Promise<void> {
     const all = torchParameters(this.model);
     const saved = all.map((p) => tf.clone(p.variable.read()));
     try {
-      loadTorchStateDict(this.model, stateDict);
+      await loadTorchStateDict(this.model, stateDict);
       tf.dispose(this.shadow);
       this.shadow = this.params.map((p) => tf.clone(p.variable.read()));
     } finally {

@@ -522,9 +522,9 @@ export class Trainer {
     const optState = parseOptimizerState(ckpt.optimizer, 'checkpoint optimizer');
     if (optState.type !== this.optimizer.type)
       throw new CheckpointError(`Trainer.loadCheckpoint: the checkpoint holds ${optState.type} state, this Trainer's optimizer is ${this.optimizer.type}`);
-    loadTorchStateDict(this.model, parseSafetensors(ckpt.weights, 'checkpoint weights').tensors);
+    await loadTorchStateDict(this.model, parseSafetensors(ckpt.weights, 'checkpoint weights').tensors);
     if (this.ema) {
-      if (ckpt.ema) this.ema.loadStateDict(parseSafetensors(ckpt.ema, 'checkpoint EMA weights').tensors);
+      if (ckpt.ema) await this.ema.loadStateDict(parseSafetensors(ckpt.ema, 'checkpoint EMA weights').tensors);
       else this.ema.reset();
     }
     this.optimizer.loadStateDict(optState, this.params);

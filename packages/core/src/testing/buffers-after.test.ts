@@ -25,7 +25,7 @@ describe('checkBuffersAfter', () => {
     const c = fx.tensors['norm.running_mean']!.shape[0]!;
     const h = new Holder(c);
     h.build([null, 4, 4, c] as never);
-    loadTorchStateDict(h, fx.tensors, { strict: false, ignore: (k) => !k.startsWith('norm.') });
+    await loadTorchStateDict(h, fx.tensors, { strict: false, ignore: (k) => !k.startsWith('norm.') });
     // initial values loaded, no forward: nothing was updated
     await expect(checkBuffersAfter(h, fx)).rejects.toThrow(/norm\.running_mean was not updated/);
     await expect(checkBuffersAfter(h, fx)).rejects.toThrow(/norm\.num_batches_tracked is 0, expected 1/);

@@ -54,7 +54,7 @@ export async function checkFixture(file: string, create: (fx: Fixture) => tfl.la
     let ys: tf.Tensor[] = [];
     try {
       if (!layer.built) layer.build(xs.length === 1 ? xs[0]!.shape : xs.map((x) => x.shape));
-      loadFixtureWeights(layer as never, fx, { prefix: opts.prefix, ignore: opts.ignore });
+      await loadFixtureWeights(layer as never, fx, { prefix: opts.prefix, ignore: opts.ignore });
       const y = opts.run ? opts.run(layer, xs) : (layer.apply(xs.length === 1 ? xs[0]! : xs) as tf.Tensor | tf.Tensor[]);
       ys = Array.isArray(y) ? y : [y];
       if (ys.length !== outNames.length) throw new HarnessError(`${file}: the layer returned ${ys.length} output(s), the fixture has ${outNames.length} (${outNames.join(', ')})`);

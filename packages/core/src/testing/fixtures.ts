@@ -112,7 +112,7 @@ export function fixtureTensor(fx: Fixture, name: string, opts: { nchw?: boolean 
 }
 
 /** Loads the official weights stored in a fixture into a target (strict: every key must map). */
-export function loadFixtureWeights(target: TorchTarget, fx: Fixture, opts: { prefix?: string; ignore?: (k: string) => boolean } = {}): LoadReport {
+export function loadFixtureWeights(target: TorchTarget, fx: Fixture, opts: { prefix?: string; ignore?: (k: string) => boolean } = {}): Promise<LoadReport> {
   return loadTorchStateDict(target, fx.tensors as Record<string, unknown>, { strict: true, ...opts, ignore: (k) => k.startsWith('__') || (opts.ignore?.(k) ?? false) });
 }
 

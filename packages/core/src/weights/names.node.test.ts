@@ -35,14 +35,14 @@ describe('PyTorch keys of composed nets', () => {
     const b = functionalNet();
     // b's layers got the same user names; make its weights different first.
     for (const w of b.weights) w.write(tf.zerosLike(w.read()));
-    const report = loadTorchStateDict(b, await exportTorchStateDict(a));
+    const report = await loadTorchStateDict(b, await exportTorchStateDict(a));
     expect(report.loaded.length).toBe(6);
     for (const [i, w] of a.weights.entries()) expect(Array.from(await b.weights[i]!.read().data())).toEqual(Array.from(await w.read().data()));
     a.dispose();
     b.dispose();
   });
 
-  it('two weights under one key are an error naming the key, never a silent overwrite', () => {
+  it('two weights under one key are an error naming the key, never a silent overwrite', async () => {
     const c1 = new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1 });
     const c2 = new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 1 });
     expect(() => torchParameters([c1, c2])).toThrow(WeightsError);
@@ -50,7 +50,7 @@ describe('PyTorch keys of composed nets', () => {
     tf.dispose([...c1.weights, ...c2.weights].map((w) => w.read()));
   });
 
-  it("tfjs's own Conv2D and Dense layers get PyTorch names; other weighted tfjs layers are refused by name", () => {
+  it("tfjs's own Conv2D and Dense layers get PyTorch names; other weighted tfjs layers are refused by name", async () => {
     const x = tfl.input({ shape: [8, 8, 3] });
     const y = tfl.layers.conv2d({ name: 'c', filters: 5, kernelSize: 3, padding: 'same' }).apply(x) as tfl.SymbolicTensor;
     const m = tfl.model({ inputs: x, outputs: y });
@@ -80,7 +80,7 @@ describe('loading one block out of a full checkpoint', () => {
     const sd = await fullCheckpoint();
     expect(Object.keys(sd).length).toBe(8);
     const block = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1 }, { type: 'LayerNorm2d', channels: 2 }] });
-    const r = loadTorchStateDict(block, sd, { prefix: 'encoder_level2.' });
+    const r = await loadTorchStateDict(block, sd, { prefix: 'encoder_level2.' });
     expect(r.loaded).toEqual(['encoder_level2.0.weight', 'encoder_level2.0.bias', 'encoder_level2.1.weight', 'encoder_level2.1.bias']);
     const w = block.torchParameters()[0]!.variable.read();
     const want = sd['encoder_level2.0.weight']!.data; // OIHW [2,2,3,3]; tfjs HWIO: element [0,0,0,0] is O0 I0 H0 W0
@@ -91,27 +91,27 @@ describe('loading one block out of a full checkpoint', () => {
   it('strict inside the subtree: a block that does not fit its subtree names what is wrong', async () => {
     const sd = await fullCheckpoint();
     const wrong = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1, bias: false }, { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' }] });
-    expect(() => loadTorchStateDict(wrong, sd, { prefix: 'encoder_level1.' })).toThrow(/unexpected keys \(2\): encoder_level1\.0\.bias, encoder_level1\.1\.bias/);
-    expect(() => loadTorchStateDict(wrong, sd, { prefix: 'decoder.' })).toThrow(/no key starts with the prefix 'decoder\.'/);
+    await expect(loadTorchStateDict(wrong, sd, { prefix: 'encoder_level1.' })).rejects.toThrow(/unexpected keys \(2\): encoder_level1\.0\.bias, encoder_level1\.1\.bias/);
+    await expect(loadTorchStateDict(wrong, sd, { prefix: 'decoder.' })).rejects.toThrow(/no key starts with the prefix 'decoder\.'/);
     wrong.dispose();
   });
 });
 
 describe('unbuilt blocks', () => {
-  it('count and load from their options alone (0.1: countParams gave 0 and every key was "unexpected")', () => {
+  it('count and load from their options alone (0.1: countParams gave 0 and every key was "unexpected")', async () => {
     const conv = new Conv2d({ inChannels: 3, outChannels: 8, kernelSize: 3 });
     expect(conv.built).toBe(false);
     expect(countParams(conv)).toBe(8 * 3 * 9 + 8);
     expect(conv.built).toBe(true);
     const seq = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 1 }, { type: 'GELU' }, { type: 'LayerNorm2d', channels: 4 }] });
     const sd = { '0.weight': { shape: [4, 3, 1, 1], data: new Float32Array(12).fill(0.5) }, '0.bias': { shape: [4], data: new Float32Array(4) }, '2.weight': { shape: [4], data: new Float32Array(4).fill(1) }, '2.bias': { shape: [4], data: new Float32Array(4) } };
-    expect(loadTorchStateDict(seq, sd).loaded.length).toBe(4);
+    expect((await loadTorchStateDict(seq, sd)).loaded.length).toBe(4);
     expect(countParams(new GELU())).toBe(0);
     conv.dispose();
     seq.dispose();
   });
 
-  it('a block whose options do not fix its input channels says "build first" instead of counting 0', () => {
+  it('a block whose options do not fix its input channels says "build first" instead of counting 0', async () => {
     const s = new Sequential({ layers: [{ type: 'GELU' }] });
     expect(() => countParams(s)).toThrow(ConfigError);
     expect(() => countParams(s)).toThrow(/is not built and its options do not fix its input channels: call build\(inputShape\)/);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   Conv2d, ConvTranspose2d, BatchNorm2d, Sequential, LayerNorm2d, WeightsError,
-  loadTorchStateDict, loadTorchStateDictAsync, exportTorchStateDict, countParams, serializeSafetensors, parseSafetensors,
+  loadTorchStateDict, exportTorchStateDict, countParams, serializeSafetensors, parseSafetensors,
 } from '../index.js';
 
 function net() {
@@ -32,10 +32,10 @@ function torchSd(): Record<string, { shape: number[]; data: Float32Array }> {
 }
 
 describe('loadTorchStateDict / exportTorchStateDict', () => {
-  it('maps OIHW, depthwise and transposed-conv layouts: conv weight [o,i,kh,kw] lands at HWIO [kh,kw,i,o]', () => {
+  it('maps OIHW, depthwise and transposed-conv layouts: conv weight [o,i,kh,kw] lands at HWIO [kh,kw,i,o]', async () => {
     const s = net();
     const sd = torchSd();
-    const r = loadTorchStateDict(s, sd);
+    const r = await loadTorchStateDict(s, sd);
     expect(r.missing).toEqual([]);
     const conv = s.layersList[0] as Conv2d;
     const k = conv.kernel.read().arraySync() as number[][][][];
@@ -50,13 +50,13 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
 
   it('export → safetensors → load into a fresh net reproduces the outputs exactly (PyTorch names and shapes)', async () => {
     const a = net();
-    loadTorchStateDict(a, torchSd());
+    await loadTorchStateDict(a, torchSd());
     const out = await exportTorchStateDict(a);
     expect(Object.keys(out).sort()).toEqual(Object.keys(torchSd()).sort());
     expect(out['3.weight']!.shape).toEqual([8, 2, 2, 2]);
     const file = parseSafetensors(serializeSafetensors(out));
     const b = net();
-    loadTorchStateDict(b, file.tensors);
+    await loadTorchStateDict(b, file.tensors);
     const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3);
     const ya = a.apply(x) as tf.Tensor, yb = b.apply(x) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]).toBe(0);
@@ -65,7 +65,7 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     b.dispose();
   });
 
-  it('strict mode lists every missing, unexpected and mis-shaped key, writes nothing and leaks nothing', () => {
+  it('strict mode lists every missing, unexpected and mis-shaped key, writes nothing and leaks nothing', async () => {
     const s = net();
     const before = s.getWeights().map((w) => w.dataSync().slice());
     const sd: Record<string, unknown> = torchSd();
@@ -75,7 +75,7 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     const n0 = tf.memory().numTensors;
     let err: WeightsError | undefined;
     try {
-      loadTorchStateDict(s, sd);
+      await loadTorchStateDict(s, sd);
     } catch (e) {
       err = e as WeightsError;
     }
@@ -96,32 +96,31 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     const sd = torchSd();
     sd['2.weight']!.data[3] = NaN;
     sd['0.bias']!.data[0] = Infinity;
-    expect(() => loadTorchStateDict(s, sd)).toThrow(/NaN or Inf values in: 0\.bias, 2\.weight/);
+    await expect(loadTorchStateDict(s, sd)).rejects.toThrow(/NaN or Inf values in: 0\.bias, 2\.weight/);
     const t = { ...torchSd(), '0.bias': tf.tensor1d([1, 2, NaN, 4]) };
-    expect(() => loadTorchStateDict(s, t)).toThrow(/NaN or Inf values in: 0\.bias/);
-    await expect(loadTorchStateDictAsync(s, t)).rejects.toThrow(/NaN or Inf values in: 0\.bias/);
+    await expect(loadTorchStateDict(s, t)).rejects.toThrow(/NaN or Inf values in: 0\.bias/);
     (t['0.bias'] as tf.Tensor).dispose();
     s.dispose();
   });
 
-  it("accepts checkpoints wrapped as { params } and Lightning/DataParallel prefixes ('net.', 'module.')", () => {
+  it("accepts checkpoints wrapped as { params } and Lightning/DataParallel prefixes ('net.', 'module.')", async () => {
     const s = net();
-    expect(loadTorchStateDict(s, { params: torchSd() }).loaded.length).toBe(11);
+    expect((await loadTorchStateDict(s, { params: torchSd() })).loaded.length).toBe(11);
     // a whole Lightning .ckpt: many non-tensor top-level entries around state_dict
     const ckpt = { epoch: 3, global_step: 1200, pytorch_lightning_version: '2.1', callbacks: {}, optimizer_states: [{}], lr_schedulers: [], loops: {}, hparams_name: 'kwargs', hyper_parameters: { lr: 2e-4 }, state_dict: Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v])) };
-    expect(loadTorchStateDict(s, ckpt).loaded.length).toBe(11);
+    expect((await loadTorchStateDict(s, ckpt)).loaded.length).toBe(11);
     const pre = Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v]));
-    expect(loadTorchStateDict(s, pre).loaded.length).toBe(11);
+    expect((await loadTorchStateDict(s, pre)).loaded.length).toBe(11);
     const mod = Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`module.${k}`, v]));
-    expect(loadTorchStateDict(s, mod).loaded.length).toBe(11);
+    expect((await loadTorchStateDict(s, mod)).loaded.length).toBe(11);
     // non-strict: partial loads report what is missing
     const part = torchSd();
     delete part['4.weight'];
-    expect(loadTorchStateDict(s, part, { strict: false }).missing).toEqual(['4.weight']);
+    expect((await loadTorchStateDict(s, part, { strict: false })).missing).toEqual(['4.weight']);
     s.dispose();
   });
 
-  it('countParams counts PyTorch parameters, not buffers', () => {
+  it('countParams counts PyTorch parameters, not buffers', async () => {
     const s = net();
     // conv 4*3*9+4, bn 4+4, dw 8*9, convT 8*2*4+2, ln 2  (running stats and num_batches_tracked excluded)
     expect(countParams(s)).toBe(112 + 8 + 72 + 66 + 2);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { isBlock, torchShapeOf, type Block, type TorchParam, type TorchLayout } from '../block.js';
-import { BackendError, WeightsError, fmtShape } from '../errors.js';
+import { WeightsError, fmtShape } from '../errors.js';
 import type { SafeTensor } from './safetensors.js';
 
 /** Anything holding restorekit blocks: a Block, a LayersModel (functional or Sequential), or a list of blocks. */
@@ -112,8 +112,24 @@ function isStateTensor(v: unknown): v is StateTensor {
  * (OIHW→HWIO, depthwise, transposed conv, linear). With `strict` (default) nothing is written
  * unless every key matches: a `WeightsError` lists every missing, unexpected and mis-shaped key,
  * and NaN/Inf values are rejected, so a failed load leaves the target's weights as they were.
+ * Async because values given as tf.Tensors are read back first (GPU backends read asynchronously); host arrays
+ * (`loadCheckpoint`, `parseSafetensors`) are used as they are.
  */
-export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions = {}): LoadReport {
+export async function loadTorchStateDict(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions = {}): Promise<LoadReport> {
+  const host: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(unwrapCheckpoint(stateDict))) {
+    if (!(v instanceof tf.Tensor)) {
+      host[k] = v;
+      continue;
+    }
+    const f = v.dtype === 'float32' ? v : tf.cast(v, 'float32');
+    host[k] = { shape: [...v.shape], data: (await f.data()) as Float32Array };
+    if (f !== v) f.dispose();
+  }
+  return applyStateDict(target, host, opts);
+}
+
+function applyStateDict(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions): LoadReport {
   const strict = opts.strict ?? true;
   const params = torchParameters(target);
   const byName = new Map(params.map((p) => [p.name, p]));
@@ -149,15 +165,12 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
       mismatched.push({ key, expected: p.torchShape, got: shape });
       continue;
     }
-    const data = t instanceof tf.Tensor ? null : t.data;
-    if (!data && tf.getBackend() === 'webgpu')
-      throw new BackendError(`loadTorchStateDict: '${key}' is a tf.Tensor, and webgpu cannot read tensors synchronously (dataSync returns zeros there); use loadTorchStateDictAsync or pass host arrays ({ shape, data }, as parseSafetensors returns)`);
-    if (data) {
-      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) { nonFinite.push(key); break; }
-    } else if (!p.buffer || !key.endsWith('num_batches_tracked')) {
-      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t as tf.Tensor))).dataSync()[0]);
-      if (bad) nonFinite.push(key);
-    }
+    const data = (t as { data: ArrayLike<number> }).data;
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isFinite(data[i]!)) {
+        nonFinite.push(key);
+        break;
+      }
     plan.push({ p, t, key });
   }
   const missingList = [...missing];
@@ -169,7 +182,7 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
   if (problems.length) throw new WeightsError(`loadTorchStateDict: ${problems.join('. ')}`, missingList, unexpected, mismatched);
   for (const { p, t } of plan) {
     tf.tidy(() => {
-      const src = t instanceof tf.Tensor ? tf.cast(t, 'float32') : tf.tensor(Float32Array.from(t.data as ArrayLike<number>), p.torchShape.length ? p.torchShape : [], 'float32');
+      const src = tf.tensor(Float32Array.from((t as { data: ArrayLike<number> }).data), p.torchShape.length ? p.torchShape : [], 'float32');
       const shaped = tf.reshape(src, p.torchShape);
       const perm = PERM[p.layout];
       const v = perm ? tf.transpose(shaped, perm) : shaped;
@@ -177,14 +190,6 @@ export function loadTorchStateDict(target: TorchTarget, stateDict: Record<string
     });
   }
   return { loaded: plan.map((x) => x.key), missing: missingList, unexpected };
-}
-
-/** Like `loadTorchStateDict`, but first downloads tf.Tensor values asynchronously (works on every backend, webgpu included). */
-export async function loadTorchStateDictAsync(target: TorchTarget, stateDict: Record<string, unknown>, opts: LoadOptions = {}): Promise<LoadReport> {
-  const sd = unwrapCheckpoint(stateDict);
-  const host: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(sd)) host[k] = v instanceof tf.Tensor ? { shape: v.shape, data: (await tf.cast(v, 'float32').data()) as Float32Array } : v;
-  return loadTorchStateDict(target, host, opts);
 }
 
 /**

@@ -1,0 +1,11 @@
+export { restore, warmup } from './restore.js';
+export type { WarmupReport } from './restore.js';
+export { AbortError } from './errors.js';
+export { fromImageData, toImageData, checkImage, convertDepth, depthOf } from './image.js';
+export type { ImageBuffer, PixelData, Depth, ImageDataConstructor } from './image.js';
+export { RESTORE_OPTIONS } from './options.js';
+export type { RestoreOptions, TileProgress, ProgressCallback } from './options.js';
+export { planTiles, tileWindow } from './plan.js';
+export type { TilePlan, TileRect } from './plan.js';
+export { describeModel, loadModelDescription, runModelOnTile } from './model.js';
+export type { RestoreModel, ModelFunction, ApplyModel, ModuleModel, ModelDescription, TileOutput } from './model.js';
