@@ -7,3 +7,5 @@ import './anyir.js';
 export * from './anyir.js';
 import './drcnet.js';
 export * from './drcnet.js';
+import './fsdrnet.js';
+export * from './fsdrnet.js';
