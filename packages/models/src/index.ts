@@ -9,3 +9,5 @@ import './drcnet.js';
 export * from './drcnet.js';
 import './fsdrnet.js';
 export * from './fsdrnet.js';
+import './lcdnet.js';
+export * from './lcdnet.js';

@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Conv2d, LayerNorm2d, SimpleGate, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { FFTBlock, irfft2, rfft2 } from '@restorekit/fft';
+import { LCD_LN_EPS, withChannels } from './common.js';
+
+const OPTIONS = {
+  channels: opt.posInt(),
+  /** Bias on the 2C → 4C spectral 1×1 conv. Default true. */
+  bias: opt.bool(true),
+  /** LayerNorm of the 4C spectral features. Default 'WithBias' (eps 1e-6). */
+  normKind: opt.enum(['WithBias', 'BiasFree'] as const, 'WithBias'),
+  /** torch.fft norm of rfft2 / irfft2. Default 'ortho' [RECON]. */
+  fftNorm: opt.enum(['ortho', 'backward', 'forward'] as const, 'ortho'),
+};
+export type FourierUnitOptions = OptionsInput<typeof OPTIONS>;
+
+/**
+ * LCDNet's Fourier unit (global branch of MSSFBlock; [RECON] from the author's FDTANet `FourierUnit`):
+ * Z = rfft2(g) ('ortho') → `[B, h, ⌊w/2⌋+1, C]` complex; real and imaginary parts interleaved as channels
+ * (2k = Re of channel k, 2k+1 = Im) → Conv1×1(2C → 4C) → LayerNorm2d(4C) → SimpleGate → 2C → de-interleaved the
+ * same way → irfft2 to (h, w). Returns FU(g) only (the global branch adds g). PyTorch keys `conv`, `norm`.
+ * Any h, w (odd widths included: the inverse takes the output size). Differentiable on every backend
+ * (@restorekit/fft's transforms are real matrix products with gradients).
+ */
+export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
+  static className = 'restorekit>FourierUnit';
+  static override optionsSchema = OPTIONS;
+  readonly conv: Conv2d;
+  readonly norm: LayerNorm2d;
+  readonly sg: SimpleGate;
+
+  constructor(opts: FourierUnitOptions & BlockArgs) {
+    super(opts as never);
+    const c = this.options.channels;
+    this.conv = this.addChild('conv', new Conv2d({ inChannels: 2 * c, outChannels: 4 * c, kernelSize: 1, bias: this.options.bias }));
+    this.norm = this.addChild('norm', new LayerNorm2d({ channels: 4 * c, normKind: this.options.normKind, eps: LCD_LN_EPS }));
+    this.sg = this.addChild('sg', new SimpleGate());
+  }
+
+  override build(s: tfl.Shape): void {
+    const c = this.options.channels;
+    const spec: tfl.Shape = [s[0]!, s[1]!, s[2] == null ? null : Math.floor(s[2] / 2) + 1, 2 * c];
+    this.buildChild(this.conv, spec);
+    this.buildChild(this.norm, withChannels(spec, 4 * c));
+    this.buildChild(this.sg, withChannels(spec, 4 * c));
+    super.build(s); // FFTBlock: a user of the DFT-basis cache until disposed
+  }
+
+  protected override expectedChannels() {
+    return [this.options.channels];
+  }
+
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const c = this.options.channels;
+    const [b, h, w] = x.shape as [number, number, number, number];
+    const norm = this.options.fftNorm;
+    const z = rfft2(x, { norm });
+    const bins = z.re.shape[2]!;
+    const n = b * h * bins;
+    // Interleave (rank 3 only: channel 2k = Re_k, 2k+1 = Im_k).
+    const pair = tf.concat([tf.reshape(z.re, [n, c, 1]), tf.reshape(z.im, [n, c, 1])], 2);
+    free(pair, z.re, z.im);
+    const stacked = tf.reshape(pair, [b, h, bins, 2 * c]);
+    let y = this.run(this.conv, stacked, training);
+    y = free(this.run(this.norm, y, training), y);
+    y = free(this.run(this.sg, y, training), y);
+    const [re, im] = tf.split(tf.reshape(y, [n, c, 2]), 2, 2) as [tf.Tensor, tf.Tensor];
+    const out = irfft2({ re: tf.reshape(re, [b, h, bins, c]), im: tf.reshape(im, [b, h, bins, c]) }, { norm, size: [h, w] });
+    return out;
+  }
+
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+registerBlock(FourierUnit);

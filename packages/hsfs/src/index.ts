@@ -1,0 +1,12 @@
+export { FourierUnit } from './fourier-unit.js';
+export type { FourierUnitOptions } from './fourier-unit.js';
+export { MSFFN } from './msffn.js';
+export type { MSFFNOptions } from './msffn.js';
+export { MSSFBlock, MSSFLocalBranch, MSSFGlobalBranch } from './mssf-block.js';
+export type { MSSFBlockOptions, MSSFLocalBranchOptions, MSSFGlobalBranchOptions } from './mssf-block.js';
+export { MSFM, MSFMBranch } from './msfm.js';
+export type { MSFMOptions, MSFMBranchOptions, SelectionSoftmax } from './msfm.js';
+export { HSFSBlock } from './hsfs-block.js';
+export type { HSFSBlockOptions } from './hsfs-block.js';
+export { SFE } from './sfe.js';
+export type { SFEOptions } from './sfe.js';

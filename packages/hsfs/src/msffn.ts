@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Block, ConfigError, Conv2d, SimpleGate, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { kernelSizesOption, withChannels } from './common.js';
+
+const OPTIONS = {
+  channels: opt.posInt(),
+  /** Hidden width ratio: hidden = trunc(C·expansion), a multiple of 4. Default 2 [SIBLING ECFNet `FeedForward`]. */
+  expansion: opt.number({ min: 0, exclusiveMin: true }, 2),
+  /** The two depth-wise kernel sizes (weights `dwconv<k>`, `gconv<k>`). Default [3, 5] [SUMMARY]. */
+  kernelSizes: kernelSizesOption([3, 5], { length: 2, distinct: true }),
+  /** Bias on every conv. Default false [SIBLING]. */
+  bias: opt.bool(false),
+};
+export type MSFFNOptions = OptionsInput<typeof OPTIONS>;
+
+/**
+ * LCDNet's multi-scale feed-forward (ECFNet's `FeedForward` [SIBLING]), hidden m = trunc(C·expansion) = 2C:
+ * p = Conv1×1(C → m); u₃ = SG(DW3×3(p)), u₅ = SG(DW5×5(p)) (m/2 each); split each in halves;
+ * q₃ = SG(GConv3×3(m/2 → m, groups m/2)([u₃ᵃ, u₅ᵃ])), q₅ = SG(GConv5×5(...)([u₃ᵇ, u₅ᵇ]));
+ * out = Conv1×1(m → C)([q₃, q₅]). The grouped convs have 2 outputs per input channel (output 2i + j reads
+ * input i). PyTorch keys `project_in`, `dwconv3`, `dwconv5`, `gconv3`, `gconv5`, `project_out`.
+ */
+export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
+  static className = 'restorekit>MSFFN';
+  static override optionsSchema = OPTIONS;
+  readonly hidden: number;
+  readonly projectIn: Conv2d;
+  readonly dw: [Conv2d, Conv2d];
+  readonly gconv: [Conv2d, Conv2d];
+  readonly projectOut: Conv2d;
+  readonly sg: SimpleGate;
+
+  constructor(opts: MSFFNOptions & BlockArgs) {
+    super(opts as never);
+    const { channels: c, expansion, kernelSizes, bias } = this.options;
+    const m = Math.trunc(c * expansion);
+    if (m < 4 || m % 4) throw new ConfigError(`MSFFN: hidden width trunc(channels·expansion) = trunc(${c}·${expansion}) = ${m} must be a positive multiple of 4 (two SimpleGates, then halves)`);
+    this.hidden = m;
+    const [k1, k2] = kernelSizes as [number, number];
+    const conv = (i: number, o: number, k: number, groups = 1) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: Math.floor(k / 2), groups, bias });
+    this.projectIn = this.addChild('project_in', conv(c, m, 1));
+    this.dw = [this.addChild(`dwconv${k1}`, conv(m, m, k1, m)), this.addChild(`dwconv${k2}`, conv(m, m, k2, m))];
+    this.gconv = [this.addChild(`gconv${k1}`, conv(m / 2, m, k1, m / 2)), this.addChild(`gconv${k2}`, conv(m / 2, m, k2, m / 2))];
+    this.projectOut = this.addChild('project_out', conv(m, c, 1));
+    this.sg = this.addChild('sg', new SimpleGate());
+  }
+
+  override build(s: tfl.Shape): void {
+    const m = this.hidden;
+    this.buildChild(this.projectIn, s);
+    for (const d of this.dw) this.buildChild(d, withChannels(s, m));
+    for (const g of this.gconv) this.buildChild(g, withChannels(s, m / 2));
+    this.buildChild(this.projectOut, withChannels(s, m));
+    this.buildChild(this.sg, withChannels(s, m));
+    this.built = true;
+  }
+
+  protected override expectedChannels() {
+    return [this.options.channels];
+  }
+
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const q = this.hidden / 4;
+    const run = (l: tfl.layers.Layer, t: tf.Tensor) => this.run(l, t, training);
+    const p = run(this.projectIn, x);
+    const d3 = run(this.dw[0], p);
+    const u3 = free(run(this.sg, d3), d3);
+    const d5 = run(this.dw[1], p);
+    const u5 = free(run(this.sg, d5), d5, p);
+    const fromU3 = tf.split(u3, [q, q], 3);
+    const fromU5 = tf.split(u5, [q, q], 3);
+    u3.dispose();
+    u5.dispose();
+    const a = tf.concat([fromU3[0]!, fromU5[0]!], 3);
+    const b = tf.concat([fromU3[1]!, fromU5[1]!], 3);
+    free(a, ...fromU3, ...fromU5);
+    const g3 = run(this.gconv[0], a);
+    const q3 = free(run(this.sg, g3), g3, a);
+    const g5 = run(this.gconv[1], b);
+    const q5 = free(run(this.sg, g5), g5, b);
+    const cat = free(tf.concat([q3, q5], 3), q3, q5);
+    return free(run(this.projectOut, cat), cat);
+  }
+
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+registerBlock(MSFFN);

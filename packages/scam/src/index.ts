@@ -1,0 +1,2 @@
+export { SCAM } from './scam.js';
+export type { SCAMOptions, SCAMVariant } from './scam.js';

@@ -1,0 +1,2 @@
+import { packageBuild } from '../../tsup.shared';
+export default packageBuild();

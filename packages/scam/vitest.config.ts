@@ -1,0 +1,2 @@
+import { restorekitTestConfig } from '../../vitest.shared';
+export default restorekitTestConfig(import.meta.dirname);
