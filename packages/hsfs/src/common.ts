@@ -30,22 +30,3 @@ export function withChannels(s: tfl.Shape, c: number): tfl.Shape {
   return [s[0]!, s[1]!, s[2]!, c];
 }
 
-/**
- * PyTorch `F.pad(x, (p, p, p, p), mode='reflect')` in NHWC with the right gradient. tfjs's `mirrorPad` computes the
- * same values, but its gradient (tfjs-core 4.22 `MirrorPad_grad`) only slices the centre out of dy and drops what the
- * reflected borders received; built from slices, reversals and a concat (rank 4 only), every pixel gets its full
- * gradient. Needs p < H and p < W.
- */
-export function reflectPad2d(x: tf.Tensor4D, p: number): tf.Tensor4D {
-  if (p === 0) return x;
-  const [b, h, w, c] = x.shape;
-  return tf.tidy(() => {
-    const top = tf.reverse(tf.slice(x, [0, 1, 0, 0], [b, p, w, c]), 1);
-    const bottom = tf.reverse(tf.slice(x, [0, h - 1 - p, 0, 0], [b, p, w, c]), 1);
-    const rows = tf.concat([top, x, bottom], 1);
-    const hp = h + 2 * p;
-    const left = tf.reverse(tf.slice(rows, [0, 0, 1, 0], [b, hp, p, c]), 2);
-    const right = tf.reverse(tf.slice(rows, [0, 0, w - 1 - p, 0], [b, hp, p, c]), 2);
-    return tf.concat([left, rows, right], 2) as tf.Tensor4D;
-  });
-}

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '@restorekit/core';
 import { compareArrays, expectNoLeaks } from '@restorekit/core/testing';
 import { MSFM, MSFMBranch } from './index.js';
-import { reflectPad2d } from './common.js';
 
 /** Reflect index (PyTorch 'reflect': the edge is not repeated). */
 const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
@@ -24,33 +23,6 @@ function lowPassReference(z: Float32Array, [B, H, W, C]: number[], f: Float32Arr
         }
   return out;
 }
-
-describe('reflectPad2d', () => {
-  it("has tf.mirrorPad's values and the full adjoint as gradient (tfjs's MirrorPad gradient drops the borders)", async () => {
-    const [B, H, W, C, p] = [2, 4, 5, 3, 2];
-    await expectNoLeaks(async () => {
-      const x = tf.randomNormal([B, H, W, C], 0, 1, 'float32', 5) as tf.Tensor4D;
-      const r = tf.randomNormal([B, H + 2 * p, W + 2 * p, C], 0, 1, 'float32', 6);
-      const y = reflectPad2d(x, p);
-      const m = tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
-      expect(compareArrays('values', await y.data(), await m.data(), 0, 0).ok).toBe(true);
-      const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(reflectPad2d(xi as tf.Tensor4D, p), r)))(x);
-      // Adjoint on the host: every padded pixel sends its cotangent to the pixel it copies.
-      const rd = (await r.data()) as Float32Array;
-      const want = new Float32Array(B * H * W * C);
-      for (let b = 0; b < B; b++)
-        for (let i = 0; i < H + 2 * p; i++)
-          for (let j = 0; j < W + 2 * p; j++)
-            for (let c = 0; c < C; c++)
-              want[((b * H + reflect(i - p, H)) * W + reflect(j - p, W)) * C + c]! += rd[((b * (H + 2 * p) + i) * (W + 2 * p) + j) * C + c]!;
-      const cmp = compareArrays('grad', await g.data(), want, 1e-5, 1e-5);
-      expect(cmp.ok, `max |diff| ${cmp.maxAbsDiff}`).toBe(true);
-      const gm = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(xi, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect'), r)))(x);
-      expect(compareArrays('tfjs', await gm.data(), want, 1e-3, 0).ok).toBe(false); // why reflectPad2d exists
-      tf.dispose([x, r, y, m, g, gm]);
-    }, 'reflectPad2d');
-  });
-});
 
 describe('MSFM: per-sample dynamic low-pass filter (grouped-batch depth-wise conv)', () => {
   it('lowPass equals the definition for batch 3, odd sizes and both kernel sizes', async () => {

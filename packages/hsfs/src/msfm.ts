@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, LayerNorm2d, ShapeError, depthwiseConv2dValid, fmtShape, free, opt, registerBlock,
+  Block, ConfigError, Conv2d, LayerNorm2d, ShapeError, depthwiseConv2dValid, fmtShape, free, mirrorPad2d, opt, registerBlock,
   type BlockArgs, type OptionsInput, type ResolvedOptions,
 } from '@restorekit/core';
-import { LCD_LN_EPS, kernelSizesOption, reflectPad2d, withChannels } from './common.js';
+import { LCD_LN_EPS, kernelSizesOption, withChannels } from './common.js';
 
 /** How the two band weights of the selection are normalised (spec §2.14). */
 export type SelectionSoftmax = 'branches' | 'channels';
@@ -106,7 +106,7 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
       // Kernel [k, k, B·c, 1]: depth-wise channel b·c + ch uses f[b, ⌊ch/(c/G)⌋, :].
       const perChannel = tf.reshape(tf.tile(tf.reshape(f, [b, g, 1, k * k]), [1, 1, c / g, 1]), [b * c, k * k]);
       const kernel = tf.reshape(tf.transpose(perChannel), [k, k, b * c, 1]) as tf.Tensor4D;
-      const zp = reflectPad2d(z, p); // not tf.mirrorPad: its gradient drops the borders (see reflectPad2d)
+      const zp = mirrorPad2d(z, [p, p], [p, p]); // not tf.mirrorPad: its gradient drops the borders (see core's mirrorPad2d)
       const [hp, wp] = [h + 2 * p, w + 2 * p];
       const folded = b === 1 ? zp : (tf.reshape(tf.transpose(zp, [1, 2, 0, 3]), [1, hp, wp, b * c]) as tf.Tensor4D);
       const low = depthwiseConv2dValid(folded, kernel);

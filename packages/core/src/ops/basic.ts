@@ -86,9 +86,37 @@ export function padToMultiple(x: tf.Tensor4D, multiple: number, mode: PadMode = 
   if (mode === 'reflect' && (ph >= h || pw >= w))
     throw new ShapeError(`padToMultiple: reflect padding of ${ph}×${pw} needs an input larger than that, got shape ${fmtShape(x.shape)}`);
   if (ph === 0 && pw === 0) return { x: tf.clone(x), height: h, width: w };
-  const pads: [number, number][] = [[0, 0], [0, ph], [0, pw], [0, 0]];
-  const y = mode === 'zeros' ? tf.pad(x, pads) : tf.mirrorPad(x, pads, mode);
-  return { x: y as tf.Tensor4D, height: h, width: w };
+  const y = mode === 'zeros' ? (tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) as tf.Tensor4D) : mirrorPad2d(x, [0, ph], [0, pw], mode);
+  return { x: y, height: h, width: w };
+}
+
+/**
+ * Mirror padding of H and W (NHWC), PyTorch `F.pad(..., mode='reflect')` (edge not repeated) or 'symmetric' (edge
+ * repeated), with the right gradient. tfjs's `mirrorPad` computes the same values, but its gradient (tfjs-core 4.22
+ * `MirrorPad_grad`) only slices the centre out of dy and drops what the mirrored borders received; built from slices,
+ * reversals and concats, every pixel gets its full gradient. Each pad must be smaller than the side ('reflect') or at
+ * most the side ('symmetric').
+ */
+export function mirrorPad2d(x: tf.Tensor4D, [top, bottom]: [number, number], [left, right]: [number, number], mode: 'reflect' | 'symmetric' = 'reflect'): tf.Tensor4D {
+  need4('mirrorPad2d', x);
+  const e = mode === 'reflect' ? 1 : 0;
+  const [, h, w] = x.shape;
+  if (Math.max(top, bottom) > h - e || Math.max(left, right) > w - e)
+    throw new ShapeError(`mirrorPad2d: ${mode} padding of (${top}, ${bottom}) × (${left}, ${right}) does not fit shape ${fmtShape(x.shape)}`);
+  if (top + bottom + left + right === 0) return tf.clone(x);
+  return tf.tidy(() => {
+    const mirrored = (t: tf.Tensor4D, axis: 1 | 2, start: number, n: number) => {
+      const begin = [0, 0, 0, 0];
+      const size = [...t.shape];
+      begin[axis] = start;
+      size[axis] = n;
+      return tf.reverse(tf.slice(t, begin, size), axis);
+    };
+    const rowParts = [top ? mirrored(x, 1, e, top) : null, x, bottom ? mirrored(x, 1, h - e - bottom, bottom) : null].filter((t): t is tf.Tensor4D => t !== null);
+    const rows = rowParts.length > 1 ? (tf.concat(rowParts, 1) as tf.Tensor4D) : x;
+    const colParts = [left ? mirrored(rows, 2, e, left) : null, rows, right ? mirrored(rows, 2, w - e - right, right) : null].filter((t): t is tf.Tensor4D => t !== null);
+    return (colParts.length > 1 ? tf.concat(colParts, 2) : tf.clone(rows)) as tf.Tensor4D;
+  });
 }
 
 /** Crops the top-left H×W window (undoes `padToMultiple`). */
