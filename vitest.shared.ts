@@ -28,13 +28,13 @@ const chromiumArgs = [
 const setup = join(repoRoot, 'test-setup', 'backend.ts');
 
 /**
- * The module that registers tfjs-node's `tensorflow` backend, or null. restorekit never depends on
- * tfjs-node (its install downloads a native binary), so the project node-tensorflow exists only where
- * the user has it: `RESTOREKIT_TFJS_NODE=<module or path>` names it ('0' turns the project off);
- * otherwise @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, is looked up from the repository
- * root (e.g. after `pnpm add -w -D @tensorflow/tfjs-node@4.22.0`, not committed).
- * `RESTOREKIT_TFJS_NODE=./test-setup/cpu-as-tensorflow.mjs` checks this wiring without tfjs-node
- * (cpu kernels under the name 'tensorflow': it proves the plumbing, not tfjs-node).
+ * The module that registers tfjs-node's `tensorflow` backend, or null (then there is no project node-tensorflow).
+ * restorekit never depends on tfjs-node (its install downloads a native binary); the tests get it from
+ * `.tfjs-node/`, a development-only install outside the pnpm workspace that scripts/tfjs-node.sh makes (run by
+ * scripts/test.sh; it builds tfjs-node from local parts and writes `.tfjs-node/ok` once it works), whose
+ * @tensorflow/tfjs-core is a symlink to the workspace's, so that tfjs-node registers its backend in the tests' copy.
+ * `RESTOREKIT_TFJS_NODE=<module or path>` names another ('0' turns the project off); without either,
+ * @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, is looked up from the repository root.
  */
 export function tfjsNodeModule(): string | null {
   const env = process.env.RESTOREKIT_TFJS_NODE;
@@ -45,9 +45,11 @@ export function tfjsNodeModule(): string | null {
     try {
       return req.resolve(spec);
     } catch {
-      throw new Error(`RESTOREKIT_TFJS_NODE=${env}: no such module from ${repoRoot} (install @tensorflow/tfjs-node, or unset it)`);
+      throw new Error(`RESTOREKIT_TFJS_NODE=${env}: no such module from ${repoRoot} (run scripts/tfjs-node.sh, install @tensorflow/tfjs-node, or unset it)`);
     }
   }
+  const local = join(repoRoot, '.tfjs-node');
+  if (existsSync(join(local, 'ok'))) return createRequire(join(local, 'package.json')).resolve('@tensorflow/tfjs-node');
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       return req.resolve(pkg);
@@ -92,7 +94,22 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
       projects: [
         { test: { ...common, name: 'node-cpu', environment: 'node', include: [...include, 'src/**/*.node.test.ts', 'test/**/*.node.test.ts'], exclude: exclude.slice(1), provide: { backend: 'cpu', sharedDir } } },
         { test: { ...common, name: 'node-wasm', environment: 'node', include, exclude, provide: { backend: 'wasm', sharedDir } } },
-        ...(tfjsNode ? [{ test: { ...common, name: 'node-tensorflow', environment: 'node', include, exclude, provide: { backend: 'tensorflow' as const, sharedDir, tfjsNode: pathToFileURL(tfjsNode).href } } }] : []),
+        // TF_CPP_MIN_LOG_LEVEL=2: libtensorflow's start-up notices (CPU features) stay out of every test file's output.
+        ...(tfjsNode
+          ? [
+              {
+                test: {
+                  ...common,
+                  name: 'node-tensorflow',
+                  environment: 'node',
+                  include,
+                  exclude,
+                  env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+                  provide: { backend: 'tensorflow' as const, sharedDir, tfjsNode: pathToFileURL(tfjsNode).href },
+                },
+              },
+            ]
+          : []),
         ...(browser ? [browserProject('webgl'), browserProject('webgpu')] : []),
       ],
     },

@@ -34,11 +34,17 @@ beforeAll(async () => {
   if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
   if (backend === 'tensorflow') {
     const mod = inject('tfjsNode')!;
-    await import(/* @vite-ignore */ mod);
+    const node = (await import(/* @vite-ignore */ mod)) as { Tensor?: unknown };
     // tfjs-node registers its backend in the tfjs-core copy it resolves; a different version of
-    // @tensorflow/tfjs-core than ours (4.22.0) means a second engine that our tensors never see.
+    // @tensorflow/tfjs-core than ours (4.22.0) means a second engine that our tensors never see, and a second
+    // copy of the same version (tfjs-node re-exports its tfjs-core, so its Tensor is not ours) means two module
+    // instances: scripts/tfjs-node.sh links .tfjs-node's tfjs-core to the workspace's to have one.
     if (!tf.findBackendFactory('tensorflow'))
-      throw new Error(`${mod} did not register the 'tensorflow' backend with this @tensorflow/tfjs-core (${tf.version_core}): install @tensorflow/tfjs-node@${tf.version_core}`);
+      throw new Error(
+        `${mod} did not register the 'tensorflow' backend with this @tensorflow/tfjs-core (${tf.version_core}): install @tensorflow/tfjs-node@${tf.version_core}`,
+      );
+    if (node.Tensor !== undefined && node.Tensor !== tf.Tensor)
+      throw new Error(`${mod} loads another copy of @tensorflow/tfjs-core than the tests: make its tfjs-core the workspace's (scripts/tfjs-node.sh does)`);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   await tf.ready();

@@ -10,8 +10,6 @@ export interface BenchOptions {
 }
 
 export function benchOptions(): BenchOptions {
-  if ((globalThis as { __RESTOREKIT_TFJS_STANDIN__?: boolean }).__RESTOREKIT_TFJS_STANDIN__)
-    throw new Error("benchmarks: 'tensorflow' is the cpu stand-in (test-setup/cpu-as-tensorflow.mjs), not tfjs-node; its figures would be the cpu backend's. Install @tensorflow/tfjs-node to benchmark it.");
   // 'benchOptions' is provided by benchmarks/vitest.config.ts (not part of the shared ProvidedContext type)
   const raw = (inject as unknown as (k: string) => string | undefined)('benchOptions');
   return raw ? (JSON.parse(raw) as BenchOptions) : { models: null, sizes: null, capS: null, note: null };
@@ -22,6 +20,6 @@ export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'] as cons
 
 /** What the reports say while no tensorflow (tfjs-node) results exist. */
 export const TFJS_NODE_ABSENT =
-  'tensorflow (tfjs-node): not measured here: tfjs-node is never a dependency, and its install script downloads a native TensorFlow binary from a host ' +
-  'the development machine cannot reach. With it installed (`pnpm add -w -D @tensorflow/tfjs-node@4.22.0`, or -gpu; see vitest.shared.ts), ' +
+  'tensorflow (tfjs-node): not measured in this run. tfjs-node is never a dependency; `bash scripts/tfjs-node.sh` builds it from local parts into ' +
+  '.tfjs-node/ (its own install script downloads a binary these machines cannot reach), then ' +
   '`pnpm --filter @restorekit/benchmarks bench:tensorflow` adds its rows.';

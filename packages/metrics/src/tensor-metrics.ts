@@ -148,10 +148,13 @@ export function ssimSkimageTensor(pred: tf.Tensor, target: tf.Tensor, options?: 
   return tf.tidy(() => tf.mean(ssimMapOf('ssimSkimageTensor', pred, target, o), [1, 2, 3]) as tf.Tensor1D);
 }
 
-/** Throws `ValueRangeError` when a tensor has values outside [0, dataRange] (or NaN). */
+/**
+ * Throws `ValueRangeError` when a tensor has values outside [0, dataRange] (or NaN). Only float tensors can hold NaN,
+ * and only they are asked (TensorFlow's IsNan, under tfjs-node, rejects integer inputs).
+ */
 export async function checkTensorRange(fn: string, tensors: [string, tf.Tensor][], o: ResolvedMetricOptions): Promise<void> {
   if (o.outOfRange !== 'error') return;
-  const stats = tf.tidy(() => tf.stack(tensors.flatMap(([, t]) => [tf.min(t), tf.max(t), tf.sum(tf.cast(tf.isNaN(t), 'float32'))]).map((s) => tf.cast(s, 'float32'))));
+  const stats = tf.tidy(() => tf.stack(tensors.flatMap(([, t]) => [tf.min(t), tf.max(t), t.dtype === 'float32' ? tf.sum(tf.cast(tf.isNaN(t), 'float32')) : tf.scalar(0)]).map((s) => tf.cast(s, 'float32'))));
   const v = (await stats.data()) as Float32Array;
   stats.dispose();
   const slack = rangeSlack(o.dataRange);

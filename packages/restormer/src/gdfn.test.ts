@@ -67,7 +67,7 @@ describe('GDFN', () => {
     // Silently used γ = 2.66 in 0.1: now an error that names the option to use.
     expect(() => new GDFN({ channels: 8, ffn_expansion_factor: 2 } as never)).toThrow(ConfigError);
     expect(() => new GDFN({ channels: 8, ffn_expansion_factor: 2 } as never)).toThrow(
-      /unknown option 'ffn_expansion_factor'; known options: channels, expansion, bias, activation/,
+      /unknown option 'ffn_expansion_factor' \(did you mean 'expansion'\?\); known options: channels, expansion, bias, activation/,
     );
     expect(() => new GDFN({ channels: 8, expansio: 2 } as never)).toThrow(/unknown option 'expansio' \(did you mean 'expansion'\?\)/);
     expect(() => new GDFN({ channels: 8, ffnExpansionFactor: 2 } as never)).toThrow(/unknown option 'ffnExpansionFactor'/);

@@ -148,7 +148,7 @@ describe('TransformerBlock', () => {
         /TransformerBlock: option 'attention': MDTA: channels = 10 must be divisible by heads = 4/,
       );
       expect(() => new TransformerBlock({ channels: 8, ffn: { type: 'GDFN', ffn_expansion_factor: 2 } })).toThrow(
-        /option 'ffn': GDFN: unknown option 'ffn_expansion_factor'; known options: channels, expansion/,
+        /option 'ffn': GDFN: unknown option 'ffn_expansion_factor' \(did you mean 'expansion'\?\); known options: channels, expansion/,
       );
       expect(() => new TransformerBlock({ channels: 8, attention: { type: 'MDTAA' } })).toThrow(RegistryError);
       expect(() => new TransformerBlock({ channels: 8, attention: { type: 'MDTAA' } })).toThrow(/did you mean 'MDTA'/);
