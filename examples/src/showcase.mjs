@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { useBackend, Conv2d, LayerNorm2d, Sequential, GELU, exportTorchStateDict, serializeSafetensors, countParams } from '@restorekit/core';
+import { useBackend, Sequential, exportTorchStateDict, serializeSafetensors, countParams } from '@restorekit/core';
 import { readPng, writePng } from './png.mjs';
 
 const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
@@ -41,7 +41,10 @@ console.log(`model: ${countParams(body)} parameters`);
 
 // 2. Train on random crops (deterministic seed), Adam 1e-3, L1 loss.
 let seed = 7;
-const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+const rand = () => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
 function batchOf() {
   const clean = new Float32Array(batch * patch * patch);
   for (let b = 0; b < batch; b++) {

@@ -189,9 +189,8 @@ export class MSFM extends Block<ResolvedOptions<typeof OPTIONS>> {
       throw new ConfigError(`MSFM: groups G = ${groups} must divide the branch channels C/${n} = ${part} (C = ${c}); G = 8 needs C to be a multiple of ${8 * n}`);
     this.branchChannels = part;
     this.convIn = this.addChild('conv_in', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1 }));
-    kernelSizes.forEach((k, i) =>
-      this.branches.push(this.addChild(`branches.${i}`, new MSFMBranch({ channels: part, groups, kernelSize: k, reduction, minHidden, selectionSoftmax }))),
-    );
+    for (const [i, k] of kernelSizes.entries())
+      this.branches.push(this.addChild(`branches.${i}`, new MSFMBranch({ channels: part, groups, kernelSize: k, reduction, minHidden, selectionSoftmax })));
     this.convOut = this.addChild('conv_out', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1 }));
   }
 

@@ -42,7 +42,9 @@ export class SFE extends Block<ResolvedOptions<typeof OPTIONS>> {
   override build(s: tfl.Shape): void {
     const { inChannels: i, outChannels: c } = this.options;
     const ins = [i, c / 4, c / 2, c / 2];
-    this.convs.forEach((conv, j) => this.buildChild(conv, withChannels(s, ins[j]!)));
+    this.convs.forEach((conv, j) => {
+      this.buildChild(conv, withChannels(s, ins[j]!));
+    });
     this.buildChild(this.norm, withChannels(s, c));
     this.buildChild(this.gelu, withChannels(s, c / 4));
     this.built = true;

@@ -29,7 +29,9 @@ describe('pixel losses (L1, MSE, Charbonnier)', () => {
       expect((await v(charbonnierLoss(p, t, { eps: 1e-6 })))[0]).toBeCloseTo(mean(D.map((d) => Math.sqrt(d * d + 1e-12))), 6);
       expect((await v(l1Loss(p, t, { reduction: 'sum' })))[0]).toBeCloseTo(1.0, 6);
       const none = await v(l1Loss(p, t, { reduction: 'none' }));
-      none.forEach((x, i) => expect(x).toBeCloseTo(Math.abs(D[i]!), 6));
+      none.forEach((x, i) => {
+        expect(x).toBeCloseTo(Math.abs(D[i]!), 6);
+      });
       // One-channel weight: BasicSR divides the weighted sum by sum(w)·C = 1·2.
       const w1 = tf.tensor4d([1, 0], [1, 1, 2, 1]);
       expect((await v(l1Loss(p, t, { weight: w1 })))[0]).toBeCloseTo((0.3 + 0.2) / 2, 6);

@@ -34,7 +34,9 @@ export function infoNCELoss(anchor: tf.Tensor, positive: tf.Tensor, temperature 
 }
 
 function check(where: string, ...xs: tf.Tensor[]): void {
-  xs.forEach((x, i) => checkFloat(where, `feature ${i}`, x));
+  xs.forEach((x, i) => {
+    checkFloat(where, `feature ${i}`, x);
+  });
   const s = xs[0]!.shape;
   if (s.length !== 2) throw new ShapeError(`${where}: features must be [B, D], got ${fmtShape(s)}`);
   for (const x of xs) if (x.rank !== 2 || x.shape[0] !== s[0] || x.shape[1] !== s[1]) throw new ShapeError(`${where}: feature shapes differ: ${xs.map((y) => fmtShape(y.shape)).join(' vs ')}`);

@@ -55,7 +55,9 @@ describe('VGG perceptual loss', () => {
       const ref = conv1Reference(xd.subarray(0, 90), 6, 5, sd['features.0.weight']!.data, sd['features.0.bias']!.data, 64);
       const got = (await f1!.data()).subarray(0, 6 * 5 * 64);
       let md = 0;
-      ref.forEach((r, i) => (md = Math.max(md, Math.abs(r - got[i]!))));
+      ref.forEach((r, i) => {
+        md = Math.max(md, Math.abs(r - got[i]!));
+      });
       expect(md).toBeLessThan(1e-5);
       expect(fp!.shape).toEqual([2, 3, 2, 64]);
       // loss by its definition from the extractor's features

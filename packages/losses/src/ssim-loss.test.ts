@@ -57,8 +57,12 @@ describe('SSIM and PSNR losses', () => {
       const u = ssimTensor(x, y, { window: 'uniform' });
       const gv = Array.from(await g.data());
       const uv = Array.from(await u.data());
-      gv.forEach((v, i) => expect(Math.abs(v - gRef[i]!), `gaussian ${v} vs ${gRef[i]}`).toBeLessThan(2e-5));
-      uv.forEach((v, i) => expect(Math.abs(v - uRef[i]!), `uniform ${v} vs ${uRef[i]}`).toBeLessThan(2e-5));
+      gv.forEach((v, i) => {
+        expect(Math.abs(v - gRef[i]!), `gaussian ${v} vs ${gRef[i]}`).toBeLessThan(2e-5);
+      });
+      uv.forEach((v, i) => {
+        expect(Math.abs(v - uRef[i]!), `uniform ${v} vs ${uRef[i]}`).toBeLessThan(2e-5);
+      });
       expect(gRef[0]).toBeGreaterThan(0.3);
       const l = new SSIMLoss({ window: 'uniform', lossWeight: 0.5 }).call(x, y);
       expect(await scalar(l)).toBeCloseTo(0.5 * (1 - (uRef[0]! + uRef[1]!) / 2), 5);
@@ -99,7 +103,9 @@ describe('SSIM and PSNR losses', () => {
       const ly = losses.create({ type: 'PSNRLoss', toY: true, reduction: 'none' }) as PSNRLoss;
       const lyv = ly.call(x, y);
       expect(lyv.shape).toEqual([2]);
-      Array.from(await lyv.data()).forEach((a, i) => expect(a).toBeCloseTo(perY[i]!, 4));
+      Array.from(await lyv.data()).forEach((a, i) => {
+        expect(a).toBeCloseTo(perY[i]!, 4);
+      });
       tf.dispose([x, y, l, lyv]);
     });
   });

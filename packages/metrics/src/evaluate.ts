@@ -110,13 +110,17 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
       const target = toHost(clean, cleanData);
       const pred = toHost(clean, outData);
       const values: Partial<Record<MetricType, number>> = {};
-      ms.forEach((m, k) => (values[names[k]!] = m.computeImage(pred, target)));
+      ms.forEach((m, k) => {
+        values[names[k]!] = m.computeImage(pred, target);
+      });
       const row: EvaluateRow = { name, values };
       if (options.measureInput) {
         const inData = Float32Array.from((await x.data()) as Float32Array);
         if (x.shape.some((d, k) => d !== clean.shape[k])) throw new ShapeError(`evaluate: degraded input ${fmtShape(x.shape)} of image ${name} does not match ${fmtShape(clean.shape)} (measureInput)`);
         row.input = {};
-        ms.forEach((m, k) => (row.input![names[k]!] = m.computeImage(toHost(clean, inData), target)));
+        ms.forEach((m, k) => {
+          row.input![names[k]!] = m.computeImage(toHost(clean, inData), target);
+        });
       }
       rows.push(row);
     } finally {

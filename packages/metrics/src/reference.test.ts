@@ -27,7 +27,9 @@ describe(`tf-op metrics reproduce BasicSR and scikit-image`, () => {
         const [H, W, C] = im.shape;
         const n = im.degraded.length;
         const predData = new Float32Array(n * H * W * C);
-        im.degraded.forEach((d, i) => predData.set(unit(d.data, true), i * H * W * C));
+        im.degraded.forEach((d, i) => {
+          predData.set(unit(d.data, true), i * H * W * C);
+        });
         const targetData = new Float32Array(n * H * W * C);
         for (let i = 0; i < n; i++) targetData.set(unit(im.clean, true), i * H * W * C);
         const pred = tf.tensor4d(predData, [n, H, W, C]);

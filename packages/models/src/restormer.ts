@@ -109,7 +109,9 @@ export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
     this.buildChild(this.reduce3, at(8 * d, 4));
     this.buildChild(this.reduce2, at(4 * d, 2));
     const decShapes = [at(4 * d, 4), at(2 * d, 2), at(2 * d, 1)];
-    this.decoders.forEach((dec, i) => dec && this.buildChild(dec, decShapes[i]!));
+    this.decoders.forEach((dec, i) => {
+      dec && this.buildChild(dec, decShapes[i]!);
+    });
     if (this.refinement) this.buildChild(this.refinement, at(2 * d, 1));
     if (this.skipConv) this.buildChild(this.skipConv, at(d, 1));
     this.buildChild(this.outputConv, at(2 * d, 1));

@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  BatchNorm2d, Conv2d, ConvTranspose2d, GELU, InstanceNorm2d, LayerNorm2d, PixelShuffle, PixelUnshuffle,
-  Sequential, SimAM, SimpleGate, SimplifiedChannelAttention,
+  BatchNorm2d, Conv2d, ConvTranspose2d, PixelShuffle, PixelUnshuffle,
 } from '../index.js';
 import { blocks } from '../registries.js';
 import { checkRegisteredBlocks, type BlockCheckSpec } from '../testing/index.js';

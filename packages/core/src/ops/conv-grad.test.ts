@@ -93,8 +93,8 @@ describe('convolution gradients on every backend match cpu native gradients', ()
     await tf.setBackend('cpu');
     const ref = await gradsOn(host);
     await tf.setBackend(backend);
-    expectClose(here, ref, 'auto on ' + backend);
-    expectClose(forward, ref, 'forward-op path on ' + backend);
+    expectClose(here, ref, `auto on ${backend}`);
+    expectClose(forward, ref, `forward-op path on ${backend}`);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
@@ -124,7 +124,7 @@ describe('padding done by the conv kernel (no padded copy) equals tf.pad + valid
     await tf.setBackend('cpu');
     const ref = await gradsOn(host, tfjsStack);
     await tf.setBackend(backend);
-    expectClose(ours, ref, 'in-kernel padding on ' + backend + ' vs tf.pad + valid conv on cpu');
+    expectClose(ours, ref, `in-kernel padding on ${backend} vs tf.pad + valid conv on cpu`);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -33,7 +33,7 @@ describe('mirrorPad2d', () => {
             for (let j = 0; j < W; j++)
               for (let k = 0; k < c; k++) {
                 const [si, sj] = [source(i, pt, h, mode), source(j, pl, w, mode)];
-                want[((n * h + si) * w + sj) * c + k]! += gv[((n * H + i) * W + j) * c + k]!;
+                want[((n * h + si) * w + sj) * c + k]! += gv[((n * H + i) * W + j) * c + k];
               }
         const got = await dx.data();
         let worst = 0;

@@ -35,7 +35,10 @@ describe('safetensors reader and writer', () => {
     const i64 = new Uint8Array(new BigInt64Array([7n, -42n]).buffer);
     const data = new Uint8Array([...f16, ...bf16, ...f64, ...i64]);
     let o = 0;
-    const span = (len: number) => [o, (o += len)];
+    const span = (len: number) => {
+      o += len;
+      return [o - len, o];
+    };
     const header = {
       h: { dtype: 'F16', shape: [4], data_offsets: span(8) },
       b: { dtype: 'BF16', shape: [2], data_offsets: span(4) },
@@ -80,7 +83,10 @@ describe('safetensors reader and writer', () => {
 
   it('fuzz: 10,000 random and mutated files either parse or throw SafetensorsError', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const valid = serializeSafetensors({ 'a.weight': { shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, b: { shape: [1], data: Float32Array.from([9]) } }, { k: 'v' });
     let parsed = 0, rejected = 0;
     for (let i = 0; i < 10_000; i++) {

@@ -144,7 +144,7 @@ export function serializeSafetensors(
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + count * 4] };
     offset += count * 4;
   }
-  let json = JSON.stringify(header);
+  const json = JSON.stringify(header);
   const enc = new TextEncoder();
   let hbytes = enc.encode(json);
   const pad = (8 - ((8 + hbytes.length) % 8)) % 8;

@@ -87,7 +87,9 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     expect(err!.message).toMatch(/unexpected keys \(1\): 9\.weight/);
     expect(err!.message).toMatch(/0\.bias expected \[4\] got \[5\]/);
     expect(tf.memory().numTensors).toBe(n0);
-    s.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(Array.from(before[i]!)));
+    s.getWeights().forEach((w, i) => {
+      expect(Array.from(w.dataSync())).toEqual(Array.from(before[i]!));
+    });
     s.dispose();
   });
 
