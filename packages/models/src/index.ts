@@ -11,3 +11,5 @@ import './fsdrnet.js';
 export * from './fsdrnet.js';
 import './lcdnet.js';
 export * from './lcdnet.js';
+import './compact.js';
+export * from './compact.js';
