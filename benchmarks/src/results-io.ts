@@ -8,8 +8,10 @@ export async function writeText(rel: string, text: string): Promise<void> {
   } else {
     const fs = await import('node:fs');
     const url = await import('node:url');
-    fs.mkdirSync(url.fileURLToPath(new URL('../results/', import.meta.url)), { recursive: true });
-    fs.writeFileSync(url.fileURLToPath(new URL(`../${rel}`, import.meta.url)), text);
+    const path = await import('node:path');
+    const file = url.fileURLToPath(new URL(`../${rel}`, import.meta.url));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
   }
 }
 
