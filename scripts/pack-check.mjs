@@ -45,7 +45,7 @@ writeFileSync(join(proj, 'package.json'), JSON.stringify({
   name: 'restorekit-consumer', private: true, version: '0.0.0',
   dependencies: {
     ...Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
-    '@tensorflow/tfjs-core': tf, '@tensorflow/tfjs-layers': tf, '@tensorflow/tfjs-backend-cpu': tf,
+    '@tensorflow/tfjs-core': tf, '@tensorflow/tfjs-layers': tf, '@tensorflow/tfjs-backend-cpu': tf, '@tensorflow/tfjs-backend-wasm': tf,
   },
   // workspace:^ ranges become real versions in the tarballs; point them at the local tarballs.
   overrides: Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
@@ -56,4 +56,18 @@ writeFileSync(join(proj, 'esm.mjs'), `import '@tensorflow/tfjs-backend-cpu';\n${
 writeFileSync(join(proj, 'cjs.cjs'), `require('@tensorflow/tfjs-backend-cpu');\nconst names = ${JSON.stringify(names)};\nfor (const n of names) { const m = require(n); if (Object.keys(m).length === 0) throw new Error(n + ': no exports (CJS)'); }\nconst core = require('@restorekit/core');\nconst c = new core.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 });\nconsole.log('CJS ok:', names.join(' '), '| Conv2d builds:', c.computeOutputShape([1, 8, 8, 3]).join('x'));\n`);
 console.log(run('node esm.mjs', proj).trim());
 console.log(run('node cjs.cjs', proj).trim());
+// The CLI as a user gets it: `npx restorekit` from the packed tarballs, in a CommonJS and in an ESM project, restoring a
+// PNG with the shipped default model (its weights come from the @restorekit/models tarball).
+if (tarballs['@restorekit/cli']) {
+  run(`node -e "require('sharp')({ create: { width: 40, height: 24, channels: 3, background: { r: 90, g: 140, b: 200 } } }).png().toFile('in.png')"`, proj);
+  const pkgFile = join(proj, 'package.json');
+  for (const type of ['commonjs', 'module']) {
+    writeFileSync(pkgFile, JSON.stringify({ ...JSON.parse(readFileSync(pkgFile, 'utf8')), type }, null, 2));
+    const listed = JSON.parse(run('npx --no-install restorekit models --json', proj));
+    if (!JSON.stringify(listed).includes('compact')) throw new Error(`restorekit models (${type}): the compact family is missing`);
+    run(`npx --no-install restorekit restore in.png -o out-${type}.png --backend cpu`, proj);
+    if (!existsSync(join(proj, `out-${type}.png`))) throw new Error(`restorekit restore (${type}) wrote no output`);
+    console.log(`CLI ok (${type} project): restorekit models, restorekit restore in.png -o out-${type}.png`);
+  }
+}
 console.log(`pack check passed for ${names.length} packages`);
