@@ -261,6 +261,37 @@ describe('polar, shifts, masks', () => {
     expect(Array.from(await m.im.data())).toEqual([0, 0, 0]);
     tf.dispose([z.re, z.im, a, p, back.re, back.im, m.re, m.im]);
   });
+  it('fromPolar is accurate to float32 on every backend (GPU sin/cos built-ins are not); its gradient is the exact one', async () => {
+    // phases over [−40, 40] (several quadrants, the reduction's k up to 25) and amplitude 1: re = cos, im = sin
+    const n = 4001;
+    const ph = Float32Array.from({ length: n }, (_, i) => -40 + (80 * i) / (n - 1));
+    const p = tf.tensor1d(ph);
+    const one = tf.onesLike(p);
+    const [c, s] = await expectNoLeaks(async () => {
+      const { re, im } = fromPolar(one, p);
+      const out = [await re.data(), await im.data()];
+      tf.dispose([re, im]);
+      return out;
+    }, 'fromPolar');
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(c[i]! - Math.cos(ph[i]!)), Math.abs(s[i]! - Math.sin(ph[i]!)));
+    expect(worst).toBeLessThan(1e-6);
+    // d/dφ Σ (a·cos φ + 2a·sin φ) = a·(−sin φ + 2 cos φ); d/da = cos φ + 2 sin φ
+    const f = (a: tf.Tensor, q: tf.Tensor) => {
+      const z = fromPolar(a, q);
+      return tf.add(tf.sum(z.re), tf.mul(tf.sum(z.im), 2));
+    };
+    const a = tf.fill([n], 1.5);
+    const [ga, gp] = tf.grads(f)([a, p]);
+    const [gad, gpd] = [await ga!.data(), await gp!.data()];
+    let gw = 0;
+    for (let i = 0; i < n; i++) {
+      const [cc, ss] = [Math.cos(ph[i]!), Math.sin(ph[i]!)];
+      gw = Math.max(gw, Math.abs(gad[i]! - (cc + 2 * ss)), Math.abs(gpd[i]! - 1.5 * (-ss + 2 * cc)));
+    }
+    expect(gw).toBeLessThan(1e-5);
+    tf.dispose([p, one, a, ga!, gp!]);
+  });
   it('ifftshift undoes fftshift on odd sizes; complex pairs shift both parts', async () => {
     const x = tf.reshape(tf.range(0, 15), [1, 3, 5, 1]);
     const s = fftshift(x);

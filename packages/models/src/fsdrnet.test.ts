@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runsTraining } from './test-helpers.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, countParams, torchParameters } from '@restorekit/core';
 import {
@@ -270,7 +271,9 @@ describe('FSDRNet passes the block harness', () => {
 });
 
 describe('training FSDRNet with L1 + routing cross-entropy', () => {
-  it("a few Adam steps of the 'tiny' preset on a fixed labelled batch lower the loss", async () => {
+  // Training runs (minutes on SwiftShader and the pure-JS cpu backend) on wasm, as the issue asks, and on tensorflow;
+  // every backend's training step is covered by the harness above (a gradient for every weight).
+  it.runIf(runsTraining())("a few Adam steps of the 'tiny' preset on a fixed labelled batch lower the loss", async () => {
     const model = await createModel('fsdrnet', { preset: 'tiny' });
     // A fixed batch of three tasks: derain (S), dehaze (Mix), low light (I).
     const clean = tf.randomUniform([3, 16, 8, 3], 0, 1, 'float32', 3);

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { isBlock, withSettings, type Block } from '@restorekit/core';
@@ -81,4 +81,12 @@ export function lossAndGradients(model: tfl.layers.Layer, x: tf.Tensor, seed: nu
     return tf.addN(ys.map((o, i) => tf.sum(tf.mul(o, tf.randomUniform(o.shape, -1, 1, 'float32', seed + i))))) as tf.Scalar;
   }), vars);
   return { loss: value, grads };
+}
+
+/** Backends that run the multi-step training tests of the big models (the harness covers one step everywhere). */
+export const TRAINING_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'tensorflow']);
+
+/** Whether this vitest project's backend (test-setup/backend.ts provides it) runs the multi-step training tests. */
+export function runsTraining(): boolean {
+  return TRAINING_BACKENDS.has((inject as unknown as (key: string) => string)('backend'));
 }
