@@ -18,9 +18,18 @@ const sharedGuess = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'sh
 export const sharedDir = existsSync(sharedGuess) ? realpathSync(sharedGuess) : sharedGuess;
 export const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const chromiumArgs = [
-  '--no-sandbox', '--headless', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--no-sandbox',
+  '--headless',
+  '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
   // SwiftShader runs a draw call on the CPU: one pass of a 512² model forward can outlast the GPU
   // watchdog, which then kills the GPU process (seen as a lost context: "Failed to compile fragment shader.")
   '--disable-gpu-watchdog',
@@ -64,7 +73,8 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
   const include = ['src/**/*.test.ts', 'test/**/*.test.ts'];
   const exclude = ['**/*.node.test.ts', '**/node_modules/**', '**/dist/**'];
   const browser = (opts.browser ?? true) && process.env.RESTOREKIT_NO_BROWSER !== '1';
-  if (browser && !existsSync(chromium)) throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set RESTOREKIT_NO_BROWSER=1 to run the Node backends only`);
+  if (browser && !existsSync(chromium))
+    throw new Error(`Chromium not found at ${chromium}: apt-get install -y chromium, or set RESTOREKIT_NO_BROWSER=1 to run the Node backends only`);
   const testTimeout = opts.testTimeout ?? 600_000;
   const common = { setupFiles: [setup], testTimeout, hookTimeout: testTimeout };
   const tfjsNode = tfjsNodeModule();
@@ -88,11 +98,28 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
   return defineConfig({
     root: pkgDir,
     server: { fs: { allow: [repoRoot, sharedDir] } },
-    optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu'] },
+    optimizeDeps: {
+      include: [
+        '@tensorflow/tfjs-core',
+        '@tensorflow/tfjs-layers',
+        '@tensorflow/tfjs-backend-cpu',
+        '@tensorflow/tfjs-backend-webgl',
+        '@tensorflow/tfjs-backend-webgpu',
+      ],
+    },
     test: {
       reporters: ['default', ['json', { outputFile: join(pkgDir, 'test-results', 'vitest.json') }]],
       projects: [
-        { test: { ...common, name: 'node-cpu', environment: 'node', include: [...include, 'src/**/*.node.test.ts', 'test/**/*.node.test.ts'], exclude: exclude.slice(1), provide: { backend: 'cpu', sharedDir } } },
+        {
+          test: {
+            ...common,
+            name: 'node-cpu',
+            environment: 'node',
+            include: [...include, 'src/**/*.node.test.ts', 'test/**/*.node.test.ts'],
+            exclude: exclude.slice(1),
+            provide: { backend: 'cpu', sharedDir },
+          },
+        },
         { test: { ...common, name: 'node-wasm', environment: 'node', include, exclude, provide: { backend: 'wasm', sharedDir } } },
         // TF_CPP_MIN_LOG_LEVEL=2: libtensorflow's start-up notices (CPU features) stay out of every test file's output.
         ...(tfjsNode

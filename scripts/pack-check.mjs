@@ -34,26 +34,47 @@ for (const p of pkgs) {
     if (dep.startsWith('@tensorflow/')) throw new Error(`${p.json.name}: ${dep} must be a peerDependency, not a dependency`);
   console.log(`publint ${p.json.name}`);
   run('npx publint --strict', p.dir);
-  const file = run(`pnpm pack --pack-destination ${join(out, 'tarballs')}`, p.dir).trim().split('\n').pop();
+  const file = run(`pnpm pack --pack-destination ${join(out, 'tarballs')}`, p.dir)
+    .trim()
+    .split('\n')
+    .pop();
   tarballs[p.json.name] = file.startsWith('/') ? file : join(out, 'tarballs', file);
 }
 
 const proj = join(out, 'consumer');
 mkdirSync(proj);
 const tf = '4.22.0';
-writeFileSync(join(proj, 'package.json'), JSON.stringify({
-  name: 'restorekit-consumer', private: true, version: '0.0.0',
-  dependencies: {
-    ...Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
-    '@tensorflow/tfjs-core': tf, '@tensorflow/tfjs-layers': tf, '@tensorflow/tfjs-backend-cpu': tf, '@tensorflow/tfjs-backend-wasm': tf,
-  },
-  // workspace:^ ranges become real versions in the tarballs; point them at the local tarballs.
-  overrides: Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
-}, null, 2));
+writeFileSync(
+  join(proj, 'package.json'),
+  JSON.stringify(
+    {
+      name: 'restorekit-consumer',
+      private: true,
+      version: '0.0.0',
+      dependencies: {
+        ...Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
+        '@tensorflow/tfjs-core': tf,
+        '@tensorflow/tfjs-layers': tf,
+        '@tensorflow/tfjs-backend-cpu': tf,
+        '@tensorflow/tfjs-backend-wasm': tf,
+      },
+      // workspace:^ ranges become real versions in the tarballs; point them at the local tarballs.
+      overrides: Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`])),
+    },
+    null,
+    2,
+  ),
+);
 run('npm install --no-audit --no-fund --loglevel=error', proj);
 const names = Object.keys(tarballs);
-writeFileSync(join(proj, 'esm.mjs'), `import '@tensorflow/tfjs-backend-cpu';\n${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}\nconst mods = {${names.map((n, i) => `'${n}': m${i}`).join(', ')}};\nfor (const [n, m] of Object.entries(mods)) { if (Object.keys(m).length === 0) throw new Error(n + ': no exports (ESM)'); }\nconsole.log('ESM ok:', Object.entries(mods).map(([n, m]) => n + '(' + Object.keys(m).length + ')').join(' '));\n`);
-writeFileSync(join(proj, 'cjs.cjs'), `require('@tensorflow/tfjs-backend-cpu');\nconst names = ${JSON.stringify(names)};\nfor (const n of names) { const m = require(n); if (Object.keys(m).length === 0) throw new Error(n + ': no exports (CJS)'); }\nconst core = require('@restorekit/core');\nconst c = new core.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 });\nconsole.log('CJS ok:', names.join(' '), '| Conv2d builds:', c.computeOutputShape([1, 8, 8, 3]).join('x'));\n`);
+writeFileSync(
+  join(proj, 'esm.mjs'),
+  `import '@tensorflow/tfjs-backend-cpu';\n${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}\nconst mods = {${names.map((n, i) => `'${n}': m${i}`).join(', ')}};\nfor (const [n, m] of Object.entries(mods)) { if (Object.keys(m).length === 0) throw new Error(n + ': no exports (ESM)'); }\nconsole.log('ESM ok:', Object.entries(mods).map(([n, m]) => n + '(' + Object.keys(m).length + ')').join(' '));\n`,
+);
+writeFileSync(
+  join(proj, 'cjs.cjs'),
+  `require('@tensorflow/tfjs-backend-cpu');\nconst names = ${JSON.stringify(names)};\nfor (const n of names) { const m = require(n); if (Object.keys(m).length === 0) throw new Error(n + ': no exports (CJS)'); }\nconst core = require('@restorekit/core');\nconst c = new core.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 });\nconsole.log('CJS ok:', names.join(' '), '| Conv2d builds:', c.computeOutputShape([1, 8, 8, 3]).join('x'));\n`,
+);
 console.log(run('node esm.mjs', proj).trim());
 console.log(run('node cjs.cjs', proj).trim());
 // The CLI as a user gets it: `npx restorekit` from the packed tarballs, in a CommonJS and in an ESM project, restoring a

@@ -47,7 +47,6 @@ interface Entry {
   note?: string;
 }
 
-
 /** FLOPs (2 per multiply-add) of every BatchMatMul one call of fn runs, from a profiled run (all our matMuls are untransposed in A). */
 async function countFlops(fn: () => tf.Scalar): Promise<number> {
   const info = await tf.profile(() => fn() as unknown as tf.TensorContainer);
@@ -137,11 +136,14 @@ describe('fft round-trip benchmark', () => {
     const last: Partial<Record<Method, { size: number; ms: number }>> = {};
     const methods: Method[] = ['restorekit-auto', 'restorekit-matmul', backend === 'wasm' ? 'matmul-same-flops' : 'tf.spectral'];
     const notes: string[] = [];
-    if (backend === 'wasm') notes.push('tf.spectral is not measured on wasm: the wasm backend has no FFT/Complex/Real/Imag kernels (tf.spectral.rfft throws there).');
+    if (backend === 'wasm')
+      notes.push('tf.spectral is not measured on wasm: the wasm backend has no FFT/Complex/Real/Imag kernels (tf.spectral.rfft throws there).');
     if (backend === 'webgl' || backend === 'webgpu')
       notes.push('webgl/webgpu run in headless Chromium on SwiftShader (a CPU software renderer): these timings say nothing about real GPUs.');
     notes.push('Machine: 2 cores; median of up to 5 runs after one warm-up; runs = 0 means a single cold run (> 20 s).');
-    notes.push(`Skipped sizes: a run predicted (from the previous size) above ${maxRun / 1000} s, or beyond the ${budget / 1000} s budget of this backend, is not run; the reason is recorded.`);
+    notes.push(
+      `Skipped sizes: a run predicted (from the previous size) above ${maxRun / 1000} s, or beyond the ${budget / 1000} s budget of this backend, is not run; the reason is recorded.`,
+    );
     for (const n of sizes) {
       const x = tf.randomNormal([1, n, n, C], 0, 1, 'float32', n);
       for (const method of methods) {
@@ -253,7 +255,9 @@ async function markdown(): Promise<string> {
       const parts = SIZES.map((n) => {
         const a = es.find((e) => e.size === n && e.method === 'restorekit-auto');
         const m = es.find((e) => e.size === n && e.method === 'matmul-same-flops');
-        return a?.ms !== undefined && m?.ms !== undefined ? `${n}²: ${(a.ms / m.ms).toFixed(2)}× ${a.ms / m.ms <= 2 ? 'met' : 'MISSED'}` : `${n}²: not measured`;
+        return a?.ms !== undefined && m?.ms !== undefined
+          ? `${n}²: ${(a.ms / m.ms).toFixed(2)}× ${a.ms / m.ms <= 2 ? 'met' : 'MISSED'}`
+          : `${n}²: not measured`;
       });
       verdicts.push(`- wasm, within 2× of a same-FLOP matMul: ${parts.join('; ')}.`);
     } else {
@@ -261,14 +265,22 @@ async function markdown(): Promise<string> {
       const o = es.find((e) => e.size === 256 && e.method === 'tf.spectral');
       // tfjs-node's tf.spectral is TensorFlow's native FFT (O(N log N) in C++): a comparison, not one of the issue's targets.
       if (b === 'tensorflow')
-        verdicts.push(`- tensorflow (no target; tf.spectral is TensorFlow's native FFT there): ${a?.ms !== undefined && o?.ms !== undefined ? `tf.spectral / ours at 256² = ${(o.ms / a.ms).toFixed(2)}×` : 'not measured at 256²'}.`);
-      else if (a?.ms !== undefined && o?.ms !== undefined) verdicts.push(`- ${b}, ≥ 10× tf.spectral at 256²: ${(o.ms / a.ms).toFixed(1)}× — ${o.ms / a.ms >= 10 ? 'met' : 'MISSED'}.`);
+        verdicts.push(
+          `- tensorflow (no target; tf.spectral is TensorFlow's native FFT there): ${a?.ms !== undefined && o?.ms !== undefined ? `tf.spectral / ours at 256² = ${(o.ms / a.ms).toFixed(2)}×` : 'not measured at 256²'}.`,
+        );
+      else if (a?.ms !== undefined && o?.ms !== undefined)
+        verdicts.push(`- ${b}, ≥ 10× tf.spectral at 256²: ${(o.ms / a.ms).toFixed(1)}× — ${o.ms / a.ms >= 10 ? 'met' : 'MISSED'}.`);
       else {
         const small = SIZES.filter((n) => n < 256)
-          .map((n) => [n, es.find((e) => e.size === n && e.method === 'restorekit-auto')?.ms, es.find((e) => e.size === n && e.method === 'tf.spectral')?.ms] as const)
+          .map(
+            (n) =>
+              [n, es.find((e) => e.size === n && e.method === 'restorekit-auto')?.ms, es.find((e) => e.size === n && e.method === 'tf.spectral')?.ms] as const,
+          )
           .filter(([, x, y]) => x !== undefined && y !== undefined)
           .map(([n, x, y]) => `${n}²: ${(y! / x!).toFixed(1)}×`);
-        verdicts.push(`- ${b}, ≥ 10× tf.spectral at 256²: not measured at 256² (${a?.skipped ?? o?.skipped ?? a?.error ?? o?.error ?? 'not run'}); measured at smaller sizes: ${small.join(', ') || 'none'}.`);
+        verdicts.push(
+          `- ${b}, ≥ 10× tf.spectral at 256²: not measured at 256² (${a?.skipped ?? o?.skipped ?? a?.error ?? o?.error ?? 'not run'}); measured at smaller sizes: ${small.join(', ') || 'none'}.`,
+        );
       }
     }
   }
@@ -282,18 +294,26 @@ async function markdown(): Promise<string> {
     const r = JSON.parse(text) as { entries: Entry[]; notes: string[]; date: string; environment: string; totalSeconds: number };
     const other = b === 'wasm' ? 'matmul-same-flops' : 'tf.spectral';
     lines.push(`## ${b}`, '', `${r.date}, ${r.environment}, ${r.totalSeconds.toFixed(0)} s in all.`, '');
-    lines.push(`| N | restorekit auto (ms) | GFLOP/s | err | dense DFT path (ms) | ${other} (ms) | ${b === 'wasm' ? 'auto / matMul' : 'speed-up vs tf.spectral'} |`, '|---|---|---|---|---|---|---|');
-    const cell = (e?: Entry) => (e?.ms !== undefined ? e.ms.toFixed(1) : e?.skipped ? `skipped: ${e.skipped}` : e?.error ? `error: ${e.error.slice(0, 80)}` : '–');
+    lines.push(
+      `| N | restorekit auto (ms) | GFLOP/s | err | dense DFT path (ms) | ${other} (ms) | ${b === 'wasm' ? 'auto / matMul' : 'speed-up vs tf.spectral'} |`,
+      '|---|---|---|---|---|---|---|',
+    );
+    const cell = (e?: Entry) =>
+      e?.ms !== undefined ? e.ms.toFixed(1) : e?.skipped ? `skipped: ${e.skipped}` : e?.error ? `error: ${e.error.slice(0, 80)}` : '–';
     for (const n of SIZES) {
       const a = r.entries.find((e) => e.size === n && e.method === 'restorekit-auto');
       const d = r.entries.find((e) => e.size === n && e.method === 'restorekit-matmul');
       const o = r.entries.find((e) => e.size === n && e.method === other);
       let ratio = a?.ms !== undefined && o?.ms !== undefined ? (b === 'wasm' ? `${(a.ms / o.ms).toFixed(2)}×` : `${(o.ms / a.ms).toFixed(1)}×`) : '–';
       const pred = o?.skipped?.match(/^predicted (\d+) s/);
-      if (a?.ms !== undefined && o?.ms === undefined && pred && b !== 'wasm') ratio = `≈${((Number(pred[1]) * 1000) / a.ms).toFixed(0)}× (extrapolated: tf.spectral not run)`;
+      if (a?.ms !== undefined && o?.ms === undefined && pred && b !== 'wasm')
+        ratio = `≈${((Number(pred[1]) * 1000) / a.ms).toFixed(0)}× (extrapolated: tf.spectral not run)`;
       const err = a?.maxRoundTripError !== undefined ? a.maxRoundTripError.toExponential(1) : '–';
-      const oErr = (o?.maxRoundTripError !== undefined ? ` (err ${o.maxRoundTripError.toExponential(1)})` : '') + (o?.ms !== undefined && o.note ? ` (${o.note})` : '');
-      lines.push(`| ${n} | ${cell(a)}${a?.path && a.ms !== undefined ? ` (${a.path})` : ''} | ${a?.gflops !== undefined ? a.gflops.toFixed(2) : '–'} | ${err} | ${cell(d)} | ${cell(o)}${oErr} | ${ratio} |`);
+      const oErr =
+        (o?.maxRoundTripError !== undefined ? ` (err ${o.maxRoundTripError.toExponential(1)})` : '') + (o?.ms !== undefined && o.note ? ` (${o.note})` : '');
+      lines.push(
+        `| ${n} | ${cell(a)}${a?.path && a.ms !== undefined ? ` (${a.path})` : ''} | ${a?.gflops !== undefined ? a.gflops.toFixed(2) : '–'} | ${err} | ${cell(d)} | ${cell(o)}${oErr} | ${ratio} |`,
+      );
     }
     lines.push('', ...r.notes.map((n) => `- ${n}`), '');
   }

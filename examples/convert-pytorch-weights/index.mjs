@@ -9,7 +9,10 @@ import { createModel } from '@restorekit/models';
 import { readImage } from '@restorekit/runtime/node';
 import { run } from '@restorekit/cli';
 
-const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
+const arg = (k, d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
 const backend = arg('backend', 'wasm');
 const out = resolve(arg('out', 'convert-out'));
 const shared = resolve(process.env.RESTOREKIT_SHARED ?? new URL('../../../shared', import.meta.url).pathname);
@@ -32,8 +35,8 @@ console.log(`restormer (${JSON.stringify(options)}): ${countParams(model)} param
 // 3. Run it on a 64×64 crop of a Kodak image.
 const kodak = await readImage(join(shared, 'datasets/kodak24/kodim23.png'));
 const crop = new Float32Array(64 * 64 * 3);
-for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++)
-  crop[(y * 64 + x) * 3 + c] = kodak.data[((200 + y) * kodak.width + 300 + x) * 3 + c] / 255;
+for (let y = 0; y < 64; y++)
+  for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) crop[(y * 64 + x) * 3 + c] = kodak.data[((200 + y) * kodak.width + 300 + x) * 3 + c] / 255;
 const input = tf.tensor4d(crop, [1, 64, 64, 3]);
 const y1 = await model.apply(input).data();
 console.log(`output on kodim23 [200:264, 300:364]: mean ${(y1.reduce((s, v) => s + v, 0) / y1.length).toFixed(6)}`);
@@ -56,7 +59,14 @@ console.log(`fresh model from restormer.safetensors: max |Δ| = ${diff}`);
 // 6. The CLI does the same conversion: `restorekit convert restormer.pth restormer-cli.safetensors`.
 const cliOut = join(out, 'restormer-cli.safetensors');
 let summary = '';
-const code = await run(['convert', pth, cliOut], { stdout: { write: (s) => { summary += s; } }, stderr: { write: () => {} } });
+const code = await run(['convert', pth, cliOut], {
+  stdout: {
+    write: (s) => {
+      summary += s;
+    },
+  },
+  stderr: { write: () => {} },
+});
 console.log(`restorekit convert ${pth.split('/').pop()} restormer-cli.safetensors → exit code ${code}; ${summary.trim().split('\n')[0]}`);
 const cliSd = parseSafetensors(readFileSync(cliOut)).tensors;
 const fromCli = await createModel('restormer', { ...options, weights: cliSd });

@@ -11,7 +11,10 @@ import { Rng } from '@restorekit/train';
 import { psnr } from '@restorekit/metrics';
 import { readImage } from '@restorekit/runtime/node';
 
-const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
+const arg = (k, d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
 const steps = Number(arg('steps', '8'));
 const backend = arg('backend', 'wasm');
 const shared = resolve(process.env.RESTOREKIT_SHARED ?? new URL('../../../shared', import.meta.url).pathname);
@@ -24,37 +27,52 @@ const S = 48;
 async function crop(file, x0, y0) {
   const im = await readImage(join(shared, 'datasets/kodak24', file));
   const out = new Float32Array(S * S * 3);
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++)
-    out[(y * S + x) * 3 + c] = im.data[((y0 + y) * im.width + x0 + x) * 3 + c] / 255;
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) out[(y * S + x) * 3 + c] = im.data[((y0 + y) * im.width + x0 + x) * 3 + c] / 255;
   return out;
 }
 /** Rain layer [S, S] in [0, 1]: `count` streaks of random length and brightness at one angle (±jitter), then a 3-tap blur along the streak. */
 function rainLayer(rng, { count = 60, angle = 0.35, length = [6, 16], brightness = [0.35, 0.8] } = {}) {
   const r = new Float32Array(S * S);
   for (let i = 0; i < count; i++) {
-    const x0 = rng.float() * S, y0 = rng.float() * S;
+    const x0 = rng.float() * S,
+      y0 = rng.float() * S;
     const len = length[0] + rng.float() * (length[1] - length[0]);
     const a = angle + (rng.float() - 0.5) * 0.1;
     const b = brightness[0] + rng.float() * (brightness[1] - brightness[0]);
     for (let t = 0; t < len; t++) {
-      const x = Math.round(x0 + t * Math.sin(a)), y = Math.round(y0 + t * Math.cos(a));
+      const x = Math.round(x0 + t * Math.sin(a)),
+        y = Math.round(y0 + t * Math.cos(a));
       if (x >= 0 && x < S && y >= 0 && y < S) r[y * S + x] = Math.max(r[y * S + x], b);
     }
   }
   const blurred = new Float32Array(S * S);
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-    let s = 0, n = 0;
-    for (const d of [-1, 0, 1]) { const yy = y + d; if (yy >= 0 && yy < S) { s += r[yy * S + x] * (d === 0 ? 2 : 1); n += d === 0 ? 2 : 1; } }
-    blurred[y * S + x] = s / n;
-  }
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      let s = 0,
+        n = 0;
+      for (const d of [-1, 0, 1]) {
+        const yy = y + d;
+        if (yy >= 0 && yy < S) {
+          s += r[yy * S + x] * (d === 0 ? 2 : 1);
+          n += d === 0 ? 2 : 1;
+        }
+      }
+      blurred[y * S + x] = s / n;
+    }
   return blurred;
 }
 const rng = new Rng(2025);
 const cleans = [await crop('kodim03.png', 300, 180), await crop('kodim15.png', 250, 120)];
-const rains = cleans.map((c) => { const r = rainLayer(rng); return c.map((v, i) => Math.min(1, v + r[Math.floor(i / 3)] * (1 - v))); }); // screen blend
+const rains = cleans.map((c) => {
+  const r = rainLayer(rng);
+  return c.map((v, i) => Math.min(1, v + r[Math.floor(i / 3)] * (1 - v)));
+}); // screen blend
 const clean = tf.tensor4d(Float32Array.from(cleans.flatMap((a) => [...a])), [2, S, S, 3]);
 const rain = tf.tensor4d(Float32Array.from(rains.flatMap((a) => [...a])), [2, S, S, 3]);
-console.log(`batch: 2 Kodak crops ${S}×${S} with seeded rain streaks (Rng 2025); rainy input PSNR ${(await psnr(rain, clean)).map((v) => v.toFixed(2)).join(', ')} dB`);
+console.log(
+  `batch: 2 Kodak crops ${S}×${S} with seeded rain streaks (Rng 2025); rainy input PSNR ${(await psnr(rain, clean)).map((v) => v.toFixed(2)).join(', ')} dB`,
+);
 
 // 2. The restorer: Restormer (tiny width, the checkpoint's heads), from an official-layout checkpoint.
 const model = await createModel('restormer', { preset: 'tiny', heads: [1, 2, 4, 8], weights: pth });
@@ -77,7 +95,12 @@ const report = async (label) => {
   console.log(`${label}: FSDerain loss ${v.total.toFixed(5)}  (spatial L1 ${v.l1.toFixed(5)}, frequency amplitude L1 ${v.amp.toFixed(5)})`);
   return v;
 };
-const outPsnr = async () => { const y = tf.tidy(() => tf.clipByValue(model.apply(rain), 0, 1)); const p = await psnr(y, clean); y.dispose(); return p.map((v) => v.toFixed(2)).join(', '); };
+const outPsnr = async () => {
+  const y = tf.tidy(() => tf.clipByValue(model.apply(rain), 0, 1));
+  const p = await psnr(y, clean);
+  y.dispose();
+  return p.map((v) => v.toFixed(2)).join(', ');
+};
 const psnrBefore = await outPsnr();
 const before = await report('before');
 const losses = [];

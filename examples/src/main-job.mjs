@@ -56,7 +56,12 @@ function sideBySide(images) {
 }
 
 const toFloat = (im) => Float32Array.from(im.data, (v) => v / 255);
-const to8 = (data, like) => ({ data: Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)), width: like.width, height: like.height, channels: 3 });
+const to8 = (data, like) => ({
+  data: Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)),
+  width: like.width,
+  height: like.height,
+  channels: 3,
+});
 const hwc = (im) => ({ data: im.data, shape: [im.height, im.width, im.channels] });
 
 const backend = await pickBackend(args.backend);
@@ -64,12 +69,17 @@ await tf.ready();
 const t0 = performance.now();
 const model = await createModel('compact', { weights: compactWeightsUrl() });
 const loadMs = performance.now() - t0;
-console.log(`model: compact (default preset, ${countParams(model).toLocaleString('en')} parameters, shipped weights) on the '${backend}' backend; σ = ${sigma}`);
+console.log(
+  `model: compact (default preset, ${countParams(model).toLocaleString('en')} parameters, shipped weights) on the '${backend}' backend; σ = ${sigma}`,
+);
 mkdirSync(args.out, { recursive: true });
 const samples = join(here, '..', 'samples');
 const rows = [];
 const noise = gaussianNoise({ sigma: sigma / 255 });
-for (const [i, file] of readdirSync(samples).filter((f) => f.endsWith('.png')).sort().entries()) {
+for (const [i, file] of readdirSync(samples)
+  .filter((f) => f.endsWith('.png'))
+  .sort()
+  .entries()) {
   const clean = await readImage(join(samples, file));
   if (clean.channels !== 3) throw new Error(`${file}: expected an RGB image, got ${clean.channels} channels`);
   // Seeded noise on [0, 1] values, then rounded to 8 bits like a saved noisy photo (BasicSR's protocol).
@@ -90,9 +100,14 @@ for (const [i, file] of readdirSync(samples).filter((f) => f.endsWith('.png')).s
 const f = (v, d) => v.toFixed(d);
 console.log(`\n| image | size | noisy PSNR / SSIM | restored PSNR / SSIM | restore time |`);
 console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.file} | ${r.size} | ${f(r.psnrNoisy, 2)} dB / ${f(r.ssimNoisy, 4)} | ${f(r.psnrRestored, 2)} dB / ${f(r.ssimRestored, 4)} | ${f(r.ms / 1000, 2)} s |`);
+for (const r of rows)
+  console.log(
+    `| ${r.file} | ${r.size} | ${f(r.psnrNoisy, 2)} dB / ${f(r.ssimNoisy, 4)} | ${f(r.psnrRestored, 2)} dB / ${f(r.ssimRestored, 4)} | ${f(r.ms / 1000, 2)} s |`,
+  );
 const mean = (k) => rows.reduce((s, r) => s + r[k], 0) / rows.length;
-console.log(`| mean | | ${f(mean('psnrNoisy'), 2)} dB / ${f(mean('ssimNoisy'), 4)} | ${f(mean('psnrRestored'), 2)} dB / ${f(mean('ssimRestored'), 4)} | ${f(mean('ms') / 1000, 2)} s |`);
+console.log(
+  `| mean | | ${f(mean('psnrNoisy'), 2)} dB / ${f(mean('ssimNoisy'), 4)} | ${f(mean('psnrRestored'), 2)} dB / ${f(mean('ssimRestored'), 4)} | ${f(mean('ms') / 1000, 2)} s |`,
+);
 console.log(`\nmodel load ${f(loadMs / 1000, 2)} s; outputs in ${args.out} (comparison.png: clean | noisy | restored)`);
 model.dispose();
 if (!(mean('psnrRestored') > mean('psnrNoisy'))) {

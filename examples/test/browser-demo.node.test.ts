@@ -22,9 +22,19 @@ const viteBin = join(examples, 'node_modules', 'vite', 'bin', 'vite.js');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The launch flags of the repository's browser tests (vitest.shared.ts): SwiftShader WebGL and WebGPU, headless.
 const chromiumArgs = [
-  '--no-sandbox', '--headless', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu-watchdog',
+  '--no-sandbox',
+  '--headless',
+  '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-gpu-watchdog',
 ];
 const noBrowser = process.env.RESTOREKIT_NO_BROWSER === '1';
 
@@ -141,10 +151,16 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
     page = await browser.newPage({ viewport: { width: 960, height: 900 } });
     page.setDefaultTimeout(30_000);
     page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
-    page.on('response', (r) => { if (r.status() >= 400) logs.push(`[http ${r.status()}] ${r.url()}`); });
+    page.on('response', (r) => {
+      if (r.status() >= 400) logs.push(`[http ${r.status()}] ${r.url()}`);
+    });
     page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
     await page.goto(`http://127.0.0.1:${port}/`, { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelectorAll('#model option').length > 0 && document.getElementById('status')!.textContent!.includes('image loaded'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#model option').length > 0 && document.getElementById('status')!.textContent!.includes('image loaded'),
+      undefined,
+      { timeout: 60_000 },
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -152,61 +168,73 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
     if (server && server.exitCode === null) server.kill('SIGTERM');
   });
 
-  const title = noBrowser ? 'skipped: RESTOREKIT_NO_BROWSER=1 (no Chromium on this run)' : 'restores on webgl, webgpu and wasm in a worker, cancels midway and recovers';
-  it.skipIf(noBrowser)(title, async () => {
-    try {
-      const models = await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value));
-      expect(models).toContain('denoiser');
-      // The page selects a model with trained weights first (compact:default once @restorekit/models ships it, else the demo's denoiser).
-      const first = await page.inputValue('#model');
-      expect((await page.textContent('#weights-note'))!.trim(), `the page's default model ${first} should have trained weights`).toBe('');
+  const title = noBrowser
+    ? 'skipped: RESTOREKIT_NO_BROWSER=1 (no Chromium on this run)'
+    : 'restores on webgl, webgpu and wasm in a worker, cancels midway and recovers';
+  it.skipIf(noBrowser)(
+    title,
+    async () => {
+      try {
+        const models = await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+        expect(models).toContain('denoiser');
+        // The page selects a model with trained weights first (compact:default once @restorekit/models ships it, else the demo's denoiser).
+        const first = await page.inputValue('#model');
+        expect((await page.textContent('#weights-note'))!.trim(), `the page's default model ${first} should have trained weights`).toBe('');
 
-      // The demo's own denoiser (trained by examples/train-denoiser) on every browser backend.
-      for (const backend of ['webgl', 'webgpu', 'wasm']) {
-        const r = await restoreOnce(page, { model: 'denoiser', backend, sample: 'samples/kodim03-96.png', tile: 64 });
-        console.log(`${backend}: denoiser noisy ${r.psnrNoisy.toFixed(2)} dB → restored ${r.psnrRestored.toFixed(2)} dB, ${r.tiles} tiles, ${r.restoreMs.toFixed(0)} ms, ${r.frames} page frames`);
-        expect(r.backend).toBe(backend);
-        expect(Number.isFinite(r.psnrNoisy)).toBe(true);
-        expect(Number.isFinite(r.psnrRestored)).toBe(true);
-        expect(r.psnrNoisy).toBeGreaterThan(15); // σ = 25 on 8-bit: about 20 dB
-        expect(r.psnrRestored).toBeGreaterThan(r.psnrNoisy); // trained weights denoise
-        expect(r.tiles).toBeGreaterThan(1);
+        // The demo's own denoiser (trained by examples/train-denoiser) on every browser backend.
+        for (const backend of ['webgl', 'webgpu', 'wasm']) {
+          const r = await restoreOnce(page, { model: 'denoiser', backend, sample: 'samples/kodim03-96.png', tile: 64 });
+          console.log(
+            `${backend}: denoiser noisy ${r.psnrNoisy.toFixed(2)} dB → restored ${r.psnrRestored.toFixed(2)} dB, ${r.tiles} tiles, ${r.restoreMs.toFixed(0)} ms, ${r.frames} page frames`,
+          );
+          expect(r.backend).toBe(backend);
+          expect(Number.isFinite(r.psnrNoisy)).toBe(true);
+          expect(Number.isFinite(r.psnrRestored)).toBe(true);
+          expect(r.psnrNoisy).toBeGreaterThan(15); // σ = 25 on 8-bit: about 20 dB
+          expect(r.psnrRestored).toBeGreaterThan(r.psnrNoisy); // trained weights denoise
+          expect(r.tiles).toBeGreaterThan(1);
+        }
+        // restorekit's shipped denoiser, when this build of @restorekit/models registers it with its weights.
+        if (first === 'compact:default') {
+          const r = await restoreOnce(page, { model: 'compact:default', backend: 'webgl', sample: 'samples/kodim03-96.png', tile: 64 });
+          console.log(`webgl: compact:default noisy ${r.psnrNoisy.toFixed(2)} dB → restored ${r.psnrRestored.toFixed(2)} dB, ${r.restoreMs.toFixed(0)} ms`);
+          expect(r.psnrRestored).toBeGreaterThan(r.psnrNoisy);
+        } else console.log(`compact:default is not offered by this build of @restorekit/models (default model: ${first})`);
+
+        // Cancel midway: a 256×256 image in 32-pixel tiles (dozens of tiles); cancel after the first tiles are in.
+        await pick(page, { model: 'denoiser', backend: 'webgl', sample: 'samples/kodim23-256.png', tile: 32 });
+        await page.click('#run');
+        await page.waitForFunction(
+          () => Number(document.getElementById('status')!.dataset.tiles ?? 0) >= 2 && document.getElementById('status')!.dataset.state === 'running',
+          undefined,
+          { timeout: 60_000 },
+        );
+        await page.click('#cancel');
+        await page.waitForFunction(() => document.getElementById('status')!.dataset.state !== 'running', undefined, { timeout: 30_000 });
+        expect(await page.getAttribute('#status', 'data-state'), (await page.textContent('#status'))!).toBe('cancelled');
+        const doneTiles = Number(await page.getAttribute('#status', 'data-tiles'));
+        const totalTiles = Number(await page.getAttribute('#status', 'data-total'));
+        const progress = await page.$eval('#progress', (p) => (p as HTMLProgressElement).value);
+        console.log(`cancelled after ${doneTiles} of ${totalTiles} tiles; progress bar reset to ${progress}`);
+        expect(doneTiles).toBeGreaterThanOrEqual(2);
+        expect(doneTiles).toBeLessThan(totalTiles); // midway
+        expect(await page.isEnabled('#run')).toBe(true);
+        expect(await page.isDisabled('#cancel')).toBe(true);
+
+        // The page recovers: a second run completes.
+        const again = await restoreOnce(page, { backend: 'webgl', sample: 'samples/kodim03-96.png', tile: 64 });
+        expect(again.psnrRestored).toBeGreaterThan(again.psnrNoisy);
+        // The screenshot: a 256×256 sample on wasm (fast), slider in the middle.
+        const shot = await restoreOnce(page, { model: 'denoiser', backend: 'wasm', sample: 'samples/kodim23-256.png', tile: 128 });
+        expect(shot.psnrRestored).toBeGreaterThan(shot.psnrNoisy);
+        await page.fill('#slider', '50');
+        await page.dispatchEvent('#slider', 'input');
+        await page.screenshot({ path: join(demo, 'screenshot.png'), fullPage: true });
+        expect(statSync(join(demo, 'screenshot.png')).size).toBeGreaterThan(10_000);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n--- page console ---\n${logs.slice(-40).join('\n')}`);
       }
-      // restorekit's shipped denoiser, when this build of @restorekit/models registers it with its weights.
-      if (first === 'compact:default') {
-        const r = await restoreOnce(page, { model: 'compact:default', backend: 'webgl', sample: 'samples/kodim03-96.png', tile: 64 });
-        console.log(`webgl: compact:default noisy ${r.psnrNoisy.toFixed(2)} dB → restored ${r.psnrRestored.toFixed(2)} dB, ${r.restoreMs.toFixed(0)} ms`);
-        expect(r.psnrRestored).toBeGreaterThan(r.psnrNoisy);
-      } else console.log(`compact:default is not offered by this build of @restorekit/models (default model: ${first})`);
-
-      // Cancel midway: a 256×256 image in 32-pixel tiles (dozens of tiles); cancel after the first tiles are in.
-      await pick(page, { model: 'denoiser', backend: 'webgl', sample: 'samples/kodim23-256.png', tile: 32 });
-      await page.click('#run');
-      await page.waitForFunction(() => Number(document.getElementById('status')!.dataset.tiles ?? 0) >= 2 && document.getElementById('status')!.dataset.state === 'running', undefined, { timeout: 60_000 });
-      await page.click('#cancel');
-      await page.waitForFunction(() => document.getElementById('status')!.dataset.state !== 'running', undefined, { timeout: 30_000 });
-      expect(await page.getAttribute('#status', 'data-state'), (await page.textContent('#status'))!).toBe('cancelled');
-      const doneTiles = Number(await page.getAttribute('#status', 'data-tiles'));
-      const totalTiles = Number(await page.getAttribute('#status', 'data-total'));
-      const progress = await page.$eval('#progress', (p) => (p as HTMLProgressElement).value);
-      console.log(`cancelled after ${doneTiles} of ${totalTiles} tiles; progress bar reset to ${progress}`);
-      expect(doneTiles).toBeGreaterThanOrEqual(2);
-      expect(doneTiles).toBeLessThan(totalTiles); // midway
-      expect(await page.isEnabled('#run')).toBe(true);
-      expect(await page.isDisabled('#cancel')).toBe(true);
-
-      // The page recovers: a second run completes.
-      const again = await restoreOnce(page, { backend: 'webgl', sample: 'samples/kodim03-96.png', tile: 64 });
-      expect(again.psnrRestored).toBeGreaterThan(again.psnrNoisy);
-      // The screenshot: a 256×256 sample on wasm (fast), slider in the middle.
-      const shot = await restoreOnce(page, { model: 'denoiser', backend: 'wasm', sample: 'samples/kodim23-256.png', tile: 128 });
-      expect(shot.psnrRestored).toBeGreaterThan(shot.psnrNoisy);
-      await page.fill('#slider', '50');
-      await page.dispatchEvent('#slider', 'input');
-      await page.screenshot({ path: join(demo, 'screenshot.png'), fullPage: true });
-      expect(statSync(join(demo, 'screenshot.png')).size).toBeGreaterThan(10_000);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- page console ---\n${logs.slice(-40).join('\n')}`);
-    }
-  }, 240_000);
+    },
+    240_000,
+  );
 });

@@ -49,7 +49,8 @@ function snippets(file: string): Snippet[] {
     const body: string[] = [];
     for (i++; i < lines.length && !lines[i]!.startsWith('```'); i++) body.push(lines[i]!);
     const lang = m[1]!.toLowerCase();
-    if (['js', 'javascript', 'mjs', 'ts', 'typescript'].includes(lang)) out.push({ readme: relative(root, file), line: start + 1, lang, code: body.join('\n') });
+    if (['js', 'javascript', 'mjs', 'ts', 'typescript'].includes(lang))
+      out.push({ readme: relative(root, file), line: start + 1, lang, code: body.join('\n') });
   }
   return out;
 }
@@ -60,7 +61,8 @@ const all = readmes().flatMap(snippets);
 describe('README code blocks run', () => {
   it('finds the README examples (every package README has at least one)', () => {
     const withCode = new Set(all.map((s) => s.readme));
-    for (const r of readmes()) if (r.includes(`${join('packages', '')}`)) expect(withCode.has(relative(root, r)), `${relative(root, r)} has no js/ts example`).toBe(true);
+    for (const r of readmes())
+      if (r.includes(`${join('packages', '')}`)) expect(withCode.has(relative(root, r)), `${relative(root, r)} has no js/ts example`).toBe(true);
   });
 
   for (const s of all) {

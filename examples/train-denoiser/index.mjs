@@ -11,7 +11,10 @@ import { AdamW, Trainer, PatchSampler, Rng, gaussianNoise, cosineAnnealingRestar
 import { psnr } from '@restorekit/metrics';
 import { readImage } from '@restorekit/runtime/node';
 
-const arg = (k, d) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
+const arg = (k, d) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
 const steps = Number(arg('steps', '50'));
 const backend = arg('backend', 'wasm');
 const out = resolve(arg('out', 'train-denoiser-out'));
@@ -24,7 +27,9 @@ console.log(`backend: ${tf.getBackend()}`);
 
 // Data: BSD400 (grayscale training images). The last two files are held out for evaluation; never cbsd68 / bsd68-gray.
 const dir = join(shared, 'datasets/bsd400');
-const files = readdirSync(dir).filter((f) => f.endsWith('.png')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.png'))
+  .sort();
 const heldOut = files.slice(-2);
 const toHost = async (f) => {
   const im = await readImage(join(dir, f));
@@ -35,32 +40,40 @@ const train = await Promise.all(files.slice(0, trainCount).map(async (f) => ({ g
 console.log(`train: ${train.length} BSD400 images (${files[0]} … ${files[trainCount - 1]}), held out: ${heldOut.join(', ')}`);
 
 // The net (config is data: the browser demo rebuilds it from denoiser.json): a 4-layer residual CNN.
-export const config = { name: 'body', layers: [
-  { type: 'Conv2d', inChannels: 1, outChannels: 16, kernelSize: 3, padding: 1, seed: 1 },
-  { type: 'GELU' },
-  { type: 'Conv2d', inChannels: 16, outChannels: 16, kernelSize: 3, padding: 1, seed: 2 },
-  { type: 'GELU' },
-  { type: 'Conv2d', inChannels: 16, outChannels: 16, kernelSize: 3, padding: 1, seed: 3 },
-  { type: 'GELU' },
-  { type: 'Conv2d', inChannels: 16, outChannels: 1, kernelSize: 3, padding: 1, seed: 4 },
-] };
+export const config = {
+  name: 'body',
+  layers: [
+    { type: 'Conv2d', inChannels: 1, outChannels: 16, kernelSize: 3, padding: 1, seed: 1 },
+    { type: 'GELU' },
+    { type: 'Conv2d', inChannels: 16, outChannels: 16, kernelSize: 3, padding: 1, seed: 2 },
+    { type: 'GELU' },
+    { type: 'Conv2d', inChannels: 16, outChannels: 16, kernelSize: 3, padding: 1, seed: 3 },
+    { type: 'GELU' },
+    { type: 'Conv2d', inChannels: 16, outChannels: 1, kernelSize: 3, padding: 1, seed: 4 },
+  ],
+};
 const body = new Sequential(config);
 const x = tfl.input({ shape: [null, null, 1] });
 const model = tfl.model({ inputs: x, outputs: tfl.layers.add().apply([x, body.apply(x)]) }); // predicts the noise residual
 console.log(`net: ${countParams(body)} parameters`);
 
 // Evaluation images: seeded noise, the same for every run.
-const evalSet = await Promise.all(heldOut.map(async (f, i) => {
-  const gt = await toHost(f);
-  const noisy = gaussianNoise({ sigma, clip: true })(gt, new Rng(1000 + i)).image;
-  return { name: f, clean: tf.tensor4d(gt.data, [1, ...gt.shape]), noisy: tf.tensor4d(noisy.data, [1, ...noisy.shape]) };
-}));
-const measure = async () => Promise.all(evalSet.map(async (e) => {
-  const y = tf.tidy(() => tf.clipByValue(model.predict(e.noisy), 0, 1));
-  const [p] = await psnr(y, e.clean);
-  y.dispose();
-  return p;
-}));
+const evalSet = await Promise.all(
+  heldOut.map(async (f, i) => {
+    const gt = await toHost(f);
+    const noisy = gaussianNoise({ sigma, clip: true })(gt, new Rng(1000 + i)).image;
+    return { name: f, clean: tf.tensor4d(gt.data, [1, ...gt.shape]), noisy: tf.tensor4d(noisy.data, [1, ...noisy.shape]) };
+  }),
+);
+const measure = async () =>
+  Promise.all(
+    evalSet.map(async (e) => {
+      const y = tf.tidy(() => tf.clipByValue(model.predict(e.noisy), 0, 1));
+      const [p] = await psnr(y, e.clean);
+      y.dispose();
+      return p;
+    }),
+  );
 const noisyPsnr = await Promise.all(evalSet.map(async (e) => (await psnr(e.noisy, e.clean))[0]));
 const before = await measure();
 
@@ -78,7 +91,8 @@ const trainer = new Trainer({
 const t0 = Date.now();
 for (let s = 1; s <= steps; s++) {
   const r = await trainer.step();
-  if (s === 1 || s % 10 === 0 || s === steps) console.log(`step ${String(r.step).padStart(4)}  L1 ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${((Date.now() - t0) / s).toFixed(0)} ms/step`);
+  if (s === 1 || s % 10 === 0 || s === steps)
+    console.log(`step ${String(r.step).padStart(4)}  L1 ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${((Date.now() - t0) / s).toFixed(0)} ms/step`);
 }
 const after = await measure();
 
@@ -92,5 +106,8 @@ console.log(`${'mean'.padEnd(12)} ${mean(noisyPsnr).toFixed(2).padStart(7)} ${me
 writeFileSync(join(out, 'denoiser.safetensors'), serializeSafetensors(await exportTorchStateDict(body)));
 writeFileSync(join(out, 'denoiser.json'), JSON.stringify({ config, residual: true, trainedOn: 'BSD400 σ=25', steps, heldOutPsnr: mean(after) }, null, 1));
 console.log(`\nwrote ${out}/{denoiser.safetensors, denoiser.json}`);
-if (!(mean(after) > mean(noisyPsnr))) { console.error('FAIL: the trained net does not beat the noisy input'); process.exit(1); }
+if (!(mean(after) > mean(noisyPsnr))) {
+  console.error('FAIL: the trained net does not beat the noisy input');
+  process.exit(1);
+}
 console.log('OK: the trained net beats the noisy input');

@@ -68,7 +68,10 @@ async function loadImage(source: Blob | string) {
 }
 
 function updateNote() {
-  note.textContent = trained.get(modelSel.value) === false ? `${modelSel.value} has random weights here (no trained weights ship with it yet): its output is not a restoration.` : '';
+  note.textContent =
+    trained.get(modelSel.value) === false
+      ? `${modelSel.value} has random weights here (no trained weights ship with it yet): its output is not a restoration.`
+      : '';
 }
 
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
@@ -114,7 +117,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       draw(after, m.image);
       result('r-backend', m.backend);
       result('r-psnr-noisy', m.psnrNoisy, `${m.psnrNoisy.toFixed(2)} dB`);
-      result('r-psnr-restored', m.psnrRestored, `${m.psnrRestored.toFixed(2)} dB (${m.psnrRestored >= m.psnrNoisy ? '+' : ''}${(m.psnrRestored - m.psnrNoisy).toFixed(2)})`);
+      result(
+        'r-psnr-restored',
+        m.psnrRestored,
+        `${m.psnrRestored.toFixed(2)} dB (${m.psnrRestored >= m.psnrNoisy ? '+' : ''}${(m.psnrRestored - m.psnrNoisy).toFixed(2)})`,
+      );
       result('r-tiles', m.tiles);
       result('r-t-backend', m.timings.backendMs, fmtMs(m.timings.backendMs));
       result('r-t-model', m.timings.modelMs, fmtMs(m.timings.modelMs));

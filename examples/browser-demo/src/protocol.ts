@@ -19,7 +19,16 @@ export interface RgbImage {
 export type ToWorker =
   | { type: 'hello' }
   | { type: 'cancel' }
-  | { type: 'run'; /** The page's base URL (public/ files are fetched relative to it). */ base: string; image: RgbImage; model: ModelChoice; backend: Backend; sigma: number; seed: number; tileSize: number };
+  | {
+      type: 'run' /** The page's base URL (public/ files are fetched relative to it). */;
+      base: string;
+      image: RgbImage;
+      model: ModelChoice;
+      backend: Backend;
+      sigma: number;
+      seed: number;
+      tileSize: number;
+    };
 
 export type FromWorker =
   | { type: 'models'; models: { id: ModelChoice; label: string; trained: boolean }[] }

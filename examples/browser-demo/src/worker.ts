@@ -102,19 +102,23 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>) {
   const tiles = { done: 0, total: 0 };
   post({ type: 'status', text: `restoring on ${tf.getBackend()}…` });
   const t1 = performance.now();
-  const out = await restore(entry.model, { data: noisy, width, height, channels: 3 }, {
-    tileSize: msg.tileSize,
-    overlap: Math.min(16, msg.tileSize / 4),
-    signal,
-    outputIndex: msg.model.startsWith('drcnet') ? -1 : 0,
-    onProgress: async ({ index, total, fraction }) => {
-      tiles.done = index + 1;
-      tiles.total = total;
-      post({ type: 'progress', fraction, index, total });
-      // Let the worker's event loop run between tiles, so a cancel message is seen before the next tile.
-      await new Promise((r) => setTimeout(r, 0));
+  const out = await restore(
+    entry.model,
+    { data: noisy, width, height, channels: 3 },
+    {
+      tileSize: msg.tileSize,
+      overlap: Math.min(16, msg.tileSize / 4),
+      signal,
+      outputIndex: msg.model.startsWith('drcnet') ? -1 : 0,
+      onProgress: async ({ index, total, fraction }) => {
+        tiles.done = index + 1;
+        tiles.total = total;
+        post({ type: 'progress', fraction, index, total });
+        // Let the worker's event loop run between tiles, so a cancel message is seen before the next tile.
+        await new Promise((r) => setTimeout(r, 0));
+      },
     },
-  });
+  );
   const t2 = performance.now();
   controller = null;
   const shape = [height, width, 3];
@@ -149,7 +153,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   } catch (err) {
     controller = null;
     const e2 = err as Error;
-    if (err instanceof AbortError) post({ type: 'cancelled' }); // by brand: class names do not survive minification
+    if (err instanceof AbortError)
+      post({ type: 'cancelled' }); // by brand: class names do not survive minification
     else post({ type: 'error', message: `${e2?.name ?? 'Error'}: ${e2?.message ?? String(err)}` });
   }
 };

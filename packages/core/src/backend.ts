@@ -34,6 +34,9 @@ export async function useBackend(name: BackendName, opts: { register?: () => Pro
     }
   }
   const ok = await tf.setBackend(name);
-  if (!ok) throw new BackendError(`backend '${name}' failed to initialise here (${name === 'webgpu' ? 'no WebGPU adapter' : name === 'webgl' ? 'no WebGL context' : 'see console'})`);
+  if (!ok)
+    throw new BackendError(
+      `backend '${name}' failed to initialise here (${name === 'webgpu' ? 'no WebGPU adapter' : name === 'webgl' ? 'no WebGL context' : 'see console'})`,
+    );
   await tf.ready();
 }

@@ -194,7 +194,9 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
       return;
     }
     if (channels.length === 0 || channels.some((c) => c === undefined))
-      throw new ConfigError(`${this.getClassName()} '${this.name}' is not built and its options do not fix its input channels: call build(inputShape) or apply it to an input first`);
+      throw new ConfigError(
+        `${this.getClassName()} '${this.name}' is not built and its options do not fix its input channels: call build(inputShape) or apply it to an input first`,
+      );
     const shapes = channels.map((c) => [null, null, null, c as number]);
     this.build(shapes.length === 1 ? shapes[0]! : shapes);
     this.built = true;
@@ -284,7 +286,8 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
     list.forEach((x, i) => {
       if (x.dtype !== 'float32') throw new DTypeError(`${this.getClassName()} '${this.name}': input ${i} must be float32, got ${x.dtype}`);
       if (want.length === 0) return;
-      if (x.rank !== 4) throw new ShapeError(`${this.getClassName()} '${this.name}': input ${i} must be rank 4 [B, H, W, C] (NHWC), got shape ${fmtShape(x.shape)}`);
+      if (x.rank !== 4)
+        throw new ShapeError(`${this.getClassName()} '${this.name}': input ${i} must be rank 4 [B, H, W, C] (NHWC), got shape ${fmtShape(x.shape)}`);
       const c = want[i];
       if (c !== undefined && x.shape[3] !== c)
         throw new ShapeError(`${this.getClassName()} '${this.name}': input ${i} must have ${c} channels (last axis, NHWC), got shape ${fmtShape(x.shape)}`);
@@ -326,6 +329,7 @@ export function registerBlock<T extends { className: string; new (...a: never[])
 }
 
 export function ensurePositiveInt(owner: string, key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${owner}: option '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new ConfigError(`${owner}: option '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }

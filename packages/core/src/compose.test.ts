@@ -5,10 +5,12 @@ import { Conv2d, Sequential, LayerNorm2d, BatchNorm2d, countParams } from './ind
 
 async function saveLoad(model: tfl.LayersModel): Promise<tfl.LayersModel> {
   let art: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    art = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      art = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   // through JSON text, as a file would be
   const topo = JSON.parse(JSON.stringify(art!.modelTopology));
   return tfl.loadLayersModel(tf.io.fromMemory({ ...art!, modelTopology: topo }));
@@ -19,16 +21,21 @@ describe('a functional model composed from Blocks', () => {
     const before = tf.memory().numTensors;
     const inp = tfl.input({ shape: [null, null, 3] });
     const stem = new Conv2d({ inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1, name: 'stem' });
-    const body = new Sequential({ name: 'body', layers: [
-      { type: 'LayerNorm2d', channels: 8, normKind: 'BiasFree' },
-      { type: 'Conv2d', inChannels: 8, outChannels: 16, kernelSize: 1 },
-      { type: 'SimpleGate' },
-      { type: 'BatchNorm2d', channels: 8 },
-      { type: 'Conv2d', inChannels: 8, outChannels: 8, kernelSize: 3, padding: 1, groups: 8 },
-    ] });
+    const body = new Sequential({
+      name: 'body',
+      layers: [
+        { type: 'LayerNorm2d', channels: 8, normKind: 'BiasFree' },
+        { type: 'Conv2d', inChannels: 8, outChannels: 16, kernelSize: 1 },
+        { type: 'SimpleGate' },
+        { type: 'BatchNorm2d', channels: 8 },
+        { type: 'Conv2d', inChannels: 8, outChannels: 8, kernelSize: 3, padding: 1, groups: 8 },
+      ],
+    });
     const head = new Conv2d({ inChannels: 8, outChannels: 3, kernelSize: 3, padding: 1, name: 'head' });
     const h = stem.apply(inp) as tfl.SymbolicTensor;
-    const out = tfl.layers.add().apply([inp, head.apply(tfl.layers.add().apply([h, body.apply(h) as tfl.SymbolicTensor])) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .add()
+      .apply([inp, head.apply(tfl.layers.add().apply([h, body.apply(h) as tfl.SymbolicTensor])) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: inp, outputs: out });
     // every weight of every nested child is visible to the model, with unique stable names
     const names = model.weights.map((w) => w.originalName);
@@ -50,7 +57,12 @@ describe('a functional model composed from Blocks', () => {
   });
 
   it('freezing a Block freezes all its children (and unfreezing restores them)', () => {
-    const s = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 1 }, { type: 'LayerNorm2d', channels: 2 }] });
+    const s = new Sequential({
+      layers: [
+        { type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 1 },
+        { type: 'LayerNorm2d', channels: 2 },
+      ],
+    });
     s.build([null, 4, 4, 2]);
     expect(s.trainableWeights.length).toBe(4);
     s.trainable = false;

@@ -10,17 +10,34 @@ const cases: { file: string; make: () => tfl.layers.Layer; prefix: string; inC: 
   { file: 'restormer/layernorm_biasfree.safetensors', make: () => new LayerNorm2d({ channels: 16, normKind: 'BiasFree' }), prefix: 'body.', inC: 16 },
   {
     file: 'restormer/downsample.safetensors',
-    make: () => new Sequential({ layers: [{ type: 'Conv2d', inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1, bias: false }, { type: 'PixelUnshuffle', factor: 2 }] }),
+    make: () =>
+      new Sequential({
+        layers: [
+          { type: 'Conv2d', inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1, bias: false },
+          { type: 'PixelUnshuffle', factor: 2 },
+        ],
+      }),
     prefix: 'body.',
     inC: 16,
   },
   {
     file: 'restormer/upsample.safetensors',
-    make: () => new Sequential({ layers: [{ type: 'Conv2d', inChannels: 16, outChannels: 32, kernelSize: 3, padding: 1, bias: false }, { type: 'PixelShuffle', factor: 2 }] }),
+    make: () =>
+      new Sequential({
+        layers: [
+          { type: 'Conv2d', inChannels: 16, outChannels: 32, kernelSize: 3, padding: 1, bias: false },
+          { type: 'PixelShuffle', factor: 2 },
+        ],
+      }),
     prefix: 'body.',
     inC: 16,
   },
-  { file: 'restormer/overlappatchembed.safetensors', make: () => new Conv2d({ inChannels: 3, outChannels: 16, kernelSize: 3, padding: 1, bias: false }), prefix: 'proj.', inC: 3 },
+  {
+    file: 'restormer/overlappatchembed.safetensors',
+    make: () => new Conv2d({ inChannels: 3, outChannels: 16, kernelSize: 3, padding: 1, bias: false }),
+    prefix: 'proj.',
+    inC: 3,
+  },
 ];
 
 describe('official Restormer primitives reproduce the golden fixtures', () => {

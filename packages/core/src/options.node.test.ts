@@ -7,19 +7,25 @@ import { ConfigError, Conv2d, LayerNorm2d, Sequential, SimAM, opt, resolveOption
 /** Saves a LayersModel to memory (model.json + weights) the way tfjs does for files. */
 async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return saved!;
 }
 
 describe('option schema', () => {
   it('rejects unknown options with the camelCase name of a snake_case spelling, or the closest name', () => {
     expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernel_size: 3 } as never)).toThrow(ConfigError);
-    expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernel_size: 3 } as never)).toThrow(/unknown option 'kernel_size' \(did you mean 'kernelSize'\?\)/);
+    expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernel_size: 3 } as never)).toThrow(
+      /unknown option 'kernel_size' \(did you mean 'kernelSize'\?\)/,
+    );
     expect(() => new LayerNorm2d({ channels: 4, normKnd: 'BiasFree' } as never)).toThrow(/unknown option 'normKnd' \(did you mean 'normKind'\?\)/);
-    expect(() => new LayerNorm2d({ channels: 4, kind: 'BiasFree' } as never)).toThrow(/unknown option 'kind' \(did you mean 'normKind'\?\).*known options: channels, normKind, eps/);
+    expect(() => new LayerNorm2d({ channels: 4, kind: 'BiasFree' } as never)).toThrow(
+      /unknown option 'kind' \(did you mean 'normKind'\?\).*known options: channels, normKind, eps/,
+    );
     expect(suggestOption('ffn_expansion_factor', ['channels', 'ffnExpansionFactor'])).toBe('ffnExpansionFactor');
     expect(suggestOption('zzzz', ['channels', 'heads'])).toBeNull();
     // names of 0.1 and of the official constructors that the naming table replaces
@@ -29,7 +35,9 @@ describe('option schema', () => {
   });
 
   it('names the option, what it must be and what was given', () => {
-    expect(() => new LayerNorm2d({ channels: 4, normKind: 'bias_freee' as never })).toThrow(/option 'normKind' must be one of 'WithBias', 'BiasFree', got "bias_freee"/);
+    expect(() => new LayerNorm2d({ channels: 4, normKind: 'bias_freee' as never })).toThrow(
+      /option 'normKind' must be one of 'WithBias', 'BiasFree', got "bias_freee"/,
+    );
     expect(() => new SimAM({ lambda: -1 })).toThrow(/option 'lambda' must be a finite number > 0, got -1/);
     expect(() => new Conv2d({ inChannels: 3, outChannels: 8 } as never)).toThrow(/option 'kernelSize' is required/);
     expect(() => new Conv2d({ inChannels: 3, outChannels: 8, kernelSize: 3, padding: -1 })).toThrow(/option 'padding' must be/);
@@ -80,10 +88,17 @@ describe('option schema', () => {
 
   it('configs saved by restorekit 0.1 (with the hex rkOptions copy) load with their exact options, or say how to re-save', () => {
     const hex = (o: unknown) => Array.from(new TextEncoder().encode(JSON.stringify(o)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const conv = new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 1, rkOptions: hex({ inChannels: 3, outChannels: 8, kernelSize: 3, bias: false }) } as never);
+    const conv = new Conv2d({
+      inChannels: 1,
+      outChannels: 1,
+      kernelSize: 1,
+      rkOptions: hex({ inChannels: 3, outChannels: 8, kernelSize: 3, bias: false }),
+    } as never);
     expect(conv.options).toMatchObject({ inChannels: 3, outChannels: 8, kernelSize: 3, bias: false });
     // 0.1's LayerNorm2d option 'kind' is 'normKind' in 0.2:
-    expect(() => new LayerNorm2d({ channels: 4, rkOptions: hex({ channels: 4, kind: 'BiasFree' }) } as never)).toThrow(/unknown option 'kind'.*saved by restorekit 0\.1.*save it again/);
+    expect(() => new LayerNorm2d({ channels: 4, rkOptions: hex({ channels: 4, kind: 'BiasFree' }) } as never)).toThrow(
+      /unknown option 'kind'.*saved by restorekit 0\.1.*save it again/,
+    );
     expect(() => new LayerNorm2d({ channels: 4, rkOptions: 'zz' } as never)).toThrow(/rkOptions is not a hex-encoded options string/);
   });
 });

@@ -104,16 +104,25 @@ export const opt = {
   /** One of a fixed set of strings; case/underscore variants map to the canonical spelling. */
   enum<const V extends string>(values: readonly V[], dflt: V): OptionSpec<V, true> {
     const byCanon = new Map(values.map((v) => [canonicalName(v), v]));
-    return spec(`one of ${values.map((v) => `'${v}'`).join(', ')}`, (v) => (typeof v === 'string' && byCanon.has(canonicalName(v)) ? ok(byCanon.get(canonicalName(v))!) : bad()), dflt);
+    return spec(
+      `one of ${values.map((v) => `'${v}'`).join(', ')}`,
+      (v) => (typeof v === 'string' && byCanon.has(canonicalName(v)) ? ok(byCanon.get(canonicalName(v))!) : bad()),
+      dflt,
+    );
   },
   /** A fixed-length list of integers (e.g. blocks per level), each within bounds. */
   ints<N extends number>(length: N, bounds: NumberBounds, dflt: number[]): OptionSpec<number[], true> {
-    return spec(`a list of ${length} integers ${boundsText(bounds)}`, (v) => (Array.isArray(v) && v.length === length && v.every((x) => isInt(x) && inBounds(x, bounds)) ? ok([...v] as number[]) : bad()), dflt);
+    return spec(
+      `a list of ${length} integers ${boundsText(bounds)}`,
+      (v) => (Array.isArray(v) && v.length === length && v.every((x) => isInt(x) && inBounds(x, bounds)) ? ok([...v] as number[]) : bad()),
+      dflt,
+    );
   },
   /** An integer or an [h, w] pair of integers within bounds (kernel sizes, strides, paddings). */
   intOrPair: ((bounds: NumberBounds, ...dflt: [(number | [number, number])?]) => {
     const good = (x: unknown) => isInt(x) && inBounds(x, bounds);
-    const parse = (v: unknown) => (good(v) ? ok(v as number) : Array.isArray(v) && v.length === 2 && v.every(good) ? ok([v[0], v[1]] as [number, number]) : bad());
+    const parse = (v: unknown) =>
+      good(v) ? ok(v as number) : Array.isArray(v) && v.length === 2 && v.every(good) ? ok([v[0], v[1]] as [number, number]) : bad();
     const e = `an integer ${boundsText(bounds)} or an [h, w] pair of them`;
     return dflt.length ? spec<number | [number, number]>(e, parse, dflt[0]!) : spec<number | [number, number]>(e, parse);
   }) as {
@@ -124,7 +133,10 @@ export const opt = {
   component(dflt?: { type: string; [k: string]: unknown }): OptionSpec<{ type: string; [k: string]: unknown }, true> {
     return spec(
       "a component config { type: 'Name', ...options }",
-      (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string' ? ok(copy(v) as { type: string }) : bad()),
+      (v) =>
+        v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string'
+          ? ok(copy(v) as { type: string })
+          : bad(),
       dflt as { type: string },
     );
   },
@@ -222,5 +234,9 @@ export function resolveOptions<S extends OptionSchema>(owner: string, schema: S,
 
 /** The defaults of a schema (options without one are left out). */
 export function optionDefaults(schema: OptionSchema): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(schema).filter(([, s]) => s.hasDefault).map(([k, s]) => [k, copy(s.defaultValue)]));
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([, s]) => s.hasDefault)
+      .map(([k, s]) => [k, copy(s.defaultValue)]),
+  );
 }

@@ -38,7 +38,9 @@ export class Registry<T> {
     const e = this.entries.get(type) ?? this.entries.get(this.resolveName(type) ?? '');
     if (!e) {
       const hint = suggestOption(type, this.list());
-      throw new RegistryError(`unknown ${this.kind} type '${type}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${this.list().join(', ') || 'none'})`);
+      throw new RegistryError(
+        `unknown ${this.kind} type '${type}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${this.list().join(', ') || 'none'})`,
+      );
     }
     return e;
   }
@@ -50,7 +52,8 @@ export class Registry<T> {
   }
   /** Creates a component from `{ type, ...options }`. */
   create(config: ComponentConfig): T {
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError(`${this.kind} config must be an object { type, ...options }, got ${JSON.stringify(config)}`);
+    if (config === null || typeof config !== 'object' || Array.isArray(config))
+      throw new ConfigError(`${this.kind} config must be an object { type, ...options }, got ${JSON.stringify(config)}`);
     const { type, ...options } = config;
     if (typeof type !== 'string') throw new ConfigError(`${this.kind} config needs a string 'type', got ${JSON.stringify(type)}`);
     return this.get(type).create(options);

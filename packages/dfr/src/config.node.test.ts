@@ -11,7 +11,9 @@ describe('@restorekit/dfr configuration (node-cpu)', () => {
     expect(() => new RegionNorm({ channels: 0 })).toThrow(ConfigError);
     expect(() => new RegionNorm({ channels: 4, threshold: 1.5 })).toThrow(/option 'threshold' must be a number in \(0, 1\)/);
     expect(() => new RegionNorm({ channels: 4, kernelSize: 4 })).toThrow(/option 'kernelSize' must be an odd positive integer/);
-    expect(() => new DFR({ inChannels: 3, outChannels: 5 })).toThrow(/option 'outChannels' must be an even positive integer \(RN_L normalises half of the channels\), got 5/);
+    expect(() => new DFR({ inChannels: 3, outChannels: 5 })).toThrow(
+      /option 'outChannels' must be an even positive integer \(RN_L normalises half of the channels\), got 5/,
+    );
     expect(() => new DFR({ inChannels: 3, outChannels: 4, useCsff: true, downsample: false })).toThrow(/useCsff/);
     expect(() => new DFR({ inChannels: 3, outChannels: 4, reluSlope: Number.NaN })).toThrow(/reluSlope/);
     expect(() => new UNetUpBlock({ inChannels: 4, outChannels: 4 })).toThrow(/smaller than 'inChannels'/);
@@ -45,7 +47,13 @@ describe('@restorekit/dfr configuration (node-cpu)', () => {
 
   it('getConfig returns every resolved option (defaults filled in)', () => {
     expect(new DFR({ inChannels: 3, outChannels: 4 }).getConfig()).toMatchObject({
-      inChannels: 3, outChannels: 4, downsample: true, useCsff: false, regionNorm: true, reluSlope: 0.2, threshold: 0.8,
+      inChannels: 3,
+      outChannels: 4,
+      downsample: true,
+      useCsff: false,
+      regionNorm: true,
+      reluSlope: 0.2,
+      threshold: 0.8,
     });
     expect(new RegionNorm({ channels: 4 }).getConfig()).toMatchObject({ channels: 4, threshold: 0.8, kernelSize: 7 });
     expect(new PlainConvBlock({ inChannels: 4, outChannels: 2 }).getConfig()).toMatchObject({ inChannels: 4, outChannels: 2, reluSlope: 0.2 });
@@ -59,9 +67,20 @@ describe('@restorekit/dfr configuration (node-cpu)', () => {
     d.build([null, 16, 16, 64]);
     expect(countParams(d)).toBe(143_814);
     expect(torchParameters(d).map((p) => p.name)).toEqual([
-      'identity.weight', 'identity.bias', 'conv_1.weight', 'conv_1.bias', 'conv_2.weight', 'conv_2.bias',
-      'norm.sa.conv1.weight', 'norm.sa.gamma_conv.weight', 'norm.sa.gamma_conv.bias', 'norm.sa.beta_conv.weight', 'norm.sa.beta_conv.bias',
-      'norm.rn.bn_norm.weight', 'norm.rn.bn_norm.bias', 'downsample.weight',
+      'identity.weight',
+      'identity.bias',
+      'conv_1.weight',
+      'conv_1.bias',
+      'conv_2.weight',
+      'conv_2.bias',
+      'norm.sa.conv1.weight',
+      'norm.sa.gamma_conv.weight',
+      'norm.sa.gamma_conv.bias',
+      'norm.sa.beta_conv.weight',
+      'norm.sa.beta_conv.bias',
+      'norm.rn.bn_norm.weight',
+      'norm.rn.bn_norm.bias',
+      'downsample.weight',
     ]);
     // RN_L weights are present with region norm off too (official constructor), so the count is unchanged.
     const off = new DFR({ inChannels: 64, outChannels: 64, regionNorm: false });
@@ -70,7 +89,11 @@ describe('@restorekit/dfr configuration (node-cpu)', () => {
     expect(countParams(off)).toBe(143_814);
     const csff = new DFR({ inChannels: 128, outChannels: 256, useCsff: true });
     csff.setFastWeightInitDuringBuild(true);
-    csff.build([[null, 8, 8, 128], [null, 8, 8, 256], [null, 8, 8, 256]]);
+    csff.build([
+      [null, 8, 8, 128],
+      [null, 8, 8, 256],
+      [null, 8, 8, 256],
+    ]);
     expect(countParams(csff)).toBe(2_852_550); // spec §1.6 stage-2 level 2
     expect(regionNormPaths(csff).has('norm')).toBe(true);
     for (const b of [d, off, csff]) b.dispose();
@@ -79,10 +102,16 @@ describe('@restorekit/dfr configuration (node-cpu)', () => {
   it('UNetUpBlock 512→256 and SAM(64) have the spec §1.6 counts', () => {
     const u = new UNetUpBlock({ inChannels: 512, outChannels: 256 });
     u.setFastWeightInitDuringBuild(true);
-    u.build([[null, 4, 4, 512], [null, 8, 8, 256]]);
+    u.build([
+      [null, 4, 4, 512],
+      [null, 8, 8, 256],
+    ]);
     expect(countParams(u)).toBe(2_425_856);
     const s = new SAM({ channels: 64 });
-    s.build([[null, 8, 8, 64], [null, 8, 8, 3]]);
+    s.build([
+      [null, 8, 8, 64],
+      [null, 8, 8, 3],
+    ]);
     expect(countParams(s)).toBe(40_451);
     u.dispose();
     s.dispose();

@@ -1,13 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, ShapeError, fmtShape, free, consume, opt, registerBlock, simam, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  ConfigError,
+  ShapeError,
+  fmtShape,
+  free,
+  consume,
+  opt,
+  registerBlock,
+  simam,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import { RegionNorm } from './region-norm.js';
 import { reluSlope } from './options.js';
 
 const OPTIONS = {
   inChannels: opt.posInt(),
   /** Output width, even: RN_L normalises the first half. */
-  outChannels: opt.custom<number>('an even positive integer', (v) => (Number.isInteger(v) && (v as number) >= 2 && (v as number) % 2 === 0) || 'RN_L normalises half of the channels') as OptionSpec<number, false>,
+  outChannels: opt.custom<number>(
+    'an even positive integer',
+    (v) => (Number.isInteger(v) && (v as number) >= 2 && (v as number) % 2 === 0) || 'RN_L normalises half of the channels',
+  ) as OptionSpec<number, false>,
   /** 4×4 stride-2 pad-1 downsample conv (no bias) after the block; outputs [down, out]. Default true. */
   downsample: opt.bool(true),
   /** Cross-stage feature fusion: inputs [x, enc, dec], out += csff_enc(enc) + csff_dec(dec). Needs `downsample`. Default false. */
@@ -58,7 +76,8 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
       this.csffEnc = this.addChild('csff_enc', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 3, padding: 1 }));
       this.csffDec = this.addChild('csff_dec', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 3, padding: 1 }));
     }
-    if (downsample) this.down = this.addChild('downsample', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 4, stride: 2, padding: 1, bias: false }));
+    if (downsample)
+      this.down = this.addChild('downsample', new Conv2d({ inChannels: cout, outChannels: cout, kernelSize: 4, stride: 2, padding: 1, bias: false }));
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -88,7 +107,10 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
     super.validateInputs(xs);
     if (want === 3) {
       const [x, e, d] = list as [tf.Tensor, tf.Tensor, tf.Tensor];
-      for (const [n, t] of [['enc', e], ['dec', d]] as const)
+      for (const [n, t] of [
+        ['enc', e],
+        ['dec', d],
+      ] as const)
         if (t.shape[0] !== x.shape[0] || t.shape[1] !== x.shape[1] || t.shape[2] !== x.shape[2])
           throw new ShapeError(`DFR '${this.name}': ${n} must have the batch and spatial size of x ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
     }

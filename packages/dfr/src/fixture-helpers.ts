@@ -21,7 +21,10 @@ const maskKey = (path: string) => (path === '' ? '__mask__' : `__mask__.${path}`
 export async function checkDRCNetFixture(file: string, create: (fx: Fixture) => tfl.layers.Layer): Promise<FixtureRun> {
   // Which masks the fixture stores (checkFixture loads it again: the names must be known before it runs).
   const names = Object.keys((await loadFixture(file)).tensors);
-  const paths = names.filter((k) => k.startsWith('__mask__')).map((k) => k.replace(/^__mask__\.?/, '')).sort();
+  const paths = names
+    .filter((k) => k.startsWith('__mask__'))
+    .map((k) => k.replace(/^__mask__\.?/, ''))
+    .sort();
   const outputs = [...['__output__', '__output2__'].filter((n) => names.includes(n)), ...paths.map(maskKey)];
   let ran: string[] | null = null;
   const { fixture, comparisons } = await checkFixture(file, create, {
@@ -30,7 +33,10 @@ export async function checkDRCNetFixture(file: string, create: (fx: Fixture) => 
       const { result, masks } = recordRegionMasks(() => layer.apply(xs.length === 1 ? xs[0]! : xs) as tf.Tensor | tf.Tensor[]);
       const ys = Array.isArray(result) ? result : [result];
       const byPath = regionNormPaths(layer);
-      ran = [...byPath].filter(([, l]) => masks.has(l)).map(([p]) => p).sort();
+      ran = [...byPath]
+        .filter(([, l]) => masks.has(l))
+        .map(([p]) => p)
+        .sort();
       const wanted = paths.map((p) => masks.get(byPath.get(p)!));
       // Exactly the stored masks are returned (and freed by checkFixture); any other recorded mask is freed here.
       tf.dispose([...masks.values()].filter((m) => !wanted.includes(m)));

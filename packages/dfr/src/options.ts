@@ -7,4 +7,8 @@ export const reluSlope = (): OptionSpec<number, true> => opt.number({}, 0.2);
 
 /** An odd positive integer: the kernel size of a same-size convolution (padding (k − 1) / 2). */
 export const oddKernelSize = (dflt: number): OptionSpec<number, true> =>
-  opt.custom<number>('an odd positive integer', (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) % 2 === 1) || 'padding (k − 1) / 2 keeps the size only for odd k', dflt) as OptionSpec<number, true>;
+  opt.custom<number>(
+    'an odd positive integer',
+    (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) % 2 === 1) || 'padding (k − 1) / 2 keeps the size only for odd k',
+    dflt,
+  ) as OptionSpec<number, true>;

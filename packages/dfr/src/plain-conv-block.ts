@@ -45,7 +45,10 @@ export class PlainConvBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
     const slope = this.options.reluSlope;
     const lrelu = (t: tf.Tensor) => tf.leakyRelu(t, slope);
     const h = consume(this.run(this.conv1, x, training), lrelu);
-    const y = consume(consume(h, (t) => this.run(this.conv2, t, training)), lrelu);
+    const y = consume(
+      consume(h, (t) => this.run(this.conv2, t, training)),
+      lrelu,
+    );
     return consume(y, (t) => consume(this.run(this.identity, x, training), (i) => tf.add(t, i)));
   }
 

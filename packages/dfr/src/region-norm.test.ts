@@ -5,7 +5,10 @@ import { checkDRCNetFixture } from './fixture-helpers.js';
 
 describe('RegionNorm (official RN_L)', () => {
   it('reproduces drcnet/rn_l (output and hard mask exactly)', async () => {
-    const r = await checkDRCNetFixture('drcnet/rn_l.safetensors', (fx) => new RegionNorm({ channels: fx.config.feature_channels as number, threshold: fx.config.threshold as number }));
+    const r = await checkDRCNetFixture(
+      'drcnet/rn_l.safetensors',
+      (fx) => new RegionNorm({ channels: fx.config.feature_channels as number, threshold: fx.config.threshold as number }),
+    );
     expect(r.masks['(root)']).toBe(256);
   });
 
@@ -15,13 +18,19 @@ describe('RegionNorm (official RN_L)', () => {
     const y = rn.apply(z) as tf.Tensor;
     const mask = rn.regionMask(z);
     const M = await tf.tidy(() => tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)).data();
-    const gamma = await tf.tidy(() => rn.gammaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor).data();
-    const beta = await tf.tidy(() => rn.betaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor).data();
+    const gamma = await tf
+      .tidy(() => rn.gammaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor)
+      .data();
+    const beta = await tf
+      .tidy(() => rn.betaConv.apply(tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)) as tf.Tensor)
+      .data();
     const Z = await z.data();
     const R = await mask.data();
     const w = await rn.bnNorm.gamma!.read().data();
     const b = await rn.bnNorm.beta!.read().data();
-    const B = 2, P = 20, C = 3;
+    const B = 2,
+      P = 20,
+      C = 3;
     for (let i = 0; i < B * P; i++) expect(R[i]).toBe(M[i]! >= 0.5 ? 1 : 0);
     const want = new Float64Array(B * P * C);
     for (const fg of [true, false]) {

@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, InstanceNorm2d, opt, registerBlock, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  ConfigError,
+  InstanceNorm2d,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import { oddKernelSize } from './options.js';
 import { recordMask } from './region-masks.js';
 
@@ -8,7 +19,10 @@ const OPTIONS = {
   /** Channels C of the normalised feature (official `feature_channels`; DFR uses half of its width). */
   channels: opt.posInt(),
   /** Hard-mask threshold t on the importance map: foreground where M ≥ t (official 0.8). */
-  threshold: opt.custom<number>('a number in (0, 1)', (v) => (typeof v === 'number' && v > 0 && v < 1) || 'a threshold on a sigmoid map', 0.8) as OptionSpec<number, true>,
+  threshold: opt.custom<number>('a number in (0, 1)', (v) => (typeof v === 'number' && v > 0 && v < 1) || 'a threshold on a sigmoid map', 0.8) as OptionSpec<
+    number,
+    true
+  >,
   /** Kernel size of the three self-aware affine convs (official 7), odd. */
   kernelSize: oddKernelSize(7),
 };

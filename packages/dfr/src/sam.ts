@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ShapeError, consume, fmtShape, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  ShapeError,
+  consume,
+  fmtShape,
+  free,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import { oddKernelSize } from './options.js';
 
 const OPTIONS = {

@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, ConvTranspose2d, ShapeError, consume, fmtShape, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  ConfigError,
+  ConvTranspose2d,
+  ShapeError,
+  consume,
+  fmtShape,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import { PlainConvBlock } from './plain-conv-block.js';
 import { reluSlope } from './options.js';
 
@@ -27,7 +39,10 @@ export class UNetUpBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
   constructor(opts: UNetUpBlockOptions & BlockArgs) {
     super(opts as never);
     const { inChannels: cin, outChannels: cout, reluSlope: slope } = this.options;
-    if (cout >= cin) throw new ConfigError(`UNetUpBlock: 'outChannels' (${cout}) must be smaller than 'inChannels' (${cin}); the bridge brings the other inChannels − outChannels`);
+    if (cout >= cin)
+      throw new ConfigError(
+        `UNetUpBlock: 'outChannels' (${cout}) must be smaller than 'inChannels' (${cin}); the bridge brings the other inChannels − outChannels`,
+      );
     this.up = this.addChild('up', new ConvTranspose2d({ inChannels: cin, outChannels: cout, kernelSize: 2, stride: 2, bias: true }));
     this.convBlock = this.addChild('conv_block', new PlainConvBlock({ inChannels: cin, outChannels: cout, reluSlope: slope }));
   }

@@ -153,7 +153,10 @@ export function c2cBases(N: number, sign: 1 | -1, scale: number, rows = N): [tf.
       }
     return b;
   };
-  return [cached(`c2c.re|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(false)), cached(`c2c.im|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(true))];
+  return [
+    cached(`c2c.re|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(false)),
+    cached(`c2c.im|${N}|${rows}|${sign}|${scale}`, [rows, 2 * N], make(true)),
+  ];
 }
 
 /**
@@ -199,7 +202,10 @@ export function fourStepBases(P: number, Q: number, sign: 1 | -1, scale: number,
       }
     return b;
   };
-  return [cached(`4s.re|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(false)), cached(`4s.im|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(true))];
+  return [
+    cached(`4s.re|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(false)),
+    cached(`4s.im|${P}|${Q}|${rows}|${sign}|${scale}`, [P, rows, 2 * Q], make(true)),
+  ];
 }
 
 /** The c2r weights a_k (1 for bin 0 and, N even, bin N/2; else 2) as a [K, 1] column. */

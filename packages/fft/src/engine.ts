@@ -172,7 +172,12 @@ export function stage1d(input: tf.Tensor | Cx, st: Stage, pre: number, post: num
   // x_n = Re(Σ_{k<K} a_k Z_k e^{iθ}): weight, zero-pad to N bins, complex inverse, keep the real part.
   const [P, Q] = f;
   const w = c2rWeights(N);
-  const pad = (t: tf.Tensor) => tf.pad(tf.mul(tf.reshape(t, [pre, K, post]), w), [[0, 0], [0, N - K], [0, 0]]);
+  const pad = (t: tf.Tensor) =>
+    tf.pad(tf.mul(tf.reshape(t, [pre, K, post]), w), [
+      [0, 0],
+      [0, N - K],
+      [0, 0],
+    ]);
   const [br, bi] = c2cBases(P, st.sign, 1);
   const s = stack({ re: pad(z.re), im: pad(z.im) }, pre, P, Q * post);
   const a = { re: leftMul(br, s, pre, 2 * P, Q * post), im: leftMul(bi, s, pre, 2 * P, Q * post) };
@@ -192,7 +197,10 @@ export function run2d(input: tf.Tensor | Cx, shape: readonly number[], first: nu
   if (layoutFor() === 'rows' && path !== 'fourstep') return run2dRows(input, shape, first, second, s1, s2);
   const cur = shape.slice();
   let v: tf.Tensor | Cx = input;
-  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+  for (const [axis, st] of [
+    [first, s1],
+    [second, s2],
+  ] as const) {
     const pre = prod(cur.slice(0, axis));
     const post = prod(cur.slice(axis + 1));
     v = stage1d(v, st, pre, post, path);
@@ -205,11 +213,17 @@ export function run2d(input: tf.Tensor | Cx, shape: readonly number[], first: nu
 /** The custom-kernel run2d: values stay [parts, pre, L, post] (parts = 2 for [re, im]) between stages. */
 function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
   const backend = tf.getBackend();
-  if (!KERNEL_BACKENDS.includes(backend)) throw new BackendError(`fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(' or ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`);
+  if (!KERNEL_BACKENDS.includes(backend))
+    throw new BackendError(
+      `fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(' or ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`,
+    );
   if (backend === 'webgl') return run2dPacked(input, shape, first, second, s1, s2);
   const cur = shape.slice();
   let v = input instanceof tf.Tensor ? tf.reshape(input, [1, ...shape]) : tf.stack([input.re, input.im]);
-  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+  for (const [axis, st] of [
+    [first, s1],
+    [second, s2],
+  ] as const) {
     const pre = prod(cur.slice(0, axis));
     const post = prod(cur.slice(axis + 1));
     const f = st.n >= KERNEL_FOURSTEP_MIN_N ? factorPair(st.n) : null;
@@ -237,7 +251,10 @@ function run2dPacked(input: tf.Tensor | Cx, shape: readonly number[], first: num
   let complex = !(input instanceof tf.Tensor);
   if (input instanceof tf.Tensor) v = tf.reshape(input, cur);
   else v = stackParts(tf.reshape(input.re, rows(cur)), tf.reshape(input.im, rows(cur)));
-  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+  for (const [axis, st] of [
+    [first, s1],
+    [second, s2],
+  ] as const) {
     const view = { pre: prod(cur.slice(0, axis)), mid: prod(cur.slice(axis + 1, rank - 1)), last: cur[rank - 1]! };
     const L = cur[axis]!;
     const shp = complex ? [view.pre, L, view.mid, 2, view.last] : view.mid === 1 ? [view.pre, L, view.last] : [view.pre, L, view.mid, view.last];
@@ -263,7 +280,10 @@ function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: numbe
   let order = shape.map((_, i) => i); // original axis at each current position
   let v: tf.Tensor | Cx = input;
   const map = (f: (t: tf.Tensor) => tf.Tensor) => (v instanceof tf.Tensor ? f(v) : { re: f(v.re), im: f(v.im) });
-  for (const [axis, st] of [[first, s1], [second, s2]] as const) {
+  for (const [axis, st] of [
+    [first, s1],
+    [second, s2],
+  ] as const) {
     let pos = order.indexOf(axis);
     const N = dims[pos]!;
     let pre = prod(dims.slice(0, pos));
@@ -271,7 +291,10 @@ function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: numbe
     if (post > 1) {
       // move the axis to the end (it stays there). Even with pre = 1, multiplying from the left instead
       // measured slower: XNNPACK packs the right operand of every product, here the data.
-      const perm = dims.map((_, i) => i).filter((i) => i !== pos).concat(pos);
+      const perm = dims
+        .map((_, i) => i)
+        .filter((i) => i !== pos)
+        .concat(pos);
       v = map((t) => tf.transpose(tf.reshape(t, dims), perm));
       dims = perm.map((i) => dims[i]!);
       order = perm.map((i) => order[i]!);

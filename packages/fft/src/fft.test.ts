@@ -78,8 +78,11 @@ describe('torch.fft fixtures', () => {
 
 describe('the layers reproduce the torch.fft fixtures (path auto)', () => {
   for (const file of files.filter((f) => f.startsWith('fft/rfft2_')))
-    it(`RFFT2Layer ${file}`, () => checkFixture(file, (fx) => new RFFT2Layer({ norm: fx.config.norm as FFTNorm }), { outputs: ['__output_re__', '__output_im__'] }));
+    it(`RFFT2Layer ${file}`, () =>
+      checkFixture(file, (fx) => new RFFT2Layer({ norm: fx.config.norm as FFTNorm }), { outputs: ['__output_re__', '__output_im__'] }));
   for (const file of files.filter((f) => f.startsWith('fft/irfft2_')))
     it(`IRFFT2Layer ${file}`, () =>
-      checkFixture(file, (fx) => new IRFFT2Layer({ norm: fx.config.norm as FFTNorm, width: (fx.config.s as [number, number])[1] }), { inputs: ['__input_re__', '__input_im__'] }));
+      checkFixture(file, (fx) => new IRFFT2Layer({ norm: fx.config.norm as FFTNorm, width: (fx.config.s as [number, number])[1] }), {
+        inputs: ['__input_re__', '__input_im__'],
+      }));
 });

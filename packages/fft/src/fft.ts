@@ -22,8 +22,17 @@ export function rfft2(x: tf.Tensor, opts: FFTOptions = {}): Complex {
   const { norm, path, axes } = commonOptions('rfft2', x.rank, opts);
   const [a0, a1] = axes;
   const [H, W] = [x.shape[a0]!, x.shape[a1]!];
-  return asComplex(() =>
-    run2d(x, x.shape, a1, a0, { kind: 'r2c', n: W, sign: -1, scale: normScale(norm, W, false) }, { kind: 'c2c', n: H, sign: -1, scale: normScale(norm, H, false) }, path) as Cx,
+  return asComplex(
+    () =>
+      run2d(
+        x,
+        x.shape,
+        a1,
+        a0,
+        { kind: 'r2c', n: W, sign: -1, scale: normScale(norm, W, false) },
+        { kind: 'c2c', n: H, sign: -1, scale: normScale(norm, H, false) },
+        path,
+      ) as Cx,
   );
 }
 
@@ -42,14 +51,28 @@ export function irfft2(z: Complex, opts: IRFFTOptions = {}): tf.Tensor {
   let W = 2 * (bins - 1);
   if (o.size !== undefined) {
     const s = o.size;
-    if (s[0] !== H) throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: H = ${s[0]} but axis ${a0} has ${H} bins (resizing is not supported)`);
+    if (s[0] !== H)
+      throw new ShapeError(
+        `irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: H = ${s[0]} but axis ${a0} has ${H} bins (resizing is not supported)`,
+      );
     if (Math.floor(s[1] / 2) + 1 !== bins)
-      throw new ShapeError(`irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: W = ${s[1]} needs ⌊W/2⌋+1 = ${Math.floor(s[1] / 2) + 1} bins but axis ${a1} has ${bins}`);
+      throw new ShapeError(
+        `irfft2: size [${s.join(', ')}] does not fit the spectrum ${fmtShape(re.shape)}: W = ${s[1]} needs ⌊W/2⌋+1 = ${Math.floor(s[1] / 2) + 1} bins but axis ${a1} has ${bins}`,
+      );
     W = s[1];
   }
   if (W < 1) throw new ShapeError(`irfft2: a spectrum with ${bins} bin(s) on axis ${a1} gives no signal; pass size [H, W] with W = 1`);
-  return tf.tidy(() =>
-    run2d({ re, im: z.im }, re.shape, a0, a1, { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) }, { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) }, path) as tf.Tensor,
+  return tf.tidy(
+    () =>
+      run2d(
+        { re, im: z.im },
+        re.shape,
+        a0,
+        a1,
+        { kind: 'c2c', n: H, sign: 1, scale: normScale(norm, H, true) },
+        { kind: 'c2r', n: W, sign: 1, scale: normScale(norm, W, true) },
+        path,
+      ) as tf.Tensor,
   );
 }
 
@@ -67,7 +90,15 @@ function complexTransform(op: string, z: Complex | tf.Tensor, opts: FFTOptions, 
   const inverse = sign === 1;
   return asComplex(() => {
     const input: Cx = real ? { re: zz.re, im: tf.zerosLike(zz.re) } : { re: zz.re, im: zz.im };
-    return run2d(input, shape, a1, a0, { kind: 'c2c', n: shape[a1]!, sign, scale: normScale(norm, shape[a1]!, inverse) }, { kind: 'c2c', n: shape[a0]!, sign, scale: normScale(norm, shape[a0]!, inverse) }, path) as Cx;
+    return run2d(
+      input,
+      shape,
+      a1,
+      a0,
+      { kind: 'c2c', n: shape[a1]!, sign, scale: normScale(norm, shape[a1]!, inverse) },
+      { kind: 'c2c', n: shape[a0]!, sign, scale: normScale(norm, shape[a0]!, inverse) },
+      path,
+    ) as Cx;
   });
 }
 

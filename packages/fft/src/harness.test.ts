@@ -11,11 +11,33 @@ const create = (type: string, options: Record<string, unknown>) => () => blocks.
 
 const SPECS: Record<string, BlockCheckSpec[]> = {
   // two outputs [re, im] of [B, H, ⌊W/2⌋+1, C]
-  RFFT2Layer: [{ create: create('RFFT2Layer', { norm: 'ortho' }), inputShapes: [[2, 6, 9, 3]], outputShape: [[2, 6, 5, 3], [2, 6, 5, 3]], trainableWeights: 0 }],
+  RFFT2Layer: [
+    {
+      create: create('RFFT2Layer', { norm: 'ortho' }),
+      inputShapes: [[2, 6, 9, 3]],
+      outputShape: [
+        [2, 6, 5, 3],
+        [2, 6, 5, 3],
+      ],
+      trainableWeights: 0,
+    },
+  ],
   // [re, im] → real, odd width via the width option
-  IRFFT2Layer: [{ create: create('IRFFT2Layer', { norm: 'backward', width: 9 }), inputShapes: [[2, 6, 5, 3], [2, 6, 5, 3]], outputShape: [2, 6, 9, 3], trainableWeights: 0 }],
+  IRFFT2Layer: [
+    {
+      create: create('IRFFT2Layer', { norm: 'backward', width: 9 }),
+      inputShapes: [
+        [2, 6, 5, 3],
+        [2, 6, 5, 3],
+      ],
+      outputShape: [2, 6, 9, 3],
+      trainableWeights: 0,
+    },
+  ],
   // GFNet: one trainable complex filter
-  GlobalFilter: [{ create: create('GlobalFilter', { channels: 4, height: 6, width: 10 }), inputShapes: [[2, 6, 10, 4]], outputShape: [2, 6, 10, 4], trainableWeights: 1 }],
+  GlobalFilter: [
+    { create: create('GlobalFilter', { channels: 4, height: 6, width: 10 }), inputShapes: [[2, 6, 10, 4]], outputShape: [2, 6, 10, 4], trainableWeights: 1 },
+  ],
 };
 
 describe('every block @restorekit/fft registers passes the block harness', () => {

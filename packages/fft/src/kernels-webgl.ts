@@ -27,7 +27,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stageWithAdjoint, type KernelStage, type PassSpec } from './kernels.js';
 import { twiddleTable } from './basis.js';
 
-interface TensorInfoLike { dataId: object; shape: number[]; dtype: string }
+interface TensorInfoLike {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
 
 interface WebGLBackendLike {
   compileAndRun(program: object, inputs: tf.Tensor[]): TensorInfoLike;
@@ -115,11 +119,15 @@ function sumCode(s: PassSpec, pos: string, fetch: string, walk: { mid: number; v
       ${setup}
       vec2 ws = tw(mS);
       vec2 w = vec2(1.0, 0.0);
-      ${walk ? `int twd = textureSize(X, 0).x;
+      ${
+        walk
+          ? `int twd = textureSize(X, 0).x;
       int ix = ((p * ${s.lenIn} + (${s.pass === 'A' ? 'n2' : `k1 * ${s.Q}`})) * ${walk.mid} + m_) * ${walk.vl} + ch / 2;
       int tr = ix / twd; int tc = ix - tr * twd;
       int st = ${(s.pass === 'A' ? s.Q : 1) * walk.mid * walk.vl};
-      int sr = st / twd; int sc = st - sr * twd;` : ''}
+      int sr = st / twd; int sc = st - sr * twd;`
+          : ''
+      }
       ${taps(s, R, n, fetch, walk !== null)}
     }`;
 }
@@ -187,7 +195,12 @@ function runPass(x: tf.Tensor, s: PassSpec, v: StageView): tf.Tensor {
  * complex [pre, L, mid, 2, last] otherwise). Gradient: the adjoint transform (kernels.ts).
  */
 export function packedStage(x: tf.Tensor, st: KernelStage, v: StageView): tf.Tensor {
-  return stageWithAdjoint(x, st, (t, s) => runPass(t, s, v), (K) => [1, K, 1, 1, 1]);
+  return stageWithAdjoint(
+    x,
+    st,
+    (t, s) => runPass(t, s, v),
+    (K) => [1, K, 1, 1, 1],
+  );
 }
 
 /** re, im of shape [A, R, last] → complex [A, R, 2, last]. */

@@ -79,7 +79,11 @@ function key(s: PassSpec): string {
   return `rkdft_${s.pass}_${s.N}_${s.P}_${s.Q}_${s.sign}_${flt(s.scale)}_${s.lenIn}_${s.lenOut}_${+s.realIn}${+s.realOut}${+s.hermitian}`;
 }
 
-interface TensorInfoLike { dataId: object; shape: number[]; dtype: string }
+interface TensorInfoLike {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
 
 function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
   const [, pre, , post] = x.shape as [number, number, number, number];

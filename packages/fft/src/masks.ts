@@ -3,7 +3,10 @@ import { ConfigError, opt, resolveOptions, type OptionSpec, type OptionsInput, t
 
 const RADIAL_OPTIONS = {
   /** Spatial size [H, W] of the signal (not of the half spectrum). */
-  size: opt.custom<readonly [number, number]>('two positive integers [H, W]', (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a) && a >= 1)) || 'the signal size') as OptionSpec<readonly [number, number], false>,
+  size: opt.custom<readonly [number, number]>(
+    'two positive integers [H, W]',
+    (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a) && a >= 1)) || 'the signal size',
+  ) as OptionSpec<readonly [number, number], false>,
   /** true: the layout after fftshift (DC at [⌊H/2⌋, ⌊W/2⌋]); false (default): unshifted (DC at [0, 0]). */
   shifted: opt.bool(false),
   /** true: rfft2 half spectrum (⌊W/2⌋+1 bins, never shifted along W); default false (full W). */

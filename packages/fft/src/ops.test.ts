@@ -3,8 +3,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, ConfigError, DTypeError, ShapeError, configure, getSettings, withSettings, backendsPreferring } from '@restorekit/core';
 import { expectNoLeaks } from '@restorekit/core/testing';
 import {
-  rfft2, irfft2, fft2, ifft2, fftshift, ifftshift, roll, amplitude, phase, fromPolar, complexMul, conj,
-  lowPassMask, highPassMask, bandPassMask, radialFrequency, releaseFFTCache, fftCacheSize, pathFor, KERNEL_BACKENDS, type Complex, type FFTPath,
+  rfft2,
+  irfft2,
+  fft2,
+  ifft2,
+  fftshift,
+  ifftshift,
+  roll,
+  amplitude,
+  phase,
+  fromPolar,
+  complexMul,
+  conj,
+  lowPassMask,
+  highPassMask,
+  bandPassMask,
+  radialFrequency,
+  releaseFFTCache,
+  fftCacheSize,
+  pathFor,
+  KERNEL_BACKENDS,
+  type Complex,
+  type FFTPath,
 } from './index.js';
 
 // Leak checks below run with the basis cache off (every call creates and disposes its own bases): these are plain
@@ -32,18 +52,25 @@ async function maxAbs(a: tf.Tensor): Promise<number> {
 }
 
 describe('round trips, axes and ranks', () => {
-  it('irfft2(rfft2(x)) = x for odd and even sizes in every norm, both paths', () => expectNoLeaks(async () => {
-    for (const [H, W] of [[5, 7], [6, 9], [12, 10], [1, 4], [3, 1]])
-      for (const norm of ['backward', 'ortho', 'forward'] as const)
-        for (const path of ['matmul', 'fourstep'] as const) {
-          const x = rnd([2, H, W, 3], H * 10 + W);
-          const z = rfft2(x, { norm, path });
-          expect(z.re.shape).toEqual([2, H, Math.floor(W / 2) + 1, 3]);
-          const y = irfft2(z, { norm, path, size: [H, W] });
-          expect(await maxAbsDiff(x, y), `${H}x${W} ${norm} ${path}`).toBeLessThan(2e-5);
-          tf.dispose([x, z.re, z.im, y]);
-        }
-  }, 'round trips'));
+  it('irfft2(rfft2(x)) = x for odd and even sizes in every norm, both paths', () =>
+    expectNoLeaks(async () => {
+      for (const [H, W] of [
+        [5, 7],
+        [6, 9],
+        [12, 10],
+        [1, 4],
+        [3, 1],
+      ])
+        for (const norm of ['backward', 'ortho', 'forward'] as const)
+          for (const path of ['matmul', 'fourstep'] as const) {
+            const x = rnd([2, H, W, 3], H * 10 + W);
+            const z = rfft2(x, { norm, path });
+            expect(z.re.shape).toEqual([2, H, Math.floor(W / 2) + 1, 3]);
+            const y = irfft2(z, { norm, path, size: [H, W] });
+            expect(await maxAbsDiff(x, y), `${H}x${W} ${norm} ${path}`).toBeLessThan(2e-5);
+            tf.dispose([x, z.re, z.im, y]);
+          }
+    }, 'round trips'));
 
   it('ifft2(fft2(z)) = z and fft2 of a real tensor matches rfft2 on the kept bins', async () => {
     const z = { re: rnd([1, 6, 10, 2], 1), im: rnd([1, 6, 10, 2], 2) };
@@ -63,7 +90,12 @@ describe('round trips, axes and ranks', () => {
   });
 
   it('a hand-computed 2×2 DFT: [[1,2],[3,4]] → [[10,−2],[−4,0]]', async () => {
-    const z = rfft2(tf.tensor2d([[1, 2], [3, 4]]));
+    const z = rfft2(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     const plus0 = (v: number) => v + 0; // −0 and +0 are the same number here
     expect(Array.from(await z.re.data()).map(plus0)).toEqual([10, -2, -4, 0]);
     expect(Array.from(await z.im.data()).map(plus0)).toEqual([0, 0, 0, 0]);
@@ -92,14 +124,19 @@ describe('implementations agree', () => {
   const alternatives = (): FFTPath[] => (['webgl', 'webgpu'].includes(tf.getBackend()) ? ['fourstep', 'kernel'] : ['fourstep']);
   it('four-step (and, on webgl/webgpu, the DFT-pass kernels) match the dense matMul DFT (64×48, 60×90, 128×32, 72×35×1)', async () => {
     for (const path of alternatives()) {
-      for (const [H, W, C] of [[64, 48, 2], [60, 90, 2], [128, 32, 2], [72, 35, 1]] as const) {
+      for (const [H, W, C] of [
+        [64, 48, 2],
+        [60, 90, 2],
+        [128, 32, 2],
+        [72, 35, 1],
+      ] as const) {
         const x = rnd([1, H, W, C], H + W);
         const a = rfft2(x, { path: 'matmul' });
         const b = rfft2(x, { path });
         const scale = await maxAbs(a.re);
         const what = `${path} ${H}x${W}x${C}`;
-        expect(await maxAbsDiff(a.re, b.re), what).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
-        expect(await maxAbsDiff(a.im, b.im), what).toBeLessThan(2e-6 * scale * Math.sqrt(H * W) / 8);
+        expect(await maxAbsDiff(a.re, b.re), what).toBeLessThan((2e-6 * scale * Math.sqrt(H * W)) / 8);
+        expect(await maxAbsDiff(a.im, b.im), what).toBeLessThan((2e-6 * scale * Math.sqrt(H * W)) / 8);
         const ya = irfft2(a, { path: 'matmul', size: [H, W] });
         const yb = irfft2(a, { path, size: [H, W] });
         expect(await maxAbsDiff(ya, yb), what).toBeLessThan(1e-5);
@@ -113,7 +150,10 @@ describe('implementations agree', () => {
   });
   it('every path has the same gradients as the dense matMul path (rfft2, irfft2, fft2 chained; 64×40 and 20×15)', async () => {
     for (const path of alternatives()) {
-      for (const [H, W] of [[64, 40], [20, 15]] as const) {
+      for (const [H, W] of [
+        [64, 40],
+        [20, 15],
+      ] as const) {
         const x = rnd([1, H, W, 3], 7);
         const w = rnd([1, H, W, 3], 8);
         const loss = (p: FFTPath) => (t: tf.Tensor) => {
@@ -136,7 +176,20 @@ describe('implementations agree', () => {
   });
   it('the kernel path handles the last axis, odd channel counts and long prime lengths (67: a looped pass) like the dense path', async () => {
     if (!['webgl', 'webgpu'].includes(tf.getBackend())) return; // path 'kernel' is a BackendError elsewhere (tested below)
-    for (const [shape, axes] of [[[2, 3, 70, 67], [2, 3]], [[1, 67, 5, 3], [1, 2]], [[66, 3], [0, 1]]] as const) {
+    for (const [shape, axes] of [
+      [
+        [2, 3, 70, 67],
+        [2, 3],
+      ],
+      [
+        [1, 67, 5, 3],
+        [1, 2],
+      ],
+      [
+        [66, 3],
+        [0, 1],
+      ],
+    ] as const) {
       const x = rnd(shape as unknown as number[], 5);
       const a = rfft2(x, { axes: axes as unknown as [number, number], path: 'matmul' });
       const b = rfft2(x, { axes: axes as unknown as [number, number], path: 'kernel' });
@@ -204,22 +257,83 @@ async function gradCheck(f: (xs: tf.Tensor[]) => tf.Tensor[], shapes: number[][]
 
 describe('gradients vs finite differences', () => {
   const linear: [string, (xs: tf.Tensor[]) => tf.Tensor[], number[][]][] = [
-    ['rfft2 backward', ([x]) => { const z = rfft2(x!); return [z.re, z.im]; }, [[1, 5, 6, 2]]],
-    ['rfft2 ortho four-step', ([x]) => { const z = rfft2(x!, { norm: 'ortho', path: 'fourstep' }); return [z.re, z.im]; }, [[1, 8, 12, 1]]],
-    ['irfft2 forward (generic input)', ([re, im]) => [irfft2({ re: re!, im: im! }, { norm: 'forward', size: [5, 7] })], [[1, 5, 4, 2], [1, 5, 4, 2]]],
-    ['irfft2 four-step', ([re, im]) => [irfft2({ re: re!, im: im! }, { path: 'fourstep', size: [8, 12] })], [[1, 8, 7, 1], [1, 8, 7, 1]]],
-    ['fft2', ([re, im]) => { const z = fft2({ re: re!, im: im! }); return [z.re, z.im]; }, [[2, 4, 6, 1], [2, 4, 6, 1]]],
-    ['ifft2', ([re, im]) => { const z = ifft2({ re: re!, im: im! }, { norm: 'ortho' }); return [z.re, z.im]; }, [[1, 6, 3, 2], [1, 6, 3, 2]]],
+    [
+      'rfft2 backward',
+      ([x]) => {
+        const z = rfft2(x!);
+        return [z.re, z.im];
+      },
+      [[1, 5, 6, 2]],
+    ],
+    [
+      'rfft2 ortho four-step',
+      ([x]) => {
+        const z = rfft2(x!, { norm: 'ortho', path: 'fourstep' });
+        return [z.re, z.im];
+      },
+      [[1, 8, 12, 1]],
+    ],
+    [
+      'irfft2 forward (generic input)',
+      ([re, im]) => [irfft2({ re: re!, im: im! }, { norm: 'forward', size: [5, 7] })],
+      [
+        [1, 5, 4, 2],
+        [1, 5, 4, 2],
+      ],
+    ],
+    [
+      'irfft2 four-step',
+      ([re, im]) => [irfft2({ re: re!, im: im! }, { path: 'fourstep', size: [8, 12] })],
+      [
+        [1, 8, 7, 1],
+        [1, 8, 7, 1],
+      ],
+    ],
+    [
+      'fft2',
+      ([re, im]) => {
+        const z = fft2({ re: re!, im: im! });
+        return [z.re, z.im];
+      },
+      [
+        [2, 4, 6, 1],
+        [2, 4, 6, 1],
+      ],
+    ],
+    [
+      'ifft2',
+      ([re, im]) => {
+        const z = ifft2({ re: re!, im: im! }, { norm: 'ortho' });
+        return [z.re, z.im];
+      },
+      [
+        [1, 6, 3, 2],
+        [1, 6, 3, 2],
+      ],
+    ],
     ['fftshift', ([x]) => [fftshift(x!)], [[1, 5, 4, 1]]],
   ];
   for (const [name, f, shapes] of linear)
     it(name, () =>
       expectNoLeaks(async () => {
-        for (const { fd, ad } of await gradCheck(f, shapes, 0.5, 7)) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(ad)));
-      }, name));
+        for (const { fd, ad } of await gradCheck(f, shapes, 0.5, 7))
+          expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(ad)));
+      }, name),
+    );
   it('amplitude and phase (non-linear)', async () => {
-    for (const [f, name] of [[amplitude, 'amplitude'], [phase, 'phase']] as const) {
-      const res = await gradCheck(([re, im]) => [f({ re: re!, im: im! })], [[1, 3, 4, 2], [1, 3, 4, 2]], 1e-2, 11);
+    for (const [f, name] of [
+      [amplitude, 'amplitude'],
+      [phase, 'phase'],
+    ] as const) {
+      const res = await gradCheck(
+        ([re, im]) => [f({ re: re!, im: im! })],
+        [
+          [1, 3, 4, 2],
+          [1, 3, 4, 2],
+        ],
+        1e-2,
+        11,
+      );
       for (const { fd, ad } of res) expect(Math.abs(fd - ad), `${name}: fd ${fd} ad ${ad}`).toBeLessThan(2e-2 * Math.max(1, Math.abs(ad)));
     }
   });
@@ -433,7 +547,7 @@ describe('basis cache', () => {
       }, 'cache then releaseFFTCache'),
     ));
 
-  it("configure({ fftCache: false }) releases the cache; with it off nothing is kept", () =>
+  it('configure({ fftCache: false }) releases the cache; with it off nothing is kept', () =>
     withSettings({ fftCache: true }, () =>
       expectNoLeaks(async () => {
         const x = rnd([1, 8, 6, 1], 5);

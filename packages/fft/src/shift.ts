@@ -24,7 +24,8 @@ function shiftAll<T extends tf.Tensor | Complex>(op: string, x: T, opts: unknown
   if (x instanceof tf.Tensor) {
     checkTensor(op, x);
     if (x.rank < 1) throw new ShapeError(`${op}: input must have rank ≥ 1, got shape ${fmtShape(x.shape)}`);
-    if (axes === undefined && x.rank < 2) throw new ShapeError(`${op}: a rank-1 input needs 'axes' (the default is the two FFT axes), got shape ${fmtShape(x.shape)}`);
+    if (axes === undefined && x.rank < 2)
+      throw new ShapeError(`${op}: a rank-1 input needs 'axes' (the default is the two FFT axes), got shape ${fmtShape(x.shape)}`);
     const ax = axes === undefined ? defaultAxes(x.rank) : resolveAxes(op, x.rank, axes);
     return tf.tidy(() => {
       let y: tf.Tensor = x;

@@ -6,7 +6,10 @@ import type { Complex, FFTNorm, FFTPath } from './types.js';
 export const normOption = (dflt: FFTNorm): OptionSpec<FFTNorm, true> => opt.enum(['backward', 'ortho', 'forward'] as const, dflt);
 
 /** Two integers (the transformed axes; negative counts from the end). */
-const axesPair = opt.custom<readonly [number, number]>('two integer axes', (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a))) || 'e.g. [1, 2]');
+const axesPair = opt.custom<readonly [number, number]>(
+  'two integer axes',
+  (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a))) || 'e.g. [1, 2]',
+);
 /** A list of integer axes (the shifted ones). */
 const axesList = opt.custom<readonly number[]>('a list of integer axes', (v) => (Array.isArray(v) && v.every((a) => Number.isInteger(a))) || 'e.g. [1, 2]');
 
@@ -19,7 +22,12 @@ export const FFT_OPTIONS = {
 /** Options of irfft2 (see `IRFFTOptions`). */
 export const IRFFT_OPTIONS = {
   ...FFT_OPTIONS,
-  size: opt.optional(opt.custom<readonly [number, number]>('two positive integers [H, W]', (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a) && a >= 1)) || 'the output size along the two axes')),
+  size: opt.optional(
+    opt.custom<readonly [number, number]>(
+      'two positive integers [H, W]',
+      (v) => (Array.isArray(v) && v.length === 2 && v.every((a) => Number.isInteger(a) && a >= 1)) || 'the output size along the two axes',
+    ),
+  ),
 };
 /** Options of fftshift / ifftshift. */
 export const SHIFT_OPTIONS = { axes: opt.optional(axesList) };
@@ -49,21 +57,27 @@ export function checkTensor(op: string, x: unknown, what = 'input'): tf.Tensor {
 function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an array';
-  return typeof x === 'object' ? `an object (${Object.keys(x as object).slice(0, 4).join(', ') || 'no keys'})` : typeof x;
+  return typeof x === 'object'
+    ? `an object (${
+        Object.keys(x as object)
+          .slice(0, 4)
+          .join(', ') || 'no keys'
+      })`
+    : typeof x;
 }
 
 export function checkReal(op: string, x: unknown, what = 'input', minRank = 2): tf.Tensor {
   if (!(x instanceof tf.Tensor)) throw new DTypeError(`${op}: ${what} must be a float32 tf.Tensor, got ${describe(x)}`);
   checkTensor(op, x, what);
   if (x.dtype !== 'float32') throw new DTypeError(`${op}: ${what} must be float32, got ${x.dtype}`);
-  if (x.rank < minRank) throw new ShapeError(`${op}: ${what} must have rank ≥ ${minRank}${minRank === 2 ? ' (two transformed axes)' : ''}, got shape ${fmtShape(x.shape)}`);
+  if (x.rank < minRank)
+    throw new ShapeError(`${op}: ${what} must have rank ≥ ${minRank}${minRank === 2 ? ' (two transformed axes)' : ''}, got shape ${fmtShape(x.shape)}`);
   return x;
 }
 
 export function checkComplex(op: string, z: unknown, minRank = 2): Complex {
   if (z instanceof tf.Tensor) {
-    if (z.dtype === 'complex64')
-      throw new DTypeError(`${op}: input is complex64; pass { re, im } float32 tensors instead (tf.real(z), tf.imag(z))`);
+    if (z.dtype === 'complex64') throw new DTypeError(`${op}: input is complex64; pass { re, im } float32 tensors instead (tf.real(z), tf.imag(z))`);
     throw new DTypeError(`${op}: input must be a { re, im } pair of float32 tensors, got a single ${z.dtype} tensor`);
   }
   if (typeof z !== 'object' || z === null || !('re' in z) || !('im' in z))

@@ -73,7 +73,9 @@ describe('GatedDA', () => {
     expect(() => new GatedDA({ channels: 4, kernelSize: 4 })).toThrow(/odd/);
     expect(() => new GatedDA({ channels: 4, batchNorm: 'x' as never })).toThrow(ConfigError);
     expect(() => new GatedDA({ channels: 4, expansionRatio: 3 } as never)).toThrow(/unknown option 'expansionRatio'/);
-    expect(() => new GatedDA({ channels: 4, expansion_ratio: 3 } as never)).toThrow(/unknown option 'expansion_ratio' \(did you mean 'expansion'\?\); known options: channels, expansion,/);
+    expect(() => new GatedDA({ channels: 4, expansion_ratio: 3 } as never)).toThrow(
+      /unknown option 'expansion_ratio' \(did you mean 'expansion'\?\); known options: channels, expansion,/,
+    );
     expect(() => new GatedDA({ channels: 4, expanson: 3 } as never)).toThrow(/did you mean 'expansion'/);
     await expect(loadTorchStateDict(block, { tau: { shape: [1, 13, 1, 1], data: new Float32Array(13) } }, { strict: false })).rejects.toThrow(/tau/);
     block.dispose();

@@ -12,7 +12,8 @@ export function kernelSizesOption(dflt: number[], opts: { length?: number; disti
     what,
     (v) => {
       if (!Array.isArray(v) || v.length === 0 || (opts.length !== undefined && v.length !== opts.length)) return `need ${what}`;
-      if (!v.every((k) => Number.isInteger(k) && k >= 1 && k % 2 === 1)) return 'every kernel size must be an odd positive integer (padding ⌊k/2⌋ keeps the size)';
+      if (!v.every((k) => Number.isInteger(k) && k >= 1 && k % 2 === 1))
+        return 'every kernel size must be an odd positive integer (padding ⌊k/2⌋ keeps the size)';
       if (opts.distinct && new Set(v).size !== v.length) return 'the kernel sizes name the weights (dwconv<k>), so they must differ';
       return true;
     },
@@ -29,4 +30,3 @@ export function channelScale(v: tfl.LayerVariable, channels: number): tf.Tensor 
 export function withChannels(s: tfl.Shape, c: number): tfl.Shape {
   return [s[0]!, s[1]!, s[2]!, c];
 }
-

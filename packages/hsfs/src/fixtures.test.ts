@@ -15,7 +15,11 @@ const CASES: Record<string, (fx: Fixture) => tf.serialization.Serializable & imp
   msfm: (fx) => new MSFM({ channels: cfg(fx).channels, groups: cfg(fx).groups, kernelSizes: cfg(fx).kernel_sizes }),
   hsfsblock: (fx) =>
     new HSFSBlock({
-      channels: cfg(fx).channels, numBlocks: cfg(fx).num_blocks, groups: cfg(fx).groups, kernelSizes: cfg(fx).kernel_sizes, residualScales: cfg(fx).residual_scales,
+      channels: cfg(fx).channels,
+      numBlocks: cfg(fx).num_blocks,
+      groups: cfg(fx).groups,
+      kernelSizes: cfg(fx).kernel_sizes,
+      residualScales: cfg(fx).residual_scales,
     }),
 };
 
@@ -24,7 +28,9 @@ describe('LCDNet blocks reproduce the reference fixtures (lcdnet/*.safetensors)'
     it(name, async () => {
       const { comparisons } = await checkFixture(`lcdnet/${name}.safetensors`, create);
       for (const c of comparisons) {
-        console.log(`[fixture] ${tf.getBackend()} lcdnet/${name} ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`);
+        console.log(
+          `[fixture] ${tf.getBackend()} lcdnet/${name} ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`,
+        );
         expect(c.ok).toBe(true);
       }
     });

@@ -34,11 +34,21 @@ function withScales(type: string, options: Record<string, unknown>) {
 const SPECS: Record<string, BlockCheckSpec[]> = {
   FourierUnit: [
     { create: create('FourierUnit', { channels: 4 }), inputShapes: [[B, 5, 7, 4]], outputShape: [B, 5, 7, 4], trainableWeights: 4 },
-    { create: create('FourierUnit', { channels: 3, fftNorm: 'backward', normKind: 'BiasFree' }), inputShapes: [[B, 6, 4, 3]], outputShape: [B, 6, 4, 3], trainableWeights: 3 },
+    {
+      create: create('FourierUnit', { channels: 3, fftNorm: 'backward', normKind: 'BiasFree' }),
+      inputShapes: [[B, 6, 4, 3]],
+      outputShape: [B, 6, 4, 3],
+      trainableWeights: 3,
+    },
   ],
   MSFFN: [
     { create: create('MSFFN', { channels: 4 }), inputShapes: [[B, 5, 7, 4]], outputShape: [B, 5, 7, 4], trainableWeights: 6 },
-    { create: create('MSFFN', { channels: 6, expansion: 2, kernelSizes: [1, 7], bias: true }), inputShapes: [[B, 4, 9, 6]], outputShape: [B, 4, 9, 6], trainableWeights: 12 },
+    {
+      create: create('MSFFN', { channels: 6, expansion: 2, kernelSizes: [1, 7], bias: true }),
+      inputShapes: [[B, 4, 9, 6]],
+      outputShape: [B, 4, 9, 6],
+      trainableWeights: 12,
+    },
   ],
   MSSFLocalBranch: [{ create: create('MSSFLocalBranch', { channels: 4 }), inputShapes: [[B, 5, 7, 4]], outputShape: [B, 5, 7, 4], trainableWeights: 8 }],
   MSSFGlobalBranch: [{ create: create('MSSFGlobalBranch', { channels: 4 }), inputShapes: [[B, 5, 7, 4]], outputShape: [B, 5, 7, 4], trainableWeights: 10 }],
@@ -48,14 +58,29 @@ const SPECS: Record<string, BlockCheckSpec[]> = {
   ],
   MSFMBranch: [
     { create: create('MSFMBranch', { channels: 4, groups: 2, kernelSize: 3 }), inputShapes: [[B, 5, 7, 4]], outputShape: [B, 5, 7, 4], trainableWeights: 11 },
-    { create: create('MSFMBranch', { channels: 6, groups: 3, kernelSize: 5, selectionSoftmax: 'channels', minHidden: 4 }), inputShapes: [[B, 3, 8, 6]], outputShape: [B, 3, 8, 6], trainableWeights: 11 },
+    {
+      create: create('MSFMBranch', { channels: 6, groups: 3, kernelSize: 5, selectionSoftmax: 'channels', minHidden: 4 }),
+      inputShapes: [[B, 3, 8, 6]],
+      outputShape: [B, 3, 8, 6],
+      trainableWeights: 11,
+    },
   ],
   MSFM: [
     { create: create('MSFM', { channels: 8, groups: 2 }), inputShapes: [[B, 5, 7, 8]], outputShape: [B, 5, 7, 8], trainableWeights: 26 },
-    { create: create('MSFM', { channels: 9, groups: 1, kernelSizes: [3, 5, 3], selectionSoftmax: 'channels' }), inputShapes: [[1, 4, 6, 9]], outputShape: [1, 4, 6, 9], trainableWeights: 37 },
+    {
+      create: create('MSFM', { channels: 9, groups: 1, kernelSizes: [3, 5, 3], selectionSoftmax: 'channels' }),
+      inputShapes: [[1, 4, 6, 9]],
+      outputShape: [1, 4, 6, 9],
+      trainableWeights: 37,
+    },
   ],
   HSFSBlock: [
-    { create: withScales('HSFSBlock', { channels: 8, numBlocks: 2, groups: 2 }), inputShapes: [[B, 5, 7, 8]], outputShape: [B, 5, 7, 8], trainableWeights: 2 * 31 + 26 },
+    {
+      create: withScales('HSFSBlock', { channels: 8, numBlocks: 2, groups: 2 }),
+      inputShapes: [[B, 5, 7, 8]],
+      outputShape: [B, 5, 7, 8],
+      trainableWeights: 2 * 31 + 26,
+    },
     { create: create('HSFSBlock', { channels: 4, numBlocks: 0, groups: 2 }), inputShapes: [[B, 6, 5, 4]], outputShape: [B, 6, 5, 4], trainableWeights: 26 },
   ],
   SFE: [

@@ -35,10 +35,14 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
     super(opts as never);
     const { channels: c, expansion, kernelSizes, bias } = this.options;
     const m = Math.trunc(c * expansion);
-    if (m < 4 || m % 4) throw new ConfigError(`MSFFN: hidden width trunc(channels·expansion) = trunc(${c}·${expansion}) = ${m} must be a positive multiple of 4 (two SimpleGates, then halves)`);
+    if (m < 4 || m % 4)
+      throw new ConfigError(
+        `MSFFN: hidden width trunc(channels·expansion) = trunc(${c}·${expansion}) = ${m} must be a positive multiple of 4 (two SimpleGates, then halves)`,
+      );
     this.hidden = m;
     const [k1, k2] = kernelSizes as [number, number];
-    const conv = (i: number, o: number, k: number, groups = 1) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: Math.floor(k / 2), groups, bias });
+    const conv = (i: number, o: number, k: number, groups = 1) =>
+      new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: Math.floor(k / 2), groups, bias });
     this.projectIn = this.addChild('project_in', conv(c, m, 1));
     this.dw = [this.addChild(`dwconv${k1}`, conv(m, m, k1, m)), this.addChild(`dwconv${k2}`, conv(m, m, k2, m))];
     this.gconv = [this.addChild(`gconv${k1}`, conv(m / 2, m, k1, m / 2)), this.addChild(`gconv${k2}`, conv(m / 2, m, k2, m / 2))];

@@ -26,7 +26,10 @@ function lowPassReference(z: Float32Array, [B, H, W, C]: number[], f: Float32Arr
 
 describe('MSFM: per-sample dynamic low-pass filter (grouped-batch depth-wise conv)', () => {
   it('lowPass equals the definition for batch 3, odd sizes and both kernel sizes', async () => {
-    for (const [k, shape] of [[3, [3, 5, 7, 6]], [5, [2, 3, 9, 4]]] as [number, [number, number, number, number]][]) {
+    for (const [k, shape] of [
+      [3, [3, 5, 7, 6]],
+      [5, [2, 3, 9, 4]],
+    ] as [number, [number, number, number, number]][]) {
       const G = 2;
       const branch = new MSFMBranch({ channels: shape[3]!, groups: G, kernelSize: k });
       await expectNoLeaks(async () => {

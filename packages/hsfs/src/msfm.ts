@@ -1,8 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, LayerNorm2d, ShapeError, depthwiseConv2dValid, fmtShape, free, mirrorPad2d, opt, registerBlock,
-  type BlockArgs, type OptionsInput, type ResolvedOptions,
+  Block,
+  ConfigError,
+  Conv2d,
+  LayerNorm2d,
+  ShapeError,
+  depthwiseConv2dValid,
+  fmtShape,
+  free,
+  mirrorPad2d,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
 } from '@restorekit/core';
 import { LCD_LN_EPS, kernelSizesOption, withChannels } from './common.js';
 
@@ -58,7 +70,9 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
     const { channels: c, groups: g, kernelSize: k, reduction, minHidden } = this.options;
     if (c % g) throw new ConfigError(`MSFMBranch: groups G = ${g} must divide the branch channels c = ${c} (each filter group covers c/G channels)`);
     if (k % 2 === 0 || k < 3)
-      throw new ConfigError(`MSFMBranch: kernelSize must be odd and at least 3 (reflect padding ⌊k/2⌋ keeps the size; k = 1 would make the low-pass the identity), got ${k}`);
+      throw new ConfigError(
+        `MSFMBranch: kernelSize must be odd and at least 3 (reflect padding ⌊k/2⌋ keeps the size; k = 1 would make the low-pass the identity), got ${k}`,
+      );
     const d = Math.max(Math.floor(c / reduction), minHidden);
     this.hidden = d;
     const conv = (i: number, o: number, bias = true) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: 1, bias });
@@ -186,7 +200,9 @@ export class MSFM extends Block<ResolvedOptions<typeof OPTIONS>> {
     if (c % n) throw new ConfigError(`MSFM: channels C = ${c} must split evenly into ${n} branches (one per kernel size ${JSON.stringify(kernelSizes)})`);
     const part = c / n;
     if (part % groups)
-      throw new ConfigError(`MSFM: groups G = ${groups} must divide the branch channels C/${n} = ${part} (C = ${c}); G = 8 needs C to be a multiple of ${8 * n}`);
+      throw new ConfigError(
+        `MSFM: groups G = ${groups} must divide the branch channels C/${n} = ${part} (C = ${c}); G = 8 needs C to be a multiple of ${8 * n}`,
+      );
     this.branchChannels = part;
     this.convIn = this.addChild('conv_in', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1 }));
     for (const [i, k] of kernelSizes.entries())

@@ -1,8 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, LayerNorm2d, SimpleGate, free, opt, registerBlock, zeros,
-  type BlockArgs, type OptionsInput, type ResolvedOptions,
+  Block,
+  ConfigError,
+  Conv2d,
+  LayerNorm2d,
+  SimpleGate,
+  free,
+  opt,
+  registerBlock,
+  zeros,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
 } from '@restorekit/core';
 import { FFTBlock } from '@restorekit/fft';
 import { FourierUnit } from './fourier-unit.js';
@@ -42,7 +52,10 @@ export class MSSFLocalBranch extends Block<ResolvedOptions<typeof LOCAL_OPTIONS>
     const { channels: c, kernelSize: k, bias } = this.options;
     if (k % 2 === 0) throw new ConfigError(`MSSFLocalBranch: kernelSize must be odd (padding ⌊k/2⌋ keeps the size), got ${k}`);
     this.conv1 = this.addChild('conv1', new Conv2d({ inChannels: c, outChannels: 2 * c, kernelSize: 1, bias }));
-    this.dwconv = this.addChild('dwconv', new Conv2d({ inChannels: 2 * c, outChannels: 2 * c, kernelSize: k, padding: Math.floor(k / 2), groups: 2 * c, bias }));
+    this.dwconv = this.addChild(
+      'dwconv',
+      new Conv2d({ inChannels: 2 * c, outChannels: 2 * c, kernelSize: k, padding: Math.floor(k / 2), groups: 2 * c, bias }),
+    );
     this.sg = this.addChild('sg', new SimpleGate());
     this.sca = this.addChild('sca', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1, bias }));
     this.conv2 = this.addChild('conv2', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 1, bias }));
@@ -66,7 +79,10 @@ export class MSSFLocalBranch extends Block<ResolvedOptions<typeof LOCAL_OPTIONS>
     const a = this.run(this.conv1, x, training);
     const d = free(this.run(this.dwconv, a, training), a);
     const g = free(this.run(this.sg, d, training), d);
-    const s = free(channelAttention((l, t) => this.run(l, t, training), this.sca, g), g);
+    const s = free(
+      channelAttention((l, t) => this.run(l, t, training), this.sca, g),
+      g,
+    );
     return free(this.run(this.conv2, s, training), s);
   }
 
@@ -128,7 +144,10 @@ export class MSSFGlobalBranch extends FFTBlock<ResolvedOptions<typeof GLOBAL_OPT
     const g = free(this.run(this.sg, a, training), a);
     const f = this.run(this.fu, g, training);
     const h = free(tf.add(g, f), g, f);
-    const s = free(channelAttention((l, t) => this.run(l, t, training), this.sca, h), h);
+    const s = free(
+      channelAttention((l, t) => this.run(l, t, training), this.sca, h),
+      h,
+    );
     return free(this.run(this.conv2, s, training), s);
   }
 

@@ -31,7 +31,10 @@ describe('parameter counts follow the spec formulas', () => {
   it('MSSFBlock parts: local 4C² + 24C, global 12C² + 16C, MSFFN 4C² + 136C, norms 4C, scales 3C', () => {
     for (const C of [16, 32, 64]) {
       const b = new MSSFBlock({ channels: C });
-      const by = (prefix: string) => torchParameters(b).filter((p) => p.name.startsWith(prefix)).reduce((n, p) => n + p.torchShape.reduce((a, x) => a * x, 1), 0);
+      const by = (prefix: string) =>
+        torchParameters(b)
+          .filter((p) => p.name.startsWith(prefix))
+          .reduce((n, p) => n + p.torchShape.reduce((a, x) => a * x, 1), 0);
       expect(by('local.')).toBe(4 * C * C + 24 * C);
       expect(by('global.')).toBe(12 * C * C + 16 * C);
       expect(by('ffn.')).toBe(4 * C * C + 136 * C);
@@ -47,12 +50,21 @@ describe('parameter counts follow the spec formulas', () => {
     for (const C of [32, 64, 128, 256]) expect(count(new MSFM({ channels: C }))).toBe(msfm(C));
     expect([32, 64, 128, 256, 512].map(msfm)).toEqual([10_752, 26_016, 71_904, 249_760, 924_960]);
     // One branch: c·G·k² + 2G·k² (filter conv + norm) + 2cd + d + 2c (selection) + c² + c (out).
-    const c = 16, G = 8, k = 5, d = 32;
+    const c = 16,
+      G = 8,
+      k = 5,
+      d = 32;
     expect(count(new MSFMBranch({ channels: c, groups: G, kernelSize: k }))).toBe(c * G * k * k + 2 * G * k * k + 3 * c * d + d + 2 * c + c * c + c);
   });
 
   it('HSFSBlock: N·(20C² + 183C) + MSFM(C); the spec`s encoder rows 37,088 / 119,648 / 423,008 / 1,607,328 and middle 6,261,536', () => {
-    for (const [C, N] of [[32, 1], [64, 1], [32, 3], [128, 2]] as const) expect(count(new HSFSBlock({ channels: C, numBlocks: N }))).toBe(N * mssf(C) + msfm(C));
+    for (const [C, N] of [
+      [32, 1],
+      [64, 1],
+      [32, 3],
+      [128, 2],
+    ] as const)
+      expect(count(new HSFSBlock({ channels: C, numBlocks: N }))).toBe(N * mssf(C) + msfm(C));
     expect([32, 64, 128, 256].map((C) => mssf(C) + msfm(C))).toEqual([37_088, 119_648, 423_008, 1_607_328]);
     expect(mssf(512) + msfm(512)).toBe(6_261_536);
   });
@@ -69,15 +81,33 @@ describe('options', () => {
       const { name: _n, trainable: _t, dtype: _d, ...o } = l.getConfig() as Record<string, unknown>;
       return o;
     };
-    expect(d(new MSSFBlock({ channels: 16 }))).toEqual({ channels: 16, residualScales: true, expansion: 2, kernelSize: 3, ffnKernelSizes: [3, 5], normKind: 'WithBias', bias: true, fftNorm: 'ortho' });
+    expect(d(new MSSFBlock({ channels: 16 }))).toEqual({
+      channels: 16,
+      residualScales: true,
+      expansion: 2,
+      kernelSize: 3,
+      ffnKernelSizes: [3, 5],
+      normKind: 'WithBias',
+      bias: true,
+      fftNorm: 'ortho',
+    });
     expect(d(new MSFM({ channels: 32 }))).toEqual({ channels: 32, groups: 8, kernelSizes: [3, 5], reduction: 2, minHidden: 32, selectionSoftmax: 'branches' });
-    expect(d(new HSFSBlock({ channels: 32 }))).toMatchObject({ channels: 32, numBlocks: 1, groups: 8, kernelSizes: [3, 5], residualScales: true, selectionSoftmax: 'branches' });
+    expect(d(new HSFSBlock({ channels: 32 }))).toMatchObject({
+      channels: 32,
+      numBlocks: 1,
+      groups: 8,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+    });
     expect(d(new SFE({ outChannels: 32 }))).toEqual({ inChannels: 3, outChannels: 32 });
     expect(d(new FourierUnit({ channels: 8 }))).toEqual({ channels: 8, bias: true, normKind: 'WithBias', fftNorm: 'ortho' });
   });
 
   it('PyTorch spellings are refused with the restorekit name suggested', () => {
-    expect(() => new MSSFBlock({ channels: 16, residual_scales: false } as never)).toThrow(/unknown option 'residual_scales' \(did you mean 'residualScales'\?\)/);
+    expect(() => new MSSFBlock({ channels: 16, residual_scales: false } as never)).toThrow(
+      /unknown option 'residual_scales' \(did you mean 'residualScales'\?\)/,
+    );
     expect(() => new MSFM({ channels: 32, kernel_sizes: [3, 5] } as never)).toThrow(/did you mean 'kernelSizes'/);
     expect(() => new SFE({ channels: 16 } as never)).toThrow(ConfigError);
   });

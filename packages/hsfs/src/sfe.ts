@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Conv2d, GELU, InstanceNorm2d, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  ConfigError,
+  Conv2d,
+  GELU,
+  InstanceNorm2d,
+  free,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 import { withChannels } from './common.js';
 
 const OPTIONS = {

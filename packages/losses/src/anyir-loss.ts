@@ -20,7 +20,8 @@ export class AnyIRLoss extends Loss<AnyIRLossOptions> {
   constructor(options: AnyIRLossOptions = {}) {
     super(AnyIRLoss.type, options);
     this.fftWeight = checkNumber(this.type, 'fftWeight', options.fftWeight, 0.1);
-    if (this.reduction === 'none') throw new ConfigError(`AnyIRLoss: reduction 'none' is not supported (L1 and FFT terms have different shapes); use 'mean' or 'sum'`);
+    if (this.reduction === 'none')
+      throw new ConfigError(`AnyIRLoss: reduction 'none' is not supported (L1 and FFT terms have different shapes); use 'mean' or 'sum'`);
   }
 
   /** `{ total, l1, fft }` with `fft` already multiplied by fftWeight (as the official `aux_loss`), total = lossWeight·(l1 + fft). */

@@ -49,7 +49,11 @@ describe('pixel losses (L1, MSE, Charbonnier)', () => {
     await expectNoLeaks(async () => {
       const p = tf.tensor4d(P, [1, 1, 2, 2]);
       const t = tf.tensor4d(T, [1, 1, 2, 2]);
-      for (const [type, want] of [['L1Loss', 0.25], ['MSELoss', 0.075], ['CharbonnierLoss', mean(D.map((d) => Math.sqrt(d * d + 1e-6)))]] as const) {
+      for (const [type, want] of [
+        ['L1Loss', 0.25],
+        ['MSELoss', 0.075],
+        ['CharbonnierLoss', mean(D.map((d) => Math.sqrt(d * d + 1e-6)))],
+      ] as const) {
         const loss = losses.create({ type, lossWeight: 2 }) as L1Loss;
         const y = loss.call(p, t);
         expect(await scalar(y)).toBeCloseTo(2 * want, 6);

@@ -5,9 +5,18 @@ import { expectNoLeaks } from '@restorekit/core/testing';
 import { ContrastLoss, infoNCELoss, pairwiseDistance, tripletLoss } from './index.js';
 import { directionalDerivative, gradStats, scalar } from './test-helpers.js';
 
-const A = [[1, 0], [0, 2]];
-const P = [[0.5, 0.5], [0, 1]];
-const N = [[1, 0.2], [3, 2]];
+const A = [
+  [1, 0],
+  [0, 2],
+];
+const P = [
+  [0.5, 0.5],
+  [0, 1],
+];
+const N = [
+  [1, 0.2],
+  [3, 2],
+];
 
 describe("FSDerain's MultiLevelContrastLoss (triplet + InfoNCE)", () => {
   it('matches hand computations (PyTorch pairwise_distance eps inside, cross-entropy with arange targets)', async () => {

@@ -39,7 +39,9 @@ function check(where: string, ...xs: tf.Tensor[]): void {
   });
   const s = xs[0]!.shape;
   if (s.length !== 2) throw new ShapeError(`${where}: features must be [B, D], got ${fmtShape(s)}`);
-  for (const x of xs) if (x.rank !== 2 || x.shape[0] !== s[0] || x.shape[1] !== s[1]) throw new ShapeError(`${where}: feature shapes differ: ${xs.map((y) => fmtShape(y.shape)).join(' vs ')}`);
+  for (const x of xs)
+    if (x.rank !== 2 || x.shape[0] !== s[0] || x.shape[1] !== s[1])
+      throw new ShapeError(`${where}: feature shapes differ: ${xs.map((y) => fmtShape(y.shape)).join(' vs ')}`);
 }
 
 export interface ContrastLossOptions extends LossOptions {
@@ -75,7 +77,10 @@ export class ContrastLoss extends Loss<ContrastLossOptions> {
   protected compute(anchor: tf.Tensor, positive: tf.Tensor, inputs: LossInputs): tf.Tensor {
     noWeight(this.type, inputs);
     if (!inputs.degraded) throw new ConfigError(`ContrastLoss: the negative features are required: loss.call(anchor, positive, { degraded: negative })`);
-    return tf.add(tf.mul(tripletLoss(anchor, positive, inputs.degraded, this.options.margin ?? 0.3), this.options.tripletWeight ?? 0.1), infoNCELoss(anchor, positive, this.options.temperature ?? 0.1));
+    return tf.add(
+      tf.mul(tripletLoss(anchor, positive, inputs.degraded, this.options.margin ?? 0.3), this.options.tripletWeight ?? 0.1),
+      infoNCELoss(anchor, positive, this.options.temperature ?? 0.1),
+    );
   }
 }
 registerLoss(ContrastLoss.type, (o) => new ContrastLoss(o));

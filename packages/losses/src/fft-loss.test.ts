@@ -11,7 +11,8 @@ function dft2(x: ArrayLike<number>, [, h, w, c]: number[], b: number, ch: number
   for (let u = 0; u < h; u++) {
     const row: [number, number][] = [];
     for (let v = 0; v < bins; v++) {
-      let re = 0, im = 0;
+      let re = 0,
+        im = 0;
       for (let y = 0; y < h; y++)
         for (let xx = 0; xx < w; xx++) {
           const a = x[((b * h + y) * w + xx) * c + ch]!;
@@ -49,7 +50,11 @@ describe('frequency losses (AnyIR FFT loss, LCDNet multi-scale L1 + FFT)', () =>
       const target = fixtureTensor(fx, '__input2__');
       const t = loss.terms(pred, target);
       const res: string[] = [];
-      for (const [name, got] of [['__output__', t.total], ['__output_fft__', t.fft], ['__output_l1__', t.l1]] as const) {
+      for (const [name, got] of [
+        ['__output__', t.total],
+        ['__output_fft__', t.fft],
+        ['__output_l1__', t.l1],
+      ] as const) {
         const c = await compareWithFixture(got, fx, name);
         res.push(`${name} ${c.maxAbsDiff.toExponential(2)}`);
         expect(c.ok, `${tf.getBackend()} ${name}: max |diff| ${c.maxAbsDiff} (atol ${c.atol})`).toBe(true);
@@ -98,8 +103,16 @@ describe('frequency losses (AnyIR FFT loss, LCDNet multi-scale L1 + FFT)', () =>
           for (let j = 0; j < n; j++)
             for (let c = 0; c < 2; c++) {
               const at = (y: number, x: number) => td[(y * 8 + x) * 2 + c]!;
-              out[(i * n + j) * 2 + c] = s === 1 ? at(i, j) : mode === 'nearest' ? at(s * i, s * j)
-                : (at(s * i + s / 2 - 1, s * j + s / 2 - 1) + at(s * i + s / 2 - 1, s * j + s / 2) + at(s * i + s / 2, s * j + s / 2 - 1) + at(s * i + s / 2, s * j + s / 2)) / 4;
+              out[(i * n + j) * 2 + c] =
+                s === 1
+                  ? at(i, j)
+                  : mode === 'nearest'
+                    ? at(s * i, s * j)
+                    : (at(s * i + s / 2 - 1, s * j + s / 2 - 1) +
+                        at(s * i + s / 2 - 1, s * j + s / 2) +
+                        at(s * i + s / 2, s * j + s / 2 - 1) +
+                        at(s * i + s / 2, s * j + s / 2)) /
+                      4;
             }
         return out;
       };

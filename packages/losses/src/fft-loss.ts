@@ -21,7 +21,8 @@ export function checkTransform(where: string, t: unknown): FFTTransform {
 }
 export function checkNorm(where: string, n: unknown, def: FFTNorm): FFTNorm {
   if (n === undefined) return def;
-  if (n !== 'backward' && n !== 'ortho' && n !== 'forward') throw new ConfigError(`${where}: norm must be 'backward', 'ortho' or 'forward', got ${JSON.stringify(n)}`);
+  if (n !== 'backward' && n !== 'ortho' && n !== 'forward')
+    throw new ConfigError(`${where}: norm must be 'backward', 'ortho' or 'forward', got ${JSON.stringify(n)}`);
   return n;
 }
 

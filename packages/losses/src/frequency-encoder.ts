@@ -27,7 +27,9 @@ export class FrequencyEncoder extends Block<ResolvedOptions<typeof OPTIONS>> {
     super(opts as never);
     const widths = [this.options.inChannels, 32, 64, 128];
     // PyTorch pads 1 on every side for the stride-2 convs; core's Conv2d pads explicitly (TF 'same' would pad asymmetrically).
-    this.convs = [0, 1, 2].map((i) => this.addChild(`encoder.${2 * i}`, new Conv2d({ inChannels: widths[i]!, outChannels: widths[i + 1]!, kernelSize: 3, stride: 2, padding: 1 })));
+    this.convs = [0, 1, 2].map((i) =>
+      this.addChild(`encoder.${2 * i}`, new Conv2d({ inChannels: widths[i]!, outChannels: widths[i + 1]!, kernelSize: 3, stride: 2, padding: 1 })),
+    );
   }
 
   get inChannels(): number {

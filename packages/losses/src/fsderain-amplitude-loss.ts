@@ -17,7 +17,8 @@ export type FSDerainMaskMode = 'official-unshifted' | 'shifted' | 'none';
 
 function checkMode(where: string, m: unknown, def: FSDerainMaskMode): FSDerainMaskMode {
   if (m === undefined) return def;
-  if (m !== 'official-unshifted' && m !== 'shifted' && m !== 'none') throw new ConfigError(`${where}: mask must be 'official-unshifted', 'shifted' or 'none', got ${JSON.stringify(m)}`);
+  if (m !== 'official-unshifted' && m !== 'shifted' && m !== 'none')
+    throw new ConfigError(`${where}: mask must be 'official-unshifted', 'shifted' or 'none', got ${JSON.stringify(m)}`);
   return m;
 }
 
@@ -26,7 +27,8 @@ function checkMode(where: string, m: unknown, def: FSDerainMaskMode): FSDerainMa
  * strict, radius in units of H only (also for W ≠ H), distances rounded to float32 as torch computes them.
  */
 export function fsderainHighFrequencyMask(h: number, w: number, radius = 0.1): tf.Tensor2D {
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new ShapeError(`fsderainHighFrequencyMask: size must be positive integers, got ${h}×${w}`);
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1)
+    throw new ShapeError(`fsderainHighFrequencyMask: size must be positive integers, got ${h}×${w}`);
   checkNumber('fsderainHighFrequencyMask', 'radius', radius, 0.1, { min: 0 });
   const cy = Math.floor(h / 2);
   const cx = Math.floor(w / 2);

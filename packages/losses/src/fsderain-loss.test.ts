@@ -31,7 +31,14 @@ describe('FSDerain losses', () => {
       const r = fsderainHighFrequencyMask(10, 30);
       expect(sum(await r.data())).toBe(295);
       // A spectrum that is only DC: the official mask keeps it, the shifted (intended) one removes it.
-      const amp = tf.tidy(() => tf.pad(tf.fill([1, 1, 1, 1], 7), [[0, 0], [0, 63], [0, 63], [0, 0]]));
+      const amp = tf.tidy(() =>
+        tf.pad(tf.fill([1, 1, 1, 1], 7), [
+          [0, 0],
+          [0, 63],
+          [0, 63],
+          [0, 0],
+        ]),
+      );
       const off = extractHighFrequency(amp, { mask: 'official-unshifted' });
       const sh = extractHighFrequency(amp, { mask: 'shifted' });
       expect(sum(await off.data())).toBe(7);
@@ -50,10 +57,19 @@ describe('FSDerain losses', () => {
       const [out, clean, rain] = ['__input__', '__input2__', '__input3__'].map((k) => fixtureTensor(fx, k));
       const t = loss.terms(out!, clean!, rain!);
       const pairs: [string, tf.Tensor][] = [
-        ['__output__', t.total], ['__output_l1__', t.l1], ['__output_ssim__', t.ssim], ['__output_percep__', t.percep],
-        ['__output_contrast__', t.contrast], ['__output_triplet__', t.triplet], ['__output_infonce__', t.infoNCE],
-        ['__output_fft_amp__', t.fftAmp], ['__output_hf_anchor__', t.hfAnchor], ['__output_hf_mask__', t.hfMask],
-        ['__output_feat_anchor__', t.featAnchor], ['__output_feat_pos__', t.featPos], ['__output_feat_neg__', t.featNeg],
+        ['__output__', t.total],
+        ['__output_l1__', t.l1],
+        ['__output_ssim__', t.ssim],
+        ['__output_percep__', t.percep],
+        ['__output_contrast__', t.contrast],
+        ['__output_triplet__', t.triplet],
+        ['__output_infonce__', t.infoNCE],
+        ['__output_fft_amp__', t.fftAmp],
+        ['__output_hf_anchor__', t.hfAnchor],
+        ['__output_hf_mask__', t.hfMask],
+        ['__output_feat_anchor__', t.featAnchor],
+        ['__output_feat_pos__', t.featPos],
+        ['__output_feat_neg__', t.featNeg],
       ];
       const res: string[] = [];
       for (const [name, got] of pairs) {

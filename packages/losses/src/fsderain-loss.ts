@@ -85,11 +85,15 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
     const w = options.weights ?? {};
     if (w === null || typeof w !== 'object') throw new ConfigError(`FSDerainLoss: weights must be an object`);
     for (const k of Object.keys(w)) if (!(k in DEFAULT_WEIGHTS)) throw new ConfigError(`FSDerainLoss: unknown weight '${k}' (l1, ssim, percep, contrast, fft)`);
-    this.weights = Object.fromEntries(Object.entries(DEFAULT_WEIGHTS).map(([k, d]) => [k, checkNumber(this.type, `weights.${k}`, (w as Record<string, unknown>)[k], d)])) as Required<FSDerainLossWeights>;
+    this.weights = Object.fromEntries(
+      Object.entries(DEFAULT_WEIGHTS).map(([k, d]) => [k, checkNumber(this.type, `weights.${k}`, (w as Record<string, unknown>)[k], d)]),
+    ) as Required<FSDerainLossWeights>;
     const mask = options.mask ?? 'official-unshifted';
-    if (mask !== 'official-unshifted' && mask !== 'shifted') throw new ConfigError(`FSDerainLoss: mask must be 'official-unshifted' or 'shifted', got ${JSON.stringify(mask)}`);
+    if (mask !== 'official-unshifted' && mask !== 'shifted')
+      throw new ConfigError(`FSDerainLoss: mask must be 'official-unshifted' or 'shifted', got ${JSON.stringify(mask)}`);
     const s = options.ssim ?? 'official-nograd';
-    if (s !== 'official-nograd' && s !== 'differentiable') throw new ConfigError(`FSDerainLoss: ssim must be 'official-nograd' or 'differentiable', got ${JSON.stringify(s)}`);
+    if (s !== 'official-nograd' && s !== 'differentiable')
+      throw new ConfigError(`FSDerainLoss: ssim must be 'official-nograd' or 'differentiable', got ${JSON.stringify(s)}`);
     checkNumber(this.type, 'radius', options.radius, 0.1, { min: 0 });
     checkNumber(this.type, 'temperature', options.temperature, 0.1, { positive: true });
     checkNumber(this.type, 'margin', options.margin, 0.3);
@@ -137,7 +141,8 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
   private evaluate(output: tf.Tensor, clean: tf.Tensor, rain: tf.Tensor, all: boolean): FSDerainTerms {
     checkPair(this.type, output, clean);
     checkFloat(this.type, 'the rainy input (degraded)', rain);
-    if (rain.rank !== 4 || rain.shape.some((d, i) => d !== output.shape[i])) throw new ShapeError(`FSDerainLoss: the rainy input (degraded) must have the output's shape ${fmtShape(output.shape)}, got ${fmtShape(rain.shape)}`);
+    if (rain.rank !== 4 || rain.shape.some((d, i) => d !== output.shape[i]))
+      throw new ShapeError(`FSDerainLoss: the rainy input (degraded) must have the output's shape ${fmtShape(output.shape)}, got ${fmtShape(rain.shape)}`);
     this.buildEncoder();
     const o = this.options;
     const W = this.weights;
@@ -156,7 +161,11 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
       const l1 = (need(W.l1) ? tf.mean(tf.abs(tf.sub(output, clean))) : zero()) as tf.Scalar;
       const differentiable = (o.ssim ?? 'official-nograd') === 'differentiable';
       // skimage's structural_similarity on images clamped to [0, 1] (new-dual.py clamps before .numpy())
-      const ssimLoss = (need(W.ssim) ? tf.sub(1, tf.mean(ssimTensor(differentiable ? output : detach(output), detach(clean), { window: 'uniform', outOfRange: 'clip' }))) : zero()) as tf.Scalar;
+      const ssimLoss = (
+        need(W.ssim)
+          ? tf.sub(1, tf.mean(ssimTensor(differentiable ? output : detach(output), detach(clean), { window: 'uniform', outOfRange: 'clip' })))
+          : zero()
+      ) as tf.Scalar;
       const ampOut = fftAmplitude(output);
       const ampClean = fftAmplitude(clean);
       const fftAmp = (need(W.fft) ? tf.mean(tf.abs(tf.sub(ampOut, ampClean))) : zero()) as tf.Scalar;
@@ -176,7 +185,21 @@ export class FSDerainLoss extends Loss<FSDerainLossOptions> {
       const total = tf.mul(value, this.lossWeight) as tf.Scalar;
       // the same geometric mask in both modes; with 'shifted' it is applied to the centred spectrum
       const hfMask = fsderainHighFrequencyMask(h!, w!, radius);
-      return { total, l1, ssim: ssimLoss, percep: tf.clone(percep), contrast, triplet, infoNCE, fftAmp, hfAnchor: hf[0]!, hfMask, featAnchor, featPos, featNeg };
+      return {
+        total,
+        l1,
+        ssim: ssimLoss,
+        percep: tf.clone(percep),
+        contrast,
+        triplet,
+        infoNCE,
+        fftAmp,
+        hfAnchor: hf[0]!,
+        hfMask,
+        featAnchor,
+        featPos,
+        featNeg,
+      };
     });
     percep.dispose();
     return r;

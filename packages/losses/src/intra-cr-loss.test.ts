@@ -11,7 +11,10 @@ describe('DRCNet Intra-CR loss (VGG-19 relu1_1/2_1/3_1)', () => {
       // relu3_1 is covered by the fixture below; the harness (training step on pure-JS cpu) stays small
       create: () => new VGGFeatures({ arch: 'vgg19', layers: ['relu1_1', 'relu2_1'] }),
       inputShapes: [[2, 8, 6, 3]],
-      outputShape: [[2, 8, 6, 64], [2, 4, 3, 128]],
+      outputShape: [
+        [2, 8, 6, 64],
+        [2, 4, 3, 128],
+      ],
       trainableWeights: 6,
     });
   });
@@ -21,11 +24,27 @@ describe('DRCNet Intra-CR loss (VGG-19 relu1_1/2_1/3_1)', () => {
       const fx = await loadFixture('losses/drcnet_intracr.safetensors');
       const loss = losses.create({ type: 'IntraCRLoss', lossWeight: fx.config.loss_weight as number }) as IntraCRLoss;
       const report = await loss.loadWeights(fx.tensors);
-      expect(report.loaded.sort()).toEqual(['features.0.bias', 'features.0.weight', 'features.10.bias', 'features.10.weight', 'features.2.bias', 'features.2.weight', 'features.5.bias', 'features.5.weight', 'features.7.bias', 'features.7.weight']);
+      expect(report.loaded.sort()).toEqual([
+        'features.0.bias',
+        'features.0.weight',
+        'features.10.bias',
+        'features.10.weight',
+        'features.2.bias',
+        'features.2.weight',
+        'features.5.bias',
+        'features.5.weight',
+        'features.7.bias',
+        'features.7.weight',
+      ]);
       const [pred, target, neg] = ['__input__', '__input2__', '__input3__'].map((k) => fixtureTensor(fx, k));
       const t = loss.terms(pred!, target!, { degraded: neg });
       const results: string[] = [];
-      for (const [name, got] of [['__output__', t.total], ['__output_cr__', t.cr], ['__output_dists__', t.dists], ['__output_l1__', t.l1]] as const) {
+      for (const [name, got] of [
+        ['__output__', t.total],
+        ['__output_cr__', t.cr],
+        ['__output_dists__', t.dists],
+        ['__output_l1__', t.l1],
+      ] as const) {
         const c = await compareWithFixture(got, fx, name);
         results.push(`${name} ${c.maxAbsDiff.toExponential(2)}`);
         expect(c.ok, `${tf.getBackend()} ${name}: max |diff| ${c.maxAbsDiff} (atol ${c.atol})`).toBe(true);

@@ -55,7 +55,8 @@ export class IntraCRLoss extends VGGFeatureLoss<IntraCRLossOptions> {
     this.sliceWeights = arr('sliceWeights', options.sliceWeights, [1 / 16, 1 / 8, 1 / 4]);
     checkNumber('IntraCRLoss', 'crWeight', options.crWeight, 0.05);
     checkNumber('IntraCRLoss', 'eps', options.eps, 1e-7, { min: 0 });
-    if (this.reduction === 'none') throw new ConfigError(`IntraCRLoss: reduction 'none' is not supported (the contrastive ratio is a scalar); use 'mean' or 'sum'`);
+    if (this.reduction === 'none')
+      throw new ConfigError(`IntraCRLoss: reduction 'none' is not supported (the contrastive ratio is a scalar); use 'mean' or 'sum'`);
     this.vgg = new VGGFeatures({ arch: 'vgg19', layers: ['relu1_1', 'relu2_1', 'relu3_1'], inputNorm: false });
     this.vgg.trainable = false;
   }
@@ -69,7 +70,8 @@ export class IntraCRLoss extends VGGFeatureLoss<IntraCRLossOptions> {
     const neg = inputs.degraded;
     if (!neg) throw new ConfigError(`IntraCRLoss: the degraded input is required: loss.call(pred, target, { degraded })`);
     checkFloat(this.type, 'degraded', neg);
-    if (neg.rank !== 4 || neg.shape.some((d, i) => d !== pred.shape[i])) throw new ShapeError(`IntraCRLoss: degraded shape ${fmtShape(neg.shape)} does not match prediction shape ${fmtShape(pred.shape)}`);
+    if (neg.rank !== 4 || neg.shape.some((d, i) => d !== pred.shape[i]))
+      throw new ShapeError(`IntraCRLoss: degraded shape ${fmtShape(neg.shape)} does not match prediction shape ${fmtShape(pred.shape)}`);
     const crW = this.options.crWeight ?? 0.05;
     const eps = this.options.eps ?? 1e-7;
     const [l1, cr, dists] = tf.tidy(() => {

@@ -62,7 +62,14 @@ export abstract class Loss<O extends LossOptions = LossOptions> {
 /** Registers a loss class in the core `losses` registry under `type`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerLoss(type: string, create: (o: Record<string, unknown>) => Loss<any>): void {
-  if (!losses.has(type)) losses.register(type, { create, toOptions: (l) => { const { type: _t, ...o } = (l as Loss).getConfig(); return o; } });
+  if (!losses.has(type))
+    losses.register(type, {
+      create,
+      toOptions: (l) => {
+        const { type: _t, ...o } = (l as Loss).getConfig();
+        return o;
+      },
+    });
 }
 
 /** Rejects a weight mask for losses that are not elementwise. */

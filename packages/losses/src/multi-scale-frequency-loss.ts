@@ -45,9 +45,9 @@ export class MultiScaleFrequencyLoss extends Loss<MultiScaleFrequencyLossOptions
     const [b, H, W, c] = target.shape as [number, number, number, number];
     if (h === H && w === W) return target;
     const s = H / h;
-    if (!Number.isInteger(s) || W / w !== s) throw new ShapeError(`${this.type}: output size ${h}×${w} is not the target size ${H}×${W} divided by one integer factor`);
-    if ((this.options.downsample ?? 'bilinear') === 'nearest')
-      return tf.stridedSlice(target, [0, 0, 0, 0], [b, h * s, w * s, c], [1, s, s, 1]);
+    if (!Number.isInteger(s) || W / w !== s)
+      throw new ShapeError(`${this.type}: output size ${h}×${w} is not the target size ${H}×${W} divided by one integer factor`);
+    if ((this.options.downsample ?? 'bilinear') === 'nearest') return tf.stridedSlice(target, [0, 0, 0, 0], [b, h * s, w * s, c], [1, s, s, 1]);
     // PyTorch bilinear, align_corners=False, no antialias: source = (dst + 0.5)·s − 0.5 = TF half-pixel centres.
     return tf.image.resizeBilinear(target as tf.Tensor4D, [h, w], false, true);
   }

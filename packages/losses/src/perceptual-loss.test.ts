@@ -15,7 +15,8 @@ function conv1Reference(x: ArrayLike<number>, h: number, w: number, wt: Float32A
         for (let c = 0; c < 3; c++)
           for (let u = 0; u < 3; u++)
             for (let v = 0; v < 3; v++) {
-              const y = i + u - 1, xx = j + v - 1;
+              const y = i + u - 1,
+                xx = j + v - 1;
               if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
               s += wt[((o * 3 + c) * 3 + u) * 3 + v]! * x[(y * w + xx) * 3 + c]!;
             }
@@ -65,7 +66,13 @@ describe('VGG perceptual loss', () => {
       const l1 = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.abs(tf.sub(a, b)));
       const wantT = tf.tidy(() => tf.add(tf.mul(l1(f1!, g1!), 0.5), tf.mul(l1(fp!, gp!), 2)));
       const want = await scalar(wantT);
-      const loss = losses.create({ type: 'PerceptualLoss', arch: 'vgg19', layerWeights: { relu1_1: 0.5, '4': 2 }, inputNorm: false, lossWeight: 3 }) as PerceptualLoss;
+      const loss = losses.create({
+        type: 'PerceptualLoss',
+        arch: 'vgg19',
+        layerWeights: { relu1_1: 0.5, '4': 2 },
+        inputNorm: false,
+        lossWeight: 3,
+      }) as PerceptualLoss;
       await loss.loadWeights(bytes);
       const v = loss.call(x, y);
       expect(await scalar(v)).toBeCloseTo(3 * want, 5);
@@ -118,7 +125,7 @@ describe('VGG perceptual loss', () => {
       await expect(loss.loadWeights(sd)).rejects.toThrow(WeightsError);
       await expect(loss.loadWeights(sd)).rejects.toThrow(/features\.14\.weight/);
       await expect(loss.loadWeights(serializeSafetensors(sd))).rejects.toThrow(/features\.14\.weight/);
-    await expect(loss.loadWeights(null as never)).rejects.toThrow(WeightsError);
+      await expect(loss.loadWeights(null as never)).rejects.toThrow(WeightsError);
       const a = tf.zeros([1, 8, 8, 3]);
       expect(() => loss.call(a, a)).toThrow(WeightsError);
       expect(() => new PerceptualLoss({ arch: 'vgg11' as never })).toThrow(ConfigError);

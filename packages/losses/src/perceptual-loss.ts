@@ -41,13 +41,20 @@ export class PerceptualLoss extends VGGFeatureLoss<PerceptualLossOptions> {
     const arch = options.arch ?? 'vgg19';
     if (arch !== 'vgg16' && arch !== 'vgg19') throw new ConfigError(`PerceptualLoss: arch must be 'vgg16' or 'vgg19', got ${JSON.stringify(arch)}`);
     const lw = options.layerWeights ?? { conv5_4: 1 };
-    if (lw === null || typeof lw !== 'object' || Object.keys(lw).length === 0) throw new ConfigError(`PerceptualLoss: layerWeights must be a non-empty { layer: weight } object`);
+    if (lw === null || typeof lw !== 'object' || Object.keys(lw).length === 0)
+      throw new ConfigError(`PerceptualLoss: layerWeights must be a non-empty { layer: weight } object`);
     this.layerNames = Object.keys(lw);
     this.weights = this.layerNames.map((k) => checkNumber('PerceptualLoss', `layerWeights.${k}`, lw[k], 1));
     const crit = options.criterion ?? 'l1';
     if (crit !== 'l1' && crit !== 'l2') throw new ConfigError(`PerceptualLoss: criterion must be 'l1' or 'l2', got ${JSON.stringify(crit)}`);
-    if (this.reduction === 'none') throw new ConfigError(`PerceptualLoss: reduction 'none' is not supported (features of different layers have different shapes); use 'mean' or 'sum'`);
-    this.vgg = new VGGFeatures({ arch, layers: this.layerNames.map((l) => vggLayerIndex(arch, layerKey(l))), inputNorm: options.inputNorm ?? true, rangeNorm: options.rangeNorm ?? false });
+    if (this.reduction === 'none')
+      throw new ConfigError(`PerceptualLoss: reduction 'none' is not supported (features of different layers have different shapes); use 'mean' or 'sum'`);
+    this.vgg = new VGGFeatures({
+      arch,
+      layers: this.layerNames.map((l) => vggLayerIndex(arch, layerKey(l))),
+      inputNorm: options.inputNorm ?? true,
+      rangeNorm: options.rangeNorm ?? false,
+    });
     this.vgg.trainable = false;
   }
 

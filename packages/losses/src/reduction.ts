@@ -21,7 +21,8 @@ export function checkNumber(where: string, name: string, v: unknown, def: number
 
 /** A float32 tensor; anything else (not a tensor at all, or another dtype) is a `DTypeError`. */
 export function checkFloat(where: string, name: string, t: unknown): asserts t is tf.Tensor {
-  if (!(t instanceof tf.Tensor)) throw new DTypeError(`${where}: ${name} must be a tf.Tensor, got ${t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t}`);
+  if (!(t instanceof tf.Tensor))
+    throw new DTypeError(`${where}: ${name} must be a tf.Tensor, got ${t === null ? 'null' : Array.isArray(t) ? 'an array' : typeof t}`);
   if (t.dtype !== 'float32') throw new DTypeError(`${where}: ${name} must be float32, got ${t.dtype}`);
 }
 
@@ -40,7 +41,10 @@ export function checkWeight(where: string, loss: tf.Tensor, weight: tf.Tensor): 
   const s = loss.shape;
   const w = weight.shape;
   const ok = w.length === s.length && w.every((d, i) => (i === s.length - 1 ? d === 1 || d === s[i] : d === s[i]));
-  if (!ok) throw new ShapeError(`${where}: weight shape ${fmtShape(w)} must be ${fmtShape([...s.slice(0, -1), 1])} or ${fmtShape(s)} for a loss of shape ${fmtShape(s)}`);
+  if (!ok)
+    throw new ShapeError(
+      `${where}: weight shape ${fmtShape(w)} must be ${fmtShape([...s.slice(0, -1), 1])} or ${fmtShape(s)} for a loss of shape ${fmtShape(s)}`,
+    );
 }
 
 /**

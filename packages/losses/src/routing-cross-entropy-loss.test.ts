@@ -8,7 +8,10 @@ import { directionalDerivative, gradStats, scalar } from './test-helpers.js';
 describe('FSDRNet routing cross-entropy with label smoothing (reconstruction)', () => {
   it('matches PyTorch cross_entropy(label_smoothing=0.1) by hand, summed over levels', async () => {
     await expectNoLeaks(async () => {
-      const p = tf.tensor2d([[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]]);
+      const p = tf.tensor2d([
+        [0.7, 0.1, 0.1, 0.1],
+        [0.25, 0.25, 0.25, 0.25],
+      ]);
       const labels = fsdrnetRoutingLabels(['denoise', 'lowlight']);
       expect(Array.from(await labels.data())).toEqual([0, 2]);
       // ε = 0.1, K = 4: target = 0.9·onehot + 0.025
@@ -31,7 +34,11 @@ describe('FSDRNet routing cross-entropy with label smoothing (reconstruction)', 
 
   it('gradients reach the selector outputs and match finite differences', async () => {
     await expectNoLeaks(async () => {
-      const logits = tf.tensor2d([[0.3, -1.2, 0.5, 2.0], [1.1, 0.2, -0.4, 0.0], [-0.5, 0.7, 0.1, 0.3]]);
+      const logits = tf.tensor2d([
+        [0.3, -1.2, 0.5, 2.0],
+        [1.1, 0.2, -0.4, 0.0],
+        [-0.5, 0.7, 0.1, 0.3],
+      ]);
       const labels = tf.tensor1d([3, 0, 1], 'int32');
       const loss = new RoutingCrossEntropyLoss();
       const f = (z: tf.Tensor) => loss.call([tf.softmax(z), tf.softmax(tf.mul(z, 0.5))], labels) as tf.Scalar;

@@ -14,7 +14,10 @@ export function fsdrnetRoutingLabels(tasks: string[], classes: readonly string[]
     tasks.map((t) => {
       const type = FSDRNET_TASK_TYPE[t] ?? t;
       const i = classes.indexOf(type);
-      if (i < 0) throw new ConfigError(`fsdrnetRoutingLabels: unknown task or type '${t}' (tasks ${Object.keys(FSDRNET_TASK_TYPE).join(', ')}; types ${classes.join(', ')})`);
+      if (i < 0)
+        throw new ConfigError(
+          `fsdrnetRoutingLabels: unknown task or type '${t}' (tasks ${Object.keys(FSDRNET_TASK_TYPE).join(', ')}; types ${classes.join(', ')})`,
+        );
       return i;
     }),
     'int32',
@@ -42,21 +45,24 @@ export class RoutingCrossEntropyLoss extends Loss<RoutingCrossEntropyOptions> {
     this.labelSmoothing = checkNumber(this.type, 'labelSmoothing', options.labelSmoothing, 0.1, { min: 0 });
     if (this.labelSmoothing > 1) throw new ConfigError(`${this.type}: labelSmoothing must be in [0, 1], got ${this.labelSmoothing}`);
     const from = options.from ?? 'probabilities';
-    if (from !== 'probabilities' && from !== 'logits') throw new ConfigError(`${this.type}: from must be 'probabilities' or 'logits', got ${JSON.stringify(from)}`);
+    if (from !== 'probabilities' && from !== 'logits')
+      throw new ConfigError(`${this.type}: from must be 'probabilities' or 'logits', got ${JSON.stringify(from)}`);
   }
 
   protected compute(pred: tf.Tensor | tf.Tensor[], labels: tf.Tensor, inputs: LossInputs): tf.Tensor {
     noWeight(this.type, inputs);
     const ps = Array.isArray(pred) ? pred : [pred];
     if (ps.length === 0) throw new ShapeError(`${this.type}: no selector outputs given`);
-    if (!(labels instanceof tf.Tensor)) throw new DTypeError(`${this.type}: labels must be an int32 tf.Tensor of class indices, got ${labels === null ? 'null' : typeof labels}`);
+    if (!(labels instanceof tf.Tensor))
+      throw new DTypeError(`${this.type}: labels must be an int32 tf.Tensor of class indices, got ${labels === null ? 'null' : typeof labels}`);
     if (labels.dtype !== 'int32') throw new DTypeError(`${this.type}: labels must be int32 class indices, got ${labels.dtype}`);
     ps.forEach((p, l) => {
       checkFloat(this.type, `selector output ${l}`, p);
       if (p.rank !== 2) throw new ShapeError(`${this.type}: selector output ${l} must be [B, K], got ${fmtShape(p.shape)}`);
     });
     const [b, k] = ps[0]!.shape as [number, number];
-    if (ps.some((p) => p.shape[0] !== b || p.shape[1] !== k)) throw new ShapeError(`${this.type}: selector outputs have different shapes: ${ps.map((p) => fmtShape(p.shape)).join(', ')}`);
+    if (ps.some((p) => p.shape[0] !== b || p.shape[1] !== k))
+      throw new ShapeError(`${this.type}: selector outputs have different shapes: ${ps.map((p) => fmtShape(p.shape)).join(', ')}`);
     if (labels.rank !== 1 || labels.shape[0] !== b) throw new ShapeError(`${this.type}: labels must be [${b}], got ${fmtShape(labels.shape)}`);
     const eps = this.labelSmoothing;
     const target = tf.add(tf.mul(tf.oneHot(labels as tf.Tensor1D, k), 1 - eps), eps / k);

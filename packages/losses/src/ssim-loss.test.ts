@@ -17,16 +17,27 @@ function ssimReference(x: Float32Array, y: Float32Array, [b, h, w, c]: number[],
     for (let ch = 0; ch < c; ch++)
       for (let i = 0; i + n <= h; i++)
         for (let j = 0; j + n <= w; j++) {
-          let ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
+          let ux = 0,
+            uy = 0,
+            uxx = 0,
+            uyy = 0,
+            uxy = 0;
           for (let u = 0; u < n; u++)
             for (let v = 0; v < n; v++) {
               const k = kernel2d[u]![v]!;
               const a = at(x, bi, i + u, j + v, ch);
               const bb = at(y, bi, i + u, j + v, ch);
-              ux += k * a; uy += k * bb; uxx += k * a * a; uyy += k * bb * bb; uxy += k * a * bb;
+              ux += k * a;
+              uy += k * bb;
+              uxx += k * a * a;
+              uyy += k * bb * bb;
+              uxy += k * a * bb;
             }
-          const vx = cov * (uxx - ux * ux), vy = cov * (uyy - uy * uy), vxy = cov * (uxy - ux * uy);
-          const c1 = 0.01 ** 2, c2 = 0.03 ** 2;
+          const vx = cov * (uxx - ux * ux),
+            vy = cov * (uyy - uy * uy),
+            vxy = cov * (uxy - ux * uy);
+          const c1 = 0.01 ** 2,
+            c2 = 0.03 ** 2;
           s += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
           cnt++;
         }
@@ -51,7 +62,13 @@ describe('SSIM and PSNR losses', () => {
       const xd = (await x.data()) as Float32Array;
       const yd = (await y.data()) as Float32Array;
       const gRef = ssimReference(xd, yd, shape, gaussian2d(11, 1.5), 1);
-      const uRef = ssimReference(xd, yd, shape, Array.from({ length: 7 }, () => Array(7).fill(1 / 49)), 49 / 48);
+      const uRef = ssimReference(
+        xd,
+        yd,
+        shape,
+        Array.from({ length: 7 }, () => Array(7).fill(1 / 49)),
+        49 / 48,
+      );
       // the SSIM the loss is built on: @restorekit/metrics' ssimTensor
       const g = ssimTensor(x, y);
       const u = ssimTensor(x, y, { window: 'uniform' });
@@ -94,7 +111,8 @@ describe('SSIM and PSNR losses', () => {
       });
       const l = psnrLoss(x, y);
       expect(await scalar(l)).toBeCloseTo((per[0]! + per[1]!) / 2, 4);
-      const lum = (d: ArrayLike<number>, b: number, p: number) => (65.481 * d[b * 36 + p * 3]! + 128.553 * d[b * 36 + p * 3 + 1]! + 24.966 * d[b * 36 + p * 3 + 2]! + 16) / 255;
+      const lum = (d: ArrayLike<number>, b: number, p: number) =>
+        (65.481 * d[b * 36 + p * 3]! + 128.553 * d[b * 36 + p * 3 + 1]! + 24.966 * d[b * 36 + p * 3 + 2]! + 16) / 255;
       const perY = [0, 1].map((b) => {
         let s = 0;
         for (let p = 0; p < 12; p++) s += (lum(xd, b, p) - lum(yd, b, p)) ** 2;

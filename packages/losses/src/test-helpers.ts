@@ -40,7 +40,10 @@ export function seededVGGStateDict(arch: VGGArch, upTo: number, seed = 7): Recor
   for (const l of vggLayers(arch).slice(0, upTo + 1)) {
     if (l.kind !== 'conv') continue;
     const fan = l.inChannels * 9;
-    sd[`features.${l.index}.weight`] = { shape: [l.outChannels, l.inChannels, 3, 3], data: randomArray(l.outChannels * fan, seed + l.index, Math.sqrt(2 / fan)) };
+    sd[`features.${l.index}.weight`] = {
+      shape: [l.outChannels, l.inChannels, 3, 3],
+      data: randomArray(l.outChannels * fan, seed + l.index, Math.sqrt(2 / fan)),
+    };
     sd[`features.${l.index}.bias`] = { shape: [l.outChannels], data: randomArray(l.outChannels, seed + 100 + l.index, 0.1) };
   }
   return sd;
@@ -50,11 +53,22 @@ export function seededVGGStateDict(arch: VGGArch, upTo: number, seed = 7): Recor
  * Directional finite difference of a scalar function of x along a ±1 direction v (seeded, or sign(∇f)):
  * returns [⟨∇f(x), v⟩ from tf.grad, (f(x + h v) − f(x − h v)) / 2h].
  */
-export async function directionalDerivative(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, h = 1e-3, seed: number | 'gradient-sign' = 3): Promise<[number, number]> {
+export async function directionalDerivative(
+  f: (x: tf.Tensor) => tf.Scalar,
+  x: tf.Tensor,
+  h = 1e-3,
+  seed: number | 'gradient-sign' = 3,
+): Promise<[number, number]> {
   const grad = tf.grad(f)(x);
   // 'gradient-sign': v = sign(∇f), which maximises ⟨∇f, v⟩ against the float32 noise of f
   const g = gaussian(typeof seed === 'number' ? seed : 3);
-  const v = seed === 'gradient-sign' ? tf.sign(grad) : tf.tensor(Float32Array.from({ length: x.size }, () => (g() > 0 ? 1 : -1)), x.shape);
+  const v =
+    seed === 'gradient-sign'
+      ? tf.sign(grad)
+      : tf.tensor(
+          Float32Array.from({ length: x.size }, () => (g() > 0 ? 1 : -1)),
+          x.shape,
+        );
   const dot = tf.tidy(() => tf.sum(tf.mul(grad, v)));
   const analytic = (await dot.data())[0]!;
   dot.dispose();
@@ -104,7 +118,11 @@ export function seededEncoderStateDict(seed = 5): Record<string, { shape: number
     const b = 1 / Math.sqrt(fan);
     return Float32Array.from({ length: n }, () => (2 * u() - 1) * b);
   };
-  [[3, 32], [32, 64], [64, 128]].forEach(([i, o], k) => {
+  [
+    [3, 32],
+    [32, 64],
+    [64, 128],
+  ].forEach(([i, o], k) => {
     out[`encoder.${2 * k}.weight`] = { shape: [o!, i!, 3, 3], data: draw(o! * i! * 9, i! * 9, seed + k) };
     out[`encoder.${2 * k}.bias`] = { shape: [o!], data: draw(o!, i! * 9, seed + 10 + k) };
   });

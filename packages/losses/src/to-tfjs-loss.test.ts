@@ -46,7 +46,8 @@ describe('toTfjsLoss: restorekit losses in model.compile / fit', () => {
         const reported = history.history.loss as number[];
         expect(reported).toHaveLength(4);
         // bit-equal on cpu and wasm; a few float32 ulps of room for GPU backends' kernel choices
-        for (const [i, r] of reported.entries()) expect(Math.abs(r - direct[i]!), `step ${i}: tfjs ${r} vs restorekit ${direct[i]}`).toBeLessThanOrEqual(1e-6 * Math.abs(direct[i]!));
+        for (const [i, r] of reported.entries())
+          expect(Math.abs(r - direct[i]!), `step ${i}: tfjs ${r} vs restorekit ${direct[i]}`).toBeLessThanOrEqual(1e-6 * Math.abs(direct[i]!));
         // the steps trained the model (so the comparison is not of one frozen value)
         expect(reported[3]!).toBeLessThan(reported[0]!);
         // argument order: tfjs passes (yTrue, yPred); the adapter gives the loss (pred, target)

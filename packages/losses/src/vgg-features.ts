@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, ConfigError, canonicalName, opt, registerBlock, type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  ConfigError,
+  canonicalName,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
 
 export type VGGArch = 'vgg16' | 'vgg19';
 
@@ -48,7 +59,9 @@ export function vggLayerIndex(arch: VGGArch, layer: number | string): number {
   const layers = vggLayers(arch);
   const hit = typeof layer === 'number' ? layers[layer] : layers.find((l) => l.name === layer);
   if (!hit || (typeof layer === 'number' && !Number.isInteger(layer)))
-    throw new ConfigError(`VGG (${arch}): unknown layer ${JSON.stringify(layer)} (an index 0..${layers.length - 1} of torchvision's features, or a name like relu3_1 / pool3)`);
+    throw new ConfigError(
+      `VGG (${arch}): unknown layer ${JSON.stringify(layer)} (an index 0..${layers.length - 1} of torchvision's features, or a name like relu3_1 / pool3)`,
+    );
   return hit.index;
 }
 
@@ -113,7 +126,10 @@ export class VGGFeatures extends Block<ResolvedOptions<typeof OPTIONS>> {
     this.plan = vggLayers(o.arch).slice(0, last + 1);
     for (const l of this.plan)
       if (l.kind === 'conv')
-        this.convs.set(l.index, this.addChild(`features.${l.index}`, new Conv2d({ inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: 3, padding: 1 })));
+        this.convs.set(
+          l.index,
+          this.addChild(`features.${l.index}`, new Conv2d({ inChannels: l.inChannels, outChannels: l.outChannels, kernelSize: 3, padding: 1 })),
+        );
   }
 
   override build(s: tfl.Shape): void {
@@ -148,10 +164,22 @@ export class VGGFeatures extends Block<ResolvedOptions<typeof OPTIONS>> {
       if (l.kind === 'conv') {
         const conv = this.convs.get(l.index)!;
         h = frozen
-          ? tf.add(tf.conv2d(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D, conv.kernel.read() as tf.Tensor4D, 1, 'valid'), conv.biasVar!.read())
+          ? tf.add(
+              tf.conv2d(
+                tf.pad(h, [
+                  [0, 0],
+                  [1, 1],
+                  [1, 1],
+                  [0, 0],
+                ]) as tf.Tensor4D,
+                conv.kernel.read() as tf.Tensor4D,
+                1,
+                'valid',
+              ),
+              conv.biasVar!.read(),
+            )
           : this.run(conv, h, training);
-      }
-      else if (l.kind === 'relu') h = tf.relu(h);
+      } else if (l.kind === 'relu') h = tf.relu(h);
       else h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
       outs.set(l.index, h);
     }

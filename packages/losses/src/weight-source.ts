@@ -6,7 +6,10 @@ export type WeightSource = Record<string, unknown> | ArrayBuffer | ArrayBufferVi
 /** The state dict of a weight source (safetensors bytes are parsed; `where` names the file in parse errors). */
 export function stateDictOf(src: WeightSource, where: string): Record<string, unknown> {
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return parseSafetensors(src, where).tensors;
-  if (src === null || typeof src !== 'object' || Array.isArray(src)) throw new WeightsError(`${where}: expected a state dict or the bytes of a safetensors file, got ${src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src}`);
+  if (src === null || typeof src !== 'object' || Array.isArray(src))
+    throw new WeightsError(
+      `${where}: expected a state dict or the bytes of a safetensors file, got ${src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src}`,
+    );
   return src;
 }
 

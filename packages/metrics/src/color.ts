@@ -28,7 +28,8 @@ export function rgbToY(x: tf.Tensor, options: RgbToYOptions = {}): tf.Tensor {
   if (options === null || typeof options !== 'object') throw new ConfigError(`rgbToY: options must be an object, got ${JSON.stringify(options)}`);
   for (const k of Object.keys(options)) if (k !== 'dataRange') throw new ConfigError(`rgbToY: unknown option '${k}'; known options: dataRange`);
   const L = options.dataRange ?? 1;
-  if (typeof L !== 'number' || !Number.isFinite(L) || L <= 0) throw new ConfigError(`rgbToY: dataRange must be a positive number, got ${JSON.stringify(options.dataRange)}`);
+  if (typeof L !== 'number' || !Number.isFinite(L) || L <= 0)
+    throw new ConfigError(`rgbToY: dataRange must be a positive number, got ${JSON.stringify(options.dataRange)}`);
   return tf.tidy(() => {
     const f = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
     const w = tf.tensor1d(BT601_Y_WEIGHTS.map((c) => c / 255));

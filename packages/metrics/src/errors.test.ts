@@ -80,7 +80,9 @@ describe('metrics reject bad input with typed errors', () => {
   it('shape, range and option errors (plain images): the same async contract', async () => {
     const img = (v: number, h = 12, w = 12, c = 3) => ({ data: new Float32Array(h * w * c).fill(v), shape: [h, w, c] });
     await expect(psnr(img(0.5), img(0.5, 12, 11))).rejects.toThrow(/prediction shape \[12, 12, 3\] differs from target shape \[12, 11, 3\]/);
-    await expect(psnr({ data: new Float32Array(5), shape: [2, 2, 1] }, { data: new Float32Array(4), shape: [2, 2, 1] })).rejects.toThrow(/has 5 values but shape \[2, 2, 1\] needs 4/);
+    await expect(psnr({ data: new Float32Array(5), shape: [2, 2, 1] }, { data: new Float32Array(4), shape: [2, 2, 1] })).rejects.toThrow(
+      /has 5 values but shape \[2, 2, 1\] needs 4/,
+    );
     await expect(psnr({ data: [1], shape: [1, 1, 1, 1] }, { data: [1], shape: [1, 1, 1, 1] })).rejects.toThrow(ShapeError);
     await expect(ssimSkimage(img(0.5, 6, 12), img(0.5, 6, 12))).rejects.toThrow(/7×7 window does not fit the 6×12 image/);
     await expect(psnr(img(2), img(0.5))).rejects.toThrow(ValueRangeError);

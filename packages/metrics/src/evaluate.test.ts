@@ -26,11 +26,19 @@ describe('evaluate', () => {
     const flat = tf.fill([H, W, 3], 102 / 255);
     const lines: string[] = [];
     const res = await expectNoLeaks(() =>
-      evaluate((x) => x, [{ name: 'flat', data: flat }, { name: 'texture', data: { data: texture, shape: [H, W, 3] } }], shift, {
-        metrics: ['psnr', 'ssim', 'ssim_skimage'],
-        logger: (l) => lines.push(l),
-        measureInput: true,
-      }),
+      evaluate(
+        (x) => x,
+        [
+          { name: 'flat', data: flat },
+          { name: 'texture', data: { data: texture, shape: [H, W, 3] } },
+        ],
+        shift,
+        {
+          metrics: ['psnr', 'ssim', 'ssim_skimage'],
+          logger: (l) => lines.push(l),
+          measureInput: true,
+        },
+      ),
     );
     expect(res.rows.map((r) => r.name)).toEqual(['flat', 'texture']);
     for (const r of res.rows) expect(r.values.psnr).toBeCloseTo(PSNR_SHIFT4, 4);
@@ -76,7 +84,10 @@ describe('evaluate', () => {
       // out-of-range outputs: clipped by default (then measured), an error with clip: false
       const double = (x: tf.Tensor4D) => tf.mul(x, 2);
       const clipped = await evaluate(double, [img8], null, { dataRange: 255, logger: null });
-      expect(clipped.rows[0]!.values.psnr).toBeCloseTo(await psnr({ data: texture.map((v) => Math.min(2 * v, 1)), shape: [H, W, 3] }, { data: texture, shape: [H, W, 3] }), 6);
+      expect(clipped.rows[0]!.values.psnr).toBeCloseTo(
+        await psnr({ data: texture.map((v) => Math.min(2 * v, 1)), shape: [H, W, 3] }, { data: texture, shape: [H, W, 3] }),
+        6,
+      );
       await expect(evaluate(double, [img8], null, { dataRange: 255, clip: false, logger: null })).rejects.toThrow(ValueRangeError);
       await expect(evaluate((x) => tf.slice(x, [0, 0, 0, 0], [1, 8, 8, 3]), [img8], null, { dataRange: 255, logger: null })).rejects.toThrow(ShapeError);
       await expect(evaluate((x) => x, [img8], null, { metric: ['psnr'] } as never)).rejects.toThrow(ConfigError);

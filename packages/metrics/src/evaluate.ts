@@ -60,28 +60,38 @@ function toHost(t: tf.Tensor, data: Float32Array): ImageArray {
  * mean table and returns it. Leaves no tensors behind (the given images stay the caller's).
  */
 export async function evaluate(model: EvaluateModel, images: EvaluateImage[], degrade: Degrade | null, options: EvaluateOptions = {}): Promise<EvaluateResult> {
-  if (typeof model !== 'function' && !(model && typeof (model as { apply?: unknown }).apply === 'function')) throw new ConfigError('evaluate: model must be a function or have an apply() method (tf.layers.Layer, LayersModel)');
+  if (typeof model !== 'function' && !(model && typeof (model as { apply?: unknown }).apply === 'function'))
+    throw new ConfigError('evaluate: model must be a function or have an apply() method (tf.layers.Layer, LayersModel)');
   if (!Array.isArray(images) || images.length === 0) throw new ConfigError('evaluate: images must be a non-empty array');
   if (degrade !== null && typeof degrade !== 'function') throw new ConfigError('evaluate: degrade must be a function or null');
   for (const k of Object.keys(options)) if (!KNOWN.includes(k)) throw new ConfigError(`evaluate: unknown option '${k}'; known options: ${KNOWN.join(', ')}`);
   const names = options.metrics ?? ['psnr', 'ssim'];
   const dataRange = options.dataRange ?? 1;
   const clip = options.clip ?? true;
-  const metricOpts: MetricOptions = { cropBorder: options.cropBorder ?? 0, testYChannel: options.testYChannel ?? false, dataRange: 1, outOfRange: clip ? 'clip' : 'error' };
+  const metricOpts: MetricOptions = {
+    cropBorder: options.cropBorder ?? 0,
+    testYChannel: options.testYChannel ?? false,
+    dataRange: 1,
+    outOfRange: clip ? 'clip' : 'error',
+  };
   const ms = names.map((n) => new Metric(n, metricOpts)); // validates names and options
   const log = options.logger === undefined ? (l: string) => console.log(l) : options.logger;
 
   const rows: EvaluateRow[] = [];
   for (let i = 0; i < images.length; i++) {
     const item = images[i]!;
-    const named = item !== null && typeof item === 'object' && !(item instanceof tf.Tensor) && 'name' in item && 'data' in item && !isImageArray(item as object) ? (item as { name: string; data: tf.Tensor | ImageArray }) : null;
+    const named =
+      item !== null && typeof item === 'object' && !(item instanceof tf.Tensor) && 'name' in item && 'data' in item && !isImageArray(item as object)
+        ? (item as { name: string; data: tf.Tensor | ImageArray })
+        : null;
     const src = named ? named.data : (item as tf.Tensor | ImageArray);
     const name = named ? String(named.name) : `#${i}`;
     const owned: tf.Tensor[] = [];
     try {
       let clean: tf.Tensor4D;
       if (src instanceof tf.Tensor) {
-        if (src.rank !== 3 && !(src.rank === 4 && src.shape[0] === 1)) throw new ShapeError(`evaluate: image ${name} must be HWC or [1, H, W, C], got ${fmtShape(src.shape)}`);
+        if (src.rank !== 3 && !(src.rank === 4 && src.shape[0] === 1))
+          throw new ShapeError(`evaluate: image ${name} must be HWC or [1, H, W, C], got ${fmtShape(src.shape)}`);
         clean = tf.tidy(() => tf.div(tf.cast(src.rank === 3 ? tf.expandDims(src, 0) : src, 'float32'), dataRange)) as tf.Tensor4D;
       } else if (isImageArray(src)) {
         const s = src.shape;
@@ -101,10 +111,14 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
       if (Array.isArray(raw)) owned.push(...(raw as tf.Tensor[]).filter((t) => t instanceof tf.Tensor && t !== x && t !== clean));
       const oi = options.outputIndex ?? 0;
       const out = Array.isArray(raw) ? (raw as tf.Tensor[])[oi < 0 ? raw.length + oi : oi] : raw;
-      if (!(out instanceof tf.Tensor)) throw new DTypeError(`evaluate: the model must return a tf.Tensor (or an array holding one at outputIndex ${options.outputIndex ?? 0}) for image ${name}`);
+      if (!(out instanceof tf.Tensor))
+        throw new DTypeError(
+          `evaluate: the model must return a tf.Tensor (or an array holding one at outputIndex ${options.outputIndex ?? 0}) for image ${name}`,
+        );
       if (!Array.isArray(raw) && out !== x && out !== clean) owned.push(out);
       const os = out.rank === 3 ? [1, ...out.shape] : out.shape;
-      if (os.length !== 4 || os.some((d: number, k: number) => d !== clean.shape[k])) throw new ShapeError(`evaluate: model output ${fmtShape(out.shape)} for image ${name} does not match the image ${fmtShape(clean.shape)}`);
+      if (os.length !== 4 || os.some((d: number, k: number) => d !== clean.shape[k]))
+        throw new ShapeError(`evaluate: model output ${fmtShape(out.shape)} for image ${name} does not match the image ${fmtShape(clean.shape)}`);
       let outData = Float32Array.from((await out.data()) as Float32Array);
       if (options.quantize) outData = outData.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255) / 255);
       const target = toHost(clean, cleanData);
@@ -116,7 +130,8 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
       const row: EvaluateRow = { name, values };
       if (options.measureInput) {
         const inData = Float32Array.from((await x.data()) as Float32Array);
-        if (x.shape.some((d, k) => d !== clean.shape[k])) throw new ShapeError(`evaluate: degraded input ${fmtShape(x.shape)} of image ${name} does not match ${fmtShape(clean.shape)} (measureInput)`);
+        if (x.shape.some((d, k) => d !== clean.shape[k]))
+          throw new ShapeError(`evaluate: degraded input ${fmtShape(x.shape)} of image ${name} does not match ${fmtShape(clean.shape)} (measureInput)`);
         row.input = {};
         ms.forEach((m, k) => {
           row.input![names[k]!] = m.computeImage(toHost(clean, inData), target);
@@ -127,8 +142,16 @@ export async function evaluate(model: EvaluateModel, images: EvaluateImage[], de
       tf.dispose(owned);
     }
   }
-  const mean = meanOf(rows.map((r) => r.values), names);
-  const inputMean = options.measureInput ? meanOf(rows.map((r) => r.input!), names) : undefined;
+  const mean = meanOf(
+    rows.map((r) => r.values),
+    names,
+  );
+  const inputMean = options.measureInput
+    ? meanOf(
+        rows.map((r) => r.input!),
+        names,
+      )
+    : undefined;
   const table = formatTable(rows, mean, inputMean, names);
   if (log) for (const line of table.split('\n')) log(line);
   return { rows, mean, ...(inputMean ? { inputMean } : {}), table };
@@ -144,11 +167,22 @@ function fmt(n: MetricType, v: number): string {
   return n === 'psnr' ? v.toFixed(3) : v.toFixed(4);
 }
 
-function formatTable(rows: EvaluateRow[], mean: Partial<Record<MetricType, number>>, inputMean: Partial<Record<MetricType, number>> | undefined, names: MetricType[]): string {
+function formatTable(
+  rows: EvaluateRow[],
+  mean: Partial<Record<MetricType, number>>,
+  inputMean: Partial<Record<MetricType, number>> | undefined,
+  names: MetricType[],
+): string {
   const header = ['image', ...(inputMean ? names.map((n) => `input ${n}`) : []), ...names];
   const body = rows.map((r) => [r.name, ...(inputMean ? names.map((n) => fmt(n, r.input![n]!)) : []), ...names.map((n) => fmt(n, r.values[n]!))]);
   body.push(['mean', ...(inputMean ? names.map((n) => fmt(n, inputMean[n]!)) : []), ...names.map((n) => fmt(n, mean[n]!))]);
   const widths = header.map((h, k) => Math.max(h.length, ...body.map((r) => r[k]!.length)));
   const line = (cells: string[]) => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.slice(0, -1).map(line), widths.map((w) => '-'.repeat(w)).join('  '), line(body[body.length - 1]!)].join('\n');
+  return [
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.slice(0, -1).map(line),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    line(body[body.length - 1]!),
+  ].join('\n');
 }

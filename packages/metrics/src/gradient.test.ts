@@ -8,7 +8,7 @@ const H = 14;
 const W = 13;
 const C = 3;
 const N = H * W * C;
-const rand = (seed: number) => Float64Array.from({ length: N }, (_, i) => 0.1 + 0.8 * Math.abs(Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453 % 1));
+const rand = (seed: number) => Float64Array.from({ length: N }, (_, i) => 0.1 + 0.8 * Math.abs((Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453) % 1));
 const target = rand(1);
 const pred = Float64Array.from(rand(2), (v, i) => 0.6 * target[i]! + 0.4 * v);
 const probes = [0, 7, 3 * (5 * W + 6) + 1, 3 * (7 * W + 7) + 2, N - 1];
@@ -41,7 +41,10 @@ describe('tf-op metrics have correct gradients', () => {
         up[i]! += eps;
         dn[i]! -= eps;
         const host = c.host as typeof ssim;
-        const fd = ((await host({ data: up, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts)) - (await host({ data: dn, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts))) / (2 * eps);
+        const fd =
+          ((await host({ data: up, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts)) -
+            (await host({ data: dn, shape: [H, W, C] }, { data: target, shape: [H, W, C] }, c.opts))) /
+          (2 * eps);
         expect(Math.abs(grad[i]! - fd), `${c.name} d/dx[${i}]: tf ${grad[i]} vs finite difference ${fd}`).toBeLessThan(2e-3 * scale + 1e-6);
       }
     });

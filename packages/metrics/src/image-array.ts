@@ -24,10 +24,12 @@ export interface HostImage {
 export function imageShape(fn: string, name: string, img: ImageArray): [number, number, number] {
   const s = img.shape;
   if (!Array.isArray(s) && !ArrayBuffer.isView(s)) throw new ShapeError(`${fn}: ${name}.shape must be [H, W] or [H, W, C], got ${JSON.stringify(s)}`);
-  if ((s.length !== 2 && s.length !== 3) || s.some((d) => !Number.isInteger(d) || d < 1)) throw new ShapeError(`${fn}: ${name}.shape must be [H, W] or [H, W, C] of positive integers, got ${JSON.stringify(Array.from(s))}`);
+  if ((s.length !== 2 && s.length !== 3) || s.some((d) => !Number.isInteger(d) || d < 1))
+    throw new ShapeError(`${fn}: ${name}.shape must be [H, W] or [H, W, C] of positive integers, got ${JSON.stringify(Array.from(s))}`);
   const shape: [number, number, number] = [s[0]!, s[1]!, s.length === 3 ? s[2]! : 1];
   const n = shape[0] * shape[1] * shape[2];
-  if (img.data === null || typeof img.data !== 'object' || typeof img.data.length !== 'number') throw new DTypeError(`${fn}: ${name}.data must be an array or typed array of numbers`);
+  if (img.data === null || typeof img.data !== 'object' || typeof img.data.length !== 'number')
+    throw new DTypeError(`${fn}: ${name}.data must be an array or typed array of numbers`);
   if (img.data.length !== n) throw new ShapeError(`${fn}: ${name}.data has ${img.data.length} values but shape ${fmtShape(shape)} needs ${n}`);
   return shape;
 }

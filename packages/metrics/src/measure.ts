@@ -20,7 +20,10 @@ export function measureHost(impl: MetricImpl, pred: ImageArray, target: ImageArr
   if (sp.some((d, i) => d !== st[i])) throw new ShapeError(`${fn}: prediction shape ${fmtShape(sp)} differs from target shape ${fmtShape(st)}`);
   const h = sp[0] - 2 * o.cropBorder;
   const w = sp[1] - 2 * o.cropBorder;
-  if (h >= 1 && w >= 1 && (h < impl.window || w < impl.window)) throw new ShapeError(`${fn}: the ${impl.window}×${impl.window} window does not fit the ${h}×${w} image${o.cropBorder ? ` left after cropBorder ${o.cropBorder}` : ''}`);
+  if (h >= 1 && w >= 1 && (h < impl.window || w < impl.window))
+    throw new ShapeError(
+      `${fn}: the ${impl.window}×${impl.window} window does not fit the ${h}×${w} image${o.cropBorder ? ` left after cropBorder ${o.cropBorder}` : ''}`,
+    );
   const a = prepareHost(fn, 'prediction', pred, sp, o);
   const b = prepareHost(fn, 'target', target, st, o);
   return impl.host(a, b);
@@ -31,7 +34,14 @@ export async function measureTensor(impl: MetricImpl, pred: tf.Tensor, target: t
   const fn = impl.name;
   const o = resolveMetricOptions(fn, options);
   checkSize(fn, checkPair(fn, pred, target), o, impl.window);
-  await checkTensorRange(fn, [['prediction', pred], ['target', target]], o);
+  await checkTensorRange(
+    fn,
+    [
+      ['prediction', pred],
+      ['target', target],
+    ],
+    o,
+  );
   const v = impl.tensor(pred, target, options);
   const out = Array.from(await v.data());
   v.dispose();
@@ -46,7 +56,9 @@ export async function measureTensor(impl: MetricImpl, pred: tf.Tensor, target: t
 export async function dispatch(impl: MetricImpl, pred: unknown, target: unknown, options?: MetricOptions): Promise<number | number[]> {
   if (isImageArray(pred) && isImageArray(target)) return measureHost(impl, pred, target, options);
   if (pred instanceof tf.Tensor && target instanceof tf.Tensor) return measureTensor(impl, pred, target, options);
-  throw new DTypeError(`${impl.name}: prediction and target must both be tf.Tensors or both { data, shape } images, got ${describe(pred)} and ${describe(target)}`);
+  throw new DTypeError(
+    `${impl.name}: prediction and target must both be tf.Tensors or both { data, shape } images, got ${describe(pred)} and ${describe(target)}`,
+  );
 }
 
 function describe(x: unknown): string {

@@ -82,7 +82,8 @@ const HINTS: Record<string, string> = {
 
 function checkKeys(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConfigError(`${fn}: options must be an object, got ${JSON.stringify(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(`${fn}: options must be an object, got ${JSON.stringify(options)}`);
   const o = options as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (known.includes(k)) continue;
@@ -94,13 +95,16 @@ function checkKeys(fn: string, options: unknown, known: readonly string[]): Reco
 
 function resolveCommon(fn: string, o: Record<string, unknown>): ResolvedMetricOptions {
   const cropBorder = o.cropBorder ?? 0;
-  if (typeof cropBorder !== 'number' || !Number.isInteger(cropBorder) || cropBorder < 0) throw new ConfigError(`${fn}: cropBorder must be a non-negative integer, got ${JSON.stringify(o.cropBorder)}`);
+  if (typeof cropBorder !== 'number' || !Number.isInteger(cropBorder) || cropBorder < 0)
+    throw new ConfigError(`${fn}: cropBorder must be a non-negative integer, got ${JSON.stringify(o.cropBorder)}`);
   const testYChannel = o.testYChannel ?? false;
   if (typeof testYChannel !== 'boolean') throw new ConfigError(`${fn}: testYChannel must be a boolean, got ${JSON.stringify(o.testYChannel)}`);
   const dataRange = o.dataRange ?? 1;
-  if (typeof dataRange !== 'number' || !Number.isFinite(dataRange) || dataRange <= 0) throw new ConfigError(`${fn}: dataRange must be a positive number (1 for [0, 1] images, 255 for [0, 255]), got ${JSON.stringify(o.dataRange)}`);
+  if (typeof dataRange !== 'number' || !Number.isFinite(dataRange) || dataRange <= 0)
+    throw new ConfigError(`${fn}: dataRange must be a positive number (1 for [0, 1] images, 255 for [0, 255]), got ${JSON.stringify(o.dataRange)}`);
   const outOfRange = o.outOfRange ?? 'error';
-  if (outOfRange !== 'error' && outOfRange !== 'clip' && outOfRange !== 'ignore') throw new ConfigError(`${fn}: outOfRange must be 'error', 'clip' or 'ignore', got ${JSON.stringify(o.outOfRange)}`);
+  if (outOfRange !== 'error' && outOfRange !== 'clip' && outOfRange !== 'ignore')
+    throw new ConfigError(`${fn}: outOfRange must be 'error', 'clip' or 'ignore', got ${JSON.stringify(o.outOfRange)}`);
   return { cropBorder, testYChannel, dataRange, outOfRange };
 }
 
@@ -111,7 +115,8 @@ export function resolveMetricOptions(fn: string, options: unknown): ResolvedMetr
 
 function positive(fn: string, name: string, v: unknown, def: number, min0 = false): number {
   const x = v ?? def;
-  if (typeof x !== 'number' || !Number.isFinite(x) || (min0 ? x < 0 : x <= 0)) throw new ConfigError(`${fn}: ${name} must be a ${min0 ? 'non-negative' : 'positive'} number, got ${JSON.stringify(v)}`);
+  if (typeof x !== 'number' || !Number.isFinite(x) || (min0 ? x < 0 : x <= 0))
+    throw new ConfigError(`${fn}: ${name} must be a ${min0 ? 'non-negative' : 'positive'} number, got ${JSON.stringify(v)}`);
   return x;
 }
 
@@ -126,7 +131,8 @@ export function resolveSSIMOptions(fn: string, options: unknown): ResolvedSSIMOp
   const window = o.window ?? 'gaussian';
   if (window !== 'gaussian' && window !== 'uniform') throw new ConfigError(`${fn}: window must be 'gaussian' or 'uniform', got ${JSON.stringify(o.window)}`);
   const windowSize = o.windowSize ?? (window === 'gaussian' ? 11 : 7);
-  if (typeof windowSize !== 'number' || !Number.isInteger(windowSize) || windowSize < 1 || windowSize % 2 === 0) throw new ConfigError(`${fn}: windowSize must be an odd positive integer, got ${JSON.stringify(o.windowSize)}`);
+  if (typeof windowSize !== 'number' || !Number.isInteger(windowSize) || windowSize < 1 || windowSize % 2 === 0)
+    throw new ConfigError(`${fn}: windowSize must be an odd positive integer, got ${JSON.stringify(o.windowSize)}`);
   const sigma = positive(fn, 'sigma', o.sigma, 1.5);
   const sampleCovariance = o.sampleCovariance ?? window === 'uniform';
   if (typeof sampleCovariance !== 'boolean') throw new ConfigError(`${fn}: sampleCovariance must be a boolean, got ${JSON.stringify(o.sampleCovariance)}`);

@@ -13,7 +13,12 @@ describe("core's metrics registry", () => {
     const a = tf.tensor4d([0, 0, 0, 0, 0, 9, 9, 0, 0, 9, 9, 0, 0, 0, 0, 0], [1, 4, 4, 1]);
     const b = tf.tensor4d([255, 255, 255, 255, 255, 9, 9, 255, 255, 9, 9, 255, 255, 255, 255, 255], [1, 4, 4, 1]);
     expect(await m.compute(a, b)).toEqual([Infinity]);
-    expect(m.computeImage({ data: [0, 0, 0, 0, 0, 9, 8, 0, 0, 9, 9, 0, 0, 0, 0, 0], shape: [4, 4] }, { data: [1, 1, 1, 1, 1, 9, 9, 1, 1, 9, 9, 1, 1, 1, 1, 1], shape: [4, 4] })).toBeCloseTo(10 * Math.log10((255 * 255) / 0.25), 12);
+    expect(
+      m.computeImage(
+        { data: [0, 0, 0, 0, 0, 9, 8, 0, 0, 9, 9, 0, 0, 0, 0, 0], shape: [4, 4] },
+        { data: [1, 1, 1, 1, 1, 9, 9, 1, 1, 9, 9, 1, 1, 1, 1, 1], shape: [4, 4] },
+      ),
+    ).toBeCloseTo(10 * Math.log10((255 * 255) / 0.25), 12);
     tf.dispose([a, b]);
     const s = metrics.create({ type: 'ssim_skimage' }) as Metric;
     expect(s.type).toBe('ssim_skimage');

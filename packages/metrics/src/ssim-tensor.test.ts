@@ -12,7 +12,13 @@ const xData = noise(1);
 const yData = Float32Array.from(noise(2), (v, i) => Math.min(1, 0.8 * xData[i]! + 0.3 * v));
 
 /** Float64 SSIM straight from the definition: every valid position, direct 2-D window sums, [0, L] values. */
-function ssimReference(x: ArrayLike<number>, y: ArrayLike<number>, [b, h, w, c]: readonly number[], k: number[], o: { cov: number; L: number; k1: number; k2: number }): number[] {
+function ssimReference(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  [b, h, w, c]: readonly number[],
+  k: number[],
+  o: { cov: number; L: number; k1: number; k2: number },
+): number[] {
   const m = k.length;
   const at = (a: ArrayLike<number>, bi: number, i: number, j: number, ch: number) => a[((bi * h + i) * w + j) * c + ch]!;
   const c1 = (o.k1 * o.L) ** 2;
@@ -24,15 +30,25 @@ function ssimReference(x: ArrayLike<number>, y: ArrayLike<number>, [b, h, w, c]:
     for (let ch = 0; ch < c; ch++)
       for (let i = 0; i + m <= h; i++)
         for (let j = 0; j + m <= w; j++) {
-          let ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
+          let ux = 0,
+            uy = 0,
+            uxx = 0,
+            uyy = 0,
+            uxy = 0;
           for (let u = 0; u < m; u++)
             for (let v = 0; v < m; v++) {
               const kk = k[u]! * k[v]!;
               const a = at(x, bi, i + u, j + v, ch);
               const bb = at(y, bi, i + u, j + v, ch);
-              ux += kk * a; uy += kk * bb; uxx += kk * a * a; uyy += kk * bb * bb; uxy += kk * a * bb;
+              ux += kk * a;
+              uy += kk * bb;
+              uxx += kk * a * a;
+              uyy += kk * bb * bb;
+              uxy += kk * a * bb;
             }
-          const vx = o.cov * (uxx - ux * ux), vy = o.cov * (uyy - uy * uy), vxy = o.cov * (uxy - ux * uy);
+          const vx = o.cov * (uxx - ux * ux),
+            vy = o.cov * (uyy - uy * uy),
+            vxy = o.cov * (uxy - ux * uy);
           s += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
           cnt++;
         }
@@ -81,8 +97,26 @@ describe('ssimMap / ssimTensor (one differentiable SSIM)', () => {
       const cases = [
         { opts: {}, k: gauss(11, 1.5), cov: 1, L: 1, k1: 0.01, k2: 0.03, a: xData, b: yData },
         { opts: { window: 'uniform' as const }, k: Array(7).fill(1 / 7), cov: 49 / 48, L: 1, k1: 0.01, k2: 0.03, a: xData, b: yData },
-        { opts: { windowSize: 5, sigma: 0.8, k1: 0.02, k2: 0.05, sampleCovariance: true }, k: gauss(5, 0.8), cov: 25 / 24, L: 1, k1: 0.02, k2: 0.05, a: xData, b: yData },
-        { opts: { window: 'uniform' as const, windowSize: 3, sampleCovariance: false, dataRange: 255 }, k: Array(3).fill(1 / 3), cov: 1, L: 255, k1: 0.01, k2: 0.03, a: xData.map((v) => v * 255), b: yData.map((v) => v * 255) },
+        {
+          opts: { windowSize: 5, sigma: 0.8, k1: 0.02, k2: 0.05, sampleCovariance: true },
+          k: gauss(5, 0.8),
+          cov: 25 / 24,
+          L: 1,
+          k1: 0.02,
+          k2: 0.05,
+          a: xData,
+          b: yData,
+        },
+        {
+          opts: { window: 'uniform' as const, windowSize: 3, sampleCovariance: false, dataRange: 255 },
+          k: Array(3).fill(1 / 3),
+          cov: 1,
+          L: 255,
+          k1: 0.01,
+          k2: 0.03,
+          a: xData.map((v) => v * 255),
+          b: yData.map((v) => v * 255),
+        },
       ];
       for (const c of cases) {
         const [p, t] = c.L === 255 ? [x255, y255] : [x, y];
@@ -105,8 +139,14 @@ describe('rgbToY (BT.601 luma, the one RGB→Y)', () => {
       const y1 = rgbToY(x);
       expect(y1.shape).toEqual([1, 2, 1]);
       for (const [i, v] of (await values(y1)).entries()) expect(v).toBeCloseTo(want[i]!, 6);
-      const x255 = tf.tensor3d(rgb.map((v) => Math.round(v * 255)), [1, 2, 3], 'int32');
-      const want255 = [0, 3].map((i) => 16 + (65.481 * Math.round(rgb[i]! * 255) + 128.553 * Math.round(rgb[i + 1]! * 255) + 24.966 * Math.round(rgb[i + 2]! * 255)) / 255);
+      const x255 = tf.tensor3d(
+        rgb.map((v) => Math.round(v * 255)),
+        [1, 2, 3],
+        'int32',
+      );
+      const want255 = [0, 3].map(
+        (i) => 16 + (65.481 * Math.round(rgb[i]! * 255) + 128.553 * Math.round(rgb[i + 1]! * 255) + 24.966 * Math.round(rgb[i + 2]! * 255)) / 255,
+      );
       for (const [i, v] of (await values(rgbToY(x255, { dataRange: 255 }))).entries()) expect(v).toBeCloseTo(want255[i]!, 4);
       // differentiable: dY/dRGB are the weights / 255
       const gd = await values(tf.grad((t: tf.Tensor) => tf.sum(rgbToY(t)))(x));

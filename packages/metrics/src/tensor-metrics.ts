@@ -2,11 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DTypeError, ShapeError, depthwiseConv2dValid, fmtShape } from '@restorekit/core';
 import { rgbToY } from './color.js';
 import { ValueRangeError } from './errors.js';
-import { rangeSlack, resolveMetricOptions, resolveSSIMOptions, type MetricOptions, type ResolvedMetricOptions, type ResolvedSSIMOptions, type SSIMOptions } from './options.js';
+import {
+  rangeSlack,
+  resolveMetricOptions,
+  resolveSSIMOptions,
+  type MetricOptions,
+  type ResolvedMetricOptions,
+  type ResolvedSSIMOptions,
+  type SSIMOptions,
+} from './options.js';
 
 /** Checks one input tensor: rank 3 (HWC) or 4 (NHWC), numeric dtype. */
 function checkTensor(fn: string, name: string, x: unknown): tf.Tensor {
-  if (!(x instanceof tf.Tensor)) throw new DTypeError(`${fn}: ${name} must be a tf.Tensor (or, for the host functions, an { data, shape } image), got ${x === null ? 'null' : typeof x}`);
+  if (!(x instanceof tf.Tensor))
+    throw new DTypeError(`${fn}: ${name} must be a tf.Tensor (or, for the host functions, an { data, shape } image), got ${x === null ? 'null' : typeof x}`);
   if (x.isDisposed) throw new DTypeError(`${fn}: ${name} is disposed`);
   if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new DTypeError(`${fn}: ${name} must be float32 or int32, got ${x.dtype}`);
   if (x.rank !== 3 && x.rank !== 4) throw new ShapeError(`${fn}: ${name} must be HWC (rank 3) or NHWC (rank 4), got shape ${fmtShape(x.shape)}`);
@@ -28,7 +37,10 @@ export function checkSize(fn: string, shape: readonly number[], o: ResolvedMetri
   const h = H - 2 * o.cropBorder;
   const w = W - 2 * o.cropBorder;
   if (h < 1 || w < 1) throw new ShapeError(`${fn}: cropBorder ${o.cropBorder} leaves nothing of a ${H}×${W} image`);
-  if (h < window || w < window) throw new ShapeError(`${fn}: the ${window}×${window} window does not fit the ${h}×${w} image${o.cropBorder ? ` left after cropBorder ${o.cropBorder}` : ''}`);
+  if (h < window || w < window)
+    throw new ShapeError(
+      `${fn}: the ${window}×${window} window does not fit the ${h}×${w} image${o.cropBorder ? ` left after cropBorder ${o.cropBorder}` : ''}`,
+    );
   if (o.testYChannel && C !== 1 && C !== 3) throw new ShapeError(`${fn}: testYChannel needs 1 or 3 channels, got ${C}`);
 }
 
@@ -154,7 +166,13 @@ export function ssimSkimageTensor(pred: tf.Tensor, target: tf.Tensor, options?: 
  */
 export async function checkTensorRange(fn: string, tensors: [string, tf.Tensor][], o: ResolvedMetricOptions): Promise<void> {
   if (o.outOfRange !== 'error') return;
-  const stats = tf.tidy(() => tf.stack(tensors.flatMap(([, t]) => [tf.min(t), tf.max(t), t.dtype === 'float32' ? tf.sum(tf.cast(tf.isNaN(t), 'float32')) : tf.scalar(0)]).map((s) => tf.cast(s, 'float32'))));
+  const stats = tf.tidy(() =>
+    tf.stack(
+      tensors
+        .flatMap(([, t]) => [tf.min(t), tf.max(t), t.dtype === 'float32' ? tf.sum(tf.cast(tf.isNaN(t), 'float32')) : tf.scalar(0)])
+        .map((s) => tf.cast(s, 'float32')),
+    ),
+  );
   const v = (await stats.data()) as Float32Array;
   stats.dispose();
   const slack = rangeSlack(o.dataRange);

@@ -13,7 +13,8 @@ interface FullConfig {
   num_state_dict_entries: number;
   state_dict: { key: string; shape: number[]; numel: number; kind: 'param' | 'buffer' }[];
 }
-const fullConfig = async (name: string): Promise<FullConfig> => JSON.parse(new TextDecoder().decode(await readShared(`fixtures/full-configs/${name}`))) as FullConfig;
+const fullConfig = async (name: string): Promise<FullConfig> =>
+  JSON.parse(new TextDecoder().decode(await readShared(`fixtures/full-configs/${name}`))) as FullConfig;
 
 describe('AnyIR presets match the official state_dicts', () => {
   for (const [preset, file, params, buffers] of [
@@ -30,7 +31,15 @@ describe('AnyIR presets match the official state_dicts', () => {
       const mine = model.torchParameters();
       // Constructor arguments of the official config = the preset.
       const c = fc.config;
-      expect(model.options).toMatchObject({ channels: c.dim, numBlocks: c.num_blocks, numRefinementBlocks: c.num_refinement_blocks, heads: c.heads, expansion: c.ffn_expansion_factor, bias: c.bias, normKind: c.LayerNorm_type });
+      expect(model.options).toMatchObject({
+        channels: c.dim,
+        numBlocks: c.num_blocks,
+        numRefinementBlocks: c.num_refinement_blocks,
+        heads: c.heads,
+        expansion: c.ffn_expansion_factor,
+        bias: c.bias,
+        normKind: c.LayerNorm_type,
+      });
       const byName = new Map(mine.map((p) => [p.name, p]));
       expect(byName.size).toBe(mine.length); // unique names
       expect(mine.length).toBe(fc.num_state_dict_entries);
@@ -52,8 +61,11 @@ describe('AnyIR presets match the official state_dicts', () => {
       model.dispose();
     });
 
-  it('the small and tiny test presets have the parameter counts they declare, equal to the fixtures\' state_dicts', async () => {
-    for (const [preset, file] of [['small', 'anyir_full_eval'], ['tiny', 'anyir_full_train']] as const) {
+  it("the small and tiny test presets have the parameter counts they declare, equal to the fixtures' state_dicts", async () => {
+    for (const [preset, file] of [
+      ['small', 'anyir_full_eval'],
+      ['tiny', 'anyir_full_train'],
+    ] as const) {
       const fx = await loadFixture(`anyir/${file}.safetensors`);
       const model = presetModel('anyir', preset);
       model.build([1, 32, 32, 3]);

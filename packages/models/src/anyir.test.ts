@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkBlock, checkBuffersAfter, compareArrays, compareWithFixture, expectNoLeaks, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
+import {
+  checkBlock,
+  checkBuffersAfter,
+  compareArrays,
+  compareWithFixture,
+  expectNoLeaks,
+  fixtureTensor,
+  loadFixture,
+  loadFixtureWeights,
+} from '@restorekit/core/testing';
 import type { AnyIR } from './anyir.js';
 import './anyir.js';
 import { fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
@@ -60,7 +69,16 @@ describe('AnyIR (official net/anyir.py)', () => {
     const y = model.apply(x) as tf.Tensor;
     expect(y.shape).toEqual([2, 7, 13, 3]);
     // Same as running the reflect-padded 8×16 image and taking the top-left 7×13 window.
-    const xp = tf.mirrorPad(x, [[0, 0], [0, 1], [0, 3], [0, 0]], 'reflect');
+    const xp = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [0, 1],
+        [0, 3],
+        [0, 0],
+      ],
+      'reflect',
+    );
     const yp = model.apply(xp) as tf.Tensor;
     expect(yp.shape).toEqual([2, 8, 16, 3]);
     const crop = tf.slice(yp, [0, 0, 0, 0], [2, 7, 13, 3]);

@@ -1,8 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, Sequential, consuming, opt, padToMultiple, cropTo, registerBlock,
-  type BlockArgs, type OptionsInput, type ResolvedOptions,
+  Block,
+  ConfigError,
+  Conv2d,
+  Sequential,
+  consuming,
+  opt,
+  padToMultiple,
+  cropTo,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
 } from '@restorekit/core';
 import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { DAB } from '@restorekit/gated-da';
@@ -79,12 +89,18 @@ export class AnyIR extends Block<ResolvedOptions<typeof OPTIONS>> {
     checkWidth('latent', d4, heads[3]);
     checkWidth('decoder level 1 / refinement', d2, heads[0]);
     const stage = (key: string, n: number, c: number, h: number): Sequential =>
-      this.addChild(key, new Sequential({
-        layers: Array.from({ length: n }, () => ({
-          type: DAB_TYPE, channels: c, attention: { heads: h, bias, frequencyBranch: cfg.frequencyBranch, gate: { batchNorm: cfg.batchNorm } },
-          ffn: { expansion: cfg.expansion, bias }, norm: { normKind: cfg.normKind },
-        })),
-      }));
+      this.addChild(
+        key,
+        new Sequential({
+          layers: Array.from({ length: n }, () => ({
+            type: DAB_TYPE,
+            channels: c,
+            attention: { heads: h, bias, frequencyBranch: cfg.frequencyBranch, gate: { batchNorm: cfg.batchNorm } },
+            ffn: { expansion: cfg.expansion, bias },
+            norm: { normKind: cfg.normKind },
+          })),
+        }),
+      );
     // Children in the order of the official __init__ (torchParameters() lists keys as the state_dict does).
     // Official: OverlapPatchEmbed(inp_channels, dim) — its bias stays False whatever `bias` is.
     this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, outChannels: d1, bias: false }));
@@ -111,7 +127,12 @@ export class AnyIR extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   override build(s: tfl.Shape): void {
     const d = this.options.channels;
-    const at = (c: number, f: number): tfl.Shape => [s[0]!, s[1] == null ? null : (Math.ceil(s[1] / 8) * 8) / f, s[2] == null ? null : (Math.ceil(s[2] / 8) * 8) / f, c];
+    const at = (c: number, f: number): tfl.Shape => [
+      s[0]!,
+      s[1] == null ? null : (Math.ceil(s[1] / 8) * 8) / f,
+      s[2] == null ? null : (Math.ceil(s[2] / 8) * 8) / f,
+      c,
+    ];
     const widths = [d, 2 * d, 4 * d, 8 * d];
     this.buildChild(this.patchEmbed, at(this.options.inChannels, 1));
     for (let l = 0; l < 4; l++) {
@@ -170,7 +191,8 @@ const citation = `@article{ren2025anyir,
 /** AnyIR presets: the official Feb-2026 release (dim 28), the Aug-2025 pre-release width (dim 32), and small test sizes. */
 export const anyirPresets: Record<string, ModelPreset> = {
   official: {
-    description: 'Official release (net/anyir.py @098dcd1, constructor defaults used by train.py/test.py): dim 28, blocks [3,5,5,7], refinement 4, heads [1,2,4,8], GDFN γ 2, WithBias LayerNorm',
+    description:
+      'Official release (net/anyir.py @098dcd1, constructor defaults used by train.py/test.py): dim 28, blocks [3,5,5,7], refinement 4, heads [1,2,4,8], GDFN γ 2, WithBias LayerNorm',
     config: { channels: 28, numBlocks: [3, 5, 5, 7], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2, bias: false, normKind: 'WithBias' },
     params: 5_736_376,
   },

@@ -10,14 +10,16 @@ function closedForm(c: Required<DRCNetOptions>): number {
   const { channels: wf, depth, inChannels: ci } = c;
   const w = (i: number) => wf * 2 ** i;
   const conv = (i: number, o: number, k: number) => i * o * k * k + o;
-  const dfr = (i: number, o: number, down: boolean, csff: boolean) => conv(i, o, 1) + 2 * conv(i, o, 3) + 198 + o + (csff ? 2 * conv(o, o, 3) : 0) + (down ? 16 * o * o : 0);
+  const dfr = (i: number, o: number, down: boolean, csff: boolean) =>
+    conv(i, o, 1) + 2 * conv(i, o, 3) + 198 + o + (csff ? 2 * conv(o, o, 3) : 0) + (down ? 16 * o * o : 0);
   let n = 2 * conv(ci, wf, 3);
   for (let i = 0; i < depth; i++) {
     const inC = i === 0 ? wf : w(i - 1);
     n += dfr(inC, w(i), i + 1 < depth, false) + dfr(inC, w(i), i + 1 < depth, i + 1 < depth);
   }
   for (let i = 0; i < depth - 1; i++) {
-    const c2 = w(i + 1), c1 = w(i);
+    const c2 = w(i + 1),
+      c1 = w(i);
     n += 2 * (c2 * c1 * 4 + c1 + conv(c2, c1, 1) + conv(c2, c1, 3) + conv(c1, c1, 3)) + 2 * conv(c1, c1, 3);
   }
   return n + conv(wf, wf, 3) + conv(wf, ci, 3) + conv(ci, wf, 3) + conv(2 * wf, wf, 1) + conv(wf, ci, 3);
@@ -58,7 +60,9 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
 
   it('every key of full-configs/drcnet_default.json (196 tensors) maps to exactly one weight of the right shape, in order, none left over', async () => {
     const json = JSON.parse(new TextDecoder().decode(await readShared('fixtures/full-configs/drcnet_default.json'))) as {
-      state_dict: { key: string; shape: number[] }[]; num_state_dict_entries: number; total_params: number;
+      state_dict: { key: string; shape: number[] }[];
+      num_state_dict_entries: number;
+      total_params: number;
     };
     const m = buildPreset('official');
     const ours = torchParameters(m).map((p) => ({ key: p.name, shape: p.torchShape }));
@@ -90,7 +94,9 @@ describe('DRCNet presets and the official state_dict (node-cpu)', () => {
   });
 
   it('fromOfficialConfig maps the official kwargs (in_chn, wf, depth, relu_slope, hin_position_*) to a preset or options', () => {
-    expect(fromOfficialConfig('drcnet', { in_chn: 3, wf: 8, depth: 4, relu_slope: 0.2, hin_position_left: 0, hin_position_right: 4 })).toEqual({ preset: 'small' });
+    expect(fromOfficialConfig('drcnet', { in_chn: 3, wf: 8, depth: 4, relu_slope: 0.2, hin_position_left: 0, hin_position_right: 4 })).toEqual({
+      preset: 'small',
+    });
     expect(fromOfficialConfig('drcnet', { wf: 16 })).toEqual({ preset: 'official', channels: 16 });
   });
 });
@@ -108,7 +114,10 @@ describe('DRCNet input validation (node-cpu)', () => {
     expect(() => m.apply(tinyIn)).toThrow(/reflect padding/);
     const ok = tf.zeros([1, 5, 9, 3]);
     const ys = m.apply(ok) as import('@tensorflow/tfjs-core').Tensor[];
-    expect(ys.map((y) => y.shape)).toEqual([[1, 5, 9, 3], [1, 5, 9, 3]]);
+    expect(ys.map((y) => y.shape)).toEqual([
+      [1, 5, 9, 3],
+      [1, 5, 9, 3],
+    ]);
     tf.dispose([bad, tinyIn, ok, ys]);
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -8,7 +8,11 @@ const OPTIONS = {
   /** Image channels (official in_chn). */
   inChannels: opt.posInt(3),
   /** Width of level 0; level i has channels·2^i (official wf). Must be even (RN_L normalises half of each level's channels). */
-  channels: opt.custom<number>('an even positive integer', (v) => (Number.isInteger(v) && (v as number) > 0 && (v as number) % 2 === 0) || 'RN_L normalises half of each level\'s channels', 64),
+  channels: opt.custom<number>(
+    'an even positive integer',
+    (v) => (Number.isInteger(v) && (v as number) > 0 && (v as number) % 2 === 0) || "RN_L normalises half of each level's channels",
+    64,
+  ),
   /** Number of U-Net levels per stage (official depth). */
   depth: opt.posInt(4),
   /** LeakyReLU negative slope (official relu_slope). */
@@ -63,15 +67,24 @@ export class DRCNet extends Block<ResolvedOptions<typeof OPTIONS>> {
     for (let i = 0; i < depth; i++) {
       const regionNorm = cfg.hinPositionLeft <= i && i <= cfg.hinPositionRight;
       const downsample = i + 1 < depth;
-      this.down2.push(this.addChild(`down_path_2.${i}`, new DFR({ inChannels: prev, outChannels: width(i), downsample, useCsff: downsample, regionNorm, reluSlope })));
+      this.down2.push(
+        this.addChild(`down_path_2.${i}`, new DFR({ inChannels: prev, outChannels: width(i), downsample, useCsff: downsample, regionNorm, reluSlope })),
+      );
       prev = width(i);
     }
     const conv = (i: number, o: number, k: number) => new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, padding: (k - 1) / 2, bias: true });
     this.conv01 = this.addChild('conv_01', conv(cfg.inChannels, wf, 3));
     this.conv02 = this.addChild('conv_02', conv(cfg.inChannels, wf, 3));
-    for (const [stage, list] of [[1, this.up1], [2, this.up2]] as const)
-      for (let j = 0, i = depth - 2; i >= 0; j++, i--) list.push(this.addChild(`up_path_${stage}.${j}`, new UNetUpBlock({ inChannels: width(i + 1), outChannels: width(i), reluSlope })));
-    for (const [stage, list] of [[1, this.skip1], [2, this.skip2]] as const)
+    for (const [stage, list] of [
+      [1, this.up1],
+      [2, this.up2],
+    ] as const)
+      for (let j = 0, i = depth - 2; i >= 0; j++, i--)
+        list.push(this.addChild(`up_path_${stage}.${j}`, new UNetUpBlock({ inChannels: width(i + 1), outChannels: width(i), reluSlope })));
+    for (const [stage, list] of [
+      [1, this.skip1],
+      [2, this.skip2],
+    ] as const)
       for (let j = 0, i = depth - 2; i >= 0; j++, i--) list.push(this.addChild(`skip_conv_${stage}.${j}`, conv(width(i), width(i), 3)));
     this.sam12 = this.addChild('sam12', new SAM({ channels: wf, imageChannels: cfg.inChannels, kernelSize: 3, bias: true }));
     this.cat12 = this.addChild('cat12', conv(2 * wf, wf, 1));
@@ -86,7 +99,12 @@ export class DRCNet extends Block<ResolvedOptions<typeof OPTIONS>> {
   override build(s: tfl.Shape): void {
     const m = this.sizeMultiple;
     const { channels: wf, depth, inChannels } = this.options;
-    const at = (c: number, i: number): tfl.Shape => [s[0]!, s[1] == null ? null : (Math.ceil(s[1] / m) * m) / 2 ** i, s[2] == null ? null : (Math.ceil(s[2] / m) * m) / 2 ** i, c];
+    const at = (c: number, i: number): tfl.Shape => [
+      s[0]!,
+      s[1] == null ? null : (Math.ceil(s[1] / m) * m) / 2 ** i,
+      s[2] == null ? null : (Math.ceil(s[2] / m) * m) / 2 ** i,
+      c,
+    ];
     const width = (i: number) => wf * 2 ** i;
     for (let i = 0; i < depth; i++) {
       const inC = i === 0 ? wf : width(i - 1);
@@ -189,17 +207,40 @@ export class DRCNet extends Block<ResolvedOptions<typeof OPTIONS>> {
 registerBlock(DRCNet);
 
 const OFFICIAL_PARAMS = 18_975_798;
-const official = (hinPositionLeft: number, hinPositionRight: number) => ({ inChannels: 3, channels: 64, depth: 4, reluSlope: 0.2, hinPositionLeft, hinPositionRight });
+const official = (hinPositionLeft: number, hinPositionRight: number) => ({
+  inChannels: 3,
+  channels: 64,
+  depth: 4,
+  reluSlope: 0.2,
+  hinPositionLeft,
+  hinPositionRight,
+});
 
 export const DRCNET_PRESETS: Record<string, ModelPreset> = {
   official: { description: 'Official constructor defaults (wf 64, depth 4, slope 0.2, RN_L at every level)', config: official(0, 4), params: OFFICIAL_PARAMS },
   rain13k: { description: 'options/train/Rain13k/DRCNet.yml (deraining): RN_L at levels 0–4 (all)', config: official(0, 4), params: OFFICIAL_PARAMS },
   sidd: { description: 'options/train/SIDD/DRCNet.yml (denoising): RN_L at levels 0–4 (all)', config: official(0, 4), params: OFFICIAL_PARAMS },
   gopro: { description: 'options/train/GoPro/DRCNet.yml (deblurring): RN_L at levels 2–3 only', config: official(2, 3), params: OFFICIAL_PARAMS },
-  'gopro-test': { description: 'options/test/GoPro yml (the official test config): RN_L at levels 3–4, i.e. level 3 only', config: official(3, 4), params: OFFICIAL_PARAMS },
-  small: { description: 'Test size: wf 8, depth 4, RN_L everywhere (the drcnet_full_rain13k fixture config)', config: { inChannels: 3, channels: 8, depth: 4, reluSlope: 0.2, hinPositionLeft: 0, hinPositionRight: 4 }, params: 300_470 },
-  'small-gopro': { description: 'Test size: wf 4, depth 4, RN_L at levels 2–3 (the drcnet_full_gopro fixture config)', config: { inChannels: 3, channels: 4, depth: 4, reluSlope: 0.2, hinPositionLeft: 2, hinPositionRight: 3 }, params: 76_998 },
-  tiny: { description: 'Test size: wf 4, depth 3, RN_L at levels 1–2 (fast training-step tests)', config: { inChannels: 3, channels: 4, depth: 3, reluSlope: 0.2, hinPositionLeft: 1, hinPositionRight: 2 }, params: 20_346 },
+  'gopro-test': {
+    description: 'options/test/GoPro yml (the official test config): RN_L at levels 3–4, i.e. level 3 only',
+    config: official(3, 4),
+    params: OFFICIAL_PARAMS,
+  },
+  small: {
+    description: 'Test size: wf 8, depth 4, RN_L everywhere (the drcnet_full_rain13k fixture config)',
+    config: { inChannels: 3, channels: 8, depth: 4, reluSlope: 0.2, hinPositionLeft: 0, hinPositionRight: 4 },
+    params: 300_470,
+  },
+  'small-gopro': {
+    description: 'Test size: wf 4, depth 4, RN_L at levels 2–3 (the drcnet_full_gopro fixture config)',
+    config: { inChannels: 3, channels: 4, depth: 4, reluSlope: 0.2, hinPositionLeft: 2, hinPositionRight: 3 },
+    params: 76_998,
+  },
+  tiny: {
+    description: 'Test size: wf 4, depth 3, RN_L at levels 1–2 (fast training-step tests)',
+    config: { inChannels: 3, channels: 4, depth: 3, reluSlope: 0.2, hinPositionLeft: 1, hinPositionRight: 2 },
+    params: 20_346,
+  },
 };
 
 registerModel({
@@ -217,7 +258,14 @@ registerModel({
   defaultPreset: 'official',
   presets: DRCNET_PRESETS,
   official: {
-    rename: { in_chn: 'inChannels', wf: 'channels', depth: 'depth', relu_slope: 'reluSlope', hin_position_left: 'hinPositionLeft', hin_position_right: 'hinPositionRight' },
+    rename: {
+      in_chn: 'inChannels',
+      wf: 'channels',
+      depth: 'depth',
+      relu_slope: 'reluSlope',
+      hin_position_left: 'hinPositionLeft',
+      hin_position_right: 'hinPositionRight',
+    },
   },
   create: (config) => new DRCNet(config as DRCNetOptions),
 });

@@ -32,11 +32,16 @@ describe('freeing intermediates early changes no output and no gradient', () => 
           ref = withoutEarlyFrees(() => lossAndGradients(model, x, 11), tensors);
         })
       ).peakBytes;
-      console.log(`[${tf.getBackend()}] ${name} '${preset}' train step: peak ${(peak / 1e6).toFixed(2)} MB, ${(peakRef / 1e6).toFixed(2)} MB with every free postponed`);
+      console.log(
+        `[${tf.getBackend()}] ${name} '${preset}' train step: peak ${(peak / 1e6).toFixed(2)} MB, ${(peakRef / 1e6).toFixed(2)} MB with every free postponed`,
+      );
       expect(peak).toBeLessThan(peakRef); // the frees happen (and the reference really postponed them)
       expect(Object.keys(got.grads).sort()).toEqual(Object.keys(ref.grads).sort());
       expect(model.trainableWeights.length - Object.keys(got.grads).length).toBe(unreached);
-      for (const [what, a, b] of [['loss', got.loss, ref.loss], ...Object.keys(got.grads).map((k) => [`gradient of ${k}`, got.grads[k]!, ref.grads[k]!] as const)] as const) {
+      for (const [what, a, b] of [
+        ['loss', got.loss, ref.loss],
+        ...Object.keys(got.grads).map((k) => [`gradient of ${k}`, got.grads[k]!, ref.grads[k]!] as const),
+      ] as const) {
         const [u, v] = [await a.data(), await b.data()];
         let worst = 0;
         for (let j = 0; j < u.length; j++) worst = Math.max(worst, Math.abs(u[j]! - v[j]!));

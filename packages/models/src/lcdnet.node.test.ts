@@ -61,8 +61,17 @@ describe('LCDNet options and registration', () => {
   it('defaults are the spec`s choices; the model family is listed with its presets', () => {
     const { name: _n, trainable: _t, dtype: _d, ...o } = new LCDNet().getConfig();
     expect(o).toEqual({
-      inChannels: 3, channels: 32, numBlocks: [1, 1, 1, 1], middleBlocks: 1, decoderBlocks: [1, 1, 1, 1], groups: 8, kernelSizes: [3, 5],
-      residualScales: true, selectionSoftmax: 'branches', scamVariant: 'A', sizeMultiple: 16,
+      inChannels: 3,
+      channels: 32,
+      numBlocks: [1, 1, 1, 1],
+      middleBlocks: 1,
+      decoderBlocks: [1, 1, 1, 1],
+      groups: 8,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+      scamVariant: 'A',
+      sizeMultiple: 16,
     });
     for (const p of Object.values(LCDNET_PRESETS)) expect(Object.keys(p.config).sort()).toEqual(Object.keys(o).sort());
     const entry = listModels().find((m) => m.name === 'lcdnet')!;

@@ -3,7 +3,17 @@ import { runsTraining } from './test-helpers.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { torchParameters } from '@restorekit/core';
-import { checkBlock, checkFixture, compareArrays, compareWithFixture, expectNoLeaks, fixtureTensor, loadFixture, loadFixtureWeights, type Fixture } from '@restorekit/core/testing';
+import {
+  checkBlock,
+  checkFixture,
+  compareArrays,
+  compareWithFixture,
+  expectNoLeaks,
+  fixtureTensor,
+  loadFixture,
+  loadFixtureWeights,
+  type Fixture,
+} from '@restorekit/core/testing';
 import { MultiScaleFrequencyLoss } from '@restorekit/losses';
 import { LCDNet, nearestHalf, type LCDNetOptions } from './lcdnet.js'; // registers the 'lcdnet' model
 import { createModel, fromOfficialConfig } from './registry.js';
@@ -14,8 +24,16 @@ const OUTPUTS = ['__output__', '__output2__', '__output3__', '__output4__'];
 function fromReference(fx: Fixture): LCDNetOptions {
   const c = fx.config as Record<string, never>;
   return {
-    inChannels: c.in_channels, channels: c.width, numBlocks: c.enc_blocks, middleBlocks: c.middle_blocks, decoderBlocks: c.dec_blocks,
-    groups: c.groups, kernelSizes: c.msfm_kernel_sizes, residualScales: c.residual_scales, scamVariant: c.scam_variant, sizeMultiple: c.pad_multiple,
+    inChannels: c.in_channels,
+    channels: c.width,
+    numBlocks: c.enc_blocks,
+    middleBlocks: c.middle_blocks,
+    decoderBlocks: c.dec_blocks,
+    groups: c.groups,
+    kernelSizes: c.msfm_kernel_sizes,
+    residualScales: c.residual_scales,
+    scamVariant: c.scam_variant,
+    sizeMultiple: c.pad_multiple,
   };
 }
 
@@ -38,7 +56,9 @@ describe('LCDNet reproduces the reference full-model fixtures (1×3×48×48, C =
     const { fixture, comparisons } = await checkFixture('lcdnet/lcdnet_full.safetensors', (fx) => new LCDNet(fromReference(fx)), { outputs: OUTPUTS });
     expect(comparisons.map((c) => c.name)).toEqual(OUTPUTS);
     for (const c of comparisons) {
-      console.log(`[fixture] ${tf.getBackend()} lcdnet/lcdnet_full ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`);
+      console.log(
+        `[fixture] ${tf.getBackend()} lcdnet/lcdnet_full ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`,
+      );
       expect(c.ok).toBe(true);
     }
     expect(fromOfficialConfig('lcdnet', fixture.config)).toEqual({ preset: 'tiny' });
@@ -54,7 +74,9 @@ describe('LCDNet reproduces the reference full-model fixtures (1×3×48×48, C =
       const x = fixtureTensor(fx, '__input__');
       model.build(x.shape);
       expect((await loadFixtureWeights(model, fx)).missing).toEqual([]);
-      const gradKeys = Object.keys(fx.tensors).filter((k) => k.startsWith('__grad__.')).map((k) => k.slice('__grad__.'.length));
+      const gradKeys = Object.keys(fx.tensors)
+        .filter((k) => k.startsWith('__grad__.'))
+        .map((k) => k.slice('__grad__.'.length));
       expect(gradKeys.length).toBe(4);
       const params = new Map(torchParameters(model).map((p) => [p.name, p]));
       const cotangents = OUTPUTS.map((_, i) => fixtureTensor(fx, `__grad_output${i === 0 ? '' : i + 1}__`));
@@ -92,7 +114,10 @@ describe('LCDNet reproduces the reference full-model fixtures (1×3×48×48, C =
 
 describe('LCDNet sizes: zero padding to a multiple of 16 (at least 48) and cropping to ⌈H/s⌉ × ⌈W/s⌉', () => {
   it('nearestHalf takes pixel (2i, 2j)', async () => {
-    const x = tf.tensor4d(Array.from({ length: 2 * 4 * 6 * 2 }, (_, i) => i), [2, 4, 6, 2]);
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 4 * 6 * 2 }, (_, i) => i),
+      [2, 4, 6, 2],
+    );
     const y = nearestHalf(x);
     const want = tf.stridedSlice(x, [0, 0, 0, 0], [2, 4, 6, 2], [1, 2, 2, 1]);
     expect(await y.array()).toEqual(await want.array());
@@ -105,9 +130,19 @@ describe('LCDNet sizes: zero padding to a multiple of 16 (at least 48) and cropp
       const x = tf.randomUniform([1, 50, 37, 3], 0, 1, 'float32', 21);
       try {
         const ys = model.apply(x) as tf.Tensor[];
-        expect(ys.map((y) => y.shape)).toEqual([[1, 7, 5, 3], [1, 13, 10, 3], [1, 25, 19, 3], [1, 50, 37, 3]]);
+        expect(ys.map((y) => y.shape)).toEqual([
+          [1, 7, 5, 3],
+          [1, 13, 10, 3],
+          [1, 25, 19, 3],
+          [1, 50, 37, 3],
+        ]);
         expect((model.computeOutputShape([null, 50, 37, 3]) as number[][]).map((s) => s.slice(1))).toEqual(ys.map((y) => y.shape.slice(1)));
-        const padded = tf.pad(x, [[0, 0], [0, 14], [0, 11], [0, 0]]);
+        const padded = tf.pad(x, [
+          [0, 0],
+          [0, 14],
+          [0, 11],
+          [0, 0],
+        ]);
         const full = model.apply(padded) as tf.Tensor[];
         for (const [i, y] of ys.entries()) {
           const crop = tf.slice(full[i]!, [0, 0, 0, 0], y.shape);
@@ -132,7 +167,12 @@ describe('LCDNet sizes: zero padding to a multiple of 16 (at least 48) and cropp
       const x = tf.randomUniform([2, 20, 9, 3]);
       try {
         const ys = model.apply(x) as tf.Tensor[];
-        expect(ys.map((y) => y.shape)).toEqual([[2, 3, 2, 3], [2, 5, 3, 3], [2, 10, 5, 3], [2, 20, 9, 3]]);
+        expect(ys.map((y) => y.shape)).toEqual([
+          [2, 3, 2, 3],
+          [2, 5, 3, 3],
+          [2, 10, 5, 3],
+          [2, 20, 9, 3],
+        ]);
         for (const y of ys) expect(Array.from(await y.data()).every(Number.isFinite)).toBe(true);
         tf.dispose(ys);
       } finally {
@@ -148,7 +188,12 @@ describe('LCDNet passes the block harness', () => {
     const report = await checkBlock({
       create: () => new ScaledLCDNet({ channels: 8, groups: 4 }),
       inputShapes: [[2, 33, 40, 3]],
-      outputShape: [[2, 5, 5, 3], [2, 9, 10, 3], [2, 17, 20, 3], [2, 33, 40, 3]],
+      outputShape: [
+        [2, 5, 5, 3],
+        [2, 9, 10, 3],
+        [2, 17, 20, 3],
+        [2, 33, 40, 3],
+      ],
       trainableWeights: 603,
       tolerance: { atol: 1e-3, rtol: 1e-3 },
     });

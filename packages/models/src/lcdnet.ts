@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  Conv2d, PixelShuffle, cropTo, free, opt, registerBlock,
-  type BlockArgs, type OptionsInput, type ResolvedOptions,
-} from '@restorekit/core';
+import { Conv2d, PixelShuffle, cropTo, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { FFTBlock } from '@restorekit/fft';
 import { HSFSBlock, MSFM, SFE } from '@restorekit/hsfs';
 import { SCAM } from '@restorekit/scam';
@@ -33,7 +30,11 @@ const OPTIONS = {
   /** SCAM variant. Default (and only) 'A' [RECON]. */
   scamVariant: SCAM.optionsSchema.variant,
   /** H and W are zero-padded (bottom/right) to a multiple of this, a multiple of 16 (four stride-2 levels). Default 16. */
-  sizeMultiple: opt.custom<number>('a positive multiple of 16', (v) => (Number.isInteger(v) && (v as number) >= 16 && (v as number) % 16 === 0) || 'the four stride-2 levels need a multiple of 16', 16),
+  sizeMultiple: opt.custom<number>(
+    'a positive multiple of 16',
+    (v) => (Number.isInteger(v) && (v as number) >= 16 && (v as number) % 16 === 0) || 'the four stride-2 levels need a multiple of 16',
+    16,
+  ),
 };
 export type LCDNetOptions = OptionsInput<typeof OPTIONS>;
 
@@ -90,9 +91,23 @@ export class LCDNet extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     const o = this.options;
     const width = (l: number) => o.channels * 2 ** l;
     const hsfs = (l: number, n: number) =>
-      new HSFSBlock({ channels: width(l), numBlocks: n, groups: o.groups, kernelSizes: o.kernelSizes, residualScales: o.residualScales, selectionSoftmax: o.selectionSoftmax });
+      new HSFSBlock({
+        channels: width(l),
+        numBlocks: n,
+        groups: o.groups,
+        kernelSizes: o.kernelSizes,
+        residualScales: o.residualScales,
+        selectionSoftmax: o.selectionSoftmax,
+      });
     const conv = (i: number, out: number, k: number, extra: { stride?: number; bias?: boolean } = {}) =>
-      new Conv2d({ inChannels: i, outChannels: out, kernelSize: k, padding: extra.stride ? 0 : Math.floor(k / 2), stride: extra.stride ?? 1, bias: extra.bias ?? true });
+      new Conv2d({
+        inChannels: i,
+        outChannels: out,
+        kernelSize: k,
+        padding: extra.stride ? 0 : Math.floor(k / 2),
+        stride: extra.stride ?? 1,
+        bias: extra.bias ?? true,
+      });
     this.intro = this.addChild('intro', conv(o.inChannels, width(0), 3));
     for (let l = 0; l < LEVELS; l++) this.encoders.push(this.addChild(`encoders.${l}`, hsfs(l, o.numBlocks[l]!)));
     for (let l = 0; l < LEVELS; l++) this.downs.push(this.addChild(`downs.${l}`, conv(width(l), width(l + 1), 2, { stride: 2 })));
@@ -158,7 +173,15 @@ export class LCDNet extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     const [, h, w] = x.shape;
     const [hp, wp] = [this.paddedSize(h), this.paddedSize(w)];
     // Zero padding at the bottom/right (RECONSTRUCTIONS.md, LCDNet point 9); images[l] is I at scale 2^l.
-    const image = hp === h && wp === w ? x : (tf.pad(x, [[0, 0], [0, hp - h], [0, wp - w], [0, 0]]) as tf.Tensor4D);
+    const image =
+      hp === h && wp === w
+        ? x
+        : (tf.pad(x, [
+            [0, 0],
+            [0, hp - h],
+            [0, wp - w],
+            [0, 0],
+          ]) as tf.Tensor4D);
     const images: tf.Tensor4D[] = [image];
     for (let l = 1; l < LEVELS; l++) images.push(nearestHalf(images[l - 1]!));
 
@@ -220,22 +243,70 @@ const reconstruction = 'a labelled reconstruction (drcnet-lcdnet-fsdrnet.md §2)
 export const LCDNET_PRESETS: Record<string, ModelPreset> = {
   default: {
     description: `C = 32, N = [1, 1, 1, 1]; 1; [1, 1, 1, 1], G = 8, MSFM kernels [3, 5] (the spec's first configuration; ${reconstruction})`,
-    config: { inChannels: 3, channels: 32, numBlocks: [1, 1, 1, 1], middleBlocks: 1, decoderBlocks: [1, 1, 1, 1], groups: 8, kernelSizes: [3, 5], residualScales: true, selectionSoftmax: 'branches', scamVariant: 'A', sizeMultiple: 16 },
+    config: {
+      inChannels: 3,
+      channels: 32,
+      numBlocks: [1, 1, 1, 1],
+      middleBlocks: 1,
+      decoderBlocks: [1, 1, 1, 1],
+      groups: 8,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+      scamVariant: 'A',
+      sizeMultiple: 16,
+    },
     params: 13_448_012,
   },
   large: {
     description: "C = 32, N = [1, 1, 2, 4]; 4; [1, 1, 1, 1] (the spec's second configuration, deeper encoder)",
-    config: { inChannels: 3, channels: 32, numBlocks: [1, 1, 2, 4], middleBlocks: 4, decoderBlocks: [1, 1, 1, 1], groups: 8, kernelSizes: [3, 5], residualScales: true, selectionSoftmax: 'branches', scamVariant: 'A', sizeMultiple: 16 },
+    config: {
+      inChannels: 3,
+      channels: 32,
+      numBlocks: [1, 1, 2, 4],
+      middleBlocks: 4,
+      decoderBlocks: [1, 1, 1, 1],
+      groups: 8,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+      scamVariant: 'A',
+      sizeMultiple: 16,
+    },
     params: 33_881_548,
   },
   small: {
     description: 'C = 16, N = [1, 1, 1, 1]; 1; [1, 1, 1, 1], G = 8 (a quarter of the default width², for experiments)',
-    config: { inChannels: 3, channels: 16, numBlocks: [1, 1, 1, 1], middleBlocks: 1, decoderBlocks: [1, 1, 1, 1], groups: 8, kernelSizes: [3, 5], residualScales: true, selectionSoftmax: 'branches', scamVariant: 'A', sizeMultiple: 16 },
+    config: {
+      inChannels: 3,
+      channels: 16,
+      numBlocks: [1, 1, 1, 1],
+      middleBlocks: 1,
+      decoderBlocks: [1, 1, 1, 1],
+      groups: 8,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+      scamVariant: 'A',
+      sizeMultiple: 16,
+    },
     params: 3_501_436,
   },
   tiny: {
     description: 'C = 8, G = 4, N = 1 everywhere: the configuration of the lcdnet_full / lcdnet_backward reference fixtures (tests, training smoke runs)',
-    config: { inChannels: 3, channels: 8, numBlocks: [1, 1, 1, 1], middleBlocks: 1, decoderBlocks: [1, 1, 1, 1], groups: 4, kernelSizes: [3, 5], residualScales: true, selectionSoftmax: 'branches', scamVariant: 'A', sizeMultiple: 16 },
+    config: {
+      inChannels: 3,
+      channels: 8,
+      numBlocks: [1, 1, 1, 1],
+      middleBlocks: 1,
+      decoderBlocks: [1, 1, 1, 1],
+      groups: 4,
+      kernelSizes: [3, 5],
+      residualScales: true,
+      selectionSoftmax: 'branches',
+      scamVariant: 'A',
+      sizeMultiple: 16,
+    },
     params: 925_860,
   },
 };
@@ -248,7 +319,8 @@ declare module './registry.js' {
 
 registerModel({
   name: 'lcdnet',
-  paper: 'Enhancing Image Restoration through Learning Context-Rich and Detail-Accurate Features (LCDNet), Hu Gao and Depeng Dang, arXiv 2504.10558 — reconstruction, no official code',
+  paper:
+    'Enhancing Image Restoration through Learning Context-Rich and Detail-Accurate Features (LCDNet), Hu Gao and Depeng Dang, arXiv 2504.10558 — reconstruction, no official code',
   citation: `@article{gao2025lcdnet,
   title   = {Enhancing Image Restoration through Learning Context-Rich and Detail-Accurate Features},
   author  = {Gao, Hu and Dang, Depeng},
@@ -263,8 +335,16 @@ registerModel({
   // fixtures (RECONSTRUCTIONS.md, "Constructor options"), so its configs (e.g. a fixture's) map to options.
   official: {
     rename: {
-      in_channels: 'inChannels', width: 'channels', enc_blocks: 'numBlocks', middle_blocks: 'middleBlocks', dec_blocks: 'decoderBlocks',
-      groups: 'groups', msfm_kernel_sizes: 'kernelSizes', residual_scales: 'residualScales', scam_variant: 'scamVariant', pad_multiple: 'sizeMultiple',
+      in_channels: 'inChannels',
+      width: 'channels',
+      enc_blocks: 'numBlocks',
+      middle_blocks: 'middleBlocks',
+      dec_blocks: 'decoderBlocks',
+      groups: 'groups',
+      msfm_kernel_sizes: 'kernelSizes',
+      residual_scales: 'residualScales',
+      scam_variant: 'scamVariant',
+      pad_multiple: 'sizeMultiple',
     },
   },
   create: (config) => new LCDNet(config as LCDNetOptions),

@@ -29,7 +29,10 @@ describe('model registry', () => {
 
   it('lists families and presets as data', () => {
     const l = listModels().find((m) => m.name === 'test-net')!;
-    expect(l.presets).toEqual([{ name: 'base', description: 'base', params: 84 }, { name: 'wide', description: 'wide', params: undefined }]);
+    expect(l.presets).toEqual([
+      { name: 'base', description: 'base', params: 84 },
+      { name: 'wide', description: 'wide', params: undefined },
+    ]);
     expect(l.sizeMultiple).toBe(4);
     expect(getModelSpec('test-net').defaultPreset).toBe('base');
   });

@@ -1,7 +1,14 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, RegistryError, loadCheckpoint, loadTorchStateDict, models, suggestOption,
-  type CheckpointSource, type LoadReport,
+  Block,
+  ConfigError,
+  RegistryError,
+  loadCheckpoint,
+  loadTorchStateDict,
+  models,
+  suggestOption,
+  type CheckpointSource,
+  type LoadReport,
 } from '@restorekit/core';
 
 /** A named configuration of a model: data, not code (BasicSR / timm style). */
@@ -72,7 +79,15 @@ export interface CreateModelOptions {
 }
 
 function isStateDict(w: unknown): w is Record<string, unknown> {
-  return typeof w === 'object' && w !== null && !(w instanceof Uint8Array) && !(w instanceof ArrayBuffer) && !ArrayBuffer.isView(w) && !(w instanceof URL) && !(typeof Blob !== 'undefined' && w instanceof Blob);
+  return (
+    typeof w === 'object' &&
+    w !== null &&
+    !(w instanceof Uint8Array) &&
+    !(w instanceof ArrayBuffer) &&
+    !ArrayBuffer.isView(w) &&
+    !(w instanceof URL) &&
+    !(typeof Blob !== 'undefined' && w instanceof Blob)
+  );
 }
 
 /**
@@ -107,13 +122,20 @@ export function getModelSpec(name: string): ModelSpec {
   const spec = specs.get(name);
   if (!spec) {
     const hint = suggestOption(name, [...specs.keys()]);
-    throw new RegistryError(`unknown model '${name}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${[...specs.keys()].sort().join(', ') || 'none'})`);
+    throw new RegistryError(
+      `unknown model '${name}'${hint ? ` (did you mean '${hint}'?)` : ''} (registered: ${[...specs.keys()].sort().join(', ') || 'none'})`,
+    );
   }
   return spec;
 }
 
 /** JSON with sorted keys, for comparing configs. */
-const canonicalJson = (o: Record<string, unknown>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+const canonicalJson = (o: Record<string, unknown>) =>
+  JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 
 /**
  * The createModel options for an official PyTorch constructor call: `fromOfficialConfig('restormer', { dim: 48,
@@ -130,7 +152,9 @@ export function fromOfficialConfig(name: string, kwargs: Record<string, unknown>
     const to = map.rename[k];
     if (!to) {
       const hint = suggestOption(k, Object.keys(map.rename));
-      throw new ConfigError(`fromOfficialConfig('${name}'): unknown official argument '${k}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${Object.keys(map.rename).join(', ')}`);
+      throw new ConfigError(
+        `fromOfficialConfig('${name}'): unknown official argument '${k}'${hint ? ` (did you mean '${hint}'?)` : ''}; known: ${Object.keys(map.rename).join(', ')}`,
+      );
     }
     options[to] = map.values?.[k] ? map.values[k](v) : v;
   }

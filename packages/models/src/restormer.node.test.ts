@@ -6,7 +6,16 @@ import { Restormer } from './restormer.js';
 import { createModel, fromOfficialConfig, getModelSpec, listModels } from './registry.js';
 import { presetModel } from './test-helpers.js';
 
-type Cfg = { inChannels: number; outChannels: number; channels: number; numBlocks: readonly number[]; numRefinementBlocks: number; heads: readonly number[]; normKind: string; dualPixelTask: boolean };
+type Cfg = {
+  inChannels: number;
+  outChannels: number;
+  channels: number;
+  numBlocks: readonly number[];
+  numRefinementBlocks: number;
+  heads: readonly number[];
+  normKind: string;
+  dualPixelTask: boolean;
+};
 
 /** Closed form of the spec (§2.6) for one block, summed over the official module layout (bias = false). */
 function closedForm(c: Cfg): number {
@@ -14,10 +23,30 @@ function closedForm(c: Cfg): number {
     const h = Math.trunc(C * 2.66);
     return (c.normKind === 'WithBias' ? 4 * C : 2 * C) + n + 4 * C * C + 27 * C + 3 * h * C + 18 * h;
   };
-  const d = c.channels, nb = c.numBlocks, hd = c.heads;
-  return c.inChannels * d * 9 + nb[0]! * P(d, hd[0]!) + d * (d / 2) * 9 + nb[1]! * P(2 * d, hd[1]!) + 2 * d * d * 9 + nb[2]! * P(4 * d, hd[2]!) + 4 * d * 2 * d * 9
-    + nb[3]! * P(8 * d, hd[3]!) + 8 * d * 16 * d * 9 + 8 * d * 4 * d + nb[2]! * P(4 * d, hd[2]!) + 4 * d * 8 * d * 9 + 4 * d * 2 * d + nb[1]! * P(2 * d, hd[1]!)
-    + 2 * d * 4 * d * 9 + nb[0]! * P(2 * d, hd[0]!) + c.numRefinementBlocks * P(2 * d, hd[0]!) + (c.dualPixelTask ? 2 * d * d : 0) + 2 * d * c.outChannels * 9;
+  const d = c.channels,
+    nb = c.numBlocks,
+    hd = c.heads;
+  return (
+    c.inChannels * d * 9 +
+    nb[0]! * P(d, hd[0]!) +
+    d * (d / 2) * 9 +
+    nb[1]! * P(2 * d, hd[1]!) +
+    2 * d * d * 9 +
+    nb[2]! * P(4 * d, hd[2]!) +
+    4 * d * 2 * d * 9 +
+    nb[3]! * P(8 * d, hd[3]!) +
+    8 * d * 16 * d * 9 +
+    8 * d * 4 * d +
+    nb[2]! * P(4 * d, hd[2]!) +
+    4 * d * 8 * d * 9 +
+    4 * d * 2 * d +
+    nb[1]! * P(2 * d, hd[1]!) +
+    2 * d * 4 * d * 9 +
+    nb[0]! * P(2 * d, hd[0]!) +
+    c.numRefinementBlocks * P(2 * d, hd[0]!) +
+    (c.dualPixelTask ? 2 * d * d : 0) +
+    2 * d * c.outChannels * 9
+  );
 }
 
 function buildPreset(preset: string): Restormer {
@@ -28,7 +57,12 @@ function buildPreset(preset: string): Restormer {
 }
 
 describe('Restormer presets and official checkpoints (node-cpu)', () => {
-  const official: [string, number][] = [['official', 26_126_644], ['official-biasfree', 26_111_668], ['gray-denoise', 26_109_076], ['dual-pixel', 26_132_548]];
+  const official: [string, number][] = [
+    ['official', 26_126_644],
+    ['official-biasfree', 26_111_668],
+    ['gray-denoise', 26_109_076],
+    ['dual-pixel', 26_132_548],
+  ];
   for (const [preset, want] of official)
     it(`preset '${preset}' has exactly ${want.toLocaleString('en')} parameters (official module count)`, () => {
       const m = buildPreset(preset);
@@ -50,7 +84,9 @@ describe('Restormer presets and official checkpoints (node-cpu)', () => {
   for (const kind of ['withbias', 'biasfree'])
     it(`every key of the official ${kind} state_dict (${kind === 'withbias' ? 494 : 406} tensors) maps to exactly one weight of the right shape`, async () => {
       const json = JSON.parse(new TextDecoder().decode(await readShared(`fixtures/full-configs/restormer_default_${kind}.json`))) as {
-        state_dict: { key: string; shape: number[] }[]; num_state_dict_entries: number; total_params: number;
+        state_dict: { key: string; shape: number[] }[];
+        num_state_dict_entries: number;
+        total_params: number;
       };
       const m = buildPreset(kind === 'withbias' ? 'official' : 'official-biasfree');
       const ours = torchParameters(m).map((p) => ({ key: p.name, shape: p.torchShape }));
@@ -122,10 +158,31 @@ describe('Restormer presets and official checkpoints (node-cpu)', () => {
   });
 
   it('fromOfficialConfig maps the official constructor arguments, to a preset where they equal one', () => {
-    const kwargs = { inp_channels: 3, out_channels: 3, dim: 48, num_blocks: [4, 6, 6, 8], num_refinement_blocks: 4, heads: [1, 2, 4, 8], ffn_expansion_factor: 2.66, bias: false, dual_pixel_task: false };
+    const kwargs = {
+      inp_channels: 3,
+      out_channels: 3,
+      dim: 48,
+      num_blocks: [4, 6, 6, 8],
+      num_refinement_blocks: 4,
+      heads: [1, 2, 4, 8],
+      ffn_expansion_factor: 2.66,
+      bias: false,
+      dual_pixel_task: false,
+    };
     expect(fromOfficialConfig('restormer', { ...kwargs, LayerNorm_type: 'BiasFree' })).toEqual({ preset: 'official-biasfree' });
     expect(fromOfficialConfig('restormer', { ...kwargs, LayerNorm_type: 'WithBias' })).toEqual({ preset: 'official' });
-    expect(fromOfficialConfig('restormer', { ...kwargs, dim: 32 })).toEqual({ preset: 'official', inChannels: 3, outChannels: 3, channels: 32, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2.66, bias: false, dualPixelTask: false });
+    expect(fromOfficialConfig('restormer', { ...kwargs, dim: 32 })).toEqual({
+      preset: 'official',
+      inChannels: 3,
+      outChannels: 3,
+      channels: 32,
+      numBlocks: [4, 6, 6, 8],
+      numRefinementBlocks: 4,
+      heads: [1, 2, 4, 8],
+      expansion: 2.66,
+      bias: false,
+      dualPixelTask: false,
+    });
     expect(() => fromOfficialConfig('restormer', { ...kwargs, num_heads: 2 })).toThrow(/unknown official argument 'num_heads'/);
   });
 

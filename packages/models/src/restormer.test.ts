@@ -73,7 +73,16 @@ describe('Restormer (full model)', () => {
       expect(y.shape).toEqual([2, 6, 14, 3]);
       // Same as padding by hand (PyTorch F.pad(..., 'reflect') on the right/bottom), running on 8×16, cropping (same shapes as the harness below, so
       // SwiftShader reuses its compiled shaders).
-      const padded = tf.mirrorPad(x, [[0, 0], [0, 2], [0, 2], [0, 0]], 'reflect');
+      const padded = tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [0, 2],
+          [0, 2],
+          [0, 0],
+        ],
+        'reflect',
+      );
       const yp = model.apply(padded) as tf.Tensor;
       expect(yp.shape).toEqual([2, 8, 16, 3]);
       const crop = tf.slice(yp, [0, 0, 0, 0], [2, 6, 14, 3]);

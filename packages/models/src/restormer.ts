@@ -1,8 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, Sequential, consuming, opt, padToMultiple, cropTo, registerBlock,
-  type BlockArgs, type OptionsInput, type ResolvedOptions,
+  Block,
+  ConfigError,
+  Conv2d,
+  Sequential,
+  consuming,
+  opt,
+  padToMultiple,
+  cropTo,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
 } from '@restorekit/core';
 import { Downsample, OverlapPatchEmbed, Upsample } from '@restorekit/restormer';
 import { registerModel, type ModelPreset } from './registry.js';
@@ -58,7 +68,9 @@ export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
     super(opts as never);
     const cfg = this.options;
     if (!cfg.dualPixelTask && cfg.inChannels !== cfg.outChannels)
-      throw new ConfigError(`Restormer: the global residual adds the input to the output, so inChannels (${cfg.inChannels}) must equal outChannels (${cfg.outChannels}) unless dualPixelTask is set`);
+      throw new ConfigError(
+        `Restormer: the global residual adds the input to the output, so inChannels (${cfg.inChannels}) must equal outChannels (${cfg.outChannels}) unless dualPixelTask is set`,
+      );
     const { channels: dim, heads, bias, numBlocks } = cfg;
     const widths = [dim, dim * 2, dim * 4, dim * 8];
     for (const [l, c] of widths.entries())
@@ -67,9 +79,18 @@ export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
     const level = (key: string, n: number, c: number, h: number): Sequential | null =>
       n === 0
         ? null
-        : this.addChild(key, new Sequential({
-            layers: Array.from({ length: n }, () => ({ type: 'TransformerBlock', channels: c, attention: { heads: h, bias }, ffn: { expansion: cfg.expansion, bias }, norm: { normKind: cfg.normKind } })),
-          }));
+        : this.addChild(
+            key,
+            new Sequential({
+              layers: Array.from({ length: n }, () => ({
+                type: 'TransformerBlock',
+                channels: c,
+                attention: { heads: h, bias },
+                ffn: { expansion: cfg.expansion, bias },
+                norm: { normKind: cfg.normKind },
+              })),
+            }),
+          );
     // Children in the order of the official __init__ (so torchParameters() lists keys as the state_dict does).
     this.patchEmbed = this.addChild('patch_embed', new OverlapPatchEmbed({ inChannels: cfg.inChannels, outChannels: dim, bias }));
     this.downs = [];
@@ -97,7 +118,12 @@ export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   override build(s: tfl.Shape): void {
     const d = this.options.channels;
-    const at = (c: number, f: number): tfl.Shape => [s[0]!, s[1] == null ? null : Math.ceil(s[1] / 8) * 8 / f, s[2] == null ? null : Math.ceil(s[2] / 8) * 8 / f, c];
+    const at = (c: number, f: number): tfl.Shape => [
+      s[0]!,
+      s[1] == null ? null : (Math.ceil(s[1] / 8) * 8) / f,
+      s[2] == null ? null : (Math.ceil(s[2] / 8) * 8) / f,
+      c,
+    ];
     this.buildChild(this.patchEmbed, at(this.options.inChannels, 1));
     const widths = [d, 2 * d, 4 * d, 8 * d];
     for (let l = 0; l < 4; l++) {
@@ -155,16 +181,51 @@ export class Restormer extends Block<ResolvedOptions<typeof OPTIONS>> {
 }
 registerBlock(Restormer);
 
-const official = { inChannels: 3, outChannels: 3, channels: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], expansion: 2.66, bias: false, normKind: 'WithBias', dualPixelTask: false };
+const official = {
+  inChannels: 3,
+  outChannels: 3,
+  channels: 48,
+  numBlocks: [4, 6, 6, 8],
+  numRefinementBlocks: 4,
+  heads: [1, 2, 4, 8],
+  expansion: 2.66,
+  bias: false,
+  normKind: 'WithBias',
+  dualPixelTask: false,
+};
 
 /** Presets: the official configurations (exact PyTorch parameter counts of the official module) plus small ones for tests and browsers. */
 export const restormerPresets: Record<string, ModelPreset> = {
-  official: { description: 'Official Restormer, WithBias LayerNorm (deraining, motion and single-image defocus deblurring checkpoints)', config: official, params: 26_126_644 },
-  'official-biasfree': { description: 'Official Restormer, BiasFree LayerNorm (Gaussian colour and real (SIDD) denoising checkpoints)', config: { ...official, normKind: 'BiasFree' }, params: 26_111_668 },
-  'gray-denoise': { description: 'Official greyscale Gaussian denoising Restormer: 1 input/output channel, BiasFree', config: { ...official, inChannels: 1, outChannels: 1, normKind: 'BiasFree' }, params: 26_109_076 },
-  'dual-pixel': { description: 'Official dual-pixel defocus deblurring Restormer: 6 input channels (two DP views), skip_conv instead of the input residual', config: { ...official, inChannels: 6, dualPixelTask: true }, params: 26_132_548 },
-  small: { description: 'Small Restormer for browsers (dim 24, blocks [2,3,3,4], 2 refinement blocks); not an official checkpoint shape', config: { ...official, channels: 24, numBlocks: [2, 3, 3, 4], numRefinementBlocks: 2 }, params: 3_813_230 },
-  tiny: { description: 'Tiny Restormer for tests (dim 8, one block per level, heads [1,1,2,2]); not an official checkpoint shape', config: { ...official, channels: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, params: 208_213 },
+  official: {
+    description: 'Official Restormer, WithBias LayerNorm (deraining, motion and single-image defocus deblurring checkpoints)',
+    config: official,
+    params: 26_126_644,
+  },
+  'official-biasfree': {
+    description: 'Official Restormer, BiasFree LayerNorm (Gaussian colour and real (SIDD) denoising checkpoints)',
+    config: { ...official, normKind: 'BiasFree' },
+    params: 26_111_668,
+  },
+  'gray-denoise': {
+    description: 'Official greyscale Gaussian denoising Restormer: 1 input/output channel, BiasFree',
+    config: { ...official, inChannels: 1, outChannels: 1, normKind: 'BiasFree' },
+    params: 26_109_076,
+  },
+  'dual-pixel': {
+    description: 'Official dual-pixel defocus deblurring Restormer: 6 input channels (two DP views), skip_conv instead of the input residual',
+    config: { ...official, inChannels: 6, dualPixelTask: true },
+    params: 26_132_548,
+  },
+  small: {
+    description: 'Small Restormer for browsers (dim 24, blocks [2,3,3,4], 2 refinement blocks); not an official checkpoint shape',
+    config: { ...official, channels: 24, numBlocks: [2, 3, 3, 4], numRefinementBlocks: 2 },
+    params: 3_813_230,
+  },
+  tiny: {
+    description: 'Tiny Restormer for tests (dim 8, one block per level, heads [1,1,2,2]); not an official checkpoint shape',
+    config: { ...official, channels: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] },
+    params: 208_213,
+  },
 };
 
 registerModel({

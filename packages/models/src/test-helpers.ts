@@ -19,7 +19,10 @@ export function gdfnsOf(layer: tfl.layers.Layer): GDFN[] {
  * compares the forward with the fixture's output. Frees what it made.
  */
 export async function fixtureWithFfnBytes(
-  model: Block, fx: Fixture, bytes: number, cfg: { numBlocks?: readonly number[]; numRefinementBlocks?: number },
+  model: Block,
+  fx: Fixture,
+  bytes: number,
+  cfg: { numBlocks?: readonly number[]; numRefinementBlocks?: number },
 ): Promise<{ ffns: GDFN[]; input: number[]; chunks: number; cmp: Comparison }> {
   const x = fixtureTensor(fx, '__input__');
   model.build(x.shape);
@@ -27,7 +30,10 @@ export async function fixtureWithFfnBytes(
   const ffns = gdfnsOf(model);
   const [n1, n2, n3, n4] = cfg.numBlocks!;
   expect(ffns.length).toBe(2 * (n1! + n2! + n3!) + n4! + cfg.numRefinementBlocks!);
-  const { chunks, y } = withSettings({ maxHiddenBytes: bytes }, () => ({ chunks: ffns[0]!.chunksFor([x.shape[0]!, x.shape[1]!, x.shape[2]!, ffns[0]!.options.channels]), y: model.apply(x) as tf.Tensor }));
+  const { chunks, y } = withSettings({ maxHiddenBytes: bytes }, () => ({
+    chunks: ffns[0]!.chunksFor([x.shape[0]!, x.shape[1]!, x.shape[2]!, ffns[0]!.options.channels]),
+    y: model.apply(x) as tf.Tensor,
+  }));
   const cmp = await compareWithFixture(y, fx);
   const input = x.shape;
   tf.dispose([x, y]);
@@ -75,11 +81,15 @@ export function withoutEarlyFrees<T>(f: () => T, result: (r: T) => tf.Tensor[]):
  */
 export function lossAndGradients(model: tfl.layers.Layer, x: tf.Tensor, seed: number): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-    const y = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
-    const ys = Array.isArray(y) ? y : [y];
-    return tf.addN(ys.map((o, i) => tf.sum(tf.mul(o, tf.randomUniform(o.shape, -1, 1, 'float32', seed + i))))) as tf.Scalar;
-  }), vars);
+  const { value, grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        const y = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
+        const ys = Array.isArray(y) ? y : [y];
+        return tf.addN(ys.map((o, i) => tf.sum(tf.mul(o, tf.randomUniform(o.shape, -1, 1, 'float32', seed + i))))) as tf.Scalar;
+      }),
+    vars,
+  );
   return { loss: value, grads };
 }
 

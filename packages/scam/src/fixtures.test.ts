@@ -11,7 +11,9 @@ describe('SCAM reproduces the reference fixture (lcdnet/scam.safetensors, batch 
     });
     expect(comparisons.map((c) => c.name)).toEqual(['__output__', '__output2__']);
     for (const c of comparisons) {
-      console.log(`[fixture] ${tf.getBackend()} lcdnet/scam ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`);
+      console.log(
+        `[fixture] ${tf.getBackend()} lcdnet/scam ${c.name} max|diff| ${c.maxAbsDiff.toExponential(2)} (atol ${c.atol}, worst ratio ${c.worstRatio.toFixed(3)})`,
+      );
       expect(c.ok).toBe(true);
     }
   });

@@ -9,8 +9,30 @@ const B = 2;
 const create = (options: Record<string, unknown>) => () => blocks.create({ type: 'SCAM', ...options });
 const SPECS: Record<string, BlockCheckSpec[]> = {
   SCAM: [
-    { create: create({ channels: 4 }), inputShapes: [[B, 6, 10, 4], [B, 3, 5, 8]], outputShape: [[B, 6, 10, 4], [B, 6, 10, 4]], trainableWeights: 6 },
-    { create: create({ channels: 32, reduction: 4 }), inputShapes: [[B, 4, 2, 32], [B, 2, 1, 64]], outputShape: [[B, 4, 2, 32], [B, 4, 2, 32]], trainableWeights: 6 },
+    {
+      create: create({ channels: 4 }),
+      inputShapes: [
+        [B, 6, 10, 4],
+        [B, 3, 5, 8],
+      ],
+      outputShape: [
+        [B, 6, 10, 4],
+        [B, 6, 10, 4],
+      ],
+      trainableWeights: 6,
+    },
+    {
+      create: create({ channels: 32, reduction: 4 }),
+      inputShapes: [
+        [B, 4, 2, 32],
+        [B, 2, 1, 64],
+      ],
+      outputShape: [
+        [B, 4, 2, 32],
+        [B, 4, 2, 32],
+      ],
+      trainableWeights: 6,
+    },
   ],
 };
 

@@ -1,8 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  Block, ConfigError, Conv2d, PixelShuffle, ShapeError, SimpleGate, canonicalName, fmtShape, free, opt, registerBlock,
-  type BlockArgs, type OptionSpec, type OptionsInput, type ResolvedOptions,
+  Block,
+  ConfigError,
+  Conv2d,
+  PixelShuffle,
+  ShapeError,
+  SimpleGate,
+  canonicalName,
+  fmtShape,
+  free,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionSpec,
+  type OptionsInput,
+  type ResolvedOptions,
 } from '@restorekit/core';
 
 /** SCAM variants: 'A' is the single-scale skip attention of spec §2.7 (the only one implemented). */
@@ -16,7 +29,13 @@ const variantOption: OptionSpec<SCAMVariant, true> = {
   parse: (v) =>
     typeof v === 'string' && canonicalName(v) === 'a'
       ? { ok: true, value: 'A' }
-      : { ok: false, why: typeof v === 'string' && canonicalName(v) === 'b' ? "variant 'B' (MSFSNet's full cross-scale SFF, spec §2.7 option B) is not implemented" : undefined },
+      : {
+          ok: false,
+          why:
+            typeof v === 'string' && canonicalName(v) === 'b'
+              ? "variant 'B' (MSFSNet's full cross-scale SFF, spec §2.7 option B) is not implemented"
+              : undefined,
+        },
 };
 
 const OPTIONS = {

@@ -14,7 +14,11 @@ const OPTIONS = {
   /** Symmetric zero padding per side, as PyTorch's `padding` (so stride 2 matches PyTorch). 'same' = k//2. */
   padding: opt.custom<number | [number, number] | 'same'>(
     "an integer ≥ 0, an [h, w] pair of them, or 'same'",
-    (v) => v === 'same' || (Number.isInteger(v) && (v as number) >= 0) || (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 0)) || 'not a valid padding',
+    (v) =>
+      v === 'same' ||
+      (Number.isInteger(v) && (v as number) >= 0) ||
+      (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 0)) ||
+      'not a valid padding',
     0,
   ),
   groups: opt.posInt(1),

@@ -9,7 +9,9 @@ const OPTIONS = {
   /** Child blocks as `{ type, ...options }` configs, run in order; PyTorch keys '0.', '1.', … like `nn.Sequential`. */
   layers: opt.custom<ComponentConfig[]>(
     'a non-empty array of { type, ...options } configs',
-    (v) => (Array.isArray(v) && v.length > 0 && v.every((c) => c !== null && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string')) || 'each entry needs a string type',
+    (v) =>
+      (Array.isArray(v) && v.length > 0 && v.every((c) => c !== null && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string')) ||
+      'each entry needs a string type',
   ),
 };
 export type SequentialOptions = OptionsInput<typeof OPTIONS>;

@@ -71,7 +71,11 @@ describe('conv2d in row bands (webgl im2col texture limit)', () => {
       return part.data().finally(() => part.dispose());
     };
     // the Laplacian by hand in the first, a middle and the last rows (3-row reads, not 113 MB)
-    for (const [r, c] of [[0, 0], [Math.floor(side / 2), 7], [side - 3, side - 3]] as const) {
+    for (const [r, c] of [
+      [0, 0],
+      [Math.floor(side / 2), 7],
+      [side - 3, side - 3],
+    ] as const) {
       const xr = await rowsOf(x, r);
       const yr = await rowsOf(y!, r, 1);
       const at = (a: number, b: number) => xr[a * side + c + b]!;

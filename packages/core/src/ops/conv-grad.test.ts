@@ -10,12 +10,12 @@ import { conv2d, convTranspose2d, configure } from '../index.js';
  */
 type Params = Record<string, tf.Tensor>;
 function stack(x: tf.Tensor4D, p: Params): tf.Scalar {
-  let h = conv2d(x, p.w1 as tf.Tensor4D, { padding: 1 });                                // 3x3, 3→6
-  h = conv2d(h, p.w2 as tf.Tensor4D, { stride: 2, padding: 1 });                          // 3x3 stride 2, 6→4
-  h = conv2d(h, p.dw as tf.Tensor4D, { padding: 3, groups: 4 });                          // 7x7 depthwise, mult 2 → 8
-  h = conv2d(h, p.dw2 as tf.Tensor4D, { stride: 2, padding: 1, groups: 8 });              // 3x3 depthwise stride 2
-  h = conv2d(h, p.g as tf.Tensor4D, { padding: 1, groups: 2 });                           // grouped 8→4
-  h = convTranspose2d(h, p.t as tf.Tensor4D, { stride: 2, padding: 1 });                  // 4x4 s2 transpose 4→3
+  let h = conv2d(x, p.w1 as tf.Tensor4D, { padding: 1 }); // 3x3, 3→6
+  h = conv2d(h, p.w2 as tf.Tensor4D, { stride: 2, padding: 1 }); // 3x3 stride 2, 6→4
+  h = conv2d(h, p.dw as tf.Tensor4D, { padding: 3, groups: 4 }); // 7x7 depthwise, mult 2 → 8
+  h = conv2d(h, p.dw2 as tf.Tensor4D, { stride: 2, padding: 1, groups: 8 }); // 3x3 depthwise stride 2
+  h = conv2d(h, p.g as tf.Tensor4D, { padding: 1, groups: 2 }); // grouped 8→4
+  h = convTranspose2d(h, p.t as tf.Tensor4D, { stride: 2, padding: 1 }); // 4x4 s2 transpose 4→3
   return tf.sum(tf.mul(tf.tanh(h), p.probe!));
 }
 
@@ -58,7 +58,8 @@ async function gradsOn(host: Host, f: typeof stack = stack): Promise<Record<stri
 async function grads(x: tf.Tensor4D, p: Params, f: typeof stack): Promise<Record<string, Float32Array>> {
   const names = ['x', 'w1', 'w2', 'dw', 'dw2', 'g', 't'];
   const vg = tf.valueAndGrads((xx: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, dw: tf.Tensor, dw2: tf.Tensor, gg: tf.Tensor, t: tf.Tensor) =>
-    f(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t, probe: p.probe! }));
+    f(xx as tf.Tensor4D, { w1, w2, dw, dw2, g: gg, t, probe: p.probe! }),
+  );
   const { value, grads: out } = vg([x, p.w1!, p.w2!, p.dw!, p.dw2!, p.g!, p.t!]);
   const res: Record<string, Float32Array> = { value: (await value.data()) as Float32Array };
   for (const [i, t] of out.entries()) res[names[i]!] = (await t.data()) as Float32Array;
@@ -101,7 +102,13 @@ describe('convolution gradients on every backend match cpu native gradients', ()
 
 /** The same stack from tfjs ops alone: explicit tf.pad copies, 'valid' convs, tfjs's own gradients (cpu). */
 function tfjsStack(x: tf.Tensor4D, p: Params): tf.Scalar {
-  const pad = (t: tf.Tensor4D, k: number) => tf.pad(t, [[0, 0], [k, k], [k, k], [0, 0]]);
+  const pad = (t: tf.Tensor4D, k: number) =>
+    tf.pad(t, [
+      [0, 0],
+      [k, k],
+      [k, k],
+      [0, 0],
+    ]);
   let h = tf.conv2d(pad(x, 1), p.w1 as tf.Tensor4D, 1, 'valid');
   h = tf.conv2d(pad(h, 1), p.w2 as tf.Tensor4D, 2, 'valid');
   h = tf.depthwiseConv2d(pad(h, 3), tf.reshape(p.dw!, [7, 7, 4, 2]) as tf.Tensor4D, 1, 'valid');

@@ -83,7 +83,12 @@ function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tens
     const d = dilate(dy, stride);
     const rh = hp - (d.shape[1] + kh - 1);
     const rw = wp - (d.shape[2] + kw - 1);
-    const padded = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + rh], [kw - 1, kw - 1 + rw], [0, 0]]);
+    const padded = tf.pad(d, [
+      [0, 0],
+      [kh - 1, kh - 1 + rh],
+      [kw - 1, kw - 1 + rw],
+      [0, 0],
+    ]);
     const flipped = tf.reshape(tf.reverse(w, [0, 1]), [kh, kw, c * m, 1]);
     const out = tf.depthwiseConv2d(padded as tf.Tensor4D, flipped as tf.Tensor4D, 1, 'valid');
     return m === 1 ? out : (tf.sum(tf.reshape(out, [b, hp, wp, c, m]), 4) as tf.Tensor4D);
@@ -129,8 +134,24 @@ export function conv2dInBands(x: tf.Tensor4D, w: tf.Tensor4D, stride: number | P
 
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
 /** PyTorch's symmetric zero padding (rows, cols) as tfjs explicit padding, or 'valid' for none. */
-const padArg = ([ph, pw]: Pair): 'valid' | Pads => (ph || pw ? [[0, 0], [ph, ph], [pw, pw], [0, 0]] : 'valid');
-const padInput = (x: tf.Tensor4D, [ph, pw]: Pair): tf.Tensor4D => (ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x);
+const padArg = ([ph, pw]: Pair): 'valid' | Pads =>
+  ph || pw
+    ? [
+        [0, 0],
+        [ph, ph],
+        [pw, pw],
+        [0, 0],
+      ]
+    : 'valid';
+const padInput = (x: tf.Tensor4D, [ph, pw]: Pair): tf.Tensor4D =>
+  ph || pw
+    ? tf.pad(x, [
+        [0, 0],
+        [ph, ph],
+        [pw, pw],
+        [0, 0],
+      ])
+    : x;
 /** The rows/cols of a padded-space gradient that belong to the unpadded input. */
 const crop = (dxp: tf.Tensor4D, [ph, pw]: Pair, shape: readonly number[]): tf.Tensor4D =>
   ph || pw ? tf.slice(dxp, [0, ph, pw, 0], shape as [number, number, number, number]) : dxp;
@@ -167,7 +188,14 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
           const xp = padInput(xs, p);
           const dx = crop(tf.conv2dTranspose(g, ws, xp.shape, s, 'valid'), p, xs.shape);
           const dw = native('Conv2DBackpropFilter')
-            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
+            ? (tf
+                .engine()
+                .runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, {
+                  strides: s,
+                  pad: 'valid',
+                  dataFormat: 'NHWC',
+                  filterShape: ws.shape,
+                } as never) as tf.Tensor4D)
             : conv2dFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], s);
           return [dx, dw];
         }),
@@ -233,9 +261,12 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {
   if (x.rank !== 4) throw new ShapeError(`conv2d: input must be rank 4 (NHWC), got shape ${fmtShape(x.shape)}`);
   if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0 || cout % groups !== 0)
     throw new ConfigError(`conv2d: groups=${groups} must divide input channels ${cin} and output channels ${cout}`);
-  if (wi * groups !== cin) throw new ShapeError(`conv2d: input has ${cin} channels but the filter ${fmtShape(w.shape)} with groups=${groups} expects ${wi * groups}`);
+  if (wi * groups !== cin)
+    throw new ShapeError(`conv2d: input has ${cin} channels but the filter ${fmtShape(w.shape)} with groups=${groups} expects ${wi * groups}`);
   if (x.shape[1] + 2 * ph < kh || x.shape[2] + 2 * pw < kw)
-    throw new ShapeError(`conv2d: padded input ${x.shape[1] + 2 * ph}×${x.shape[2] + 2 * pw} is smaller than the ${kh}×${kw} kernel (input ${fmtShape(x.shape)})`);
+    throw new ShapeError(
+      `conv2d: padded input ${x.shape[1] + 2 * ph}×${x.shape[2] + 2 * pw} is smaller than the ${kh}×${kw} kernel (input ${fmtShape(x.shape)})`,
+    );
   const s = pair(opts.stride ?? 1);
   const p: Pair = [ph, pw];
   if (groups === 1) return conv2dPadded(x, w, s, p);
@@ -243,7 +274,10 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {
     if (groups === cin) return depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p);
     const xs = tf.split(x, groups, 3);
     const ws = tf.split(w, groups, 3);
-    return tf.concat(xs.map((xg, g) => conv2dPadded(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, s, p)), 3);
+    return tf.concat(
+      xs.map((xg, g) => conv2dPadded(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, s, p)),
+      3,
+    );
   });
 }
 
@@ -265,7 +299,14 @@ export function convTranspose2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: num
         // dw is that conv's filter gradient with the roles of input and output swapped.
         const dx = conv2dForward(g, ws, s);
         const dw = native('Conv2DBackpropFilter')
-          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, { strides: s, pad: 'valid', dataFormat: 'NHWC', filterShape: ws.shape } as never) as tf.Tensor4D)
+          ? (tf
+              .engine()
+              .runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, {
+                strides: s,
+                pad: 'valid',
+                dataFormat: 'NHWC',
+                filterShape: ws.shape,
+              } as never) as tf.Tensor4D)
           : conv2dFilterGradForward(g, xs, [ws.shape[0], ws.shape[1]], s);
         return [dx, dw];
       },

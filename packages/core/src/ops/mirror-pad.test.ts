@@ -20,7 +20,16 @@ describe('mirrorPad2d', () => {
         const [pt, pb, pl, pr] = [2, 3, 0, 4];
         const x = tf.randomUniform([b, h, w, c], -1, 1, 'float32', 1) as tf.Tensor4D;
         const y = mirrorPad2d(x, [pt, pb], [pl, pr], mode);
-        const ref = tf.mirrorPad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]], mode);
+        const ref = tf.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [pt, pb],
+            [pl, pr],
+            [0, 0],
+          ],
+          mode,
+        );
         expect(Array.from(await y.data())).toEqual(Array.from(await ref.data()));
         // d/dx Σ g ⊙ pad(x) = Σ over padded pixels of g at that pixel, scattered to its source.
         const [H, W] = [h + pt + pb, w + pl + pr];
@@ -40,7 +49,23 @@ describe('mirrorPad2d', () => {
         for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
         expect(worst).toBeLessThan(1e-5);
         // tfjs's own mirrorPad gradient drops the borders' share (why mirrorPad2d exists): it differs here.
-        const dxTf = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t, [[0, 0], [pt, pb], [pl, pr], [0, 0]], mode), g)))(x);
+        const dxTf = tf.grad((t: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              tf.mirrorPad(
+                t,
+                [
+                  [0, 0],
+                  [pt, pb],
+                  [pl, pr],
+                  [0, 0],
+                ],
+                mode,
+              ),
+              g,
+            ),
+          ),
+        )(x);
         const tfv = await dxTf.data();
         let tfWorst = 0;
         for (let i = 0; i < want.length; i++) tfWorst = Math.max(tfWorst, Math.abs(tfv[i]! - want[i]!));

@@ -57,11 +57,15 @@ export async function checkFixture(file: string, create: (fx: Fixture) => tfl.la
       await loadFixtureWeights(layer as never, fx, { prefix: opts.prefix, ignore: opts.ignore });
       const y = opts.run ? opts.run(layer, xs) : (layer.apply(xs.length === 1 ? xs[0]! : xs) as tf.Tensor | tf.Tensor[]);
       ys = Array.isArray(y) ? y : [y];
-      if (ys.length !== outNames.length) throw new HarnessError(`${file}: the layer returned ${ys.length} output(s), the fixture has ${outNames.length} (${outNames.join(', ')})`);
+      if (ys.length !== outNames.length)
+        throw new HarnessError(`${file}: the layer returned ${ys.length} output(s), the fixture has ${outNames.length} (${outNames.join(', ')})`);
       const out: Comparison[] = [];
       for (const [i, n] of outNames.entries()) {
         const cmp = await compareWithFixture(ys[i]!, fx, n, { atol: opts.atol, rtol: opts.rtol });
-        if (!cmp.ok) throw new HarnessError(`${file} ${n} on ${tf.getBackend()}: max |diff| ${cmp.maxAbsDiff} exceeds atol ${cmp.atol} + rtol ${cmp.rtol}·|want| (worst ratio ${cmp.worstRatio.toFixed(3)})`);
+        if (!cmp.ok)
+          throw new HarnessError(
+            `${file} ${n} on ${tf.getBackend()}: max |diff| ${cmp.maxAbsDiff} exceeds atol ${cmp.atol} + rtol ${cmp.rtol}·|want| (worst ratio ${cmp.worstRatio.toFixed(3)})`,
+          );
         out.push(cmp);
       }
       return out;

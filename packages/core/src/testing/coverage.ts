@@ -17,12 +17,18 @@ export async function blocksRegisteredBy(load: () => Promise<unknown>): Promise<
  * (a block that nobody checks fails here, by name), and each spec must pass `checkBlock`. Specs should create their
  * blocks through the registry (`blocks.create({ type, ... })`), so the registered entry is what gets checked.
  */
-export async function checkRegisteredBlocks(types: readonly string[], specs: Record<string, BlockCheckSpec | BlockCheckSpec[]>): Promise<Record<string, BlockCheckReport[]>> {
+export async function checkRegisteredBlocks(
+  types: readonly string[],
+  specs: Record<string, BlockCheckSpec | BlockCheckSpec[]>,
+): Promise<Record<string, BlockCheckReport[]>> {
   const missing = types.filter((t) => !specs[t]);
   const unknown = Object.keys(specs).filter((t) => !types.includes(t));
   if (missing.length || unknown.length)
     throw new HarnessError(
-      [missing.length ? `registered blocks with no harness spec: ${missing.join(', ')}` : '', unknown.length ? `harness specs for types this package does not register: ${unknown.join(', ')}` : '']
+      [
+        missing.length ? `registered blocks with no harness spec: ${missing.join(', ')}` : '',
+        unknown.length ? `harness specs for types this package does not register: ${unknown.join(', ')}` : '',
+      ]
         .filter(Boolean)
         .join('; '),
     );

@@ -101,7 +101,12 @@ export async function loadFixture(file: string): Promise<Fixture> {
 /** A stored tensor as a tf tensor; rank-4 NCHW tensors become NHWC. */
 export function fixtureTensor(fx: Fixture, name: string, opts: { nchw?: boolean } = {}): tf.Tensor {
   const t = fx.tensors[name];
-  if (!t) throw new RestorekitError(`${fx.file}: no tensor '${name}' (has ${Object.keys(fx.tensors).filter((k) => k.startsWith('__')).join(', ')})`);
+  if (!t)
+    throw new RestorekitError(
+      `${fx.file}: no tensor '${name}' (has ${Object.keys(fx.tensors)
+        .filter((k) => k.startsWith('__'))
+        .join(', ')})`,
+    );
   const x = tf.tensor(t.data, t.shape, 'float32');
   if ((opts.nchw ?? true) && t.shape.length === 4) {
     const y = tf.transpose(x, [0, 2, 3, 1]);
@@ -113,7 +118,11 @@ export function fixtureTensor(fx: Fixture, name: string, opts: { nchw?: boolean 
 
 /** Loads the official weights stored in a fixture into a target (strict: every key must map). */
 export function loadFixtureWeights(target: TorchTarget, fx: Fixture, opts: { prefix?: string; ignore?: (k: string) => boolean } = {}): Promise<LoadReport> {
-  return loadTorchStateDict(target, fx.tensors as Record<string, unknown>, { strict: true, ...opts, ignore: (k) => k.startsWith('__') || (opts.ignore?.(k) ?? false) });
+  return loadTorchStateDict(target, fx.tensors as Record<string, unknown>, {
+    strict: true,
+    ...opts,
+    ignore: (k) => k.startsWith('__') || (opts.ignore?.(k) ?? false),
+  });
 }
 
 export interface Comparison {
@@ -127,7 +136,12 @@ export interface Comparison {
 }
 
 /** Elementwise `|got − want| ≤ atol + rtol·|want|` (tolerances from the manifest unless given). */
-export async function compareWithFixture(actual: tf.Tensor, fx: Fixture, name = '__output__', opts: { nchw?: boolean; atol?: number; rtol?: number } = {}): Promise<Comparison> {
+export async function compareWithFixture(
+  actual: tf.Tensor,
+  fx: Fixture,
+  name = '__output__',
+  opts: { nchw?: boolean; atol?: number; rtol?: number } = {},
+): Promise<Comparison> {
   const want = fx.tensors[name];
   if (!want) throw new RestorekitError(`${fx.file}: no tensor '${name}'`);
   const info = fx.entry?.outputs?.[name];

@@ -62,7 +62,8 @@ export async function checkBlock(spec: BlockCheckSpec): Promise<BlockCheckReport
   const cfg = block.getConfig();
   const Cls = block.constructor as new (c: unknown) => tfl.layers.Layer;
   const again = new Cls(JSON.parse(JSON.stringify(cfg)));
-  if (JSON.stringify(again.getConfig()) !== JSON.stringify(cfg)) failures.push(`config round-trip differs: ${JSON.stringify(cfg)} vs ${JSON.stringify(again.getConfig())}`);
+  if (JSON.stringify(again.getConfig()) !== JSON.stringify(cfg))
+    failures.push(`config round-trip differs: ${JSON.stringify(cfg)} vs ${JSON.stringify(again.getConfig())}`);
   const type = className.split('>')[1];
   if (type && blocks.has(type)) {
     const viaRegistry = blocks.create({ type, ...(JSON.parse(JSON.stringify(cfg)) as object) });
@@ -76,7 +77,8 @@ export async function checkBlock(spec: BlockCheckSpec): Promise<BlockCheckReport
   const symOut = list(block.apply(inputs.length === 1 ? inputs[0]! : inputs) as tfl.SymbolicTensor | tfl.SymbolicTensor[]);
   symOut.forEach((o, i) => {
     const want = [null, ...expectedShapes[i]!.slice(1)];
-    if (JSON.stringify(o.shape) !== JSON.stringify(want)) failures.push(`computeOutputShape gives ${JSON.stringify(o.shape)} for output ${i}, expected ${JSON.stringify(want)}`);
+    if (JSON.stringify(o.shape) !== JSON.stringify(want))
+      failures.push(`computeOutputShape gives ${JSON.stringify(o.shape)} for output ${i}, expected ${JSON.stringify(want)}`);
   });
   const model = tfl.model({ inputs, outputs: symOut.length === 1 ? symOut[0]! : symOut });
   const xs = spec.inputShapes.map((s, i) => tf.randomNormal(s, 0.25, 1, 'float32', seed + i));
@@ -86,22 +88,26 @@ export async function checkBlock(spec: BlockCheckSpec): Promise<BlockCheckReport
   const ys = list(model.predict(xin) as tf.Tensor | tf.Tensor[]);
   const outputShapes = ys.map((y) => y.shape);
   ys.forEach((y, i) => {
-    if (JSON.stringify(y.shape) !== JSON.stringify(expectedShapes[i])) failures.push(`output ${i} has shape ${fmtShape(y.shape)}, expected ${fmtShape(expectedShapes[i]!)}`);
+    if (JSON.stringify(y.shape) !== JSON.stringify(expectedShapes[i]))
+      failures.push(`output ${i} has shape ${fmtShape(y.shape)}, expected ${fmtShape(expectedShapes[i]!)}`);
   });
   const yData = await Promise.all(ys.map((y) => y.data()));
   if (yData.some((d) => !Array.from(d).every(Number.isFinite))) failures.push('output has NaN or Inf');
 
   // 4. Trainable weight count.
-  if (model.trainableWeights.length !== spec.trainableWeights) failures.push(`${model.trainableWeights.length} trainable weights, expected ${spec.trainableWeights}`);
+  if (model.trainableWeights.length !== spec.trainableWeights)
+    failures.push(`${model.trainableWeights.length} trainable weights, expected ${spec.trainableWeights}`);
   const names = model.weights.map((w) => w.originalName);
   if (new Set(names).size !== names.length) failures.push(`weight names are not unique: ${names.join(', ')}`);
 
   // 5. Save / load round trip to identical outputs.
   let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
   const ys2 = list(loaded.predict(xin) as tf.Tensor | tf.Tensor[]);
   for (let i = 0; i < ys.length; i++) {
@@ -130,38 +136,38 @@ export async function checkBlock(spec: BlockCheckSpec): Promise<BlockCheckReport
     }
     tf.dispose([ig, probe]);
   } else {
-  const { value, grads } = tf.variableGrads(() => {
-    const out = list(model.apply(xin, { training: spec.trainingStep ?? true }) as tf.Tensor | tf.Tensor[]);
-    return tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]!)))) as tf.Scalar;
-  }, trainVars);
-  for (const [i, v] of trainVars.entries()) {
-    const g = grads[v.name];
-    const name = weightsOf[i]!;
-    const exemptHere = spec.noGradient?.match.some((m) => name.includes(m)) ?? false;
-    if (!g) {
-      // A weight that never enters the computation has no entry at all; fine only when declared.
-      if (exemptHere) gradients.push({ name, maxAbs: 0, finite: true });
-      else failures.push(`no gradient for ${name}`);
-      continue;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = list(model.apply(xin, { training: spec.trainingStep ?? true }) as tf.Tensor | tf.Tensor[]);
+      return tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]!)))) as tf.Scalar;
+    }, trainVars);
+    for (const [i, v] of trainVars.entries()) {
+      const g = grads[v.name];
+      const name = weightsOf[i]!;
+      const exemptHere = spec.noGradient?.match.some((m) => name.includes(m)) ?? false;
+      if (!g) {
+        // A weight that never enters the computation has no entry at all; fine only when declared.
+        if (exemptHere) gradients.push({ name, maxAbs: 0, finite: true });
+        else failures.push(`no gradient for ${name}`);
+        continue;
+      }
+      const d = await g.data();
+      let maxAbs = 0;
+      let finite = true;
+      for (const e of d) {
+        if (!Number.isFinite(e)) finite = false;
+        else if (Math.abs(e) > maxAbs) maxAbs = Math.abs(e);
+      }
+      gradients.push({ name, maxAbs, finite });
+      const exempt = spec.noGradient?.match.some((m) => name.includes(m));
+      if (!finite) failures.push(`gradient of ${name} is not finite`);
+      else if (maxAbs === 0 && !exempt) failures.push(`gradient of ${name} is zero`);
+      else if (maxAbs > 0 && exempt) failures.push(`${name} was declared gradient-free (${spec.noGradient!.reason}) but got a gradient`);
     }
-    const d = await g.data();
-    let maxAbs = 0;
-    let finite = true;
-    for (const e of d) {
-      if (!Number.isFinite(e)) finite = false;
-      else if (Math.abs(e) > maxAbs) maxAbs = Math.abs(e);
-    }
-    gradients.push({ name, maxAbs, finite });
-    const exempt = spec.noGradient?.match.some((m) => name.includes(m));
-    if (!finite) failures.push(`gradient of ${name} is not finite`);
-    else if (maxAbs === 0 && !exempt) failures.push(`gradient of ${name} is zero`);
-    else if (maxAbs > 0 && exempt) failures.push(`${name} was declared gradient-free (${spec.noGradient!.reason}) but got a gradient`);
-  }
-  if (!Number.isFinite((await value.data())[0]!)) failures.push('training loss is not finite');
-  const opt = tf.train.sgd(1e-3);
-  opt.applyGradients(grads);
-  opt.dispose();
-  tf.dispose([value, probe, Object.values(grads)]);
+    if (!Number.isFinite((await value.data())[0]!)) failures.push('training loss is not finite');
+    const opt = tf.train.sgd(1e-3);
+    opt.applyGradients(grads);
+    opt.dispose();
+    tf.dispose([value, probe, Object.values(grads)]);
   }
 
   // 7. Same output on the reference backend. The reference model is rebuilt there from the saved
@@ -183,7 +189,10 @@ export async function checkBlock(spec: BlockCheckSpec): Promise<BlockCheckReport
       for (let i = 0; i < yRef.length; i++) {
         const c = compareArrays(`output ${i}`, yNow[i]!, await yRef[i]!.data(), tol.atol, tol.rtol);
         maxDiffVsReference = Math.max(maxDiffVsReference, c.maxAbsDiff);
-        if (!c.ok) failures.push(`${backend} differs from ${ref} on output ${i}: max |diff| ${c.maxAbsDiff.toExponential(2)} (tolerance atol ${tol.atol}, rtol ${tol.rtol})`);
+        if (!c.ok)
+          failures.push(
+            `${backend} differs from ${ref} on output ${i}: max |diff| ${c.maxAbsDiff.toExponential(2)} (tolerance atol ${tol.atol}, rtol ${tol.rtol})`,
+          );
       }
       tf.dispose([yRef, ws, ins]);
       refModel.dispose();

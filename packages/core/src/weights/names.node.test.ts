@@ -5,7 +5,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  ConfigError, Conv2d, GELU, LayerNorm2d, Sequential, WeightsError, countParams, exportTorchStateDict, loadTorchStateDict, torchParameters,
+  ConfigError,
+  Conv2d,
+  GELU,
+  LayerNorm2d,
+  Sequential,
+  WeightsError,
+  countParams,
+  exportTorchStateDict,
+  loadTorchStateDict,
+  torchParameters,
 } from '../index.js';
 
 /** A functional model: conv(stem) → LayerNorm → conv(head), each a restorekit block named by the user. */
@@ -19,7 +28,7 @@ function functionalNet() {
 }
 
 describe('PyTorch keys of composed nets', () => {
-  it('a functional model prefixes each layer\'s keys by the layer name (0.1 exported 2 keys for two Conv2d, not 4)', async () => {
+  it("a functional model prefixes each layer's keys by the layer name (0.1 exported 2 keys for two Conv2d, not 4)", async () => {
     await tf.setBackend('cpu');
     const model = functionalNet();
     const keys = torchParameters(model).map((p) => p.name);
@@ -54,7 +63,10 @@ describe('PyTorch keys of composed nets', () => {
     const x = tfl.input({ shape: [8, 8, 3] });
     const y = tfl.layers.conv2d({ name: 'c', filters: 5, kernelSize: 3, padding: 'same' }).apply(x) as tfl.SymbolicTensor;
     const m = tfl.model({ inputs: x, outputs: y });
-    expect(torchParameters(m).map((p) => [p.name, p.torchShape])).toEqual([['c.weight', [5, 3, 3, 3]], ['c.bias', [5]]]);
+    expect(torchParameters(m).map((p) => [p.name, p.torchShape])).toEqual([
+      ['c.weight', [5, 3, 3, 3]],
+      ['c.bias', [5]],
+    ]);
     const bn = tfl.model({ inputs: x, outputs: tfl.layers.batchNormalization({ name: 'bn' }).apply(x) as tfl.SymbolicTensor });
     expect(() => torchParameters(bn)).toThrow(/layer 'bn' \(BatchNormalization\) has weights with no PyTorch name/);
     m.dispose();
@@ -65,7 +77,13 @@ describe('PyTorch keys of composed nets', () => {
 describe('loading one block out of a full checkpoint', () => {
   /** A "full checkpoint": two Sequential stages, as a U-Net level would be stored. */
   async function fullCheckpoint() {
-    const stage = () => new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1 }, { type: 'LayerNorm2d', channels: 2 }] });
+    const stage = () =>
+      new Sequential({
+        layers: [
+          { type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1 },
+          { type: 'LayerNorm2d', channels: 2 },
+        ],
+      });
     const x = tfl.input({ shape: [null, null, 2] });
     const s1 = stage();
     const s2 = stage();
@@ -79,7 +97,12 @@ describe('loading one block out of a full checkpoint', () => {
   it('{ prefix } loads the subtree strictly and ignores the rest (0.1 threw "unexpected keys" for the rest)', async () => {
     const sd = await fullCheckpoint();
     expect(Object.keys(sd).length).toBe(8);
-    const block = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1 }, { type: 'LayerNorm2d', channels: 2 }] });
+    const block = new Sequential({
+      layers: [
+        { type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1 },
+        { type: 'LayerNorm2d', channels: 2 },
+      ],
+    });
     const r = await loadTorchStateDict(block, sd, { prefix: 'encoder_level2.' });
     expect(r.loaded).toEqual(['encoder_level2.0.weight', 'encoder_level2.0.bias', 'encoder_level2.1.weight', 'encoder_level2.1.bias']);
     const w = block.torchParameters()[0]!.variable.read();
@@ -90,8 +113,15 @@ describe('loading one block out of a full checkpoint', () => {
 
   it('strict inside the subtree: a block that does not fit its subtree names what is wrong', async () => {
     const sd = await fullCheckpoint();
-    const wrong = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1, bias: false }, { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' }] });
-    await expect(loadTorchStateDict(wrong, sd, { prefix: 'encoder_level1.' })).rejects.toThrow(/unexpected keys \(2\): encoder_level1\.0\.bias, encoder_level1\.1\.bias/);
+    const wrong = new Sequential({
+      layers: [
+        { type: 'Conv2d', inChannels: 2, outChannels: 2, kernelSize: 3, padding: 1, bias: false },
+        { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' },
+      ],
+    });
+    await expect(loadTorchStateDict(wrong, sd, { prefix: 'encoder_level1.' })).rejects.toThrow(
+      /unexpected keys \(2\): encoder_level1\.0\.bias, encoder_level1\.1\.bias/,
+    );
     await expect(loadTorchStateDict(wrong, sd, { prefix: 'decoder.' })).rejects.toThrow(/no key starts with the prefix 'decoder\.'/);
     wrong.dispose();
   });
@@ -103,8 +133,15 @@ describe('unbuilt blocks', () => {
     expect(conv.built).toBe(false);
     expect(countParams(conv)).toBe(8 * 3 * 9 + 8);
     expect(conv.built).toBe(true);
-    const seq = new Sequential({ layers: [{ type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 1 }, { type: 'GELU' }, { type: 'LayerNorm2d', channels: 4 }] });
-    const sd = { '0.weight': { shape: [4, 3, 1, 1], data: new Float32Array(12).fill(0.5) }, '0.bias': { shape: [4], data: new Float32Array(4) }, '2.weight': { shape: [4], data: new Float32Array(4).fill(1) }, '2.bias': { shape: [4], data: new Float32Array(4) } };
+    const seq = new Sequential({
+      layers: [{ type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 1 }, { type: 'GELU' }, { type: 'LayerNorm2d', channels: 4 }],
+    });
+    const sd = {
+      '0.weight': { shape: [4, 3, 1, 1], data: new Float32Array(12).fill(0.5) },
+      '0.bias': { shape: [4], data: new Float32Array(4) },
+      '2.weight': { shape: [4], data: new Float32Array(4).fill(1) },
+      '2.bias': { shape: [4], data: new Float32Array(4) },
+    };
     expect((await loadTorchStateDict(seq, sd)).loaded.length).toBe(4);
     expect(countParams(new GELU())).toBe(0);
     conv.dispose();

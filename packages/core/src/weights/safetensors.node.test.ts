@@ -56,13 +56,30 @@ describe('safetensors reader and writer', () => {
   const malformed: [string, () => Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', () => new Uint8Array(5), /shorter than the 8-byte header length/],
     ['header length past the end', () => build({}, new Uint8Array(0), 1000n), /header length 1000 runs past the end/],
-    ['header not JSON', () => { const b = build({}, new Uint8Array(0)); b[8] = 0x7b; b[9] = 0x7b; return b; }, /not valid UTF-8 JSON/],
+    [
+      'header not JSON',
+      () => {
+        const b = build({}, new Uint8Array(0));
+        b[8] = 0x7b;
+        b[9] = 0x7b;
+        return b;
+      },
+      /not valid UTF-8 JSON/,
+    ],
     ['header not an object', () => build([1, 2], new Uint8Array(0)), /not a JSON object/],
     ['unknown dtype', () => build({ x: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /'x' has unknown dtype "C64"/],
     ['offsets out of range', () => build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(1)), /'x' data_offsets \[0, 8\] are out of range/],
     ['begin after end', () => build({ x: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, f32(1)), /begin > end/],
-    ['overlapping tensors', () => build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2)), /overlap/],
-    ['shape/size mismatch', () => build({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32(1, 2)), /shape \[3\] × F32 needs 12 bytes but data_offsets span 8/],
+    [
+      'overlapping tensors',
+      () => build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2)),
+      /overlap/,
+    ],
+    [
+      'shape/size mismatch',
+      () => build({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32(1, 2)),
+      /shape \[3\] × F32 needs 12 bytes but data_offsets span 8/,
+    ],
     ['negative shape', () => build({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /invalid shape/],
     ['gap between tensors', () => build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2)), /gap of 4 bytes/],
     ['trailing bytes', () => build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(1, 2)), /data section is 8 bytes but tensors cover 4/],
@@ -87,8 +104,12 @@ describe('safetensors reader and writer', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed / 0x7fffffff;
     };
-    const valid = serializeSafetensors({ 'a.weight': { shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, b: { shape: [1], data: Float32Array.from([9]) } }, { k: 'v' });
-    let parsed = 0, rejected = 0;
+    const valid = serializeSafetensors(
+      { 'a.weight': { shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, b: { shape: [1], data: Float32Array.from([9]) } },
+      { k: 'v' },
+    );
+    let parsed = 0,
+      rejected = 0;
     for (let i = 0; i < 10_000; i++) {
       let buf: Uint8Array;
       const mode = i % 4;
@@ -105,7 +126,8 @@ describe('safetensors reader and writer', () => {
         // Structured header mutations: random dtype/shape/offsets.
         const dt = ['F32', 'F16', 'BF16', 'F64', 'I64', 'U8', 'X'][Math.floor(rand() * 7)];
         const shape = [Math.floor(rand() * 4) - (rand() < 0.1 ? 2 : 0)];
-        const b0 = Math.floor(rand() * 12), b1 = Math.floor(rand() * 20);
+        const b0 = Math.floor(rand() * 12),
+          b1 = Math.floor(rand() * 20);
         buf = build({ t: { dtype: dt, shape, data_offsets: [b0, b1] } }, new Uint8Array(Math.floor(rand() * 20)));
       }
       try {

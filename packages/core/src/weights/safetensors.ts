@@ -71,15 +71,22 @@ export function parseSafetensors(input: ArrayBuffer | ArrayBufferView, source = 
     }
     if (info === null || typeof info !== 'object' || Array.isArray(info)) throw new SafetensorsError(`${where}: tensor '${name}' has no info object`);
     const { dtype, shape, data_offsets: off } = info as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) throw new SafetensorsError(`${where}: tensor '${name}' has unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+    if (typeof dtype !== 'string' || !(dtype in BYTES))
+      throw new SafetensorsError(`${where}: tensor '${name}' has unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new SafetensorsError(`${where}: tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new SafetensorsError(`${where}: tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
     const [begin, end] = off as [number, number];
     if (begin > end) throw new SafetensorsError(`${where}: tensor '${name}' has data_offsets [${begin}, ${end}] with begin > end`);
-    if (end > dataLen) throw new SafetensorsError(`${where}: tensor '${name}' data_offsets [${begin}, ${end}] are out of range (data section is ${dataLen} bytes)`);
+    if (end > dataLen)
+      throw new SafetensorsError(`${where}: tensor '${name}' data_offsets [${begin}, ${end}] are out of range (data section is ${dataLen} bytes)`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const want = count * BYTES[dtype as SafetensorsDType];
-    if (end - begin !== want) throw new SafetensorsError(`${where}: tensor '${name}' shape ${JSON.stringify(shape)} × ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`);
+    if (end - begin !== want)
+      throw new SafetensorsError(
+        `${where}: tensor '${name}' shape ${JSON.stringify(shape)} × ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`,
+      );
     entries.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -140,7 +147,8 @@ export function serializeSafetensors(
   for (const name of names) {
     const t = tensors[name]!;
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new SafetensorsError(`serializeSafetensors: tensor '${name}' has shape ${JSON.stringify(t.shape)} (${count} values) but ${t.data.length} values`);
+    if (count !== t.data.length)
+      throw new SafetensorsError(`serializeSafetensors: tensor '${name}' has shape ${JSON.stringify(t.shape)} (${count} values) but ${t.data.length} values`);
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + count * 4] };
     offset += count * 4;
   }

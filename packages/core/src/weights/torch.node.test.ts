@@ -1,26 +1,46 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  Conv2d, ConvTranspose2d, BatchNorm2d, Sequential, LayerNorm2d, WeightsError,
-  loadTorchStateDict, exportTorchStateDict, countParams, serializeSafetensors, parseSafetensors,
+  Conv2d,
+  ConvTranspose2d,
+  BatchNorm2d,
+  Sequential,
+  LayerNorm2d,
+  WeightsError,
+  loadTorchStateDict,
+  exportTorchStateDict,
+  countParams,
+  serializeSafetensors,
+  parseSafetensors,
 } from '../index.js';
 
 function net() {
-  const s = new Sequential({ layers: [
-    { type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 },
-    { type: 'BatchNorm2d', channels: 4 },
-    { type: 'Conv2d', inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1, groups: 4, bias: false },
-    { type: 'ConvTranspose2d', inChannels: 8, outChannels: 2, kernelSize: 2, stride: 2 },
-    { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' },
-  ] });
+  const s = new Sequential({
+    layers: [
+      { type: 'Conv2d', inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1 },
+      { type: 'BatchNorm2d', channels: 4 },
+      { type: 'Conv2d', inChannels: 4, outChannels: 8, kernelSize: 3, padding: 1, groups: 4, bias: false },
+      { type: 'ConvTranspose2d', inChannels: 8, outChannels: 2, kernelSize: 2, stride: 2 },
+      { type: 'LayerNorm2d', channels: 2, normKind: 'BiasFree' },
+    ],
+  });
   s.build([null, 6, 6, 3]);
   return s;
 }
 /** A PyTorch-layout state dict with deterministic values. */
 function torchSd(): Record<string, { shape: number[]; data: Float32Array }> {
   const shapes: Record<string, number[]> = {
-    '0.weight': [4, 3, 3, 3], '0.bias': [4], '1.weight': [4], '1.bias': [4], '1.running_mean': [4], '1.running_var': [4], '1.num_batches_tracked': [],
-    '2.weight': [8, 1, 3, 3], '3.weight': [8, 2, 2, 2], '3.bias': [2], '4.weight': [2],
+    '0.weight': [4, 3, 3, 3],
+    '0.bias': [4],
+    '1.weight': [4],
+    '1.bias': [4],
+    '1.running_mean': [4],
+    '1.running_var': [4],
+    '1.num_batches_tracked': [],
+    '2.weight': [8, 1, 3, 3],
+    '3.weight': [8, 2, 2, 2],
+    '3.bias': [2],
+    '4.weight': [2],
   };
   const sd: Record<string, { shape: number[]; data: Float32Array }> = {};
   let k = 0;
@@ -58,7 +78,8 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     const b = net();
     await loadTorchStateDict(b, file.tensors);
     const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3);
-    const ya = a.apply(x) as tf.Tensor, yb = b.apply(x) as tf.Tensor;
+    const ya = a.apply(x) as tf.Tensor,
+      yb = b.apply(x) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]).toBe(0);
     tf.dispose([x, ya, yb]);
     a.dispose();
@@ -109,7 +130,18 @@ describe('loadTorchStateDict / exportTorchStateDict', () => {
     const s = net();
     expect((await loadTorchStateDict(s, { params: torchSd() })).loaded.length).toBe(11);
     // a whole Lightning .ckpt: many non-tensor top-level entries around state_dict
-    const ckpt = { epoch: 3, global_step: 1200, pytorch_lightning_version: '2.1', callbacks: {}, optimizer_states: [{}], lr_schedulers: [], loops: {}, hparams_name: 'kwargs', hyper_parameters: { lr: 2e-4 }, state_dict: Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v])) };
+    const ckpt = {
+      epoch: 3,
+      global_step: 1200,
+      pytorch_lightning_version: '2.1',
+      callbacks: {},
+      optimizer_states: [{}],
+      lr_schedulers: [],
+      loops: {},
+      hparams_name: 'kwargs',
+      hyper_parameters: { lr: 2e-4 },
+      state_dict: Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v])),
+    };
     expect((await loadTorchStateDict(s, ckpt)).loaded.length).toBe(11);
     const pre = Object.fromEntries(Object.entries(torchSd()).map(([k, v]) => [`net.${k}`, v]));
     expect((await loadTorchStateDict(s, pre)).loaded.length).toBe(11);

@@ -55,7 +55,9 @@ export function torchParameters(target: TorchTarget): TorchParam[] {
   const dup = new Set<string>();
   for (const p of params) (seen.has(p.name) ? dup : seen).add(p.name);
   if (dup.size)
-    throw new WeightsError(`torchParameters: ${dup.size} PyTorch key(s) name two weights each: ${[...dup].join(', ')} (give the layers that hold them distinct names)`);
+    throw new WeightsError(
+      `torchParameters: ${dup.size} PyTorch key(s) name two weights each: ${[...dup].join(', ')} (give the layers that hold them distinct names)`,
+    );
   return params;
 }
 
@@ -137,7 +139,11 @@ function applyStateDict(target: TorchTarget, stateDict: Record<string, unknown>,
   const all = Object.keys(sd).filter((k) => !k.startsWith('__') && !(opts.ignore?.(k) ?? false));
   const keys = opts.prefix ? all.filter((k) => k.startsWith(opts.prefix!)) : all;
   if (opts.prefix && keys.length === 0 && all.length)
-    throw new WeightsError(`loadTorchStateDict: no key starts with the prefix '${opts.prefix}' (the state dict has ${all.length} keys, e.g. ${all.slice(0, 3).join(', ')})`, [...byName.keys()], []);
+    throw new WeightsError(
+      `loadTorchStateDict: no key starts with the prefix '${opts.prefix}' (the state dict has ${all.length} keys, e.g. ${all.slice(0, 3).join(', ')})`,
+      [...byName.keys()],
+      [],
+    );
   const prefix = opts.prefix ?? detectPrefix(keys, new Set(byName.keys()));
   const missing = new Set(byName.keys());
   const unexpected: string[] = [];
@@ -177,7 +183,10 @@ function applyStateDict(target: TorchTarget, stateDict: Record<string, unknown>,
   const problems: string[] = [];
   if (strict && missingList.length) problems.push(`missing keys (${missingList.length}): ${missingList.join(', ')}`);
   if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
-  if (mismatched.length) problems.push(`shape mismatches (${mismatched.length}): ${mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)} got ${fmtShape(m.got)}`).join('; ')}`);
+  if (mismatched.length)
+    problems.push(
+      `shape mismatches (${mismatched.length}): ${mismatched.map((m) => `${m.key} expected ${fmtShape(m.expected)} got ${fmtShape(m.got)}`).join('; ')}`,
+    );
   if (nonFinite.length) problems.push(`NaN or Inf values in: ${nonFinite.join(', ')}`);
   if (problems.length) throw new WeightsError(`loadTorchStateDict: ${problems.join('. ')}`, missingList, unexpected, mismatched);
   for (const { p, t } of plan) {
@@ -196,7 +205,10 @@ function applyStateDict(target: TorchTarget, stateDict: Record<string, unknown>,
  * The target's weights as a PyTorch state dict (names, OIHW layouts): `{ key: { shape, data } }`, ready for
  * `serializeSafetensors`. Async because GPU backends (webgpu) can only be read asynchronously.
  */
-export async function exportTorchStateDict(target: TorchTarget, opts: { prefix?: string } = {}): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+export async function exportTorchStateDict(
+  target: TorchTarget,
+  opts: { prefix?: string } = {},
+): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const p of torchParameters(target)) {
     const perm = INV[p.layout];

@@ -4,7 +4,17 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Block, ConfigError, ShapeError, getSettings, torchParameters, withSettings, type BlockArgs } from '@restorekit/core';
 import { expectNoLeaks } from '@restorekit/core/testing';
 import {
-  RFFT2Layer, IRFFT2Layer, GlobalFilter, FFTBlock, rfft2, irfft2, fftCacheSize, fftCacheUsers, releaseFFTCache, releaseFFTCacheUse, retainFFTCache,
+  RFFT2Layer,
+  IRFFT2Layer,
+  GlobalFilter,
+  FFTBlock,
+  rfft2,
+  irfft2,
+  fftCacheSize,
+  fftCacheUsers,
+  releaseFFTCache,
+  releaseFFTCacheUse,
+  retainFFTCache,
 } from '../index.js';
 
 // The basis cache is ON in this file (the default): the layers are users of the cache and free its bases when
@@ -119,7 +129,14 @@ class SpectralMix extends Block<{ channels: number }> {
 describe('the basis cache belongs to the blocks that use it', () => {
   for (const [name, make, shapes] of [
     ['RFFT2Layer', () => new RFFT2Layer(), [[2, 6, 10, 3]]],
-    ['IRFFT2Layer', () => new IRFFT2Layer({ width: 9 }), [[2, 6, 5, 3], [2, 6, 5, 3]]],
+    [
+      'IRFFT2Layer',
+      () => new IRFFT2Layer({ width: 9 }),
+      [
+        [2, 6, 5, 3],
+        [2, 6, 5, 3],
+      ],
+    ],
     ['GlobalFilter', () => new GlobalFilter({ channels: 3, height: 6, width: 10 }), [[2, 6, 10, 3]]],
   ] as [string, () => tfl.layers.Layer, number[][]][])
     it(`${name}: build, run, dispose → tf.memory() as before, with the cache on`, () =>
