@@ -57,7 +57,7 @@ export const SHADER_TRIG_BACKENDS: readonly string[] = ['webgl', 'webgpu'];
 
 // π/2 in three parts (Cody–Waite): PIO2_1 has 8 significant bits, so k·PIO2_1 is exact for |k| < 2¹⁶.
 const PIO2_1 = 1.5703125;
-const PIO2_2 = 4.837512969970703125e-4;
+const PIO2_2 = 0.0004837512969970703; // exactly 4.837512969970703125e-4 (a float32, 2⁻¹¹·0.99072265625)
 const PIO2_3 = 7.549789954891882e-8;
 
 /**

@@ -188,14 +188,12 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
           const xp = padInput(xs, p);
           const dx = crop(tf.conv2dTranspose(g, ws, xp.shape, s, 'valid'), p, xs.shape);
           const dw = native('Conv2DBackpropFilter')
-            ? (tf
-                .engine()
-                .runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, {
-                  strides: s,
-                  pad: 'valid',
-                  dataFormat: 'NHWC',
-                  filterShape: ws.shape,
-                } as never) as tf.Tensor4D)
+            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, {
+                strides: s,
+                pad: 'valid',
+                dataFormat: 'NHWC',
+                filterShape: ws.shape,
+              } as never) as tf.Tensor4D)
             : conv2dFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], s);
           return [dx, dw];
         }),
@@ -299,14 +297,12 @@ export function convTranspose2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: num
         // dw is that conv's filter gradient with the roles of input and output swapped.
         const dx = conv2dForward(g, ws, s);
         const dw = native('Conv2DBackpropFilter')
-          ? (tf
-              .engine()
-              .runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, {
-                strides: s,
-                pad: 'valid',
-                dataFormat: 'NHWC',
-                filterShape: ws.shape,
-              } as never) as tf.Tensor4D)
+          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, {
+              strides: s,
+              pad: 'valid',
+              dataFormat: 'NHWC',
+              filterShape: ws.shape,
+            } as never) as tf.Tensor4D)
           : conv2dFilterGradForward(g, xs, [ws.shape[0], ws.shape[1]], s);
         return [dx, dw];
       },
