@@ -72,6 +72,14 @@ const BACKEND_CHOICES = {
    * the 254-channel activation cost more than all the block's convs); on webgl the halves were 14% slower.
    */
   weightHalves: ['cpu', 'wasm'],
+  /**
+   * Forms that keep to the kernels tfjs-backend-wasm runs through XNNPACK instead of its scalar fallbacks: the
+   * transposed attention as plain 2-D matMuls (its BatchMatMul uses XNNPACK only for a batch of 1 with neither
+   * operand transposed, and MDTA's batched q·kᵀ ran 15× slower than that), MDTA's q, k, v from thirds of its
+   * weights, and the exact GELU from abs/elu/div and products (its Erf is a scalar libm call, up to 35 ns an
+   * element). On the other backends the batched products and erf are single fast kernels.
+   */
+  xnnpackForms: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

@@ -36,6 +36,19 @@ const OPTIONS = {
 };
 export type GDFNOptions = OptionsInput<typeof OPTIONS>;
 
+/**
+ * Whether computing parts of a 1×1 conv's output from slices of its weight (GDFN's halves, MDTA's thirds) beats one
+ * conv and channel slices of its output, for an activation of `rows` pixels (B·H·W) and a weight of `weightElements`.
+ * Where core `prefers('weightHalves')` it does, except that on wasm (`prefers('xnnpackForms')`) XNNPACK packs a weight
+ * it has not seen before on every call (~5 ns an element; a slice is a new tensor each forward) while a channel slice of
+ * the activation costs a copy per pixel row: below about one pixel per 500 weight elements (Restormer's level 4 at
+ * 128², 16×16 pixels and a 384×2042 weight: the whole GDFN 26 % faster with one conv) the weights are left whole.
+ */
+export function weightSlicesPay(rows: number, weightElements: number): boolean {
+  if (!prefers('weightHalves')) return false;
+  return !prefers('xnnpackForms') || rows * 500 >= weightElements;
+}
+
 /** Hidden width of the GDFN: Python's `int(dim * ffn_expansion_factor)` (truncation, e.g. 48·2.66 → 127). */
 export function gdfnHidden(channels: number, expansion: number): number {
   return Math.trunc(channels * expansion);
@@ -95,16 +108,17 @@ export class GDFN extends Block<ResolvedOptions<typeof OPTIONS>> {
    * output channels a..a+c (the activated side, z₁) and h+a..h+a+c (the gate side, z₂), the same depthwise channels,
    * and project_out's input rows a..a+c; the chunks' project_out shares are summed. Where core `prefers('weightHalves')`
    * (cpu, wasm), z₁ and z₂ come from halves of the weights (two convs each), because slicing an activation's channels
-   * is a slow generic copy there (on cpu a split of the 254-channel activation cost more than all the block's convs).
-   * Elsewhere one conv over both halves and a split is as fast or faster (on webgl the halves made the whole block
-   * 14% slower; benchmarks/results/ops.md).
+   * is a slow generic copy there (on cpu a split of the 254-channel activation cost more than all the block's convs),
+   * except on wasm for images with few pixels per weight element (`weightSlicesPay`). Elsewhere one conv over both
+   * halves and a split is as fast or faster (on webgl the halves made the whole block 14% slower;
+   * benchmarks/results/ops.md).
    */
   forward(x: tf.Tensor, _training: boolean): tf.Tensor {
     const n = this.chunksFor(x.shape);
     const h = this.hidden;
     const step = Math.ceil(h / n);
     const act = ACTIVATIONS[this.options.activation];
-    const fromWeightHalves = prefers('weightHalves');
+    const fromWeightHalves = weightSlicesPay(x.shape[0]! * x.shape[1]! * x.shape[2]!, x.shape[3]! * 2 * step);
     const wIn = this.projectIn.kernel.read() as tf.Tensor4D; // [1, 1, C, 2h]
     const wDw = this.dwconv.kernel.read() as tf.Tensor4D; // [3, 3, 1, 2h]
     const wOut = this.projectOut.kernel.read() as tf.Tensor4D; // [1, 1, h, C]

@@ -1,6 +1,20 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { Block, ConfigError, Conv2d, consume, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  ConfigError,
+  Conv2d,
+  consume,
+  conv2d,
+  free,
+  opt,
+  prefers,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+} from '@restorekit/core';
+import { weightSlicesPay } from './gdfn.js';
 import { transposedAttention } from './transposed-attention.js';
 
 const OPTIONS = {
@@ -51,9 +65,42 @@ export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
     return [this.options.channels];
   }
 
+  /**
+   * Where core `prefers('xnnpackForms')` (wasm), q, k and v come from thirds of the qkv and qkv_dwconv weights
+   * (three 1×1 convs C→C and three depthwise convs over C channels) as three NHWC tensors, which the 2-D products of
+   * `transposedAttention` take as they are: no channel slices or transposes of a 3C-channel qkv (a channel slice is a
+   * slow generic copy on wasm; the same reason GDFN computes its halves from weight halves), unless the image has
+   * too few pixels for that to pay (`weightSlicesPay`). Elsewhere one conv over all 3C channels, as before. Same
+   * function and gradients either way.
+   */
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const qkv = consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
-    const attended = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
+    const temperature = this.temperature.read();
+    const { heads } = this.options;
+    const c = this.options.channels;
+    if (!prefers('xnnpackForms') || !weightSlicesPay(x.shape[0]! * x.shape[1]! * x.shape[2]!, 3 * c * c)) {
+      const qkv = consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
+      const attended = transposedAttention(qkv, temperature, heads, { consumeQkv: true });
+      return consume(attended, (t) => this.run(this.projectOut, t, training));
+    }
+    const wIn = this.qkv.kernel.read(); // [1, 1, C, 3C]
+    const wDw = this.qkvDwconv.kernel.read(); // [3, 3, 1, 3C]
+    const bIn = this.qkv.biasVar?.read();
+    const bDw = this.qkvDwconv.biasVar?.read();
+    // Channels start..start+C of a weight's last axis (fresh begin/size arrays per slice, as GDFN's).
+    const third = (t: tf.Tensor, start: number) =>
+      tf.slice(
+        t,
+        t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)),
+        t.shape.map((d, i) => (i === t.rank - 1 ? c : d)),
+      );
+    const part = (i: number) =>
+      tf.tidy(() => {
+        const zIn = conv2d(x as tf.Tensor4D, third(wIn, i * c) as tf.Tensor4D);
+        const z = bIn ? free(tf.add(zIn, third(bIn, i * c)), zIn) : zIn;
+        const zDw = conv2d(z as tf.Tensor4D, third(wDw, i * c) as tf.Tensor4D, { padding: 1, groups: c });
+        return bDw ? free(tf.add(zDw, third(bDw, i * c)), z, zDw) : free(zDw, z);
+      });
+    const attended = transposedAttention([part(0), part(1), part(2)], temperature, heads, { consumeQkv: true });
     return consume(attended, (t) => this.run(this.projectOut, t, training));
   }
 

@@ -1,15 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape } from '@restorekit/core';
+import { ConfigError, ShapeError, fmtShape, prefers } from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
   /**
-   * Free `qkv` as soon as it has been rearranged into heads, instead of leaving it to the caller. Only for a `qkv`
-   * the caller made for this call (a block's own intermediate, never its input): it keeps the working set at two
-   * 3C-channel tensors instead of three (benchmarks/results/ops.md). Gradients are unaffected (tfjs keeps what
-   * backprop needs). Default false.
+   * Free `qkv` (or the three tensors q, k, v) as soon as they have been rearranged, instead of leaving them to the
+   * caller. Only for tensors the caller made for this call (a block's own intermediates, never its input): it keeps
+   * the working set at two 3C-channel tensors instead of three (benchmarks/results/ops.md). Gradients are unaffected
+   * (tfjs keeps what backprop needs). Default false.
    */
   consumeQkv?: boolean;
+  /**
+   * How the products are laid out: 'auto' (default) takes 'matrices' where core `prefers('xnnpackForms')` (wasm)
+   * and 'batched' elsewhere. Both compute the same function (to float rounding) with the same gradients; the
+   * option exists for tests and measurements.
+   */
+  layout?: 'auto' | 'batched' | 'matrices';
 }
+
+/** q, k and v as one [B,H,W,3C] tensor (consecutive blocks of C channels), or as three [B,H,W,C] tensors. */
+export type QkvInput = tf.Tensor | readonly [tf.Tensor, tf.Tensor, tf.Tensor];
 
 /**
  * F.normalize(t, dim=-1) = t / max(‖t‖₂, 1e-12), written as t / sqrt(max(Σt², 1e-24)): the same value, but an
@@ -19,34 +28,74 @@ function l2NormalizeLastAxis(t: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24))));
 }
 
+/** 1 / max(‖row‖₂, 1e-12) of each row of a [R, N] matrix, as [R]: F.normalize's factor, NaN-safe like above. */
+function inverseRowNorms(t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.div(1, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1), 1e-24))));
+}
+
 /**
  * Restormer's transposed (channel) attention — the one implementation, used by MDTA and by AnyIR's
  * spatial-frequency attention (@restorekit/gated-da).
  *
- * `qkv` [B,H,W,3C] holds q, k and v as consecutive blocks of C channels (the output of the block's qkv convs);
- * each is split head-outer into `heads` heads of d = C/heads channels (c = head·d + j, the official rearrange
- * 'b (head c) h w -> b head c (h w)'). q and k are L2-normalised over H·W (F.normalize, NaN-safe at zero),
- * A = softmax(q̂·k̂ᵀ · temperature[head]) is a d×d attention per head, and the result A·v comes back as [B,H,W,C]
- * (no output projection: that is the block's). `temperature` holds one value per head (PyTorch [heads,1,1]).
+ * `qkv` [B,H,W,3C] holds q, k and v as consecutive blocks of C channels (the output of the block's qkv convs), or
+ * comes as the three tensors [q, k, v] of [B,H,W,C] each. Each is split head-outer into `heads` heads of
+ * d = C/heads channels (c = head·d + j, the official rearrange 'b (head c) h w -> b head c (h w)'). q and k are
+ * L2-normalised over H·W (F.normalize, NaN-safe at zero), A = softmax(q̂·k̂ᵀ · temperature[head]) is a d×d attention
+ * per head, and the result A·v comes back as [B,H,W,C] (no output projection: that is the block's).
+ * `temperature` holds one value per head (PyTorch [heads,1,1]).
  *
- * Layout: one transpose of qkv, [B,N,3,C] → [3,B,C,N], then three slices along its outer axis (contiguous
- * copies) and a reshape of C into [heads,d]. Slicing qkv's channels instead is a slow generic copy on cpu and
- * wasm (benchmarks/results/ops.md). Rank 4 throughout: with a rank-5 transpose, the gradient of the slice (a
- * rank-5 pad) failed to compile on webgl and came out zero on webgpu. Each stage's tensors are freed once the
- * next has them (this bounds the working set, not the values).
+ * Two layouts of the same products (`opts.layout`):
+ * - 'batched' (webgl, webgpu, tensorflow, cpu): one transpose of qkv, [B,N,3,C] → [3,B,C,N], three slices along its
+ *   outer axis, and two batched matMuls over [B,heads] (the second operand of q·kᵀ transposed). Slicing qkv's
+ *   channels instead is a slow generic copy on cpu and wasm. Rank 4 throughout: with a rank-5 transpose, the
+ *   gradient of the slice (a rank-5 pad) failed to compile on webgl and came out zero on webgpu.
+ * - 'matrices' (wasm): tfjs-backend-wasm runs BatchMatMul through XNNPACK only for one un-transposed product
+ *   (batch 1, neither operand transposed); a batch > 1 or a transposed operand falls to a scalar loop, 10–15×
+ *   slower, and both attention products were that (benchmarks/results/ops.md). Here every product is a plain 2-D
+ *   one, per batch element: the Gram q·kᵀ as q_cf·k with q_cf = q channels-first [C,N] (one transpose) and k as it
+ *   is in NHWC, [N,C]; F.normalize folded into the d×d logits (q̂·k̂ᵀ = diag(1/‖q‖)·(q·kᵀ)·diag(1/‖k‖), the norms
+ *   from q and k channels-first); and the output straight in NHWC as v·Aᵀ, [N,C]·[C,C], with Aᵀ block-diagonal over
+ *   the heads. With several heads each head's Gram is its own product (rows of q_cf times its k channels, made by
+ *   transposing rows of k_cf); the output's block-diagonal product spends heads× the multiply-adds of per-head
+ *   products but is one call, no channel slices of v and no transpose back (at most 8 heads, on levels whose H·W
+ *   is 1/16–1/64 of level 1's).
+ * Each stage's tensors are freed once the next has them (this bounds the working set, not the values).
  */
-export function transposedAttention(qkv: tf.Tensor, temperature: tf.Tensor, heads: number, opts: TransposedAttentionOptions = {}): tf.Tensor {
+export function transposedAttention(qkv: QkvInput, temperature: tf.Tensor, heads: number, opts: TransposedAttentionOptions = {}): tf.Tensor {
   if (!Number.isInteger(heads) || heads < 1) throw new ConfigError(`transposedAttention: heads must be a positive integer, got ${JSON.stringify(heads)}`);
-  if (qkv.rank !== 4 || qkv.shape[3]! % (3 * heads))
-    throw new ShapeError(`transposedAttention: qkv must be [B, H, W, 3C] with C divisible by heads = ${heads}, got shape ${fmtShape(qkv.shape)}`);
+  const parts = Array.isArray(qkv) ? (qkv as readonly tf.Tensor[]) : null;
+  if (parts) {
+    const s0 = parts[0]?.shape;
+    if (parts.length !== 3 || parts.some((t) => t.rank !== 4 || t.shape.some((e, i) => e !== s0![i])) || s0![3]! % heads)
+      throw new ShapeError(
+        `transposedAttention: [q, k, v] must be three [B, H, W, C] tensors of one shape with C divisible by heads = ${heads}, got shapes ${parts.map((t) => fmtShape(t.shape)).join(', ')}`,
+      );
+  } else {
+    const t = qkv as tf.Tensor;
+    if (t.rank !== 4 || t.shape[3]! % (3 * heads))
+      throw new ShapeError(`transposedAttention: qkv must be [B, H, W, 3C] with C divisible by heads = ${heads}, got shape ${fmtShape(t.shape)}`);
+  }
   if (temperature.size !== heads)
     throw new ShapeError(`transposedAttention: temperature must hold one value per head (${heads}), got shape ${fmtShape(temperature.shape)}`);
-  const [b, h, w, c3] = qkv.shape as [number, number, number, number];
-  const c = c3 / 3;
-  const n = heads;
+  const layout = opts.layout && opts.layout !== 'auto' ? opts.layout : prefers('xnnpackForms') ? 'matrices' : 'batched';
+  const inputs = parts ?? [qkv as tf.Tensor];
+  const consume = () => {
+    if (opts.consumeQkv) for (const t of inputs) t.dispose();
+  };
+  return layout === 'matrices' ? matrices(inputs, temperature, heads, consume) : batched(inputs, temperature, heads, consume);
+}
+
+/** The 'batched' layout: [3,B,C,N] parts, batched matMuls over [B, heads]. */
+function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+  const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
+  const c = inputs.length === 3 ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
   const d = c / n;
-  const parts = tf.tidy(() => tf.transpose(tf.reshape(qkv, [b, h * w, 3, c]), [2, 0, 3, 1])); // [3,B,C,N]
-  if (opts.consumeQkv) qkv.dispose();
+  const parts = tf.tidy(() =>
+    inputs.length === 3
+      ? tf.stack(inputs.map((t) => tf.transpose(tf.reshape(t, [b, h * w, c]), [0, 2, 1]))) // [3,B,C,N]
+      : tf.transpose(tf.reshape(inputs[0]!, [b, h * w, 3, c]), [2, 0, 3, 1]),
+  );
+  consume();
   const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, h * w]), [b, n, d, h * w]); // [B,n,d,N]
   const attn = tf.tidy(() => {
     const logits = tf.mul(tf.matMul(l2NormalizeLastAxis(part(0)), l2NormalizeLastAxis(part(1)), false, true), tf.reshape(temperature, [1, n, 1, 1]));
@@ -54,5 +103,79 @@ export function transposedAttention(qkv: tf.Tensor, temperature: tf.Tensor, head
   });
   const out = tf.tidy(() => tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]));
   tf.dispose([parts, attn]);
+  return out;
+}
+
+/** [H,W,C] (any 3-D or 4-D tensor holding one image) → channels-first [C, H·W], one transpose. */
+function channelsFirst(t: tf.Tensor, h: number, w: number, c: number): tf.Tensor2D {
+  return tf.reshape(tf.transpose(tf.reshape(t, [h, w, c]), [2, 0, 1]), [c, h * w]);
+}
+
+/**
+ * The 'matrices' layout: per batch element, plain 2-D matMuls only (see `transposedAttention`). From one qkv
+ * tensor, one transpose [N,3,C] → [3,C,N] gives q, k and v channels-first (outer slices: contiguous copies); v and,
+ * with one head, k go back to NHWC by 2-D transposes [C,N] → [N,C], the direction that is cheap on wasm.
+ */
+function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+  const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
+  const separate = inputs.length === 3;
+  const c = separate ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
+  const d = c / n;
+  const N = h * w;
+  const image = (t: tf.Tensor, i: number) => (b === 1 ? t : tf.slice(t, [i, 0, 0, 0], [1, h, w, t.shape[3]!]));
+  // [n,d,d] → [C,C] with block (head, head) = Aₕᵀ: v·blockDiag gives head h's channels as v_h·Aₕᵀ.
+  const blockDiagT = (a: tf.Tensor) =>
+    tf.tidy(() => {
+      const at = tf.transpose(a, [0, 2, 1]);
+      return n === 1 ? tf.reshape(at, [c, c]) : tf.reshape(tf.mul(tf.reshape(at, [n, d, 1, d]), tf.reshape(tf.eye(n), [n, 1, n, 1])), [c, c]);
+    });
+  const temp = tf.reshape(temperature, [n, 1, 1]);
+  const outs: tf.Tensor[] = [];
+  const vs: tf.Tensor[] = [];
+  const attns: tf.Tensor[] = [];
+  for (let i = 0; i < b; i++) {
+    // Stage 1: the d×d attention of each head (q, k and their rearrangements freed at the end of the tidy).
+    const [attn, v] = tf.tidy(() => {
+      let qcf: tf.Tensor2D;
+      let kcf: tf.Tensor2D;
+      let kN: tf.Tensor2D | null = null;
+      let vN: tf.Tensor2D;
+      if (separate) {
+        qcf = channelsFirst(image(inputs[0]!, i), h, w, c);
+        const k = tf.reshape(image(inputs[1]!, i), [N, c]) as tf.Tensor2D;
+        kcf = channelsFirst(k, h, w, c);
+        kN = k;
+        vN = tf.reshape(image(inputs[2]!, i), [N, c]) as tf.Tensor2D;
+      } else {
+        const t = tf.transpose(tf.reshape(image(inputs[0]!, i), [N, 3, c]), [1, 2, 0]); // [3,C,N]
+        const row = (r: number) => tf.reshape(tf.slice(t, [r, 0, 0], [1, c, N]), [c, N]) as tf.Tensor2D;
+        qcf = row(0);
+        kcf = row(1);
+        vN = tf.transpose(row(2)); // [C,N] → [N,C]: the cheap direction of a 2-D transpose on wasm
+      }
+      const rq = inverseRowNorms(qcf);
+      const rk = inverseRowNorms(kcf);
+      const grams: tf.Tensor[] = [];
+      for (let j = 0; j < n; j++) {
+        if (n === 1) grams.push(tf.matMul(qcf, kN ?? tf.transpose(kcf)));
+        else grams.push(tf.matMul(tf.slice(qcf, [j * d, 0], [d, N]), tf.transpose(tf.slice(kcf, [j * d, 0], [d, N]))));
+      }
+      const gram = n === 1 ? tf.reshape(grams[0]!, [1, d, d]) : tf.stack(grams); // [n,d,d]
+      const scale = tf.mul(tf.mul(tf.reshape(rq, [n, d, 1]), tf.reshape(rk, [n, 1, d])), temp);
+      return [tf.softmax(tf.mul(gram, scale), -1), vN] as [tf.Tensor, tf.Tensor];
+    });
+    attns.push(attn);
+    vs.push(v);
+  }
+  consume(); // v of separate inputs lives on in its reshape (tfjs counts references to the data)
+  for (let i = 0; i < b; i++) {
+    outs.push(tf.tidy(() => tf.reshape(tf.matMul(vs[i]!, blockDiagT(attns[i]!)), [1, h, w, c])));
+    vs[i]!.dispose();
+    attns[i]!.dispose();
+  }
+  temp.dispose();
+  if (outs.length === 1) return outs[0]!;
+  const out = tf.concat(outs, 0);
+  tf.dispose(outs);
   return out;
 }

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeaks } from '../testing/index.js';
+import { backendsPreferring } from '../settings.js';
+import { channelLayerNorm, gelu } from './basic.js';
+
+/** erf in float64: Taylor series below 3, continued fraction of erfc above. */
+function erf64(z: number): number {
+  const a = Math.abs(z);
+  let r: number;
+  if (a < 3) {
+    let s = a;
+    let t = a;
+    for (let n = 1; Math.abs(t) > 1e-17 * Math.abs(s); n++) {
+      t *= (-a * a) / n;
+      s += t / (2 * n + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * s;
+  } else {
+    let f = 0;
+    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
+  }
+  return z < 0 ? -r : r;
+}
+const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
+const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+
+describe(`gelu (${backendsPreferring('xnnpackForms').join(', ')}: relu − ½|x|·erfc from element-wise ops for spread-out x; elsewhere tf.erf)`, () => {
+  it('matches float64 GELU to 1e-6 absolute on [−10, 10] (and is exactly 0 at 0)', () =>
+    expectNoLeaks(async () => {
+      const x = tf.linspace(-10, 10, 20001);
+      const y = gelu(x);
+      const xs = await x.data();
+      const ys = await y.data();
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(ys[i]! - gelu64(xs[i]!)));
+      expect(worst).toBeLessThan(1e-6);
+      const zero = tf.zeros([3]);
+      const g0 = gelu(zero);
+      expect(Array.from(await g0.data())).toEqual([0, 0, 0]);
+      tf.dispose([x, y, zero, g0]);
+    }));
+
+  it('matches float64 GELU to 3e-7 absolute on small inputs [−1.5, 1.5] (the tf.erf form on every backend)', () =>
+    expectNoLeaks(async () => {
+      const x = tf.linspace(-1.5, 1.5, 30001);
+      const y = gelu(x);
+      const xs = await x.data();
+      const ys = await y.data();
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(ys[i]! - gelu64(xs[i]!)));
+      expect(worst).toBeLessThan(3e-7); // cpu's Erf is A–S 7.1.26 itself: 2.1e-7
+      tf.dispose([x, y]);
+    }));
+
+  it('a few wide values among many small ones (≤ 2 %) and the reverse give the same GELU within 1e-6', () =>
+    expectNoLeaks(async () => {
+      // 1 % and 50 % of the values at ±3: the two sides of the wasm switch between forms.
+      for (const share of [0.01, 0.5]) {
+        const n = 5000;
+        const vals = Array.from({ length: n }, (_, i) => (i % Math.round(1 / share) === 0 ? (i % 2 ? 3 : -3) : ((i * 7919) % 2001) / 1000 - 1));
+        const x = tf.tensor1d(vals);
+        const y = gelu(x);
+        const ys = await y.data();
+        let worst = 0;
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(ys[i]! - gelu64(vals[i]!)));
+        expect(worst, `share ${share}`).toBeLessThan(1e-6);
+        tf.dispose([x, y]);
+      }
+    }));
+
+  it('keeps relative precision for large |x| (gelu(x) = x for x ≫ 0, tiny negative values for x ≪ 0)', () =>
+    expectNoLeaks(async () => {
+      const x = tf.tensor1d([4, 8, 30, 1e4, -4, -6]);
+      const yt = gelu(x);
+      const y = await yt.data();
+      for (const [i, v] of [4, 8, 30, 1e4].entries()) expect(Math.abs(y[i]! - gelu64(v)) / gelu64(v)).toBeLessThan(2e-7);
+      expect(Math.abs(y[4]! - gelu64(-4))).toBeLessThan(1e-7); // −1.27e-4
+      expect(Math.abs(y[5]! - gelu64(-6))).toBeLessThan(1e-7); // −5.9e-9
+      tf.dispose([x, yt]);
+    }));
+
+  it('has the exact gradient Φ(x) + x·φ(x)', () =>
+    expectNoLeaks(async () => {
+      const x = tf.linspace(-7, 7, 1401);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x);
+      const xs = await x.data();
+      const gs = await g.data();
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(gs[i]! - dgelu64(xs[i]!)));
+      expect(worst).toBeLessThan(2e-6);
+      tf.dispose([x, g]);
+    }));
+
+  it('keeps the input shape and frees its intermediates', () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([2, 3, 4, 5], 0, 2, 'float32', 1);
+      const y = gelu(x);
+      expect(y.shape).toEqual([2, 3, 4, 5]);
+      tf.dispose([x, y]);
+    }));
+});
+
+describe('channelLayerNorm', () => {
+  it('WithBias and BiasFree match a float64 reference (biased variance, eps 1e-5)', () =>
+    expectNoLeaks(async () => {
+      const [n, c] = [7, 6];
+      const x = tf.randomNormal([1, 1, n, c], 0.5, 2, 'float32', 3);
+      const w = tf.randomNormal([c], 1, 0.3, 'float32', 4);
+      const b = tf.randomNormal([c], 0, 0.3, 'float32', 5);
+      const [xs, ws, bs] = await Promise.all([x.data(), w.data(), b.data()]);
+      for (const bias of [b, null]) {
+        const yt = channelLayerNorm(x, w, bias);
+        const y = await yt.data();
+        yt.dispose();
+        for (let p = 0; p < n; p++) {
+          const row = Array.from(xs.subarray(p * c, (p + 1) * c));
+          const mu = row.reduce((s, v) => s + v, 0) / c;
+          const v = row.reduce((s, e) => s + (e - mu) ** 2, 0) / c;
+          for (let j = 0; j < c; j++) {
+            const want = ((bias ? row[j]! - mu : row[j]!) / Math.sqrt(v + 1e-5)) * ws[j]! + (bias ? bs[j]! : 0);
+            expect(Math.abs(y[p * c + j]! - want)).toBeLessThan(2e-6 * (1 + Math.abs(want)));
+          }
+        }
+      }
+      tf.dispose([x, w, b]);
+    }));
+});

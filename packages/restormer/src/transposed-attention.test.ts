@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, backendsPreferring } from '@restorekit/core';
+import { expectNoLeaks } from '@restorekit/core/testing';
+import { transposedAttention, type TransposedAttentionOptions } from './transposed-attention.js';
+
+type Layout = NonNullable<TransposedAttentionOptions['layout']>;
+
+/** Largest |a − b| / (1e-6 + 1e-5·|b|) over two arrays (≤ 1: equal to float rounding). */
+function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let r = 0;
+  for (let i = 0; i < a.length; i++) r = Math.max(r, Math.abs(a[i]! - b[i]!) / (1e-6 + 1e-5 * Math.abs(b[i]!)));
+  return r;
+}
+
+/** Output and gradients (w.r.t. every q/k/v input and the temperature) of Σ(out·r) for a fixed random r. */
+async function run(layout: Layout, inputs: tf.Tensor[], t: tf.Tensor, heads: number): Promise<Float32Array[]> {
+  const separate = inputs.length === 3;
+  const f = (...xs: tf.Tensor[]) => {
+    const [tt, ...qkv] = xs;
+    const y = transposedAttention(separate ? (qkv as [tf.Tensor, tf.Tensor, tf.Tensor]) : qkv[0]!, tt!, heads, { layout });
+    return tf.tidy(() => tf.sum(tf.mul(y, tf.randomUniform(y.shape, -1, 1, 'float32', 11))));
+  };
+  const y = transposedAttention(separate ? (inputs as [tf.Tensor, tf.Tensor, tf.Tensor]) : inputs[0]!, t, heads, { layout });
+  const grads = tf.grads(f)([t, ...inputs]);
+  const out = [await y.data(), ...(await Promise.all(grads.map((g) => g.data())))] as Float32Array[];
+  tf.dispose([y, grads]);
+  return out;
+}
+
+describe('transposedAttention layouts (batched: webgl, webgpu, tensorflow, cpu; matrices: wasm)', () => {
+  it('wasm takes the 2-D matrices layout (xnnpackForms), the other backends the batched one', () => {
+    expect(backendsPreferring('xnnpackForms')).toEqual(['wasm']);
+  });
+
+  // [B, H, W, C, heads]: one and several heads, a batch of 2, a head count that is not a power of 2.
+  const shapes: [number, number, number, number, number][] = [
+    [1, 5, 7, 8, 1],
+    [2, 4, 3, 12, 3],
+    [1, 6, 6, 16, 4],
+    [2, 3, 5, 6, 2],
+  ];
+  for (const [b, h, w, c, heads] of shapes)
+    for (const separate of [false, true])
+      it(`'matrices' equals 'batched' in value and gradients (${separate ? '[q, k, v]' : 'qkv'}, B=${b}, ${h}×${w}, C=${c}, ${heads} heads)`, () =>
+        expectNoLeaks(async () => {
+          const qkv = tf.randomNormal([b, h, w, 3 * c], 0, 1, 'float32', 3 + c);
+          const inputs = separate ? (tf.split(qkv, 3, 3) as tf.Tensor[]) : [qkv];
+          const t = tf.randomUniform([heads, 1, 1], 0.5, 2, 'float32', 7);
+          const a = await run('batched', inputs, t, heads);
+          const m = await run('matrices', inputs, t, heads);
+          expect(m.length).toBe(separate ? 5 : 3);
+          for (let i = 0; i < a.length; i++) expect(worst(m[i]!, a[i]!), `output/gradient ${i}`).toBeLessThanOrEqual(1);
+          tf.dispose([qkv, inputs, t]);
+        }));
+
+  for (const layout of ['batched', 'matrices'] as const) {
+    it(`${layout}: [q, k, v] gives what qkv gives, and consumeQkv frees all three`, () =>
+      expectNoLeaks(async () => {
+        const qkv = tf.randomNormal([1, 4, 4, 12], 0, 1, 'float32', 9);
+        const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const t = tf.tensor3d([0.7, 1.3], [2, 1, 1]);
+        const a = transposedAttention(qkv, t, 2, { layout });
+        const b = transposedAttention([q, k, v], t, 2, { layout, consumeQkv: true });
+        expect([q, k, v].every((x) => x.isDisposed)).toBe(true);
+        expect(worst(await b.data(), await a.data())).toBeLessThanOrEqual(1);
+        tf.dispose([qkv, t, a, b]);
+      }));
+
+    it(`${layout}: all-zero q and k (clamped norms) give finite values and gradients`, () =>
+      expectNoLeaks(async () => {
+        const qkv = tf.tidy(() => tf.concat([tf.zeros([1, 3, 5, 8]), tf.randomNormal([1, 3, 5, 4], 0, 1, 'float32', 2)], 3));
+        const t = tf.tensor3d([1, 2], [2, 1, 1]);
+        const [y, ...g] = await run(layout, [qkv], t, 2);
+        for (const arr of [y!, ...g]) for (const e of arr) expect(Number.isFinite(e)).toBe(true);
+        tf.dispose([qkv, t]);
+      }));
+  }
+
+  it('rejects [q, k, v] of different shapes or not three tensors', () =>
+    expectNoLeaks(() => {
+      const a = tf.zeros([1, 2, 2, 4]);
+      const b = tf.zeros([1, 2, 2, 6]);
+      const t = tf.ones([2, 1, 1]);
+      expect(() => transposedAttention([a, b, a], t, 2)).toThrow(ShapeError);
+      expect(() => transposedAttention([a, a] as never, t, 2)).toThrow(/three/);
+      tf.dispose([a, b, t]);
+    }));
+});
