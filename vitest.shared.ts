@@ -17,7 +17,8 @@ const sharedGuess = process.env.RESTOREKIT_SHARED ?? resolve(repoRoot, '..', 'sh
 /** ../shared (golden fixtures, datasets), with symlinks resolved so the dev server's fs.allow matches. */
 export const sharedDir = existsSync(sharedGuess) ? realpathSync(sharedGuess) : sharedGuess;
 export const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const chromiumArgs = [
+/** Chromium's launch flags for the browser backends: SwiftShader WebGL and WebGPU, headless (also used by the demo's test). */
+export const chromiumArgs = [
   '--no-sandbox',
   '--headless',
   '--enable-unsafe-swiftshader',

@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium, chromiumArgs } from '../../vitest.shared';
 import { chromium as playwrightChromium, type Browser, type Page } from 'playwright';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,23 +20,8 @@ const examples = resolve(here, '..');
 const demo = join(examples, 'browser-demo');
 const config = join(demo, 'vite.config.mjs');
 const viteBin = join(examples, 'node_modules', 'vite', 'bin', 'vite.js');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// The launch flags of the repository's browser tests (vitest.shared.ts): SwiftShader WebGL and WebGPU, headless.
-const chromiumArgs = [
-  '--no-sandbox',
-  '--headless',
-  '--enable-unsafe-swiftshader',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-gpu-watchdog',
-];
+// The launch flags and Chromium of the repository's browser tests: SwiftShader WebGL and WebGPU, headless.
+const chromiumPath = chromium;
 const noBrowser = process.env.RESTOREKIT_NO_BROWSER === '1';
 
 /** Runs a command to completion (bounded); rejects with its output on a non-zero exit. */
