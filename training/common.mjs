@@ -96,18 +96,4 @@ export function restore(model, img) {
   return tf.tidy(() => model.apply(tf.tensor4d(img.data, [1, ...img.shape]), { training: false }));
 }
 
-export function jsonl(file) {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      try {
-        return JSON.parse(l);
-      } catch {
-        return null;
-      }
-    })
-    .filter(Boolean);
-}
+export { jsonl } from './jsonl.mjs';

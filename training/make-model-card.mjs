@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonl, lastPerStep } from './jsonl.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -17,20 +18,9 @@ const wbytes = fs.readFileSync(weightsFile);
 const hlen = Number(wbytes.readBigUInt64LE(0));
 const meta = JSON.parse(wbytes.subarray(8, 8 + hlen).toString('utf8')).__metadata__ ?? {};
 const step = Number(meta['restorekit.step']);
-const recs = fs
-  .readFileSync(path.join(HERE, 'logs', 'train-default.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => {
-    try {
-      return JSON.parse(l);
-    } catch {
-      return null;
-    }
-  })
-  .filter(Boolean);
-const train = [...new Map(recs.filter((r) => r.kind === 'train').map((r) => [r.step, r])).values()].sort((a, b) => a.step - b.step);
-const vals = [...new Map(recs.filter((r) => r.kind === 'validation').map((r) => [r.step, r])).values()].sort((a, b) => a.step - b.step);
+const recs = jsonl(path.join(HERE, 'logs', 'train-default.jsonl'));
+const train = lastPerStep(recs, 'train');
+const vals = lastPerStep(recs, 'validation');
 const upTo = train.filter((r) => r.step <= step);
 const msPerStep = upTo.reduce((a, r) => a + r.stepMs, 0) / Math.max(1, upTo.length);
 const hours = (msPerStep * step) / 3.6e6;

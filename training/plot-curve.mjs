@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonl, lastPerStep } from './jsonl.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -10,20 +11,9 @@ const args = process.argv.slice(2);
 const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const logFile = path.resolve(arg('--log', path.join(HERE, 'logs', 'train-default.jsonl')));
 const out = path.resolve(arg('--out', path.join(ROOT, 'packages', 'models', 'weights', 'training-curve.svg')));
-const recs = fs
-  .readFileSync(logFile, 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => {
-    try {
-      return JSON.parse(l);
-    } catch {
-      return null;
-    }
-  })
-  .filter(Boolean);
+const recs = jsonl(logFile);
 // A resumed run may repeat steps after its last checkpoint: keep the last record of each step.
-const byStep = (kind) => [...new Map(recs.filter((r) => r.kind === kind).map((r) => [r.step, r])).values()].sort((a, b) => a.step - b.step);
+const byStep = (kind) => lastPerStep(recs, kind);
 const train = byStep('train');
 const val = byStep('validation').filter((v) => v.step > 0);
 // Smoothed loss: mean over windows of 200 steps.
