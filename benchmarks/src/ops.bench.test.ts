@@ -7,8 +7,9 @@
  * (the 'batched' attention of cpu, webgl, webgpu and tensorflow; the 'matrices' one of wasm), and every row runs on
  * every backend, so the table shows what each layout costs where. Rows marked "before" are the forms this code
  * replaced (kept for the comparison, same process, back to back).
- * Each op timing: one untimed warm-up, then REPS calls back to back and one read-back of the last output, so a
- * figure is the op's time plus 1/REPS of reading its output back (what a forward pays per op, roughly).
+ * Each op timing: one untimed warm-up, then ROUNDS rounds of REPS calls back to back and one read-back of the last
+ * output; a figure is the median round's time per call: the op's time plus 1/REPS of reading its output back (what a
+ * forward pays per op, roughly).
  *
  * Before/after in one process (Node only): BENCH_BEFORE=<another restorekit checkout, built> also loads that
  * checkout's built @restorekit/core, /restormer and /models (its dist/ files; tfjs-core stays this one) and times
@@ -30,6 +31,8 @@ const S = 128;
 const C = 48;
 const HIDDEN = 127; // trunc(48 · 2.66)
 const REPS = 3;
+/** Rounds of REPS calls per op row; a row's figure is the median round. */
+const ROUNDS = 5;
 const N = S * S;
 /** Timed forwards per build for the block and model rows (each after one warm-up). */
 const MODEL_REPS = 3;
@@ -51,6 +54,10 @@ interface Entry {
   own?: boolean;
   /** The same row with the BENCH_BEFORE build: wall and CPU medians, ms. */
   before?: { ms: number; cpuMs?: number };
+  /** Whole-model and block rows: the 3×3-conv peak of the run that measured them, GFLOP/s (wall; CPU time). */
+  peak?: { gflops: number; cpuGflops?: number };
+  /** BENCH_BEFORE of the run that measured the row. */
+  beforeBuild?: string;
 }
 interface Results {
   backend: string;
@@ -303,18 +310,23 @@ async function timeOp(f: () => tf.Tensor): Promise<{ ms: number; cpuMs?: number 
   const warm = f();
   await warm.data();
   warm.dispose();
-  const c0 = cpuNow();
-  const t0 = performance.now();
-  let y: tf.Tensor | null = null;
-  for (let i = 0; i < REPS; i++) {
-    y?.dispose();
-    y = f();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const c0 = cpuNow();
+    const t0 = performance.now();
+    let y: tf.Tensor | null = null;
+    for (let i = 0; i < REPS; i++) {
+      y?.dispose();
+      y = f();
+    }
+    await y!.data();
+    walls.push((performance.now() - t0) / REPS);
+    const c1 = cpuNow();
+    y!.dispose();
+    if (c0 !== null && c1 !== null) cpus.push((c1 - c0) / REPS);
   }
-  await y!.data();
-  const ms = (performance.now() - t0) / REPS;
-  const c1 = cpuNow();
-  y!.dispose();
-  return c0 === null || c1 === null ? { ms } : { ms, cpuMs: (c1 - c0) / REPS };
+  return cpus.length ? { ms: median(walls), cpuMs: median(cpus) } : { ms: median(walls) };
 }
 
 /** One timed call (apply + read-back), wall and CPU ms. */
@@ -384,6 +396,7 @@ it(`ops of a Restormer level-1 Transformer block at ${S}², the block, and whole
   const { note } = benchOptions();
   const date = new Date().toISOString();
   const base = { date, ...(note ? { remark: note } : {}) };
+  const previous = await readText(`results/ops-${backend}.json`);
   const entries: Entry[] = [];
   const pk = await peak();
   console.log(`[ops ${backend}] conv 3×3 peak ${pk.gflops.toFixed(1)} GFLOP/s (wall)${pk.cpuGflops ? `, ${pk.cpuGflops.toFixed(1)} GFLOP/s (CPU time)` : ''}`);
@@ -411,7 +424,8 @@ it(`ops of a Restormer level-1 Transformer block at ${S}², the block, and whole
   const block = blockOf(restormer);
   const blockBefore = old ? blockOf(old.build.restormer) : null;
   const tb = await timeAB(() => block.apply(x) as tf.Tensor, blockBefore ? () => blockBefore.apply(x) as tf.Tensor : null, 5);
-  entries.push({ op: BLOCK, ...tb.after, gflop: (2 * BLOCK_MACS) / 1e9, ...base, own: true, ...(tb.before ? { before: tb.before } : {}) });
+  const measuredWith = { peak: pk, ...(old ? { beforeBuild: old.dir } : {}) };
+  entries.push({ op: BLOCK, ...tb.after, gflop: (2 * BLOCK_MACS) / 1e9, ...base, own: true, ...measuredWith, ...(tb.before ? { before: tb.before } : {}) });
   console.log(`[ops ${backend}] whole block: ${tb.after.ms.toFixed(1)} ms${tb.before ? ` (before: ${tb.before.ms.toFixed(1)} ms)` : ''}`);
   block.dispose();
   blockBefore?.dispose();
@@ -424,13 +438,18 @@ it(`ops of a Restormer level-1 Transformer block at ${S}², the block, and whole
       const mb = old ? await old.build.models.createModel(name as 'restormer', { preset: 'official' }) : null;
       const input = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7);
       const t = await timeAB(() => m.apply(input) as tf.Tensor, mb ? () => mb.apply(input) as tf.Tensor : null);
-      entries.push({ op: modelRow(name, size), ...t.after, gflop, ...base, own: true, ...(t.before ? { before: t.before } : {}) });
+      entries.push({ op: modelRow(name, size), ...t.after, gflop, ...base, own: true, ...measuredWith, ...(t.before ? { before: t.before } : {}) });
       console.log(`[ops ${backend}] ${modelRow(name, size)}: ${t.after.ms.toFixed(0)} ms${t.before ? ` (before: ${t.before.ms.toFixed(0)} ms)` : ''}`);
       m.dispose();
       mb?.dispose();
       tf.dispose(input);
     }
 
+  // Whole-forward rows of earlier runs that this one did not measure (other sizes, or BENCH_OPS_SIZES=none) stay.
+  const kept = previous
+    ? (JSON.parse(previous) as Results).entries.filter((e) => e.op.includes('whole forward') && e.peak && !entries.some((x) => x.op === e.op))
+    : [];
+  entries.push(...kept);
   const env = isBrowser ? navigator.userAgent : `node ${process.version} on ${process.platform}/${process.arch}`;
   const result: Results = {
     backend,
@@ -442,7 +461,7 @@ it(`ops of a Restormer level-1 Transformer block at ${S}², the block, and whole
     ...(old ? { before: old.dir } : {}),
     entries,
   };
-  await writeText(`results/ops-${backend}.json`, JSON.stringify(result, null, 2) + '\n');
+  await writeText(`results/ops-${backend}.json`, `${JSON.stringify(result, null, 2)}\n`);
   await writeText('results/ops.md', await markdown());
 }, 14_400_000);
 
@@ -464,8 +483,8 @@ async function markdown(): Promise<string> {
     return e.own === false ? `_${v}_` : v;
   };
   const pct = (gflop: number, ms: number, peak?: number) => (peak ? `${((100 * gflop) / (ms / 1000) / peak).toFixed(0)} %` : '–');
-  /** A run's peak for figures from CPU time (when both exist) or wall time. */
-  const peakFor = (r: Results, cpu: boolean) => (cpu ? r.peakCpuGflops : r.peakGflops);
+  /** The peak of the run that measured a row, for figures from CPU time (when both exist) or wall time. */
+  const peakFor = (e: Entry, cpu: boolean) => (cpu ? e.peak?.cpuGflops : e.peak?.gflops);
   const remarks = all.flatMap((r) => (r.entries[0]?.remark ? [`- ${r.backend}: ${r.entries[0].remark}`] : []));
   const models = all.flatMap((r) =>
     modelNames.flatMap((op) => {
@@ -475,7 +494,7 @@ async function markdown(): Promise<string> {
       const cpu = (v?: number) => (v !== undefined ? fmt(v) : '–');
       const b = e.before;
       return [
-        `| ${r.backend} | ${op} | ${e.gflop || '–'} | ${fmt(e.ms)} | ${cpu(e.cpuMs)} | ${gfs(e.cpuMs ?? e.ms)} | ${pct(e.gflop, e.cpuMs ?? e.ms, peakFor(r, e.cpuMs !== undefined))} | ${b ? fmt(b.ms) : '–'} | ${b ? cpu(b.cpuMs) : '–'} | ${b ? pct(e.gflop, b.cpuMs ?? b.ms, peakFor(r, b.cpuMs !== undefined)) : '–'} | ${b ? `${((b.cpuMs ?? b.ms) / (e.cpuMs ?? e.ms)).toFixed(2)}×` : '–'} |`,
+        `| ${r.backend} | ${op} | ${e.gflop || '–'} | ${fmt(e.ms)} | ${cpu(e.cpuMs)} | ${gfs(e.cpuMs ?? e.ms)} | ${pct(e.gflop, e.cpuMs ?? e.ms, peakFor(e, e.cpuMs !== undefined))} | ${b ? fmt(b.ms) : '–'} | ${b ? cpu(b.cpuMs) : '–'} | ${b ? pct(e.gflop, b.cpuMs ?? b.ms, peakFor(e, b.cpuMs !== undefined)) : '–'} | ${b ? `${((b.cpuMs ?? b.ms) / (e.cpuMs ?? e.ms)).toFixed(2)}×` : '–'} | ${peakFor(e, e.cpuMs !== undefined)?.toFixed(1) ?? '–'} | ${e.date.slice(0, 16).replace('T', ' ')} |`,
       ];
     }),
   );
@@ -494,7 +513,7 @@ async function markdown(): Promise<string> {
     'Measured by `pnpm --filter @restorekit/benchmarks exec vitest run --config vitest.config.ts --project <backend> src/ops.bench.test.ts`',
     '(benchmarks/src/ops.bench.test.ts) on the development machine (2 cores, Node 20). webgl and webgpu ran in headless Chromium',
     'on **SwiftShader, a software GPU: these timings say nothing about real GPUs**. Each figure: milliseconds per call',
-    `(${REPS} calls back to back after a warm-up, then one read-back of the last output), with GFLOP/s in parentheses where the op`,
+    `(median of ${ROUNDS} rounds of ${REPS} calls back to back after a warm-up, each ending with one read-back), with GFLOP/s in parentheses where the op`,
     'has multiply-adds (2 × MACs); in Node also "CPU": the process\'s CPU time per call, which other processes on a loaded',
     "machine do not stretch (compare those). The rows are the block's steps in order (a row marked ×k runs its step k times). Where two",
     "layouts differ, both have rows: MDTA's 'batched' attention (cpu, webgl, webgpu, tensorflow: one qkv conv, batched products",
@@ -521,12 +540,15 @@ async function markdown(): Promise<string> {
           `Median of ${MODEL_REPS} forwards after a warm-up (\`apply\` + read-back). GFLOP: the anchors' PyTorch count`,
           '(../shared/anchors/results-2026-11-30-reference.md); GFLOP/s and % of peak use the CPU time where there is one (Node:',
           "the process's CPU time, which other processes on a loaded machine do not stretch; the wall time is shown too), against",
-          'the 3×3-conv peak measured the same way at the start of the same run (first table, first row; the anchors measured',
-          '41 GFLOP/s on the idle machine). "before": the BENCH_BEFORE build, timed in the same process,',
-          'alternating with this one forward by forward; speed-up = before ÷ after (CPU time).',
+          'the 3×3-conv peak measured the same way at the start of the same run (the anchors measured 41 GFLOP/s on the idle',
+          'machine). "before": the BENCH_BEFORE build, timed in the same process,',
+          'alternating with this one forward by forward; speed-up = before ÷ after (CPU time). From benchmarks/:',
+          '`BENCH_BEFORE=<a built checkout of the code before> BENCH_OPS_SIZES=128,256 RESTOREKIT_NO_BROWSER=1 npx vitest run',
+          '--config vitest.config.ts --project node-wasm src/ops.bench.test.ts` (BENCH_OPS_SIZES=none: op rows only, earlier',
+          'whole-forward rows stay).',
           '',
-          '| backend | forward | GFLOP | wall | CPU | GFLOP/s | % of peak | before: wall | before: CPU | before: % of peak | speed-up |',
-          '|---|---|---|---|---|---|---|---|---|---|---|',
+          '| backend | forward | GFLOP | wall | CPU | GFLOP/s | % of peak | before: wall | before: CPU | before: % of peak | speed-up | peak GFLOP/s (its run) | measured (UTC) |',
+          '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
           ...models,
           '',
         ]
@@ -543,7 +565,7 @@ async function markdown(): Promise<string> {
       : []),
     ...(all.length
       ? [
-          `Measured: ${all.map((r) => `${r.backend} ${r.entries[0]?.date.slice(0, 16).replace('T', ' ') ?? '?'}${r.before ? ` (before: ${r.before})` : ''}`).join(', ')}.`,
+          `Measured: ${all.map((r) => `${r.backend} ${r.entries[0]?.date.slice(0, 16).replace('T', ' ') ?? '?'}${r.before ? ' (and a BENCH_BEFORE build)' : ''}`).join(', ')}.`,
         ]
       : []),
     ...(remarks.length ? ['', 'Remarks:', ...remarks] : []),
