@@ -97,6 +97,8 @@ export interface RuntimeResults {
   tiling: TilingEntry[];
   workers: WorkersEntry[];
   speedup?: number;
+  /** Two independent processes running tile forwards vs one alone: what the machine allows two worker threads. */
+  ceiling?: { tileSide?: number; aloneMs?: number; pairMs?: number[]; speedup?: number; error?: string };
 }
 
 export interface ReferenceEngine {
@@ -431,9 +433,9 @@ export async function writeReports(): Promise<void> {
       'of @restorekit/runtime on a random 8-bit RGB image, one call per cell (the model warmed up first). **tile forward** = the',
       'median forward of one tile (`warmup`, 3 runs after the first); **overhead** = restore time ÷ (tiles × tile forward): what the overlap, cutting, blending',
       "and read-backs cost on top of the tiles' forwards. **RSS** = the process's resident memory, highest value sampled after",
-      'every tile (`onProgress`) and at the end; **before** = at the start of the call. Noisy machine (see models.md): an overhead',
-      'below 1× only means the tile forward was timed under a heavier load than the restore; with both cores busy (load average 7–12',
-      'on 2 cores during these runs) a second worker thread has no core of its own, so the workers speed-up here says little.',
+      'every tile (`onProgress`) and at the end; **before** = at the start of the call. Each section gives the load average at',
+      'the start of its run: under load an overhead below 1× only means the tile forward was timed under a heavier load than the',
+      'restore, and a second worker thread has no core of its own.',
       '',
     ];
     for (const x of rt) {
@@ -471,6 +473,13 @@ export async function writeReports(): Promise<void> {
             `| ${w.model ?? x.model.name} | ${w.imageSide}² | ${w.tileSize} | ${w.workers} | ${s(w.ms)} | ${w.times?.map((t) => t.toFixed(0)).join(', ') ?? '–'} | ${sig(w.mps)} | ${s(w.startMs)} | ${w.ms && one ? `${(one / w.ms).toFixed(2)}×` : (w.error ?? '–')} |`,
           );
         r.push('');
+        const c = x.ceiling;
+        if (c?.speedup && c.aloneMs && c.pairMs)
+          r.push(
+            `The machine's ceiling, measured right after (scripts/forward-loop.mjs: the same model's forward on a ${c.tileSide}² tile, 12 times, in one process alone and then in two processes at once — no pool, no messages, no blending): ${s(c.aloneMs)} per forward alone, ${c.pairMs.map((v) => s(v)).join(' and ')} with two at once, so two independent processes reach **${c.speedup.toFixed(2)}×** one process. The gap from that ceiling to 2× is the two cores contending for shared caches and memory bandwidth, which no scheduling removes. The pool's speed-up is ${x.speedup ? `${((100 * x.speedup) / c.speedup).toFixed(0)} % of the ceiling` : '–'}: the rest is work that one worker leaves to the idle second core and two workers must share with it — this thread cutting and blending tiles, and V8's concurrent garbage collection (with \`node --single-threaded-gc\` one worker used 1.08 cores instead of 1.18, measured 2026-11-30).`,
+            '',
+          );
+        else if (c?.error) r.push(`The ceiling measurement failed: ${c.error}`, '');
       }
     }
     await writeText('results/runtime.md', r.join('\n'));
@@ -595,6 +604,8 @@ async function updateReadme(
     lines.push(
       '',
       `Worker threads: \`workers: 2\` ran ${rtw.speedup.toFixed(2)}× as fast as \`workers: 1\` here (${rtw.backend}, ${rtw.workers[0]?.model ?? rtw.model.name}, ${rtw.workers[0]?.imageSide}² in tiles of ${rtw.workers[0]?.tileSize}; [results/runtime.md](results/runtime.md))${
+        rtw.ceiling?.speedup ? `, against a ceiling of ${rtw.ceiling.speedup.toFixed(2)}× for two independent processes on this machine's two cores` : ''
+      }${
         ref?.workers
           ? `; the reference run on the idle machine: ${Object.entries(ref.workers.speedup)
               .map(([k, v]) => `${k} ${v.toFixed(2)}×`)

@@ -13,6 +13,8 @@
  *
  * Writes results/runs/<date>-runtime-<backend>.json and results/runtime-<backend>.json, then the reports. Not a unit test.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -108,7 +110,7 @@ describe('runtime: tiling cost vs image size, and worker threads', () => {
         params: countParams(m.model as never),
         // kept tiling results keep the model they were measured with (the workers entries name theirs)
         ...(res.tiling.length || !previous ? {} : { tiling: previous.tiling, model: previous.model }),
-        ...(res.workers.length || !previous ? {} : { workers: previous.workers, speedup: previous.speedup }),
+        ...(res.workers.length || !previous ? {} : { workers: previous.workers, speedup: previous.speedup, ceiling: previous.ceiling }),
       };
       await writeText(`results/runtime-${backend}.json`, JSON.stringify(merged, null, 2));
       await writeReports();
@@ -190,6 +192,23 @@ describe('runtime: tiling cost vs image size, and worker threads', () => {
       }
       const [one, two] = entries;
       if (one?.ms && two?.ms) res.speedup = one.ms / two.ms;
+      // The machine's own ceiling: one process running tile forwards alone, then two such processes at once (no pool,
+      // no messages, no blending). Two cores that share caches and memory bandwidth give less than 2×.
+      try {
+        const side = 256; // the pool's tiles: tileSize includes the overlap
+        const loop = (): Promise<number> =>
+          new Promise((resolve, reject) =>
+            execFile(process.execPath, [fileURLToPath(new URL('../scripts/forward-loop.mjs', import.meta.url)), String(side), '12'], (err, stdout) =>
+              err ? reject(err) : resolve((JSON.parse(stdout.trim().split('\n').at(-1)!) as { msPerForward: number }).msPerForward),
+            ),
+          );
+        const alone = await loop();
+        const pair = await Promise.all([loop(), loop()]);
+        res.ceiling = { tileSide: side, aloneMs: alone, pairMs: pair, speedup: (2 * alone) / ((pair[0]! + pair[1]!) / 2) };
+        console.log(JSON.stringify({ ceiling: res.ceiling }));
+      } catch (err) {
+        res.ceiling = { error: (err as Error).message.slice(0, 300) };
+      }
       await save();
     }
     m.model.dispose();
