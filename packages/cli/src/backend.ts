@@ -3,11 +3,9 @@
  * @tensorflow/tfjs-node resolves from the user's project (looked up from the working directory; never a dependency
  * of the CLI), else `wasm` (else `cpu`); `--backend` overrides. webgl and webgpu need a browser.
  */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@restorekit/core';
+import { findTfjsNode, loadTfjsNode, useFastestBackend } from '@restorekit/runtime/node';
 import { FailureError, UsageError, reason } from './errors.js';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'] as const;
@@ -16,37 +14,12 @@ export type Backend = (typeof BACKENDS)[number];
 export const NODE_BACKENDS = ['cpu', 'wasm', 'tensorflow'] as const;
 export type NodeBackend = (typeof NODE_BACKENDS)[number];
 
-/** tfjs-node packages, preferred first. */
-export const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
-
-/** The file of the first tfjs-node package that resolves from `cwd` (the user's project), or null. */
-export function findTfjsNode(cwd: string): { pkg: string; file: string } | null {
-  const req = createRequire(join(cwd, '__restorekit_cli__.js'));
-  for (const pkg of TFJS_NODE_PACKAGES) {
-    try {
-      return { pkg, file: req.resolve(pkg) };
-    } catch {
-      // not installed in the project: the usual case
-    }
-  }
-  return null;
-}
-
 export interface ChosenBackend {
   name: NodeBackend;
   /** Why this one ("--backend", "found @tensorflow/tfjs-node", ...). */
   why: string;
   /** For 'tensorflow': the module that registers it (worker threads import it too). */
   tfjsNode?: string;
-}
-
-/** Imports tfjs-node; true when it registered 'tensorflow' in the tfjs-core this process uses. */
-async function loadTfjsNode(file: string): Promise<boolean> {
-  if (tf.findBackendFactory('tensorflow')) return true;
-  // libtensorflow's start-up notices (CPU features) stay out of the output unless asked for.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  await import(pathToFileURL(file).href);
-  return Boolean(tf.findBackendFactory('tensorflow'));
 }
 
 /** Silences tfjs's console warnings (its cpu backend's "install tfjs-node" banner among them): tfjs's production mode. */
@@ -62,8 +35,8 @@ export async function selectBackend(requested: string | undefined, cwd: string, 
     throw new UsageError(
       `backend '${requested}' runs in browsers only; in Node use ${NODE_BACKENDS.join(', ')} (tensorflow needs @tensorflow/tfjs-node installed in your project)`,
     );
-  const found = findTfjsNode(cwd);
   if (requested === 'tensorflow') {
+    const found = findTfjsNode(cwd);
     if (!found)
       throw new FailureError(
         `backend 'tensorflow' needs @tensorflow/tfjs-node (or @tensorflow/tfjs-node-gpu) installed in your project (looked up from ${cwd}): npm i @tensorflow/tfjs-node@${tf.version_core}`,
@@ -85,25 +58,16 @@ export async function selectBackend(requested: string | undefined, cwd: string, 
     await start(requested);
     return { name: requested, why: '--backend' };
   }
-  if (found) {
-    try {
-      if (await loadTfjsNode(found.file)) {
-        await start('tensorflow');
-        return { name: 'tensorflow', why: `found ${found.pkg}`, tfjsNode: found.file };
-      }
-      warn(`warning: ${found.pkg} did not register its backend in restorekit's @tensorflow/tfjs-core ${tf.version_core} (another copy or version): using wasm`);
-    } catch (e) {
-      warn(`warning: ${found.pkg} failed to load (${reason(e)}): using wasm`);
-    }
-  }
+  // No --backend: the runtime's choice (tensorflow where tfjs-node is installed, else wasm, else cpu).
+  let chosen: Awaited<ReturnType<typeof useFastestBackend>>;
   try {
-    await useBackend('wasm');
-    return { name: 'wasm', why: found ? `${found.pkg} unusable` : 'no @tensorflow/tfjs-node in the project' };
+    chosen = await useFastestBackend({ from: cwd });
   } catch (e) {
-    warn(`warning: the wasm backend failed to start (${reason(e)}): using cpu`);
-    await start('cpu');
-    return { name: 'cpu', why: 'wasm failed to start' };
+    throw new FailureError(reason(e));
   }
+  for (const s of chosen.skipped) warn(`warning: ${s}: using the next backend`);
+  if (chosen.name === 'cpu') quietCpu();
+  return { name: chosen.name, why: chosen.why, ...(chosen.tfjsNode ? { tfjsNode: chosen.tfjsNode } : {}) };
 }
 
 async function start(name: NodeBackend): Promise<void> {

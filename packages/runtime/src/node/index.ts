@@ -1,11 +1,13 @@
 /**
  * @restorekit/runtime/node: everything of the main entry, plus what needs Node — `restore` with `workers` (tiles on
  * worker_threads, each with its own tfjs backend), `createWorkerPool`, and image files through sharp
- * (`readImage`, `writeImage`).
+ * (`readImage`, `writeImage`), and `useFastestBackend` (tensorflow where the user installed tfjs-node, else wasm).
  */
 export * from '../index.js';
 export { restore } from './restore.js';
 export { WorkerPool, createWorkerPool, WORKER_OPTIONS } from './pool.js';
 export type { WorkerPoolOptions, NodeRestoreOptions, PoolModel } from './pool.js';
 export { readImage, writeImage } from './io.js';
+export { useFastestBackend, findTfjsNode, loadTfjsNode, TFJS_NODE_PACKAGES } from './backend.js';
+export type { ChosenBackend } from './backend.js';
 export type { ReadImageOptions, WriteImageOptions } from './io.js';
