@@ -69,17 +69,21 @@ const BACKEND_CHOICES = {
   /**
    * GDFN computes its two gated halves from halves of the weights (two convs each) instead of one conv and a
    * channel split: slicing an activation's channels is a slow generic copy on cpu and wasm (on cpu a split of
-   * the 254-channel activation cost more than all the block's convs); on webgl the halves were 14% slower.
+   * the 254-channel activation cost more than all the block's convs); on webgl the halves were 14% slower. On
+   * tensorflow (tfjs-node) two 48→127 convs took 1.6 ms against 3.4 ms for one 48→254 conv plus 1.2 ms of split
+   * (benchmarks/results/ops.md, 128²).
    */
-  weightHalves: ['cpu', 'wasm'],
+  weightHalves: ['cpu', 'wasm', 'tensorflow'],
   /**
    * Forms that keep to the kernels tfjs-backend-wasm runs through XNNPACK instead of its scalar fallbacks: the
    * transposed attention as plain 2-D matMuls (its BatchMatMul uses XNNPACK only for a batch of 1 with neither
    * operand transposed, and MDTA's batched q·kᵀ ran 15× slower than that), MDTA's q, k, v from thirds of its
    * weights, and the exact GELU from abs/elu/div and products (its Erf is a scalar libm call, up to 35 ns an
-   * element). On the other backends the batched products and erf are single fast kernels.
+   * element). On webgl, webgpu and cpu the batched products and erf are single fast kernels. tensorflow takes these
+   * forms too: with the weight halves, the official Restormer's 256² forward took 2.87 s of CPU time against 3.42 s
+   * before (1.19×, the two builds alternating in one process; AnyIR 1.03×; benchmarks/results/ops.md, 2026-11-30).
    */
-  xnnpackForms: ['wasm'],
+  xnnpackForms: ['wasm', 'tensorflow'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

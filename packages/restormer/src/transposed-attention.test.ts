@@ -29,9 +29,9 @@ async function run(layout: Layout, inputs: tf.Tensor[], t: tf.Tensor, heads: num
   return out;
 }
 
-describe('transposedAttention layouts (batched: webgl, webgpu, tensorflow, cpu; matrices: wasm)', () => {
-  it('wasm takes the 2-D matrices layout (xnnpackForms), the other backends the batched one', () => {
-    expect(backendsPreferring('xnnpackForms')).toEqual(['wasm']);
+describe('transposedAttention layouts (batched: webgl, webgpu, cpu; matrices: wasm, tensorflow)', () => {
+  it('wasm and tensorflow take the 2-D matrices layout (xnnpackForms), the other backends the batched one', () => {
+    expect(backendsPreferring('xnnpackForms')).toEqual(['wasm', 'tensorflow']);
   });
 
   // [B, H, W, C, heads]: one and several heads, a batch of 2, a head count that is not a power of 2.
