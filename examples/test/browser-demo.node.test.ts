@@ -2,7 +2,9 @@
  * The browser demo end to end in real Chromium (Debian's, SwiftShader for WebGL and WebGPU): build it with Vite, serve
  * the build with `vite preview` on 127.0.0.1, and drive the page with Playwright: restore a 96×96 sample on webgl,
  * webgpu and wasm (in the page's Web Worker), check the PSNRs the page shows, cancel a long run midway and check the
- * page recovers, and save a screenshot to examples/browser-demo/screenshot.png.
+ * page recovers, and save a screenshot to examples/browser-demo/screenshot.png. `vite preview` sends the COOP/COEP
+ * headers of vite.config.mjs: the page is cross-origin isolated and wasm runs tfjs's threaded build; a second page,
+ * served without those headers, shows the same restoration on 1 thread.
  * Chromium: /usr/bin/chromium or $CHROMIUM_PATH; missing, the test fails and says so. RESTOREKIT_NO_BROWSER=1 (the
  * repository's switch for machines without Chromium) skips it, under a name that says why.
  */
@@ -13,7 +15,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, chromiumArgs } from '../../vitest.shared';
-import { chromium as playwrightChromium, type Browser, type Page } from 'playwright';
+import { chromium as playwrightChromium, type Browser, type BrowserContext, type Page } from 'playwright';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const examples = resolve(here, '..');
@@ -85,6 +87,8 @@ async function startPreview(port: number): Promise<ChildProcess> {
 
 interface RunResult {
   backend: string;
+  /** `${build}/${threads}` of the wasm backend (e.g. 'threaded-simd/2'); '' when the run was not on wasm. */
+  wasm: string;
   psnrNoisy: number;
   psnrRestored: number;
   tiles: number;
@@ -112,6 +116,7 @@ async function restoreOnce(page: Page, opts: { backend: string; sample: string; 
   const v = async (id: string) => (await page.getAttribute(id, 'data-value'))!;
   return {
     backend: await v('#r-backend'),
+    wasm: (await page.getAttribute('#r-wasm', 'data-value')) ?? '',
     psnrNoisy: Number(await v('#r-psnr-noisy')),
     psnrRestored: Number(await v('#r-psnr-restored')),
     tiles: Number(await v('#r-tiles')),
@@ -120,11 +125,37 @@ async function restoreOnce(page: Page, opts: { backend: string; sample: string; 
   };
 }
 
+/** Picks the wasm thread count (the page starts a new worker for it) and waits for that worker. */
+async function pickThreads(page: Page, threads: string) {
+  await page.selectOption('#threads', threads);
+  await page.waitForFunction(() => document.getElementById('status')!.dataset.worker === 'ready', undefined, { timeout: 30_000 });
+}
+
+/** The restored image as the page drew it (RGBA bytes of the #after canvas). */
+const restoredPixels = (page: Page) =>
+  page.$eval('#after', (c) => {
+    const canvas = c as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+
+const maxAbsDiff = (a: number[], b: number[]) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+/** The pool size tfjs-backend-wasm 4.22 picks by itself (backend.cc): ⌊logical cores / 2⌋, at least 1, at most 8. */
+const tfjsAutoThreads = (hardwareConcurrency: number) => Math.min(8, Math.max(1, Math.floor(hardwareConcurrency / 2)));
+
 describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
   let browser: Browser | undefined;
   let server: ChildProcess | undefined;
   let page: Page;
+  let port = '';
   const logs: string[] = [];
+  /** File names of the .wasm binaries the page's worker fetched (Vite adds a hash: tfjs-backend-wasm-simd-<hash>.wasm). */
+  const wasmFetched: string[] = [];
 
   beforeAll(async () => {
     if (noBrowser) return;
@@ -132,7 +163,7 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
     await exec([viteBin, 'build', '--config', config, '--logLevel', 'warn'], 150_000);
     expect(statSync(join(demo, 'dist', 'index.html')).isFile()).toBe(true);
     server = await startPreview(await freePort());
-    const port = /--port\s(\d+)/.exec(server.spawnargs.join(' '))![1];
+    port = /--port\s(\d+)/.exec(server.spawnargs.join(' '))![1]!;
     browser = await playwrightChromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true, timeout: 60_000 });
     page = await browser.newPage({ viewport: { width: 960, height: 900 } });
     page.setDefaultTimeout(30_000);
@@ -141,6 +172,9 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
       if (r.status() >= 400) logs.push(`[http ${r.status()}] ${r.url()}`);
     });
     page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    page.on('request', (r) => {
+      if (r.url().endsWith('.wasm')) wasmFetched.push(r.url().split('/').pop()!);
+    });
     await page.goto(`http://127.0.0.1:${port}/`, { timeout: 30_000 });
     await page.waitForFunction(
       () => document.querySelectorAll('#model option').length > 0 && document.getElementById('status')!.textContent!.includes('image loaded'),
@@ -179,6 +213,9 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
           expect(r.psnrNoisy).toBeGreaterThan(15); // σ = 25 on 8-bit: about 20 dB
           expect(r.psnrRestored).toBeGreaterThan(r.psnrNoisy); // trained weights denoise
           expect(r.tiles).toBeGreaterThan(1);
+          // wasm with the page's default thread count ('auto'): tfjs's threaded build, on the pool size tfjs picks.
+          if (backend === 'wasm') expect(r.wasm).toBe(`threaded-simd/${tfjsAutoThreads(await page.evaluate(() => navigator.hardwareConcurrency))}`);
+          else expect(r.wasm).toBe('');
         }
         // restorekit's shipped denoiser, when this build of @restorekit/models registers it with its weights.
         if (first === 'compact:default') {
@@ -222,5 +259,96 @@ describe('browser demo (Vite build, vite preview, Playwright Chromium)', () => {
       }
     },
     240_000,
+  );
+
+  it.skipIf(noBrowser)(
+    noBrowser
+      ? 'skipped: RESTOREKIT_NO_BROWSER=1 (no Chromium on this run)'
+      : 'runs wasm on 2 threads when cross-origin isolated, with the single-thread result; without isolation on 1 thread',
+    async () => {
+      let plain: BrowserContext | undefined;
+      try {
+        const sample = { model: 'denoiser', backend: 'wasm', sample: 'samples/kodim03-96.png', tile: 64 };
+        // vite preview sends COOP: same-origin and COEP: require-corp: the page, and its worker, are cross-origin isolated.
+        expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+        expect(await page.getAttribute('#r-isolated', 'data-value')).toBe('true');
+        expect(await page.isEnabled('#threads')).toBe(true);
+
+        await pickThreads(page, '2');
+        const two = await restoreOnce(page, sample);
+        const twoPixels = await restoredPixels(page);
+        await pickThreads(page, '1');
+        const one = await restoreOnce(page, sample);
+        const onePixels = await restoredPixels(page);
+        await pickThreads(page, 'auto');
+        // getThreadsCount() of the wasm backend: 2 threads where asked (even with 2 logical cores, where tfjs's own
+        // choice is 1), the threaded-simd binary in both runs.
+        expect(two.wasm).toBe('threaded-simd/2');
+        expect(one.wasm).toBe('threaded-simd/1');
+        expect(
+          wasmFetched.some((f) => /^tfjs-backend-wasm-threaded-simd-[\w-]+\.wasm$/.test(f)),
+          wasmFetched.join(', '),
+        ).toBe(true);
+        expect(
+          wasmFetched.some((f) => /^tfjs-backend-wasm-(simd-)?[\w-]+\.wasm$/.test(f) && !f.includes('threaded')),
+          wasmFetched.join(', '),
+        ).toBe(false);
+        // Threads change the speed, not the result.
+        expect(Math.abs(two.psnrRestored - one.psnrRestored)).toBeLessThan(0.01);
+        expect(two.psnrRestored).toBeGreaterThan(two.psnrNoisy);
+        const diffThreads = maxAbsDiff(twoPixels, onePixels);
+        expect(diffThreads).toBe(0); // XNNPACK splits the output between threads: the same bytes
+
+        // The same build served without the headers (the document's COOP/COEP removed on the way): not isolated, so
+        // no SharedArrayBuffer: tfjs falls back to its SIMD binary, on 1 thread, and the thread picker is off.
+        plain = await browser!.newContext({ viewport: { width: 960, height: 900 } });
+        const plainFetched: string[] = [];
+        await plain.route(
+          (url) => url.pathname === '/' || url.pathname.endsWith('/index.html'),
+          async (route) => {
+            const response = await route.fetch();
+            const headers = { ...response.headers() };
+            delete headers['cross-origin-opener-policy'];
+            delete headers['cross-origin-embedder-policy'];
+            await route.fulfill({ response, headers });
+          },
+        );
+        const other = await plain.newPage();
+        other.setDefaultTimeout(30_000);
+        other.on('console', (m) => logs.push(`[plain ${m.type()}] ${m.text()}`));
+        other.on('pageerror', (e) => logs.push(`[plain pageerror] ${e.message}`));
+        other.on('request', (r) => {
+          if (r.url().endsWith('.wasm')) plainFetched.push(r.url().split('/').pop()!);
+        });
+        await other.goto(`http://127.0.0.1:${port}/`, { timeout: 30_000 });
+        await other.waitForFunction(
+          () => document.getElementById('status')!.dataset.worker === 'ready' && document.getElementById('status')!.textContent!.includes('image loaded'),
+          undefined,
+          { timeout: 60_000 },
+        );
+        expect(await other.evaluate(() => crossOriginIsolated)).toBe(false);
+        expect(await other.getAttribute('#r-isolated', 'data-value')).toBe('false');
+        expect(await other.isDisabled('#threads')).toBe(true);
+        const single = await restoreOnce(other, sample);
+        const singlePixels = await restoredPixels(other);
+        expect(single.wasm).toBe('simd/1');
+        expect(plainFetched.length, plainFetched.join(', ')).toBe(1);
+        expect(plainFetched[0]).toMatch(/^tfjs-backend-wasm-simd-[\w-]+\.wasm$/);
+        expect(Math.abs(single.psnrRestored - one.psnrRestored)).toBeLessThan(0.01);
+        expect(single.psnrNoisy).toBe(one.psnrNoisy); // the same seeded noise
+        const diffBuilds = maxAbsDiff(singlePixels, onePixels);
+        expect(diffBuilds).toBe(0); // the simd and threaded-simd binaries run the same kernels
+        console.log(
+          `wasm, 96×96: threaded-simd on 2 threads ${two.psnrRestored.toFixed(4)} dB in ${two.restoreMs.toFixed(0)} ms, on 1 thread ` +
+            `${one.psnrRestored.toFixed(4)} dB in ${one.restoreMs.toFixed(0)} ms; not isolated (simd, 1 thread) ${single.psnrRestored.toFixed(4)} dB in ` +
+            `${single.restoreMs.toFixed(0)} ms; max pixel difference 2 vs 1 thread ${diffThreads}, simd vs threaded-simd ${diffBuilds}`,
+        );
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n--- page console ---\n${logs.slice(-40).join('\n')}`);
+      } finally {
+        await plain?.close().catch(() => {});
+      }
+    },
+    120_000,
   );
 });

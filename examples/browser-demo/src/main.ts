@@ -1,13 +1,16 @@
 /**
  * The page: controls, the before/after slider and the results table. Everything heavy (TensorFlow.js, the model,
  * tiled restoration, PSNR) runs in ./worker.ts; the page only posts messages and draws what comes back.
- * `#status[data-state]` is idle | running | done | cancelled | error (the end-to-end test waits on it).
+ * `#status[data-state]` is idle | running | done | cancelled | error, `#status[data-worker]` starting | ready (the
+ * end-to-end test waits on them).
+ * The wasm thread count is fixed when a worker's wasm backend starts: changing it starts a new worker.
  */
-import type { Backend, FromWorker, ModelChoice, RgbImage, ToWorker } from './protocol';
+import { MAX_WASM_THREADS, type Backend, type FromWorker, type ModelChoice, type RgbImage, type ToWorker, type WasmInfo } from './protocol';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSel = $<HTMLSelectElement>('model');
 const backendSel = $<HTMLSelectElement>('backend');
+const threadsSel = $<HTMLSelectElement>('threads');
 const sampleSel = $<HTMLSelectElement>('sample');
 const fileInput = $<HTMLInputElement>('file');
 const runBtn = $<HTMLButtonElement>('run');
@@ -20,10 +23,15 @@ const after = $<HTMLCanvasElement>('after');
 const slider = $<HTMLInputElement>('slider');
 const beforeClip = $<HTMLDivElement>('before-clip');
 
-const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+let worker: Worker | null = null;
+const send = (m: ToWorker, transfer: Transferable[] = []) => worker!.postMessage(m, transfer);
 let trained = new Map<string, boolean>();
 let clean: RgbImage | null = null;
+/** What the worker said: threads are possible only when the page is cross-origin isolated. */
+let isolated = false;
+
+// 1 … min(8, logical cores): more threads than cores only queue up; 'auto' is tfjs's choice (⌊cores / 2⌋).
+for (let n = 1; n <= Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1); n++) threadsSel.add(new Option(String(n), String(n)));
 
 function setState(state: 'idle' | 'running' | 'done' | 'cancelled' | 'error', text: string) {
   status.dataset.state = state;
@@ -31,6 +39,7 @@ function setState(state: 'idle' | 'running' | 'done' | 'cancelled' | 'error', te
   const busy = state === 'running';
   runBtn.disabled = busy || !clean || !modelSel.value;
   cancelBtn.disabled = !busy;
+  threadsSel.disabled = busy || !isolated;
 }
 
 function draw(canvas: HTMLCanvasElement, im: RgbImage) {
@@ -88,14 +97,24 @@ const beat = () => {
   heartbeat = requestAnimationFrame(beat);
 };
 
-worker.onmessage = (e: MessageEvent<FromWorker>) => {
+function onMessage(e: MessageEvent<FromWorker>) {
   const m = e.data;
   switch (m.type) {
     case 'models': {
+      const previous = modelSel.value;
       trained = new Map(m.models.map((x) => [x.id, x.trained]));
       modelSel.replaceChildren(...m.models.map((x) => new Option(`${x.label}${x.trained ? '' : ' (random weights)'}`, x.id)));
-      modelSel.value = (m.models.find((x) => x.trained) ?? m.models[0])!.id;
+      modelSel.value = m.models.some((x) => x.id === previous) ? previous : (m.models.find((x) => x.trained) ?? m.models[0])!.id;
       updateNote();
+      isolated = m.crossOriginIsolated;
+      status.dataset.worker = 'ready';
+      result(
+        'r-isolated',
+        String(m.crossOriginIsolated),
+        m.crossOriginIsolated
+          ? `yes: SharedArrayBuffer available, wasm may use threads (${m.hardwareConcurrency} logical cores)`
+          : 'no: wasm runs on 1 thread (serve the page with COOP/COEP headers for threads)',
+      );
       setState('idle', clean ? `${clean.width}×${clean.height} image loaded` : 'ready');
       break;
     }
@@ -123,11 +142,12 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
         `${m.psnrRestored.toFixed(2)} dB (${m.psnrRestored >= m.psnrNoisy ? '+' : ''}${(m.psnrRestored - m.psnrNoisy).toFixed(2)})`,
       );
       result('r-tiles', m.tiles);
+      wasmResult(m.wasm);
       result('r-t-backend', m.timings.backendMs, fmtMs(m.timings.backendMs));
       result('r-t-model', m.timings.modelMs, fmtMs(m.timings.modelMs));
       result('r-t-restore', m.timings.restoreMs, fmtMs(m.timings.restoreMs));
       result('r-frames', frames, `${frames} frames in ${fmtMs(m.timings.totalMs)}`);
-      setState('done', `done on ${m.backend} in ${fmtMs(m.timings.totalMs)}`);
+      setState('done', `done on ${m.backend}${m.wasm ? ` (${m.wasm.build}, ${threadsText(m.wasm.threads)})` : ''} in ${fmtMs(m.timings.totalMs)}`);
       break;
     case 'cancelled':
       cancelAnimationFrame(heartbeat);
@@ -139,8 +159,33 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       setState('error', m.message);
       break;
   }
-};
-worker.onerror = (e) => setState('error', `worker: ${e.message}`);
+}
+
+const threadsText = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+function wasmResult(w: WasmInfo | null) {
+  const el = $('r-wasm');
+  if (!w) {
+    for (const k of ['value', 'build', 'threads', 'requested']) delete el.dataset[k];
+    el.textContent = '– (not a wasm run)';
+    return;
+  }
+  el.dataset.build = w.build;
+  el.dataset.threads = String(w.threads);
+  el.dataset.requested = String(w.requested);
+  el.dataset.value = `${w.build}/${w.threads}`;
+  el.textContent = `${w.build} build, ${threadsText(w.threads)} (asked: ${w.requested})`;
+}
+
+/** A new worker for the chosen wasm thread count (the old one, its wasm module and its pthreads, end). */
+function startWorker() {
+  worker?.terminate();
+  status.dataset.worker = 'starting';
+  worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = onMessage;
+  worker.onerror = (e) => setState('error', `worker: ${e.message}`);
+  const threads = threadsSel.value;
+  send({ type: 'hello', wasmThreads: threads === 'auto' ? 'auto' : Number(threads) });
+}
 
 runBtn.onclick = () => {
   if (!clean) return;
@@ -174,6 +219,10 @@ slider.oninput = () => {
   beforeClip.style.width = `${slider.value}%`;
 };
 modelSel.onchange = updateNote;
+threadsSel.onchange = () => {
+  setState('idle', 'starting a worker…');
+  startWorker();
+};
 sampleSel.onchange = () => loadImage(sampleSel.value);
 fileInput.onchange = () => {
   const f = fileInput.files?.[0];
@@ -181,5 +230,5 @@ fileInput.onchange = () => {
 };
 
 setState('idle', 'loading…');
-send({ type: 'hello' });
+startWorker();
 void loadImage(sampleSel.value);

@@ -16,8 +16,27 @@ export interface RgbImage {
   height: number;
 }
 
+/** The pthread workers tfjs-backend-wasm 4.22 creates up front (PTHREAD_POOL_SIZE): its thread pool never exceeds them. */
+export const MAX_WASM_THREADS = 8;
+
+/** Which tfjs-backend-wasm binary runs (tfjs picks it: threaded-simd needs SIMD and SharedArrayBuffer). */
+export type WasmBuild = 'threaded-simd' | 'simd' | 'plain';
+
+/** What the worker learnt when the wasm backend started. */
+export interface WasmInfo {
+  build: WasmBuild;
+  /** `getThreadsCount()` of @tensorflow/tfjs-backend-wasm: the threads XNNPACK's pool runs on (1 = no threads). */
+  threads: number;
+  /** The thread count the page asked for, or 'auto' (tfjs's own choice). */
+  requested: number | 'auto';
+}
+
 export type ToWorker =
-  | { type: 'hello' }
+  /**
+   * First message to a new worker. `wasmThreads`: the wasm backend's thread count ('auto': tfjs's default). It is
+   * fixed when the wasm backend starts, so the page starts a new worker to change it.
+   */
+  | { type: 'hello'; wasmThreads: number | 'auto' }
   | { type: 'cancel' }
   | {
       type: 'run' /** The page's base URL (public/ files are fetched relative to it). */;
@@ -31,7 +50,14 @@ export type ToWorker =
     };
 
 export type FromWorker =
-  | { type: 'models'; models: { id: ModelChoice; label: string; trained: boolean }[] }
+  | {
+      type: 'models';
+      models: { id: ModelChoice; label: string; trained: boolean }[];
+      /** `self.crossOriginIsolated` in the worker: SharedArrayBuffer, hence wasm threads, are available. */
+      crossOriginIsolated: boolean;
+      /** `navigator.hardwareConcurrency` in the worker (before any override for an explicit thread count). */
+      hardwareConcurrency: number;
+    }
   | { type: 'status'; text: string }
   | { type: 'noisy'; image: RgbImage }
   | { type: 'progress'; fraction: number; index: number; total: number }
@@ -42,6 +68,8 @@ export type FromWorker =
       psnrNoisy: number;
       psnrRestored: number;
       tiles: number;
+      /** Set when the run was on wasm. */
+      wasm: WasmInfo | null;
       timings: { backendMs: number; modelMs: number; restoreMs: number; totalMs: number };
     }
   | { type: 'cancelled' }

@@ -2,13 +2,15 @@
 /**
  * The demo's Web Worker: all of TensorFlow.js runs here, so the page stays responsive. Messages in: `run` (image,
  * model, backend, noise) and `cancel`; messages out: `status`, `progress`, `done`, `cancelled`, `error`.
+ * `hello` (the first message) sets the wasm backend's thread count; the worker answers with the models and whether
+ * the page is cross-origin isolated (only then can tfjs run its threaded wasm build).
  * Cancel crosses the worker boundary as a message: the worker aborts the `AbortController` whose signal `restore` got.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -17,7 +19,7 @@ import { createModel, listModels } from '@restorekit/models';
 import { AbortError, restore, type RestoreModel } from '@restorekit/runtime';
 import { Rng, gaussianNoise } from '@restorekit/train';
 import { psnr } from '@restorekit/metrics';
-import { MODELS, type FromWorker, type ModelChoice, type ToWorker } from './protocol';
+import { MAX_WASM_THREADS, MODELS, type FromWorker, type ModelChoice, type ToWorker, type WasmInfo } from './protocol';
 
 // The .wasm binaries are emitted by Vite next to the bundle (no CDN): tfjs looks them up by file name.
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
@@ -25,6 +27,35 @@ setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm
 // Shipped weights of @restorekit/models (e.g. compact-default.safetensors), when that package has any.
 const shipped = import.meta.glob('../../../packages/models/weights/*.safetensors', { query: '?url', import: 'default', eager: true }) as Record<string, string>;
 const shippedUrl = (file: string) => Object.entries(shipped).find(([k]) => k.endsWith(`/${file}`))?.[1];
+
+// tfjs picks the threaded-simd binary when WASM_HAS_MULTITHREAD_SUPPORT holds, i.e. a SharedArrayBuffer can be posted:
+// only in a cross-origin isolated context (the page served with COOP/COEP; this worker inherits it). Its pthreads are
+// classic workers that tfjs makes from Blobs (no file to locate), so they work from this module worker too.
+const hardwareConcurrency = navigator.hardwareConcurrency;
+let wasmRequested: number | 'auto' = 'auto';
+let wasmInfo: WasmInfo | null = null;
+
+/**
+ * The wasm backend's thread count, before it starts ('auto': tfjs's own choice). tfjs 4.22 sizes its pool as
+ * min(asked, 8, ⌊navigator.hardwareConcurrency / 2⌋) (backend.cc assumes two hyper-threads per core), so on a
+ * 2-core machine `setThreadsCount(2)` alone still gives 1 thread. An explicit count is honoured by letting the wasm
+ * module, which reads `navigator.hardwareConcurrency` once when it is instantiated, see at least 2 × that many
+ * cores: in this worker only; the page's navigator is untouched.
+ */
+function configureWasm(threads: number | 'auto') {
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS))
+    throw new RangeError(`wasm threads must be 'auto' or an integer from 1 to ${MAX_WASM_THREADS} (tfjs's pthread pool), got ${threads}`);
+  wasmRequested = threads;
+  if (threads === 'auto') return;
+  setThreadsCount(threads);
+  if (hardwareConcurrency < 2 * threads) Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+}
+
+/** Which binary tfjs started (its own rule, from the same cached flags) and how many threads its pool has. */
+async function describeWasm(): Promise<WasmInfo> {
+  const [simd, threads] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+  return { build: simd && threads ? 'threaded-simd' : simd ? 'simd' : 'plain', threads: getThreadsCount(), requested: wasmRequested };
+}
 
 const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 let controller: AbortController | null = null;
@@ -80,6 +111,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>) {
     post({ type: 'status', text: `starting ${msg.backend}…` });
     await useBackend(msg.backend);
   }
+  if (msg.backend === 'wasm' && !wasmInfo) wasmInfo = await describeWasm();
   const tBackend = performance.now();
   const key = `${msg.backend}/${msg.model}`;
   let entry = cache.get(key);
@@ -134,6 +166,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>) {
     psnrNoisy: psnrNoisy as number,
     psnrRestored: psnrRestored as number,
     tiles: tiles.total,
+    wasm: msg.backend === 'wasm' ? wasmInfo : null,
     timings: { backendMs: tBackend - t0, modelMs: tModel - tBackend, restoreMs: t2 - t1, totalMs: t2 - t0 },
   });
 }
@@ -145,7 +178,14 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     return;
   }
   if (msg.type === 'hello') {
-    post({ type: 'models', models: available() });
+    let bad: Error | null = null;
+    try {
+      configureWasm(msg.wasmThreads);
+    } catch (err) {
+      bad = err as Error;
+    }
+    post({ type: 'models', models: available(), crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency });
+    if (bad) post({ type: 'error', message: `${bad.name}: ${bad.message}` });
     return;
   }
   try {
