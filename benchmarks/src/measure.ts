@@ -33,7 +33,8 @@ function rss(): number | null {
 
 /**
  * Runs `fn` with every kernel call counted: FLOPs of Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D,
- * Conv2DBackpropInput (transposed conv), BatchMatMul and _FusedMatMul from their input shapes and attributes (the same
+ * Conv2DBackpropInput (transposed conv, or a conv's input gradient), the filter gradients Conv2DBackpropFilter and
+ * DepthwiseConv2dNativeBackpropFilter/Input (training steps), BatchMatMul and _FusedMatMul from their input shapes and attributes (the same
  * definition as the anchors' TorchDispatchMode count: convolutions and matrix products; norms, elementwise ops and FFTs
  * are not counted), and the process RSS sampled at each call. Matrix products called from @restorekit/fft are counted
  * apart (`fftFlops`), found by the call stack.
@@ -66,6 +67,17 @@ export async function countKernels<T>(fn: () => Promise<T>): Promise<{ result: T
       case 'Conv2DBackpropInput': {
         const w = inputs.filter!.shape; // [fh, fw, outC of the transposed conv, its inC]
         f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]! * w[2]!;
+        break;
+      }
+      case 'Conv2DBackpropFilter': {
+        const w = attrs!.filterShape as number[]; // [fh, fw, inC, outC]
+        f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]! * w[2]!;
+        break;
+      }
+      case 'DepthwiseConv2dNativeBackpropInput':
+      case 'DepthwiseConv2dNativeBackpropFilter': {
+        const w = (attrs!.filterShape ?? inputs.filter?.shape) as number[]; // [fh, fw, inC, multiplier]
+        f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]!;
         break;
       }
       case 'BatchMatMul':

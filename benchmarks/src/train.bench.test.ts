@@ -1,0 +1,193 @@
+/**
+ * One training step of every registered family's default preset (Restormer, AnyIR and DRCNet 'official', LCDNet,
+ * FSDRNet and compact 'default') on the current backend: @restorekit/train's `Trainer` (AdamW, L1 loss on the
+ * model's last output, no clipping or EMA), batch 1, a BENCH_TRAIN_SIZE² patch (default 128), random weights.
+ *
+ * Per model: the first step (kernel compilation, optimizer state allocation) timed apart, then the median of
+ * BENCH_TRAIN_STEPS (default 3) steps; the step's GFLOP counted from the kernels it runs (convolutions and matrix
+ * products of the forward and of the backward — Conv2DBackpropInput/Filter, DepthwiseConv2dNativeBackpropInput/Filter —
+ * as src/measure.ts counts the forward; norms, elementwise ops, FFTs and the optimizer update are not counted), the
+ * step's GFLOP/s and its fraction of the backend's 3×3-conv peak measured at the start of the run; the forward's
+ * GFLOP alone, for the backward / forward ratio; the tensors held after the steps (none may be added per step).
+ * A model whose first step is predicted over BENCH_CAP_S (default 300 s) from the forward's FLOPs is skipped.
+ *
+ * Writes results/runs/<date>-train-<backend>.json, results/train-<backend>.json and results/train.md (every
+ * backend's JSON). Not a unit test.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { countParams } from '@restorekit/core';
+import { createModel, getModelSpec, listModels } from '@restorekit/models';
+import { AdamW, Trainer } from '@restorekit/train';
+import { readText, writeText } from './results-io.js';
+import { benchOptions } from './options.js';
+import { countKernels, environment, measurePeaks } from './measure.js';
+
+const ORDER = ['restormer', 'anyir', 'drcnet', 'lcdnet', 'fsdrnet', 'compact'];
+const BACKENDS = ['cpu', 'wasm', 'tensorflow', 'webgl', 'webgpu'];
+
+interface TrainEntry {
+  model: string;
+  preset: string;
+  size: number;
+  params?: number;
+  firstStepMs?: number;
+  stepMs?: number;
+  stepTimes?: number[];
+  /** Process CPU time of each timed step (Node), ms: what other processes on a loaded machine do not stretch. */
+  stepCpuTimes?: number[];
+  stepCpuMs?: number;
+  stepGflop?: number;
+  forwardGflop?: number;
+  gflops?: number;
+  ofConvPeak?: number;
+  tensorsAddedPerStep?: number;
+  skipped?: string;
+  error?: string;
+  date: string;
+}
+interface TrainResults {
+  format: 1;
+  backend: string;
+  date: string;
+  env: Record<string, unknown>;
+  peakConvGflops: number;
+  entries: TrainEntry[];
+}
+
+const num = (v: number | undefined, d = 1) => (v === undefined ? '–' : v.toFixed(d));
+const secs = (ms: number | undefined) => (ms === undefined ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+
+async function writeReport(): Promise<void> {
+  const lines = [
+    '# One training step per model (forward, backward, AdamW update)',
+    '',
+    'Generated from `results/train-<backend>.json` (benchmarks/src/train.bench.test.ts): @restorekit/train `Trainer` with AdamW and an',
+    "L1 loss on the model's last output, batch 1, a random patch, random weights; the median of the timed steps after a first",
+    'step timed apart. **GFLOP / step**: multiply-adds × 2 of every convolution and matrix product the step runs, forward and',
+    'backward (src/measure.ts; elementwise ops, norms, FFTs and the optimizer update not counted); **bwd/fwd** = (step − forward)',
+    "÷ forward GFLOP (≈ 2 when every layer's input and weight gradients are computed). **% of peak**: against the backend's 3×3-conv",
+    'throughput measured at the start of the same run. **tensors +/step**: tensors held after the last step minus after the first,',
+    'divided by the steps between (0: memory flat). **step CPU time** (Node): the process CPU time of the median step, over all',
+    'threads (tensorflow runs on both cores, so it can exceed the wall time); GFLOP/s use the wall time.',
+    '',
+  ];
+  for (const b of BACKENDS) {
+    const text = await readText(`results/train-${b}.json`);
+    if (!text) continue;
+    const r = JSON.parse(text) as TrainResults;
+    const env = r.env as { device?: string; node?: string; loadavg?: number[]; commit?: string };
+    lines.push(
+      `## ${b}`,
+      '',
+      `${env.device ?? b}, Node ${env.node ?? '?'}, commit ${env.commit ?? '?'}, load average at start ${(env.loadavg ?? []).join(' / ')}; conv peak ${num(r.peakConvGflops)} GFLOP/s; run ${r.date.slice(0, 16).replace('T', ' ')} UTC.`,
+      '',
+      '| model | preset | patch | params | first step | step (median) | step CPU time | GFLOP / step | bwd/fwd | GFLOP/s | % of peak | tensors +/step | note |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const e of r.entries)
+      lines.push(
+        `| ${e.model} | ${e.preset} | ${e.size}² | ${e.params?.toLocaleString('en-US') ?? '–'} | ${secs(e.firstStepMs)} | ${secs(e.stepMs)} | ${secs(e.stepCpuMs)} | ${num(e.stepGflop)} | ${
+          e.stepGflop && e.forwardGflop ? ((e.stepGflop - e.forwardGflop) / e.forwardGflop).toFixed(2) : '–'
+        } | ${num(e.gflops)} | ${e.ofConvPeak === undefined ? '–' : `${(100 * e.ofConvPeak).toFixed(0)} %`} | ${e.tensorsAddedPerStep ?? '–'} | ${e.skipped ?? e.error ?? ''} |`,
+      );
+    lines.push('');
+  }
+  await writeText('results/train.md', lines.join('\n'));
+}
+
+describe('training step per model', () => {
+  it('times one AdamW step of every default preset', async () => {
+    const opts = benchOptions();
+    if (opts.models && opts.models.length === 0) return writeReport();
+    const backend = tf.getBackend();
+    const size = Number(process.env.BENCH_TRAIN_SIZE ?? 128);
+    const steps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
+    const cap = (opts.capS ?? 300) * 1000;
+    const started = new Date();
+    const env = await environment(backend);
+    const peaks = await measurePeaks();
+    const res: TrainResults = { format: 1, backend, date: started.toISOString(), env, peakConvGflops: peaks.conv3x3.gflops, entries: [] };
+    // a model this run leaves out (BENCH_MODELS) keeps its previous entry
+    const previous = JSON.parse((await readText(`results/train-${backend}.json`)) ?? 'null') as TrainResults | null;
+    const save = async () => {
+      await writeText(`results/runs/${started.toISOString().slice(0, 16).replace(':', '-')}-train-${backend}.json`, JSON.stringify(res, null, 2));
+      const kept = (previous?.entries ?? []).filter((p) => !res.entries.some((e) => e.model === p.model));
+      const entries = [...kept, ...res.entries].sort((a, b) => ((ORDER.indexOf(a.model) + 99) % 99) - ((ORDER.indexOf(b.model) + 99) % 99));
+      await writeText(`results/train-${backend}.json`, JSON.stringify({ ...res, entries }, null, 2));
+      await writeReport();
+    };
+    const names = listModels()
+      .map((m) => m.name)
+      .filter((n) => !opts.models || opts.models.includes(n))
+      .sort((a, b) => ((ORDER.indexOf(a) + 99) % 99) - ((ORDER.indexOf(b) + 99) % 99));
+    for (const name of names) {
+      const preset = getModelSpec(name).defaultPreset;
+      const e: TrainEntry = { model: name, preset, size, date: new Date().toISOString() };
+      res.entries.push(e);
+      const net = (await createModel(name, { preset })) as unknown as tfl.layers.Layer;
+      const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 1);
+      const y = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 2);
+      let trainer: Trainer | null = null;
+      try {
+        e.params = countParams(net as never);
+        const fwd = await countKernels(async () => {
+          const out = net.apply(x) as tf.Tensor | tf.Tensor[];
+          const list = Array.isArray(out) ? out : [out];
+          await list[list.length - 1]!.data();
+          tf.dispose(list);
+        });
+        e.forwardGflop = fwd.count.flops / 1e9;
+        const predicted = ((3 * e.forwardGflop) / (0.2 * peaks.conv3x3.gflops)) * 1000;
+        if (predicted > cap) {
+          e.skipped = `not run: first step predicted ${(predicted / 1000).toFixed(0)} s (3 × ${e.forwardGflop.toFixed(1)} GFLOP at 20 % of the conv peak; cap ${cap / 1000} s)`;
+          await save();
+          continue;
+        }
+        trainer = new Trainer({
+          model: net as never,
+          optimizer: new AdamW({ lr: 1e-4 }),
+          // L1 on the restored image: the output shaped like the target (FSDRNet also returns its routing logits)
+          loss: (out, target) => {
+            const t = target as tf.Tensor;
+            const o = (Array.isArray(out) ? out : [out]).find((v) => v.shape.join() === t.shape.join());
+            if (!o) throw new Error(`no output of shape [${t.shape}] among [${(Array.isArray(out) ? out : [out]).map((v) => `[${v.shape}]`).join(', ')}]`);
+            return tf.mean(tf.abs(tf.sub(o, t))) as tf.Scalar;
+          },
+        });
+        const t = trainer;
+        const first = await countKernels(() => t.step({ input: x, target: y }));
+        e.firstStepMs = first.result.stepMs;
+        e.stepGflop = first.count.flops / 1e9;
+        const held = tf.memory().numTensors;
+        e.stepTimes = [];
+        e.stepCpuTimes = [];
+        const cpu = () => {
+          const u = globalThis.process?.cpuUsage?.();
+          return u ? (u.user + u.system) / 1000 : Number.NaN;
+        };
+        for (let i = 0; i < steps; i++) {
+          const c0 = cpu();
+          e.stepTimes.push((await t.step({ input: x, target: y })).stepMs);
+          e.stepCpuTimes.push(cpu() - c0);
+        }
+        if (e.stepCpuTimes.every(Number.isFinite)) e.stepCpuMs = [...e.stepCpuTimes].sort((a, b) => a - b)[Math.floor(steps / 2)]!;
+        else delete e.stepCpuTimes;
+        e.tensorsAddedPerStep = (tf.memory().numTensors - held) / steps;
+        e.stepMs = [...e.stepTimes].sort((a, b) => a - b)[Math.floor(steps / 2)]!;
+        e.gflops = e.stepGflop / (e.stepMs / 1000);
+        e.ofConvPeak = e.gflops / peaks.conv3x3.gflops;
+      } catch (err) {
+        e.error = (err as Error).message.replace(/\s+/g, ' ').slice(0, 300);
+      } finally {
+        trainer?.dispose();
+        net.dispose();
+        tf.dispose([x, y]);
+      }
+      console.log(JSON.stringify(e));
+      await save();
+    }
+    expect(res.entries.length).toBe(names.length);
+  });
+});
