@@ -13,6 +13,7 @@ import { exportTorchStateDict, loadCheckpoint, serializeSafetensors } from '@res
 import { psnr } from '@restorekit/metrics';
 import { createModel } from '@restorekit/models';
 import { readImage } from '@restorekit/runtime/node';
+import { Rng } from '@restorekit/train';
 import { parseModel, shippedWeights } from './models.js';
 import { cli, ensureBuilt, pkgDir, writeTestImage } from './test-helpers.js';
 
@@ -175,7 +176,61 @@ describe('restorekit degrade', () => {
   });
 });
 
+describe('restorekit degrade: rain, haze, low light, motion and defocus blur', () => {
+  it('--rain medium --seed 1 is deterministic, another seed differs, and rain only brightens', async () => {
+    const a = await cli(['degrade', 'clean/a.png', '-o', 'rain-a.png', '--rain', 'medium', '--seed', '1'], dir);
+    const b = await cli(['degrade', 'clean/a.png', '-o', 'rain-b.png', '--rain', 'medium', '--seed', '1'], dir);
+    const c = await cli(['degrade', 'clean/a.png', '-o', 'rain-c.png', '--rain', 'medium', '--seed', '2'], dir);
+    for (const r of [a, b, c]) expect(r.code, r.stderr).toBe(0);
+    expect(a.stderr).toMatch(/rain:density=0\.005,length=15\.\.30,angle=-20\.\.20,width=1,intensity=0\.6, seed 1/);
+    expect(bytes('rain-a.png').equals(bytes('rain-b.png'))).toBe(true);
+    expect(bytes('rain-a.png').equals(bytes('rain-c.png'))).toBe(false);
+    const clean = await readImage(at('clean', 'a.png'));
+    const rainy = await readImage(at('rain-a.png'));
+    let brighter = 0;
+    for (let i = 0; i < clean.data.length; i++) {
+      expect(rainy.data[i]!).toBeGreaterThanOrEqual(clean.data[i]!);
+      if (rainy.data[i]! > clean.data[i]!) brighter++;
+    }
+    expect(brighter).toBeGreaterThan(0);
+  });
+
+  it('every new flag at once on a folder, and --help documents the spec syntax', async () => {
+    const args = ['--defocus', '1.5', '--motion-blur', '9', '--haze', 'light', '--rain', 'light,angle=10', '--low-light', 'light', '--noise', '5'];
+    const r = await cli(['degrade', 'mixed', '-o', 'deg-all', ...args, '--seed', '4'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(at('deg-all')).sort()).toEqual(['gray.png', 'rgb.png', 'rgba.png']);
+    const input = await readImage(at('mixed', 'rgba.png'));
+    const out = await readImage(at('deg-all', 'rgba.png'));
+    for (let p = 0; p < 25 * 19; p++) expect(out.data[p * 4 + 3]).toBe(input.data[p * 4 + 3]);
+    const h = await cli(['degrade', '--help'], dir);
+    expect(h.code).toBe(0);
+    for (const flag of ['--rain <spec>', '--haze <spec>', '--low-light <spec>', '--motion-blur <spec>', '--defocus <radius>']) expect(h.stdout).toContain(flag);
+    expect(h.stdout).toMatch(/heavy\s+density=0\.01,length=20\.\.40,angle=-30\.\.30/);
+    expect(h.stdout).toContain('--degrade rain:heavy,angle=20,noise:10');
+  });
+});
+
 describe('restorekit eval', () => {
+  it('--degrade haze:beta=1.5,airlight=0.9 measures what degrade --haze writes', async () => {
+    const r = await cli(
+      ['eval', 'clean', '--degrade', 'haze:beta=1.5,airlight=0.9', '--seed', '3', '--model', 'restormer:tiny', '--weights', 'tiny.safetensors', '--json'],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { degradation: string; images: { name: string; degraded: { psnr: number } }[] };
+    expect(j.degradation).toBe('haze:beta=1.5,airlight=0.9');
+    expect(j.images.map((i) => i.name)).toEqual(['a.png', 'b.png']);
+    const d = await cli(['degrade', 'clean', '-o', 'deg-haze', '--haze', 'beta=1.5,airlight=0.9', '--seed', '3'], dir);
+    expect(d.code, d.stderr).toBe(0);
+    const clean = await readImage(at('clean', 'a.png'));
+    const hazy = await readImage(at('deg-haze', 'a.png'));
+    const p = await psnr({ data: hazy.data, shape: [32, 40, 3] }, { data: clean.data, shape: [32, 40, 3] }, { dataRange: 255 });
+    expect(p).toBeCloseTo(j.images[0]!.degraded.psnr, 10);
+    expect(p).toBeGreaterThan(5);
+    expect(p).toBeLessThan(25);
+  });
+
   it('--degrade noise:25 --json gives per-image and mean PSNR/SSIM as JSON only (no progress on stdout)', async () => {
     const r = await cli(['eval', 'clean', '--degrade', 'noise:25', '--seed', '1', '--model', 'restormer:tiny', '--weights', 'tiny.safetensors', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
@@ -229,6 +284,58 @@ describe('restorekit eval', () => {
     expect(y.protocol).toMatchObject({ cropBorder: 4, testYChannel: true });
     // Independent noise per channel averages down in Y = 0.257R + 0.504G + 0.098B: about 4 dB more.
     expect(y.mean.degraded.psnr - rgb.mean.degraded.psnr).toBeGreaterThan(2);
+  });
+
+  it('--float feeds the model the float noisy image (the SwinIR/Restormer protocol): its output is what the model gives on that tensor', async () => {
+    const base = [
+      'eval',
+      'clean/a.png',
+      '--degrade',
+      'noise:25',
+      '--seed',
+      '7',
+      '--model',
+      'restormer:tiny',
+      '--weights',
+      'tiny.safetensors',
+      '--tile',
+      '64',
+      '--json',
+    ];
+    const f = await cli([...base, '--float'], dir);
+    expect(f.code, f.stderr).toBe(0);
+    const j = JSON.parse(f.stdout) as {
+      float: boolean;
+      protocol: { modelInput: string };
+      images: { degraded: { psnr: number }; restored: { psnr: number } }[];
+    };
+    expect(j.float).toBe(true);
+    expect(j.protocol.modelInput).toMatch(/^float/);
+    // The same computation by hand: clean/255 + 25/255·N(0,1) from Rng.forName(7, 'a.png'), the model on that float
+    // tensor (one tile: the image is 40×32), outputs and the noisy image clamped and rounded to 8 bits.
+    const clean = await readImage(at('clean', 'a.png'), { depth: 8 });
+    const rng = Rng.forName(7, 'a.png');
+    const noisy = Float32Array.from(clean.data, (v) => v / 255 + (25 / 255) * rng.normal());
+    const model = await createModel('restormer', { preset: 'tiny', weights: await loadCheckpoint(at('tiny.safetensors')) });
+    const y = tf.tidy(() => model.apply(tf.tensor4d(noisy, [1, clean.height, clean.width, 3])) as tf.Tensor);
+    const out = await y.data();
+    tf.dispose(y);
+    model.dispose();
+    const q = (v: ArrayLike<number>) => Uint8Array.from(v as Float32Array, (x) => (x > 0 ? (x < 1 ? Math.round(x * 255) : 255) : 0));
+    const ref = { data: clean.data as Uint8Array, shape: [clean.height, clean.width, 3] as [number, number, number] };
+    const o = { dataRange: 255 };
+    expect(j.images[0]!.degraded.psnr).toBeCloseTo(await psnr({ data: q(noisy), shape: ref.shape }, ref, o), 10);
+    expect(j.images[0]!.restored.psnr).toBeCloseTo(await psnr({ data: q(out), shape: ref.shape }, ref, o), 4);
+    // 8-bit mode: the same noise, but the model gets the clipped, rounded image: another output.
+    const e = JSON.parse((await cli(base, dir)).stdout) as { float: boolean; images: { degraded: { psnr: number }; restored: { psnr: number } }[] };
+    expect(e.float).toBe(false);
+    expect(e.images[0]!.degraded.psnr).toBeCloseTo(j.images[0]!.degraded.psnr, 10);
+    expect(e.images[0]!.restored.psnr).not.toBe(j.images[0]!.restored.psnr);
+    // usage errors: no --degrade, or a JPEG step
+    expect((await cli(['eval', 'clean', '--degraded', 'deg-y', '--float', '--model', 'restormer:tiny'], dir)).code).toBe(2);
+    const jp = await cli(['eval', 'clean', '--degrade', 'noise:25,jpeg:40', '--float', '--model', 'restormer:tiny'], dir);
+    expect(jp.code).toBe(2);
+    expect(jp.stderr).toMatch(/--float keeps the degraded image in float, and a jpeg: step makes it 8-bit/);
   });
 });
 
@@ -289,7 +396,9 @@ describe('restorekit: errors and exit codes', () => {
       [['restore', 'clean/a.png'], /required option '-o, --output <path>' not specified/],
       [['restore', 'clean/a.png', '-o', 'x.png', '--tile', '64', '--overlap', '40'], /--overlap 40 is more than half of --tile 64/],
       [['degrade', 'clean/a.png', '-o', 'x.png'], /nothing to do/],
-      [['eval', 'clean', '--degrade', 'rain:3'], /unknown degradation 'rain'/],
+      [['eval', 'clean', '--degrade', 'snow:3'], /unknown degradation 'snow'.*rain/],
+      [['degrade', 'clean/a.png', '-o', 'x.png', '--rain', 'drizzle'], /unknown rain preset 'drizzle'/],
+      [['degrade', 'clean/a.png', '-o', 'x.png', '--haze', 'beta=-1'], /haze: option 'beta' must be/],
       [['convert', pth('restormer_params.pth'), 'out.bin'], /must end in \.safetensors/],
     ];
     for (const [args, message] of cases) {
@@ -385,7 +494,9 @@ for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backen
     const cwd = project('broken-tfjs-node', 'module.exports = {};\n');
     const r = await cli(['restore', at('clean', 'b.png'), '-o', 'b.png', '--model', 'restormer:tiny'], cwd);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: tensorflow: @tensorflow\/tfjs-node registered its backend in another copy of @tensorflow\/tfjs-core .*: using the next backend/);
+    expect(r.stderr).toMatch(
+      /warning: tensorflow: @tensorflow\/tfjs-node registered its backend in another copy of @tensorflow\/tfjs-core .*: using the next backend/,
+    );
     expect(r.stderr).toContain('backend: wasm');
     const t = await cli(['restore', at('clean', 'b.png'), '-o', 'b2.png', '--model', 'restormer:tiny', '--backend', 'tensorflow'], cwd);
     expect(t.code).toBe(1);

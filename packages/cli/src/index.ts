@@ -6,13 +6,27 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { RegistryError } from '@restorekit/core';
 import { BACKENDS } from './backend.js';
+import { DEFAULT_BENCH_RUNS, DEFAULT_BENCH_WARMUP, benchCommand, parseList, parseRuns, parseSizes, parseWarmup } from './commands/bench.js';
 import { convertCommand } from './commands/convert.js';
 import { degradeCommand } from './commands/degrade.js';
 import { evalCommand } from './commands/eval.js';
 import { modelsCommand } from './commands/models.js';
 import { restoreCommand } from './commands/restore.js';
+import { collect, parseCount, trainCommand } from './commands/train.js';
 import type { Context } from './context.js';
-import { parseBlur, parseDegradeSpec, parseJpeg, parseNoise, parseSeed } from './degrade.js';
+import {
+  DEGRADE_HELP,
+  parseBlur,
+  parseDefocus,
+  parseDegradeSpec,
+  parseHaze,
+  parseJpeg,
+  parseLowLight,
+  parseMotionBlur,
+  parseNoise,
+  parseRain,
+  parseSeed,
+} from './degrade.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, FailureError, UsageError, reason } from './errors.js';
 import { Ui, type Writable } from './progress.js';
 import { DEFAULT_OVERLAP, DEFAULT_TILE, parseOverlap, parseTile, parseWorkers } from './restorer.js';
@@ -97,13 +111,23 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
   addProgressOptions(
     program
       .command('degrade')
-      .description('degrade an image or a folder of images reproducibly (blur, then noise, then JPEG)')
+      .description('degrade an image or a folder of images reproducibly (blurs, haze, rain, low light, noise, then JPEG)')
       .argument('<input>', 'an image file or a folder of images')
       .requiredOption('-o, --output <path>', 'output file or folder')
       .option('--noise <sigma>', 'additive white Gaussian noise, σ on the 0–255 scale', parseNoise)
       .option('--blur <sigma[:k]>', 'Gaussian blur of σ pixels (kernel k, odd; default 2·ceil(3σ)+1)', parseBlur)
+      .option('--defocus <radius>', 'defocus blur: a disk kernel of this radius in pixels', parseDefocus)
+      .option(
+        '--motion-blur <spec>',
+        'camera-shake motion blur: light|medium|heavy or an odd kernel size, and/or size=,length=,expl=,exposure=',
+        parseMotionBlur,
+      )
+      .option('--haze <spec>', 'haze: light|medium|heavy and/or beta=,airlight=', parseHaze)
+      .option('--rain <spec>', 'rain streaks: light|medium|heavy and/or density=,length=,angle=,width=,intensity=', parseRain)
+      .option('--low-light <spec>', 'low light: light|medium|heavy and/or gamma=,scale=,a=,b=', parseLowLight)
       .option('--jpeg <quality>', 'JPEG compression round trip at this quality (1–100)', parseJpeg)
-      .option('--seed <n>', 'seed of the noise (with the file name)', parseSeed, 0),
+      .option('--seed <n>', 'seed of the random degradations (with the file name)', parseSeed, 0)
+      .addHelpText('after', DEGRADE_HELP),
   ).action(async (input: string, flags: Flags) => {
     code = await degradeCommand(context(flags), input, flags as never);
   });
@@ -115,8 +139,16 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
         .description('PSNR/SSIM of degraded images and of their restorations against clean ones')
         .argument('<clean>', 'folder (or file) of clean images')
         .option('--degraded <dir>', 'folder of degraded images, paired with the clean ones by file name (extension ignored)')
-        .option('--degrade <spec>', 'degrade the clean images instead: noise:<sigma>, blur:<sigma>[:<k>], jpeg:<quality>, comma-separated', parseDegradeSpec)
+        .option(
+          '--degrade <spec>',
+          'degrade the clean images instead: comma-separated blur:, defocus:, motion-blur:, haze:, rain:, low-light:, noise:, jpeg: steps (see restorekit degrade --help)',
+          parseDegradeSpec,
+        )
         .option('--seed <n>', 'seed of --degrade (with each file name)', parseSeed, 0)
+        .option(
+          '--float',
+          'with --degrade: feed the model the degraded image in float, not clipped or rounded to 8 bits (the SwinIR/Restormer denoising test protocol); scores stay on 8-bit values',
+        )
         .option('--crop-border <n>', 'pixels cropped from each border before measuring (BasicSR crop_border)', parseOverlap, 0)
         .option('--y', 'measure on the Y channel of BT.601 YCbCr (BasicSR test_y_channel)')
         .option('--json', 'print the numbers as JSON (no progress output)'),
@@ -134,6 +166,49 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
     .action(async (input: string, output: string, flags: Flags) => {
       code = await convertCommand(context(flags), input, output, flags as never);
     });
+
+  addProgressOptions(
+    program
+      .command('bench')
+      .description('forward latency, MP/s, GFLOP/s and peak tensor memory of models on the Node backends (cpu, wasm, tensorflow), side by side')
+      .option('--models <list>', "comma-separated <family>[:<preset>]s ('restorekit models' lists them); default: the shipped model", parseList)
+      .option(
+        '--backends <list>',
+        'comma-separated Node backends: cpu, wasm, tensorflow (default: cpu, wasm, and tensorflow when @tensorflow/tfjs-node is installed)',
+        parseList,
+      )
+      .option('--sizes <list>', 'comma-separated input sizes: <side> or <height>x<width> (default: 128,256)', parseSizes)
+      .option('--runs <n>', 'timed forwards per cell (their median is reported)', parseRuns, DEFAULT_BENCH_RUNS)
+      .option('--warmup <n>', 'untimed forwards before them', parseWarmup, DEFAULT_BENCH_WARMUP)
+      .option('--json', 'print the results as JSON (no table, no progress output)')
+      .option('-o, --output <file>', 'also write the results as JSON to this file'),
+  ).action(async (flags: Flags) => {
+    code = await benchCommand(context(flags), flags as never);
+  });
+
+  addProgressOptions(
+    program
+      .command('train')
+      .description('train a model with a recipe (denoise, all-in-one, fsderain-finetune) or a recipe JSON file, resuming from the newest checkpoint')
+      .argument('<recipe|config.json>', 'a recipe of @restorekit/train, or a JSON file: a recipe, or { "extends": "<recipe>", ... } changes to one')
+      .option('--data <dir>', "folder of training images (repeat for several; replaces the recipe's data.train)", collect)
+      .option('--val <dir>', 'folder of validation images (repeat for several), validated every validateEvery steps', collect)
+      .option('--out <dir>', 'where the log, checkpoints and model go (default: train-<recipe>)')
+      .option('--steps <n>', "optimizer steps in all (default: the recipe's)", parseCount)
+      .option('--batch <n>', "patches per batch (default: the recipe's)", parseCount)
+      .option('--patch <px>', "side of the square patches (default: the recipe's)", parseCount)
+      .addOption(
+        new Option('--backend <name>', 'tfjs backend (default: tensorflow when @tensorflow/tfjs-node is installed in your project, else wasm)').choices(
+          BACKENDS,
+        ),
+      )
+      .option('--weights <file>', 'weights to start from (.pth, .ckpt or .safetensors)')
+      .option('--resume', 'continue from the newest checkpoint in --out (default)', true)
+      .option('--no-resume', 'start over: removes the checkpoints and log of an earlier run in --out')
+      .option('--json', 'print only a JSON summary at the end (no progress output)'),
+  ).action(async (recipe: string, flags: Flags) => {
+    code = await trainCommand(context(flags), recipe, flags as never);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

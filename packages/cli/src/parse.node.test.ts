@@ -7,7 +7,21 @@ import { InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportTorchStateDict, serializeSafetensors } from '@restorekit/core';
 import { createModel, listModels } from '@restorekit/models';
-import { degradeImage, parseBlur, parseDegradeSpec, parseJpeg, parseNoise, parseSeed, rngFor } from './degrade.js';
+import {
+  degradeImage,
+  formatDegradeSpec,
+  parseBlur,
+  parseDefocus,
+  parseDegradeSpec,
+  parseHaze,
+  parseJpeg,
+  parseLowLight,
+  parseMotionBlur,
+  parseNoise,
+  parseRain,
+  parseSeed,
+  rngFor,
+} from './degrade.js';
 import { UsageError } from './errors.js';
 import { listInputs, planOutputs } from './files.js';
 import { DEFAULT_MODEL, run } from './index.js';
@@ -117,8 +131,56 @@ describe('option values', () => {
     expect(parseDegradeSpec('noise:25')).toEqual({ noise: 25 });
     expect(parseDegradeSpec('jpeg:40,blur:2:7,noise:15')).toEqual({ jpeg: 40, blur: { sigma: 2, kernelSize: 7 }, noise: 15 });
     expect(() => parseDegradeSpec('noise:25,noise:10')).toThrow(/given twice/);
-    expect(() => parseDegradeSpec('rain:3')).toThrow(/unknown degradation 'rain'/);
+    expect(() => parseDegradeSpec('snow:3')).toThrow(/unknown degradation 'snow'.*blur, defocus, motion-blur, haze, rain, low-light, noise, jpeg/);
     expect(() => parseDegradeSpec('noise')).toThrow(InvalidArgumentError);
+  });
+
+  it('rain, haze, low-light, motion-blur: a preset (default medium) and/or key=value settings, numbers or lo..hi ranges', () => {
+    expect(parseRain('heavy')).toEqual({ density: 0.01, length: [20, 40], angle: [-30, 30], width: 1.5, intensity: 0.7 });
+    expect(parseRain('density=0.004,length=25,angle=-15')).toEqual({ density: 0.004, length: 25, angle: -15, width: 1, intensity: 0.6 });
+    expect(parseRain('light,angle=-5..5')).toMatchObject({ density: 0.002, angle: [-5, 5] });
+    expect(parseHaze('beta=1.5')).toEqual({ beta: 1.5, airlight: 0.85 });
+    expect(parseLowLight('heavy')).toEqual({ gamma: 2.5, scale: 0.2, a: 0.005, b: 0.01 });
+    expect(parseMotionBlur('15')).toEqual({ size: 15, length: 14, expl: [0.001, 0.01], exposure: 1 });
+    expect(parseMotionBlur('heavy,expl=0,length=12')).toEqual({ size: 31, length: 12, expl: 0, exposure: 1 });
+    expect(parseDefocus('2.5')).toBe(2.5);
+    const bad: [() => unknown, RegExp][] = [
+      [() => parseRain('drizzle'), /unknown rain preset 'drizzle'.*light\|medium\|heavy/],
+      [() => parseRain('density=-0.1'), /rain: option 'density' must be/],
+      [() => parseRain('speed=3'), /rain: unknown key 'speed'.*density, length, angle, width, intensity/],
+      [() => parseRain('angle=30..-30'), /angle=30\.\.-30 is not a number or a lo\.\.hi range/],
+      [() => parseRain('length=5,length=6'), /'length' is given twice/],
+      [() => parseHaze('airlight=2'), /haze: option 'airlight'/],
+      [() => parseLowLight('gamma=0'), /low-light: option 'gamma'/],
+      [() => parseMotionBlur('20'), /odd integer from 3 to 201/],
+      [() => parseMotionBlur('11,length=15'), /option 'length' must be ≤ kernelSize − 1 = 10/],
+      [() => parseDefocus('0'), /defocus radius/],
+    ];
+    for (const [f, message] of bad) {
+      expect(f).toThrow(InvalidArgumentError);
+      expect(f).toThrow(message);
+    }
+  });
+
+  it('eval --degrade: keyed steps take key=value continuations; the report lists every setting in the order applied', () => {
+    const spec = parseDegradeSpec('jpeg:40,rain:heavy,angle=20,noise:10,haze,defocus:2,motion-blur:9,expl=0');
+    expect(spec).toEqual({
+      jpeg: 40,
+      rain: { density: 0.01, length: [20, 40], angle: 20, width: 1.5, intensity: 0.7 },
+      noise: 10,
+      haze: { beta: 1.2, airlight: 0.85 },
+      defocus: 2,
+      motionBlur: { size: 9, length: 8, expl: 0, exposure: 1 },
+    });
+    const text = formatDegradeSpec(spec);
+    expect(text).toBe(
+      'defocus:2,motion-blur:size=9,length=8,expl=0,exposure=1,haze:beta=1.2,airlight=0.85,rain:density=0.01,length=20..40,angle=20,width=1.5,intensity=0.7,noise:10,jpeg:40',
+    );
+    // The report parses back to the same spec.
+    expect(parseDegradeSpec(text)).toEqual(spec);
+    expect(parseDegradeSpec('low-light:gamma=2.2,scale=0.3')).toEqual({ lowLight: { gamma: 2.2, scale: 0.3, a: 0.002, b: 0.005 } });
+    expect(() => parseDegradeSpec('noise:25,angle=20')).toThrow(/'angle=20' follows noise, which takes no key=value settings/);
+    expect(() => parseDegradeSpec('rain:light,rain:heavy')).toThrow(/'rain' is given twice/);
   });
 });
 
@@ -151,6 +213,35 @@ describe('degradations', () => {
     const gray16 = { data: Uint16Array.from(testImage(9, 7, 1).data, (v) => v * 257), width: 9, height: 7, channels: 1 as const };
     const g = await degradeImage(gray16, { blur: { sigma: 1, kernelSize: 7 }, jpeg: 90 }, rngFor(0, 'g.png'));
     expect([g.width, g.height, g.channels, g.data.constructor]).toEqual([9, 7, 1, Uint16Array]);
+  });
+
+  it('the new steps keep size, channels and depth; rain only brightens; the same generator gives the same pixels', async () => {
+    const rgb = testImage(33, 25, 3);
+    const rain = parseRain('heavy');
+    const a = await degradeImage(rgb, { rain }, rngFor(1, 'a.png'));
+    const b = await degradeImage(rgb, { rain }, rngFor(1, 'a.png'));
+    const c = await degradeImage(rgb, { rain }, rngFor(2, 'a.png'));
+    expect([a.width, a.height, a.channels, a.data.constructor]).toEqual([33, 25, 3, Uint8Array]);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expect(Array.from(a.data)).not.toEqual(Array.from(c.data));
+    let brighter = 0;
+    for (let i = 0; i < a.data.length; i++) {
+      expect(a.data[i]!).toBeGreaterThanOrEqual(rgb.data[i]!);
+      if (a.data[i]! > rgb.data[i]!) brighter++;
+    }
+    expect(brighter).toBeGreaterThan(0);
+    // Every step at once, on a 16-bit gray image with the order fixed by the spec, not by how it was written.
+    const gray16 = { data: Uint16Array.from(testImage(24, 20, 1).data, (v) => v * 257), width: 24, height: 20, channels: 1 as const };
+    const all = parseDegradeSpec('jpeg:60,noise:5,low-light:light,rain:light,haze:light,motion-blur:7,defocus:1.5,blur:0.8');
+    const g = await degradeImage(gray16, all, rngFor(0, 'g.png'));
+    expect([g.width, g.height, g.channels, g.data.constructor]).toEqual([24, 20, 1, Uint16Array]);
+    const again = await degradeImage(gray16, parseDegradeSpec(formatDegradeSpec(all)), rngFor(0, 'g.png'));
+    expect(Array.from(g.data)).toEqual(Array.from(again.data));
+    // Haze pulls every pixel towards the airlight A = 0.8 (204 on 8 bits): the spread shrinks.
+    const hazy = await degradeImage(rgb, { haze: parseHaze('heavy,airlight=0.8') }, rngFor(0, 'h.png'));
+    const spread = (d: ArrayLike<number>) => Math.max(...Array.from(d)) - Math.min(...Array.from(d));
+    expect(spread(hazy.data)).toBeLessThan(spread(rgb.data));
+    for (let i = 0; i < rgb.data.length; i++) expect(Math.abs(hazy.data[i]! - 204)).toBeLessThanOrEqual(Math.abs(rgb.data[i]! - 204) + 1);
   });
 });
 

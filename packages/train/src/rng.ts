@@ -122,6 +122,18 @@ export class Rng {
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
   }
 
+  /**
+   * The generator of one named item (an image file, a sample): seeded by `seed` and the FNV-1a hash of `name`'s UTF-8
+   * bytes, so an item gets the same numbers whichever folder or list it is in. The `restorekit degrade` / `eval
+   * --degrade` commands and training/eval-cbsd68.mjs seed each image this way (`Rng.forName(seed, fileName)`).
+   */
+  static forName(seed: number, name: string): Rng {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`Rng.forName: seed must be an integer in [0, 2^53), got ${seed}`);
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(name)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    return new Rng(Number((BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(h)) % 2n ** 53n));
+  }
+
   /** The next 32-bit unsigned integer. */
   uint32(): number {
     const s = this.s;

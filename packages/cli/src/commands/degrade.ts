@@ -1,10 +1,21 @@
 /**
- * `restorekit degrade <file|dir> -o <file|dir> [--noise σ] [--blur σ[:k]] [--jpeg q] [--seed n]`: synthetic, seeded
- * degradations (blur → noise → JPEG). The same seed and file name give the same bytes, on any machine.
+ * `restorekit degrade <file|dir> -o <file|dir> [--blur σ[:k]] [--defocus r] [--motion-blur spec] [--haze spec]
+ * [--rain spec] [--low-light spec] [--noise σ] [--jpeg q] [--seed n]`: synthetic, seeded degradations, applied in that
+ * order (blurs → haze → rain → low light → noise → JPEG). The same seed and file name give the same bytes, on any machine.
  */
 import { readImage, writeImage } from '@restorekit/runtime/node';
 import { abs, shown, type Context } from '../context.js';
-import { degradeImage, formatDegradeSpec, isEmptySpec, rngFor, type DegradeSpec } from '../degrade.js';
+import {
+  degradeImage,
+  formatDegradeSpec,
+  isEmptySpec,
+  rngFor,
+  type DegradeSpec,
+  type HazeSpec,
+  type LowLightSpec,
+  type MotionBlurSpec,
+  type RainSpec,
+} from '../degrade.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, reason } from '../errors.js';
 import { listInputs, planOutputs } from '../files.js';
 
@@ -12,13 +23,30 @@ export interface DegradeFlags {
   output: string;
   noise?: number;
   blur?: { sigma: number; kernelSize: number };
+  defocus?: number;
+  motionBlur?: MotionBlurSpec;
+  haze?: HazeSpec;
+  rain?: RainSpec;
+  lowLight?: LowLightSpec;
   jpeg?: number;
   seed: number;
 }
 
 export async function degradeCommand(ctx: Context, input: string, flags: DegradeFlags): Promise<number> {
-  const spec: DegradeSpec = { noise: flags.noise, blur: flags.blur, jpeg: flags.jpeg };
-  if (isEmptySpec(spec)) throw new UsageError('nothing to do: give --noise <sigma>, --blur <sigma>[:<kernel size>] and/or --jpeg <quality>');
+  const spec: DegradeSpec = {
+    blur: flags.blur,
+    defocus: flags.defocus,
+    motionBlur: flags.motionBlur,
+    haze: flags.haze,
+    rain: flags.rain,
+    lowLight: flags.lowLight,
+    noise: flags.noise,
+    jpeg: flags.jpeg,
+  };
+  if (isEmptySpec(spec))
+    throw new UsageError(
+      'nothing to do: give one or more of --blur <sigma>[:<k>], --defocus <radius>, --motion-blur <spec>, --haze <spec>, --rain <spec>, --low-light <spec>, --noise <sigma>, --jpeg <quality>',
+    );
   const listed = listInputs([input], ctx.cwd);
   const plan = planOutputs(listed, flags.output, ctx.cwd);
   const total = listed.items.length;

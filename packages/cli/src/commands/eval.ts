@@ -8,7 +8,8 @@ import { psnr, ssim } from '@restorekit/metrics';
 import type { ImageBuffer } from '@restorekit/runtime';
 import { readImage } from '@restorekit/runtime/node';
 import { abs, seconds, type Context } from '../context.js';
-import { degradeImage, formatDegradeSpec, rngFor, type DegradeSpec } from '../degrade.js';
+import { convertDepth } from '@restorekit/runtime';
+import { degradeImage, degradeImageFloat, formatDegradeSpec, rngFor, type DegradeSpec } from '../degrade.js';
 import { EXIT_FAILURE, EXIT_OK, FailureError, UsageError, reason } from '../errors.js';
 import { listInputs } from '../files.js';
 import { Restorer, resolveModelChoice, type ModelFlags } from '../restorer.js';
@@ -20,6 +21,8 @@ export interface EvalFlags extends ModelFlags {
   y?: boolean;
   json?: boolean;
   seed: number;
+  /** Feed the model the degraded image in float (not clipped, not rounded); scores still on 8-bit values. */
+  float?: boolean;
 }
 
 export interface Scores {
@@ -60,6 +63,10 @@ const finite = (x: number) => (Number.isFinite(x) ? x : null);
 export async function evalCommand(ctx: Context, cleanDir: string, flags: EvalFlags): Promise<number> {
   if ((flags.degraded === undefined) === (flags.degrade === undefined))
     throw new UsageError('eval needs exactly one of --degraded <dir> (degraded images paired by name) or --degrade <spec> (e.g. noise:25)');
+  if (flags.float && flags.degrade === undefined)
+    throw new UsageError('--float needs --degrade (degraded files on disk are already rounded to their bit depth)');
+  if (flags.float && flags.degrade?.jpeg !== undefined)
+    throw new UsageError('--float keeps the degraded image in float, and a jpeg: step makes it 8-bit: drop one of them');
   const choice = resolveModelChoice(flags);
   const clean = listInputs([cleanDir], ctx.cwd);
   const degradedByStem = new Map<string, string[]>();
@@ -90,7 +97,12 @@ export async function evalCommand(ctx: Context, cleanDir: string, flags: EvalFla
           throw new Error(`cannot read the image: ${reason(e)}`);
         });
         let degraded: ImageBuffer;
-        if (flags.degrade) degraded = await degradeImage(cleanImage, flags.degrade, rngFor(flags.seed, item.name));
+        let input: ImageBuffer | null = null;
+        if (flags.degrade && flags.float) {
+          // the model gets the float image; the degraded row is scored as a viewer sees it (clamped, rounded to 8 bits)
+          input = degradeImageFloat(cleanImage as ImageBuffer<Uint8Array>, flags.degrade, rngFor(flags.seed, item.name));
+          degraded = { ...input, data: convertDepth(input.data, 8) };
+        } else if (flags.degrade) degraded = await degradeImage(cleanImage, flags.degrade, rngFor(flags.seed, item.name));
         else {
           const match = degradedByStem.get(stem(item.name)) ?? [];
           if (match.length !== 1)
@@ -106,7 +118,8 @@ export async function evalCommand(ctx: Context, cleanDir: string, flags: EvalFla
           if ((degraded.channels === 1) !== (cleanImage.channels === 1))
             throw new Error(`the degraded image ${path} has ${degraded.channels} channels, the clean one ${cleanImage.channels}`);
         }
-        const restored = await restorer.restore(ctx, degraded, item.name);
+        let restored = await restorer.restore(ctx, input ?? degraded, item.name);
+        if (restored.data instanceof Float32Array) restored = { ...restored, data: convertDepth(restored.data, 8) }; // BasicSR tensor2img: clamp, round
         const row: EvalRow = {
           name: item.name,
           width: cleanImage.width,
@@ -140,7 +153,13 @@ export async function evalCommand(ctx: Context, cleanDir: string, flags: EvalFla
       degradation: flags.degrade ? formatDegradeSpec(flags.degrade) : null,
       degradedDir: flags.degraded ?? null,
       seed: flags.degrade ? flags.seed : null,
-      protocol: { metrics: 'BasicSR calculate_psnr / calculate_ssim on 8-bit values', cropBorder: flags.cropBorder, testYChannel: Boolean(flags.y) },
+      float: Boolean(flags.float),
+      protocol: {
+        metrics: 'BasicSR calculate_psnr / calculate_ssim on 8-bit values',
+        modelInput: flags.float ? 'float: degraded in float, not clipped or rounded' : '8-bit: degraded, clipped and rounded as a file',
+        cropBorder: flags.cropBorder,
+        testYChannel: Boolean(flags.y),
+      },
       images: rows.map((r) => ({ ...r, degraded: s(r.degraded), restored: s(r.restored) })),
       mean: means && { degraded: s(means.degraded), restored: s(means.restored) },
       failed: failures,
