@@ -78,12 +78,23 @@ const BACKEND_CHOICES = {
    * Forms that keep to the kernels tfjs-backend-wasm runs through XNNPACK instead of its scalar fallbacks: the
    * transposed attention as plain 2-D matMuls (its BatchMatMul uses XNNPACK only for a batch of 1 with neither
    * operand transposed, and MDTA's batched q·kᵀ ran 15× slower than that), MDTA's q, k, v from thirds of its
-   * weights, and the exact GELU from abs/elu/div and products (its Erf is a scalar libm call, up to 35 ns an
-   * element). On webgl, webgpu and cpu the batched products and erf are single fast kernels. tensorflow takes these
+   * weights. On webgl, webgpu and cpu the batched products are single fast kernels. tensorflow takes these
    * forms too: with the weight halves, the official Restormer's 256² forward took 2.87 s of CPU time against 3.42 s
    * before (1.19×, the two builds alternating in one process; AnyIR 1.03×; benchmarks/results/ops.md, 2026-11-30).
    */
   xnnpackForms: ['wasm', 'tensorflow'],
+  /**
+   * The backend's Erf is a scalar libm call (wasm: up to 35 ns an element on a trained model's activations): core's
+   * `gelu` then takes an erf-free form of 17 element-wise ops where the data calls for it (see `gelu`). tensorflow's
+   * Erf is a vectorised kernel: the plain ½x(1 + erf(x/√2)).
+   */
+  scalarErf: ['wasm'],
+  /**
+   * Products with a transposed operand instead of transposing a tensor first: the transposed attention on NHWC
+   * matrices (qᵀ·k and v·Aᵀ as BLAS flags). On tensorflow the transposes of the other layouts cost more than the
+   * attention products themselves; tfjs-backend-wasm runs a transposed BatchMatMul as a scalar loop.
+   */
+  transposedMatMul: ['tensorflow'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

@@ -29,8 +29,9 @@ async function run(layout: Layout, inputs: tf.Tensor[], t: tf.Tensor, heads: num
   return out;
 }
 
-describe('transposedAttention layouts (batched: webgl, webgpu, cpu; matrices: wasm, tensorflow)', () => {
-  it('wasm and tensorflow take the 2-D matrices layout (xnnpackForms), the other backends the batched one', () => {
+describe('transposedAttention layouts (batched: webgl, webgpu, cpu; matrices: wasm; nhwc: tensorflow)', () => {
+  it('tensorflow takes the nhwc layout (transposedMatMul), wasm the 2-D matrices one (xnnpackForms), the other backends the batched one', () => {
+    expect(backendsPreferring('transposedMatMul')).toEqual(['tensorflow']);
     expect(backendsPreferring('xnnpackForms')).toEqual(['wasm', 'tensorflow']);
   });
 
@@ -41,21 +42,22 @@ describe('transposedAttention layouts (batched: webgl, webgpu, cpu; matrices: wa
     [1, 6, 6, 16, 4],
     [2, 3, 5, 6, 2],
   ];
-  for (const [b, h, w, c, heads] of shapes)
-    for (const separate of [false, true])
-      it(`'matrices' equals 'batched' in value and gradients (${separate ? '[q, k, v]' : 'qkv'}, B=${b}, ${h}×${w}, C=${c}, ${heads} heads)`, () =>
-        expectNoLeaks(async () => {
-          const qkv = tf.randomNormal([b, h, w, 3 * c], 0, 1, 'float32', 3 + c);
-          const inputs = separate ? (tf.split(qkv, 3, 3) as tf.Tensor[]) : [qkv];
-          const t = tf.randomUniform([heads, 1, 1], 0.5, 2, 'float32', 7);
-          const a = await run('batched', inputs, t, heads);
-          const m = await run('matrices', inputs, t, heads);
-          expect(m.length).toBe(separate ? 5 : 3);
-          for (let i = 0; i < a.length; i++) expect(worst(m[i]!, a[i]!), `output/gradient ${i}`).toBeLessThanOrEqual(1);
-          tf.dispose([qkv, inputs, t]);
-        }));
+  for (const other of ['matrices', 'nhwc'] as const)
+    for (const [b, h, w, c, heads] of shapes)
+      for (const separate of [false, true])
+        it(`'${other}' equals 'batched' in value and gradients (${separate ? '[q, k, v]' : 'qkv'}, B=${b}, ${h}×${w}, C=${c}, ${heads} heads)`, () =>
+          expectNoLeaks(async () => {
+            const qkv = tf.randomNormal([b, h, w, 3 * c], 0, 1, 'float32', 3 + c);
+            const inputs = separate ? (tf.split(qkv, 3, 3) as tf.Tensor[]) : [qkv];
+            const t = tf.randomUniform([heads, 1, 1], 0.5, 2, 'float32', 7);
+            const a = await run('batched', inputs, t, heads);
+            const m = await run(other, inputs, t, heads);
+            expect(m.length).toBe(separate ? 5 : 3);
+            for (let i = 0; i < a.length; i++) expect(worst(m[i]!, a[i]!), `output/gradient ${i}`).toBeLessThanOrEqual(1);
+            tf.dispose([qkv, inputs, t]);
+          }));
 
-  for (const layout of ['batched', 'matrices'] as const) {
+  for (const layout of ['batched', 'matrices', 'nhwc'] as const) {
     it(`${layout}: [q, k, v] gives what qkv gives, and consumeQkv frees all three`, () =>
       expectNoLeaks(async () => {
         const qkv = tf.randomNormal([1, 4, 4, 12], 0, 1, 'float32', 9);

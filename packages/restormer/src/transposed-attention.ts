@@ -10,11 +10,11 @@ export interface TransposedAttentionOptions {
    */
   consumeQkv?: boolean;
   /**
-   * How the products are laid out: 'auto' (default) takes 'matrices' where core `prefers('xnnpackForms')` (wasm)
-   * and 'batched' elsewhere. Both compute the same function (to float rounding) with the same gradients; the
-   * option exists for tests and measurements.
+   * How the products are laid out: 'auto' (default) takes 'nhwc' where core `prefers('transposedMatMul')`
+   * (tensorflow), 'matrices' where it `prefers('xnnpackForms')` (wasm) and 'batched' elsewhere. All compute the same
+   * function (to float rounding) with the same gradients; the option exists for tests and measurements.
    */
-  layout?: 'auto' | 'batched' | 'matrices';
+  layout?: 'auto' | 'batched' | 'matrices' | 'nhwc';
 }
 
 /** q, k and v as one [B,H,W,3C] tensor (consecutive blocks of C channels), or as three [B,H,W,C] tensors. */
@@ -59,6 +59,14 @@ function inverseRowNorms(t: tf.Tensor): tf.Tensor {
  *   transposing rows of k_cf); the output's block-diagonal product spends heads× the multiply-adds of per-head
  *   products but is one call, no channel slices of v and no transpose back (at most 8 heads, on levels whose H·W
  *   is 1/16–1/64 of level 1's).
+ * - 'nhwc' (tensorflow): no transpose at all. q, k, v stay [B, N, C] as NHWC lays them out (one channel split of qkv,
+ *   or none when they come as three tensors); the Gram of all C channels is one batched product with its first
+ *   operand transposed (qᵀ·k, [B,C,C]: a BLAS flag, not a copy, where the backend's BatchMatMul takes it natively),
+ *   the norms are sums over N, entries outside each head's d×d block get −∞ before the softmax (so they come out 0,
+ *   with zero gradient), and the output is v·Aᵀ ([B,N,C]·[B,C,C]ᵀ, second operand transposed) straight in NHWC.
+ *   With n heads the two products spend n× the multiply-adds of per-head ones (negligible: those levels have 1/16–1/64
+ *   of level 1's pixels); on tensorflow the transposes of the other layouts cost more than Restormer's attention
+ *   products themselves (benchmarks/results/ops.md).
  * Each stage's tensors are freed once the next has them (this bounds the working set, not the values).
  */
 export function transposedAttention(qkv: QkvInput, temperature: tf.Tensor, heads: number, opts: TransposedAttentionOptions = {}): tf.Tensor {
@@ -77,12 +85,42 @@ export function transposedAttention(qkv: QkvInput, temperature: tf.Tensor, heads
   }
   if (temperature.size !== heads)
     throw new ShapeError(`transposedAttention: temperature must hold one value per head (${heads}), got shape ${fmtShape(temperature.shape)}`);
-  const layout = opts.layout && opts.layout !== 'auto' ? opts.layout : prefers('xnnpackForms') ? 'matrices' : 'batched';
+  const layout = opts.layout && opts.layout !== 'auto' ? opts.layout : prefers('transposedMatMul') ? 'nhwc' : prefers('xnnpackForms') ? 'matrices' : 'batched';
   const inputs = parts ?? [qkv as tf.Tensor];
   const consume = () => {
     if (opts.consumeQkv) for (const t of inputs) t.dispose();
   };
+  if (layout === 'nhwc') return nhwc(inputs, temperature, heads, consume);
   return layout === 'matrices' ? matrices(inputs, temperature, heads, consume) : batched(inputs, temperature, heads, consume);
+}
+
+/** The 'nhwc' layout: batched products with transposed operands on [B, N, C], a head mask instead of per-head products. */
+function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+  const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
+  const c = inputs.length === 3 ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
+  const d = c / n;
+  const [q, k, v] = tf.tidy(() =>
+    inputs.length === 3 ? inputs.map((t) => tf.reshape(t, [b, h * w, c])) : tf.split(tf.reshape(inputs[0]!, [b, h * w, 3 * c]), 3, 2),
+  ) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  consume();
+  const attn = tf.tidy(() => {
+    // F.normalize over N, folded into the logits: q̂ᵀk̂ = diag(1/‖q‖)·(qᵀk)·diag(1/‖k‖)
+    const inv = (t: tf.Tensor) => tf.div(1, tf.sqrt(tf.maximum(tf.sum(tf.square(t), 1), 1e-24))); // [B,C]
+    const gram = tf.matMul(q, k, true, false); // [B,C,C]
+    // per row: its head's temperature (temperature[head] for the d rows of that head)
+    const tRows = n === 1 ? tf.reshape(temperature, [1, 1, 1]) : tf.reshape(tf.tile(tf.reshape(temperature, [n, 1]), [1, d]), [1, c, 1]);
+    let logits = tf.mul(tf.mul(gram, tf.mul(tf.expandDims(inv(q), 2), tRows)), tf.expandDims(inv(k), 1));
+    if (n > 1) {
+      // −∞ outside the head blocks: kron(I_n, 1_{d×d}) − 1 scaled
+      const block = tf.reshape(tf.mul(tf.reshape(tf.eye(n), [n, 1, n, 1]), tf.ones([1, d, 1, d])), [1, c, c]);
+      logits = tf.add(logits, tf.mul(tf.sub(block, 1), 1e30));
+    }
+    return tf.softmax(logits, -1);
+  });
+  tf.dispose([q, k]);
+  const out = tf.tidy(() => tf.reshape(tf.matMul(v, attn, false, true), [b, h, w, c]));
+  tf.dispose([v, attn]);
+  return out;
 }
 
 /** The 'batched' layout: [3,B,C,N] parts, batched matMuls over [B, heads]. */

@@ -9,7 +9,7 @@ function need4(op: string, x: tf.Tensor): asserts x is tf.Tensor4D {
 /**
  * Exact GELU, 0.5·x·(1 + erf(x/√2)) (PyTorch's default, not the tanh approximation).
  *
- * Where core `prefers('xnnpackForms')` (wasm) the form depends on the data. tfjs-backend-wasm's Erf is a scalar libm
+ * Where core `prefers('scalarErf')` (wasm) the form depends on the data. tfjs-backend-wasm's Erf is a scalar libm
  * call: ~4 ns an element while |x/√2| < 1.25, 17–19 ns beyond, plus branch misses where both occur; on activations
  * of spread ~1 (trained weights) that made the exact GELU 2–4× slower than on the small activations of untrained
  * weights. When more than 2 % of a strided sample of x (≤ 4096 values) lies beyond, GELU is computed as
@@ -19,7 +19,7 @@ function need4(op: string, x: tf.Tensor): asserts x is tf.Tensor4D {
  * is the exact Φ(x) + x·φ(x) either way.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  if (!prefers('xnnpackForms')) return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
+  if (!prefers('scalarErf')) return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
   return geluWasm(x) as T;
 }
 

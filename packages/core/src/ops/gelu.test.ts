@@ -26,7 +26,7 @@ function erf64(z: number): number {
 const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
 const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
 
-describe(`gelu (${backendsPreferring('xnnpackForms').join(', ')}: relu − ½|x|·erfc from element-wise ops for spread-out x; elsewhere tf.erf)`, () => {
+describe(`gelu (${backendsPreferring('scalarErf').join(', ')}: relu − ½|x|·erfc from element-wise ops for spread-out x; elsewhere tf.erf)`, () => {
   it('matches float64 GELU to 1e-6 absolute on [−10, 10] (and is exactly 0 at 0)', () =>
     expectNoLeaks(async () => {
       const x = tf.linspace(-10, 10, 20001);
