@@ -124,26 +124,37 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     );
     const fAtt = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
     const fGate = consume(xGate, (t) => this.run(this.gatedcnn, t, training));
-    // Spatial fusion: block concat, attention-derived half first.
-    const fS = tf.tidy(() => tf.concat([tf.add(fAtt, tf.sigmoid(fGate)), tf.add(fGate, tf.sigmoid(fAtt))], 3));
-    // Frequency fusion, then repeat_interleave(2) along channels: channels 2j and 2j+1 both hold channel j.
-    const fF = free(
-      tf.tidy(() => {
-        const col = tf.reshape(this.frequencySum(fAtt, fGate), [b * hh * ww, h, 1]);
-        return tf.reshape(tf.concat([col, col], 2), [b, hh, ww, c]);
-      }),
+    // The fusion folded into project_out (a 1×1 conv, W [C_in, C_out], bias b). With A₁ = F_att + σ(F_gate) and
+    // A₂ = F_gate + σ(F_att) (F_s = [A₁, A₂], attention half first), F = irfft2(rfft2(F_att) + rfft2(F_gate)) (F_f =
+    // repeat_interleave₂(F): input channels 2j and 2j+1 both hold F_j), W₁ = W[:h], W₂ = W[h:], W' = W[0::2] + W[1::2]:
+    //   project_out(λ·F_s + (1 − λ)·F_f) = A₁·(λW₁) + A₂·(λW₂) + F·((1 − λ)W') + b,
+    // three h → C products instead of a channel concat, an interleave (each a copy of a [B,H,W,C] tensor) and four
+    // element-wise passes before one C → C product. Same function and gradients (to float rounding).
+    const n = b * hh * ww;
+    const flat = (t: tf.Tensor) => tf.reshape(t, [n, h]) as tf.Tensor2D;
+    const a1 = tf.tidy(() => flat(tf.add(fAtt, tf.sigmoid(fGate))));
+    const a2 = tf.tidy(() => flat(tf.add(fGate, tf.sigmoid(fAtt))));
+    const f = free(
+      tf.tidy(() => flat(this.frequencySum(fAtt, fGate))),
       fAtt,
       fGate,
     );
-    const fuse = free(
+    return free(
       tf.tidy(() => {
         const lam = this.lam.read();
-        return tf.add(tf.mul(lam, fS), tf.mul(tf.sub(1, lam), fF));
+        const w = tf.reshape(this.projectOut.kernel.read(), [c, c]);
+        const w1 = tf.mul(tf.slice(w, [0, 0], [h, c]), lam);
+        const w2 = tf.mul(tf.slice(w, [h, 0], [h, c]), lam);
+        const wPairs = tf.mul(tf.sum(tf.reshape(w, [h, 2, c]), 1), tf.sub(1, lam));
+        let y = tf.add(tf.add(tf.matMul(a1, w1), tf.matMul(a2, w2)), tf.matMul(f, wPairs));
+        const bias = this.projectOut.biasVar;
+        if (bias) y = tf.add(y, bias.read());
+        return tf.reshape(y, [b, hh, ww, c]);
       }),
-      fS,
-      fF,
+      a1,
+      a2,
+      f,
     );
-    return consume(fuse, (t) => this.run(this.projectOut, t, training));
   }
 
   /** The resolved options, with the gate's complete config (see `partConfig`). */
