@@ -23,6 +23,7 @@ await esbuild.build({
     '@restorekit/train': dist('train'),
     '@restorekit/losses': dist('losses'),
     '@restorekit/metrics': dist('metrics'),
+    '@restorekit/runtime': dist('runtime'),
   },
   logLevel: 'warning',
 });

@@ -8,8 +8,9 @@
 // Protocol (the SwinIR / Restormer Gaussian colour denoising test scripts, which BasicSR-based papers follow):
 // - clean image: the 8-bit PNG as float in [0, 1], RGB;
 // - noisy input: clean + σ/255·N(0, 1), float32, NOT clipped and NOT rounded to 8 bits (as `img_gt + np.random.normal(0,
-//   sigma/255, shape)`); the noise is seeded per image and σ with the project's Rng (seed 1000·σ + index), so every
-//   method sees the same noisy images and the numbers reproduce exactly;
+//   sigma/255, shape)`); the noise is seeded per image with the project's Rng (`Rng.forName(seed, file name)`, --seed,
+//   default 0: what `restorekit eval --degrade noise:σ --float` draws), so every method sees the same noisy images and
+//   the compact rows equal the CLI's numbers;
 // - output: clamped to [0, 1] and rounded to 8 bits (BasicSR `tensor2img`), then PSNR and SSIM (@restorekit/metrics:
 //   BasicSR `calculate_psnr` / `calculate_ssim`, Gaussian 11×11 window) on all three RGB channels, no border crop;
 // - the "noisy" row is the noisy input put through the same clamp + 8-bit rounding (so it is what a viewer sees).
@@ -19,7 +20,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DATASETS, HERE, ROOT, addNoise, listPng, makeModel, pickBackend, readImage, restore, rk, valFiles } from './common.mjs';
+import { DATASETS, HERE, ROOT, addNoise, listPng, makeModel, pickBackend, readImage, rk, valFiles } from './common.mjs';
 
 const args = process.argv.slice(2);
 const arg = (k, d) => {
@@ -157,25 +158,36 @@ const methods = ['noisy', 'gaussian', 'wiener2', 'compact'];
 const perImage = [];
 const sums = Object.fromEntries(SIGMAS.map((s) => [s, Object.fromEntries(methods.map((m) => [m, { psnr: 0, ssim: 0 }]))]));
 let modelMs = 0;
+// Exactly what `restorekit eval <cbsd68> --degrade noise:σ --float --model compact` computes (see the model card): the
+// clean PNG through the runtime's convertDepth, the noise of @restorekit/train's gaussianNoise from Rng.forName(SEED,
+// file name), the model through the runtime's restore (one 512 tile: the CLI's default), 8-bit rounding by convertDepth.
+const SEED = Number(arg('--seed', '0'));
+const { convertDepth, restore: restoreTiled } = rk.runtime;
 for (const [i, f] of files.entries()) {
   const img = await readImage(f);
   const clean255 = { data: img.data.map((v) => Math.round(v * 255)), shape: img.shape };
+  const clean = { data: convertDepth(Uint8Array.from(clean255.data), 32), shape: img.shape };
+  const [h, w] = img.shape;
+  const score8 = async (u8) => {
+    const o = { dataRange: 255 };
+    const im = { data: u8, shape: img.shape };
+    return { psnr: await rk.metrics.psnr(im, clean255, o), ssim: await rk.metrics.ssim(im, clean255, o) };
+  };
   for (const sigma of SIGMAS) {
-    const noisy = addNoise(img, sigma, 1000 * sigma + i);
+    const noisy = rk.train.gaussianNoise({ sigma: sigma / 255 })(clean, rk.train.Rng.forName(SEED, path.basename(f))).image;
     const x = tf.tensor4d(noisy.data, [1, ...img.shape]);
     const row = { image: path.basename(f), sigma };
-    row.noisy = await measure(x, clean255);
+    row.noisy = await score8(convertDepth(noisy.data, 8));
     for (const b of ['gaussian', 'wiener2']) {
       const y = baselines[b].run(x, tuned[b][sigma], sigma);
       row[b] = await measure(y, clean255);
       y.dispose();
     }
     const tm = performance.now();
-    const y = restore(model, noisy);
-    await y.data();
+    const out = await restoreTiled(model, { data: noisy.data, width: w, height: h, channels: 3 }, { tileSize: 512, overlap: 32 });
     modelMs += performance.now() - tm;
-    row.compact = await measure(y, clean255);
-    tf.dispose([x, y]);
+    row.compact = await score8(convertDepth(out.data, 8));
+    tf.dispose([x]);
     for (const m of methods) {
       sums[sigma][m].psnr += row[m].psnr;
       sums[sigma][m].ssim += row[m].ssim;
@@ -190,13 +202,13 @@ const mean = Object.fromEntries(SIGMAS.map((s) => [s, Object.fromEntries(methods
 // ---- report ----
 const outBase = path.resolve(arg('--out', path.join(HERE, 'eval', 'cbsd68')));
 fs.mkdirSync(path.dirname(outBase), { recursive: true });
-const command = `node ${path.relative(ROOT, process.argv[1])} ${args.join(' ')}`.trim();
+const command =
+  `${process.env.RESTOREKIT_BACKEND ? `RESTOREKIT_BACKEND=${process.env.RESTOREKIT_BACKEND} ` : ''}node ${path.relative(ROOT, process.argv[1])} ${args.join(' ')}`.trim();
 const result = {
   dataset: `CBSD68 (${n} images${LIMIT ? `, first ${LIMIT} only` : ''})`,
   weights: path.relative(ROOT, source.split(' (')[0]) + (source.includes(' (') ? ` (${source.split(' (')[1]}` : ''),
   backend,
-  protocol:
-    'clean PNG /255 RGB; noisy = clean + σ/255·N(0,1) float32, no clip, no rounding, seed 1000σ + index (Rng); outputs clamped to [0,1] and rounded to 8 bits; BasicSR PSNR / SSIM on RGB, no border crop',
+  protocol: `clean PNG /255 RGB; noisy = clean + σ/255·N(0,1) float32, no clip, no rounding, noise from Rng.forName(${SEED}, file name); the model on the whole image (the runtime's restore, one 512 tile); outputs clamped to [0,1] and rounded to 8 bits; BasicSR PSNR / SSIM on RGB, no border crop — the same numbers as \`restorekit eval <cbsd68> --degrade noise:σ --float --seed ${SEED} --model compact\``,
   baselines: Object.fromEntries(Object.entries(baselines).map(([k, b]) => [k, { label: b.label, [b.param]: tuned[k] }])),
   mean,
   modelSecondsPerImage: modelMs / 1000 / (n * SIGMAS.length),

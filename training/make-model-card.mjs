@@ -121,7 +121,13 @@ ${vals
   .slice(-6)
   .map((v) => `step ${v.step}: ${v.psnr.toFixed(3)} dB`)
   .join('; ')}.
-**Where it was going:** at export (step ${step}) the run was ${nextEnd ? `inside the cosine cycle that ends at step ${nextEnd}` : 'past its last cycle'};
+**Where it was going:** at export (step ${step}) the run was ${
+  cycleEnds.includes(step)
+    ? `at the end of a cosine cycle (learning rate at its minimum; the next cycle restarts higher and ends at step ${nextEnd ?? '–'})`
+    : nextEnd
+      ? `inside the cosine cycle that ends at step ${nextEnd}`
+      : 'past its last cycle'
+};
 the loss was ${meanLoss(step - 1000, step).toFixed(5)} over steps ${step - 1000}–${step}${lastStep > step ? ` and ${meanLoss(lastStep - 1000, lastStep).toFixed(5)} over steps ${lastStep - 1000}–${lastStep} (the run continued past the export)` : ''}; the validation PSNR
 ${vals.length >= 3 ? `rose by ${(vals[vals.length - 1].psnr - vals[vals.length - 3].psnr).toFixed(2)} dB over the last two validations` : 'had few points yet'} — not converged: longer training (the next cycles of the schedule) should still gain.
 
@@ -157,12 +163,24 @@ nohup nice -n 19 node training/train-default.mjs > training/logs/run.out 2>&1 & 
 # these weights from scratch (empty training/checkpoints/): MAX_STEPS=${step} node training/train-default.mjs, then
 #   node training/export-default.mjs --ckpt training/checkpoints/ckpt-${String(step).padStart(7, '0')}.safetensors
 node training/export-default.mjs${meta['restorekit.checkpoint'] ? ` --ckpt ${meta['restorekit.checkpoint']}` : ''}   # what was run: EMA weights → packages/models/weights/compact-default.safetensors
-node training/eval-cbsd68.mjs --weights packages/models/weights/compact-default.safetensors
+RESTOREKIT_BACKEND=wasm node training/eval-cbsd68.mjs --weights packages/models/weights/compact-default.safetensors
 node training/plot-curve.mjs && node training/make-model-card.mjs
 \`\`\`
 
-The figures above came from \`${evalRes.command}\`. The sampler, the noise and the evaluation are seeded; the tensorflow
-backend's float arithmetic is not bit-reproducible across machines, so a rerun lands close to, not exactly on, these numbers.
+The figures above came from \`${evalRes.command}\` (backend ${evalRes.backend}). The noise and the evaluation are seeded.
+
+**The compact and noisy rows, with the CLI** (one command per σ; no script, no repository needed beyond the images):
+
+\`\`\`sh
+for s in 15 25 50; do npx restorekit eval <CBSD68 folder> --degrade noise:$s --float --model compact --backend wasm; done
+\`\`\`
+
+\`--float\` feeds the model the noisy image in float, not clipped or rounded (the protocol above); the noise of each image comes
+from \`Rng.forName(--seed, file name)\` (seed 0 by default), as in the script. On the same backend the CLI's mean PSNR / SSIM
+are the script's to the last digit (checked on wasm, 2026-11-30; \`packages/cli/src/cli.node.test.ts\` checks the float path against
+a direct computation); on the tensorflow backend expect differences in the third decimal (other float arithmetic). The
+training recipe is data too: \`RECIPES.denoise\` of @restorekit/train, run by \`restorekit train denoise --data <BSD400> --data
+<Kodak 1–20>\` (training/README.md).
 
 ## Limitations
 
