@@ -97,6 +97,8 @@ export interface RuntimeResults {
   tiling: TilingEntry[];
   workers: WorkersEntry[];
   speedup?: number;
+  /** Speed-up of 2 workers over 1 per model of the workers part. */
+  speedups?: Record<string, number>;
   /** Two independent processes running tile forwards vs one alone: what the machine allows two worker threads. */
   ceiling?: { tileSide?: number; aloneMs?: number; pairMs?: number[]; speedup?: number; error?: string };
 }
@@ -605,6 +607,13 @@ async function updateReadme(
       '',
       `Worker threads: \`workers: 2\` ran ${rtw.speedup.toFixed(2)}× as fast as \`workers: 1\` here (${rtw.backend}, ${rtw.workers[0]?.model ?? rtw.model.name}, ${rtw.workers[0]?.imageSide}² in tiles of ${rtw.workers[0]?.tileSize}; [results/runtime.md](results/runtime.md))${
         rtw.ceiling?.speedup ? `, against a ceiling of ${rtw.ceiling.speedup.toFixed(2)}× for two independent processes on this machine's two cores` : ''
+      }${
+        Object.entries(rtw.speedups ?? {}).filter(([k]) => k !== (rtw.workers[0]?.model ?? rtw.model.name)).length
+          ? `; with longer tiles (the pool's per-tile cost weighs less): ${Object.entries(rtw.speedups ?? {})
+              .filter(([k]) => k !== (rtw.workers[0]?.model ?? rtw.model.name))
+              .map(([k, v]) => `${k} ${v.toFixed(2)}×`)
+              .join(', ')}`
+          : ''
       }${
         ref?.workers
           ? `; the reference run on the idle machine: ${Object.entries(ref.workers.speedup)

@@ -9,7 +9,8 @@
  *
  * Worker threads (wasm project only): the same model on a BENCH_WORKERS_SIZE image (default 1024², tiles of 256),
  * `createWorkerPool(model, { workers: 1 | 2, backend: 'wasm' })`, pool start-up and a warm-up restore excluded, timed
- * restores alternating between the two pools, median of 3 each. BENCH_TILES=none runs the workers part alone.
+ * restores alternating between the two pools, median of 3 each, for each model of BENCH_WORKERS_MODELS (default
+ * compact; e.g. compact,drcnet:small). BENCH_TILES=none runs the workers part alone.
  *
  * Writes results/runs/<date>-runtime-<backend>.json and results/runtime-<backend>.json, then the reports. Not a unit test.
  */
@@ -110,7 +111,9 @@ describe('runtime: tiling cost vs image size, and worker threads', () => {
         params: countParams(m.model as never),
         // kept tiling results keep the model they were measured with (the workers entries name theirs)
         ...(res.tiling.length || !previous ? {} : { tiling: previous.tiling, model: previous.model }),
-        ...(res.workers.length || !previous ? {} : { workers: previous.workers, speedup: previous.speedup, ceiling: previous.ceiling }),
+        ...(res.workers.length || !previous
+          ? {}
+          : { workers: previous.workers, speedup: previous.speedup, speedups: previous.speedups, ceiling: previous.ceiling }),
       };
       await writeText(`results/runtime-${backend}.json`, JSON.stringify(merged, null, 2));
       await writeReports();
@@ -158,59 +161,78 @@ describe('runtime: tiling cost vs image size, and worker threads', () => {
       }
     }
     const ws = opts.workersSize ?? 1024;
-    if (backend === 'wasm' && ws > 0) {
-      // Both pools live at once (an idle worker costs no CPU); timed restores alternate 1, 2, 1, 2, ... so that a change in
-      // the machine's load hits both alike; the median of REPS each.
-      const REPS = 3;
-      const img = image(ws);
-      const entries = [1, 2].map((n): WorkersEntry => ({ model: m.name, imageSide: ws, tileSize: 256, workers: n, date: new Date().toISOString(), times: [] }));
-      res.workers.push(...entries);
-      const pools: Awaited<ReturnType<typeof createWorkerPool>>[] = [];
-      try {
-        for (const e of entries) {
-          const t0 = performance.now();
-          const pool = await createWorkerPool(m.model as never, { workers: e.workers, backend: 'wasm', imports: m.imports });
-          e.startMs = performance.now() - t0;
-          pools.push(pool);
-          await pool.restore(image(512), { tileSize: 256, overlap: OVERLAP }); // every worker's first tiles (kernels, allocations)
-        }
-        for (let r = 0; r < REPS; r++)
-          for (const [i, e] of entries.entries()) {
-            const t = performance.now();
-            await pools[i]!.restore(img, { tileSize: 256, overlap: OVERLAP });
-            e.times!.push(performance.now() - t);
+    // BENCH_WORKERS_MODELS: the models of the workers part ('compact' = the smallest model above; 'family:preset' for
+    // others, e.g. drcnet:small, whose tiles take longer, so the pool's per-tile overhead weighs less).
+    const workerModels = (process.env.BENCH_WORKERS_MODELS ?? 'compact').split(',').filter(Boolean);
+    if (backend === 'wasm' && ws > 0)
+      for (const spec of workerModels) {
+        const own = spec === m.name ? null : spec.split(':');
+        const wm = own
+          ? {
+              name: spec,
+              model: (await createModel(own[0]!, { preset: own[1] })) as unknown as tfl.layers.Layer,
+              imports: m.imports.length ? m.imports : [import.meta.resolve('@restorekit/models')],
+            }
+          : m;
+        // Both pools live at once (an idle worker costs no CPU); timed restores alternate 1, 2, 1, 2, ... so that a change in
+        // the machine's load hits both alike; the median of REPS each.
+        const REPS = 3;
+        const img = image(ws);
+        const entries = [1, 2].map(
+          (n): WorkersEntry => ({ model: wm.name, imageSide: ws, tileSize: 256, workers: n, date: new Date().toISOString(), times: [] }),
+        );
+        res.workers.push(...entries);
+        const pools: Awaited<ReturnType<typeof createWorkerPool>>[] = [];
+        try {
+          for (const e of entries) {
+            const t0 = performance.now();
+            const pool = await createWorkerPool(wm.model as never, { workers: e.workers, backend: 'wasm', imports: wm.imports });
+            e.startMs = performance.now() - t0;
+            pools.push(pool);
+            await pool.restore(image(512), { tileSize: 256, overlap: OVERLAP }); // every worker's first tiles (kernels, allocations)
           }
-        for (const e of entries) {
-          e.ms = [...e.times!].sort((a, b) => a - b)[Math.floor(REPS / 2)]!;
-          e.mps = (ws * ws) / 1e6 / (e.ms / 1000);
-          console.log(JSON.stringify(e));
+          for (let r = 0; r < REPS; r++)
+            for (const [i, e] of entries.entries()) {
+              const t = performance.now();
+              await pools[i]!.restore(img, { tileSize: 256, overlap: OVERLAP });
+              e.times!.push(performance.now() - t);
+            }
+          for (const e of entries) {
+            e.ms = [...e.times!].sort((a, b) => a - b)[Math.floor(REPS / 2)]!;
+            e.mps = (ws * ws) / 1e6 / (e.ms / 1000);
+            console.log(JSON.stringify(e));
+          }
+        } catch (err) {
+          for (const e of entries) e.error = (err as Error).message.slice(0, 300);
+        } finally {
+          for (const p of pools) await p.close();
+          if (own) wm.model.dispose();
         }
-      } catch (err) {
-        for (const e of entries) e.error = (err as Error).message.slice(0, 300);
-      } finally {
-        for (const p of pools) await p.close();
+        const [one, two] = entries;
+        if (one?.ms && two?.ms) {
+          res.speedups = { ...res.speedups, [wm.name]: one.ms / two.ms };
+          if (wm === m) res.speedup = one.ms / two.ms;
+        }
+        if (wm !== m) continue;
+        // The machine's ceiling: one process running tile forwards alone, then two such processes at once (no pool,
+        // no messages, no blending). Two cores that share caches and memory bandwidth give less than 2×.
+        try {
+          const side = 256; // the pool's tiles: tileSize includes the overlap
+          const loop = (): Promise<number> =>
+            new Promise((resolve, reject) =>
+              execFile(process.execPath, [fileURLToPath(new URL('../scripts/forward-loop.mjs', import.meta.url)), String(side), '12'], (err, stdout) =>
+                err ? reject(err) : resolve((JSON.parse(stdout.trim().split('\n').at(-1)!) as { msPerForward: number }).msPerForward),
+              ),
+            );
+          const alone = await loop();
+          const pair = await Promise.all([loop(), loop()]);
+          res.ceiling = { tileSide: side, aloneMs: alone, pairMs: pair, speedup: (2 * alone) / ((pair[0]! + pair[1]!) / 2) };
+          console.log(JSON.stringify({ ceiling: res.ceiling }));
+        } catch (err) {
+          res.ceiling = { error: (err as Error).message.slice(0, 300) };
+        }
       }
-      const [one, two] = entries;
-      if (one?.ms && two?.ms) res.speedup = one.ms / two.ms;
-      // The machine's own ceiling: one process running tile forwards alone, then two such processes at once (no pool,
-      // no messages, no blending). Two cores that share caches and memory bandwidth give less than 2×.
-      try {
-        const side = 256; // the pool's tiles: tileSize includes the overlap
-        const loop = (): Promise<number> =>
-          new Promise((resolve, reject) =>
-            execFile(process.execPath, [fileURLToPath(new URL('../scripts/forward-loop.mjs', import.meta.url)), String(side), '12'], (err, stdout) =>
-              err ? reject(err) : resolve((JSON.parse(stdout.trim().split('\n').at(-1)!) as { msPerForward: number }).msPerForward),
-            ),
-          );
-        const alone = await loop();
-        const pair = await Promise.all([loop(), loop()]);
-        res.ceiling = { tileSide: side, aloneMs: alone, pairMs: pair, speedup: (2 * alone) / ((pair[0]! + pair[1]!) / 2) };
-        console.log(JSON.stringify({ ceiling: res.ceiling }));
-      } catch (err) {
-        res.ceiling = { error: (err as Error).message.slice(0, 300) };
-      }
-      await save();
-    }
+    await save();
     m.model.dispose();
     expect(res.tiling.length).toBe(tiles.length * sides.length);
   });
