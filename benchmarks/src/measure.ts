@@ -23,6 +23,17 @@ export interface FlopCount {
 
 const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 const FFT_FRAME = /[/\\](?:packages[/\\]fft|@restorekit[/\\]fft)[/\\]/;
+/**
+ * Whether a matrix product was called by @restorekit/fft's own code: the innermost stack frame outside tfjs is in
+ * the fft package. (Any fft frame further out is not enough: blocks that extend fft's FFTBlock, such as AnyIR's
+ * attention, have its apply() in their stack for every product they run.)
+ */
+function fromFft(stack: string): boolean {
+  const frames = stack.split('\n').slice(1);
+  const first = frames.find((l) => !/@tensorflow|tfjs-core|tfjs-backend|measure\.ts|node:internal/.test(l));
+  return first !== undefined && FFT_FRAME.test(first);
+}
+
 type RunKernel = (name: string, inputs: Record<string, tf.Tensor>, attrs?: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 
 function rss(): number | null {
@@ -90,7 +101,7 @@ export async function countKernels<T>(fn: () => Promise<T>): Promise<{ result: T
       }
     }
     if (f > 0) {
-      if (matmul && FFT_FRAME.test(new Error().stack ?? '')) count.fftFlops += f;
+      if (matmul && fromFft(new Error().stack ?? '')) count.fftFlops += f;
       else count.flops += f;
     }
     const r = rss();

@@ -132,7 +132,7 @@ export interface Reference {
   workers?: { source: number; what: string; speedup: Record<string, number> };
 }
 
-export const DEFAULT_REFERENCE = 'reference/anchors-2026-11-30.json';
+export const DEFAULT_REFERENCE = 'reference/anchors-2026-11-30b.json';
 const COLORS: Record<string, string> = {
   cpu: '#8c564b',
   wasm: '#1f77b4',
@@ -565,8 +565,8 @@ async function updateReadme(
       (ref
         ? `**÷ PyTorch / ÷ ORT** against ${ref.title} (${refFile}, ${ref.date}: ${ref.engines['pytorch-openblas']?.label ?? 'PyTorch'}; ${ref.engines.ort?.label ?? 'ORT'}), `
         : '') +
-      'restorekit time ÷ reference time (lower is better); in parentheses the same ratio from the reference run itself (restorekit 0.1 ' +
-      'measured by the anchors kit minutes after PyTorch and ORT on the idle machine), the fair comparison while this machine is loaded. ' +
+      'restorekit time ÷ reference time (lower is better); in parentheses the same ratio from the reference run itself (restorekit ' +
+      "measured by the anchors kit minutes after PyTorch and ORT on the idle machine: the fair comparison when this suite's own run was loaded). " +
       'Noisy 2-core machine: see the spread and load average in models.md.',
     '',
   );
