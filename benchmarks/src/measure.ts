@@ -5,36 +5,16 @@
  * description of the machine and the device.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { countFlops, type FlopCount as CoreFlopCount } from '@restorekit/core';
 import { isBrowser } from './results-io.js';
 
-/** FLOPs (2 per multiply-add) of one call, split into what the figures count and what they leave out. */
-export interface FlopCount {
-  /** Convolutions (incl. depthwise and transposed) and matrix products outside @restorekit/fft. */
-  flops: number;
-  /** Matrix products run by @restorekit/fft (the DFT as a product on backends without FFT kernels): not in `flops`. */
-  fftFlops: number;
-  /** Kernels that ran (every kernel, counted or not). */
-  kernels: number;
+/** @restorekit/core's FLOP count (the one definition, shared with `restorekit bench`) plus the process RSS. */
+export interface FlopCount extends CoreFlopCount {
   /** Highest process RSS seen at a kernel call (Node only), bytes. */
   rssPeak: number | null;
   /** Process RSS before the call, bytes (Node only). */
   rssBefore: number | null;
 }
-
-const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
-const FFT_FRAME = /[/\\](?:packages[/\\]fft|@restorekit[/\\]fft)[/\\]/;
-/**
- * Whether a matrix product was called by @restorekit/fft's own code: the innermost stack frame outside tfjs is in
- * the fft package. (Any fft frame further out is not enough: blocks that extend fft's FFTBlock, such as AnyIR's
- * attention, have its apply() in their stack for every product they run.)
- */
-function fromFft(stack: string): boolean {
-  const frames = stack.split('\n').slice(1);
-  const first = frames.find((l) => !/@tensorflow|tfjs-core|tfjs-backend|measure\.ts|node:internal/.test(l));
-  return first !== undefined && FFT_FRAME.test(first);
-}
-
-type RunKernel = (name: string, inputs: Record<string, tf.Tensor>, attrs?: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 
 function rss(): number | null {
   if (isBrowser) return null;
@@ -43,78 +23,18 @@ function rss(): number | null {
 }
 
 /**
- * Runs `fn` with every kernel call counted: FLOPs of Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D,
- * Conv2DBackpropInput (transposed conv, or a conv's input gradient), the filter gradients Conv2DBackpropFilter and
- * DepthwiseConv2dNativeBackpropFilter/Input (training steps), BatchMatMul and _FusedMatMul from their input shapes and attributes (the same
- * definition as the anchors' TorchDispatchMode count: convolutions and matrix products; norms, elementwise ops and FFTs
- * are not counted), and the process RSS sampled at each call. Matrix products called from @restorekit/fft are counted
- * apart (`fftFlops`), found by the call stack.
+ * Runs `fn` with every kernel call counted by @restorekit/core's `countFlops` (convolutions, their gradients and
+ * matrix products from the kernels' shapes; products called by @restorekit/fft's code apart; norms, element-wise ops
+ * and FFTs not counted — the anchors' TorchDispatchMode definition), and the process RSS sampled at each call.
  */
 export async function countKernels<T>(fn: () => Promise<T>): Promise<{ result: T; count: FlopCount }> {
-  const engine = tf.engine() as unknown as { runKernel: RunKernel };
-  const original = engine.runKernel;
-  const count: FlopCount = { flops: 0, fftFlops: 0, kernels: 0, rssPeak: rss(), rssBefore: rss() };
-  const stackLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 64;
-  engine.runKernel = function (this: unknown, name, inputs, attrs) {
-    const out = original.call(this, name, inputs, attrs);
-    count.kernels++;
-    const y = Array.isArray(out) ? out[0]! : out;
-    let f = 0;
-    let matmul = false;
-    switch (name) {
-      case 'Conv2D':
-      case 'FusedConv2D': {
-        const w = inputs.filter!.shape; // [fh, fw, inC, outC]
-        f = 2 * prod(y.shape) * w[0]! * w[1]! * w[2]!;
-        break;
-      }
-      case 'DepthwiseConv2dNative':
-      case 'FusedDepthwiseConv2D': {
-        const w = inputs.filter!.shape; // [fh, fw, inC, multiplier]
-        f = 2 * prod(y.shape) * w[0]! * w[1]!;
-        break;
-      }
-      case 'Conv2DBackpropInput': {
-        const w = inputs.filter!.shape; // [fh, fw, outC of the transposed conv, its inC]
-        f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]! * w[2]!;
-        break;
-      }
-      case 'Conv2DBackpropFilter': {
-        const w = attrs!.filterShape as number[]; // [fh, fw, inC, outC]
-        f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]! * w[2]!;
-        break;
-      }
-      case 'DepthwiseConv2dNativeBackpropInput':
-      case 'DepthwiseConv2dNativeBackpropFilter': {
-        const w = (attrs!.filterShape ?? inputs.filter?.shape) as number[]; // [fh, fw, inC, multiplier]
-        f = 2 * prod(inputs.dy!.shape) * w[0]! * w[1]!;
-        break;
-      }
-      case 'BatchMatMul':
-      case '_FusedMatMul': {
-        const a = inputs.a!.shape;
-        const k = attrs?.transposeA ? a[a.length - 2]! : a[a.length - 1]!;
-        f = 2 * prod(y.shape) * k;
-        matmul = true;
-        break;
-      }
-    }
-    if (f > 0) {
-      if (matmul && fromFft(new Error().stack ?? '')) count.fftFlops += f;
-      else count.flops += f;
-    }
+  const before = rss();
+  let peak = before;
+  const { result, count } = await countFlops(fn, () => {
     const r = rss();
-    if (r !== null && r > count.rssPeak!) count.rssPeak = r;
-    return out;
-  };
-  try {
-    const result = await fn();
-    return { result, count };
-  } finally {
-    engine.runKernel = original;
-    Error.stackTraceLimit = stackLimit;
-  }
+    if (r !== null && (peak === null || r > peak)) peak = r;
+  });
+  return { result, count: { ...count, rssPeak: peak, rssBefore: before } };
 }
 
 export interface TimingStats {
