@@ -19,7 +19,7 @@ describe('RegionNorm (official RN_L)', () => {
     // everywhere, which made this test flaky (CI stop 22, wasm).
     rn.build(z.shape);
     let seed = 11;
-    for (const c of [rn.conv1, rn.gammaConv, rn.betaConv]) for (const w of c.weights) w.write(tf.randomNormal(w.shape, 0, 0.4, 'float32', seed++));
+    for (const c of [rn.conv1, rn.gammaConv, rn.betaConv]) for (const w of c.weights) w.write(tf.randomNormal(w.read().shape, 0, 0.4, 'float32', seed++));
     const y = rn.apply(z) as tf.Tensor;
     const mask = rn.regionMask(z);
     const M = await tf.tidy(() => tf.sigmoid(rn.conv1.apply(tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3)) as tf.Tensor)).data();
