@@ -9,7 +9,10 @@ describe('countFlops / calledFromFft', () => {
     const w = tf.tidy(() => tf.variable(tf.randomNormal([3, 3, 4, 5], 0, 1, 'float32', 2)));
     const xv = tf.variable(x);
     const { count } = await countFlops(async () => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.conv2d(xv as unknown as tf.Tensor4D, w as unknown as tf.Tensor4D, 1, 'same')) as tf.Scalar, [w, xv]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.conv2d(xv as unknown as tf.Tensor4D, w as unknown as tf.Tensor4D, 1, 'same')) as tf.Scalar,
+        [w, xv],
+      );
       tf.dispose([value, Object.values(grads)]);
     });
     const forward = 2 * 8 * 6 * 3 * 3 * 4 * 5;
