@@ -44,7 +44,7 @@ const card = `# Model card: \`compact\` / \`default\` — blind colour Gaussian 
 | | |
 |---|---|
 | file | \`compact-default.safetensors\` (${(wbytes.length / 1e6).toFixed(2)} MB, float32, PyTorch \`state_dict\` names) |
-| model | \`createModel('compact')\`, preset \`default\` (@restorekit/models, \`src/compact.ts\`) |
+| model | \`createModel('compact', { pretrained: true })\`, preset \`default\` (@restorekit/models, \`src/compact.ts\`) |
 | parameters | ${Number(908292).toLocaleString('en-US')} |
 | task | blind removal of additive white Gaussian noise from sRGB colour images, σ ∈ [0, 50] (on the 0–255 scale); input and output NHWC RGB in [0, 1] |
 | weights | EMA (decay ${recipe.ema}) of training step ${step.toLocaleString('en-US')}${valAt(step) ? ` (validation PSNR ${valAt(step).psnr.toFixed(2)} dB on Kodak 21–24 at σ 25)` : ''} |
@@ -57,12 +57,12 @@ const card = `# Model card: \`compact\` / \`default\` — blind colour Gaussian 
 \`\`\`js
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { createModel, compactWeightsUrl } from '@restorekit/models';
+import { createModel } from '@restorekit/models';
 
 await tf.setBackend('wasm');
-// The file ships in the package's weights/ folder; compactWeightsUrl() is its URL (a file URL in Node, an asset URL
-// under bundlers; in a page without a bundler, any URL that serves the file works, e.g. a CDN copy of the package).
-const model = await createModel('compact', { weights: compactWeightsUrl() });
+// pretrained: the file in the package's weights/ folder, at compactWeightsUrl() (a file URL in Node, an asset URL under
+// bundlers; in a page without a bundler, pass weights: <any URL that serves the file>, e.g. a CDN copy of the package).
+const model = await createModel('compact', { pretrained: true });
 const noisy = tf.tensor4d(pixels, [1, height, width, 3]); // RGB in [0, 1]
 const clean = tf.clipByValue(model.apply(noisy), 0, 1);
 \`\`\`

@@ -60,4 +60,26 @@ describe('compact default weights (packages/models/weights/compact-default.safet
       model.dispose();
     }, 'default weights');
   });
+
+  it('createModel(compact, { pretrained: true }) loads them (the same numbers as weights: compactWeightsUrl()); presets without shipped weights say which have them', async () => {
+    await expectNoLeaks(async () => {
+      const a = await createModel('compact', { pretrained: true });
+      const b = await createModel('compact', { weights: compactWeightsUrl() });
+      const r = await createModel('compact');
+      const x = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 3);
+      const [ya, yb, yr] = [a, b, r].map((m) => m.apply(x) as tf.Tensor);
+      expect(Array.from(await ya!.data())).toEqual(Array.from(await yb!.data()));
+      // the random initialisation (β = γ = 0: identity blocks) gives another output
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(ya!, yr!))));
+      expect((await diff.data())[0]).toBeGreaterThan(1e-3);
+      diff.dispose();
+      tf.dispose([x, ya, yb, yr]);
+      for (const m of [a, b, r]) m.dispose();
+    }, 'pretrained');
+    await expect(createModel('compact', { preset: 'tiny', pretrained: true })).rejects.toThrow(
+      /preset 'tiny' ships no trained weights \(presets that do: compact:default\)/,
+    );
+    await expect(createModel('compact', { pretrained: true, weights: WEIGHTS })).rejects.toThrow(/either weights or pretrained/);
+    await expect(createModel('compact', { pretrained: 'yes' as never })).rejects.toThrow(/pretrained must be true or false/);
+  });
 });

@@ -310,6 +310,7 @@ export const compactPresets: Record<string, ModelPreset> = {
       'Shipped blind colour Gaussian denoiser (σ ∈ [0, 50]): PixelUnshuffle 2, widths 24/48/96/192, one NAF block per encoder and decoder level at 1/2, 1/4, 1/8 resolution, two at 1/16',
     config: base,
     params: 908_292,
+    pretrained: () => compactWeightsUrl(),
   },
   tiny: {
     description: 'Tiny compact net for tests (width 8, one NAF block per level and in the middle)',
@@ -322,7 +323,7 @@ export const compactPresets: Record<string, ModelPreset> = {
  * Where the `default` preset's trained weights are: `weights/compact-default.safetensors` in this package (see
  * weights/MODEL_CARD.md), as a URL next to this module — a file URL in Node, an asset URL under bundlers that follow
  * `new URL('…', import.meta.url)` (Vite, webpack 5), fetchable in browsers:
- * `await createModel('compact', { weights: compactWeightsUrl() })`.
+ * `await createModel('compact', { weights: compactWeightsUrl() })`, or simply `createModel('compact', { pretrained: true })`.
  */
 export function compactWeightsUrl(): URL {
   if (import.meta.url) return new URL('../weights/compact-default.safetensors', import.meta.url);

@@ -18,6 +18,8 @@ export interface ModelPreset {
   config: Record<string, unknown>;
   /** Exact PyTorch parameter count of this configuration, where known. */
   params?: number;
+  /** Where this preset's shipped trained weights are (`createModel(name, { preset, pretrained: true })`), if it has any. */
+  pretrained?: () => CheckpointSource;
 }
 
 /**
@@ -74,6 +76,12 @@ export interface CreateModelOptions {
    * are unwrapped. A checkpoint that does not fit the model throws `WeightsError` listing every problem.
    */
   weights?: CheckpointSource | Record<string, unknown>;
+  /**
+   * Load the trained weights that ship with the preset (e.g. `compact`'s `default`: @restorekit/models'
+   * weights/compact-default.safetensors). A preset without shipped weights is a `ConfigError` naming those that have
+   * them; `weights` and `pretrained` together are one too. Without either, the weights are the random initialisation.
+   */
+  pretrained?: boolean;
   /** Options overriding the preset's config (e.g. { name: 'my_restormer' }); unknown ones are errors. */
   [override: string]: unknown;
 }
@@ -92,14 +100,29 @@ function isStateDict(w: unknown): w is Record<string, unknown> {
 
 /**
  * `await createModel('restormer', { preset: 'official', weights: 'real_denoising.pth' })`: builds the family's model from
- * a preset plus overrides, and loads `weights` strictly when given. Async because reading a checkpoint is; the model
+ * a preset plus overrides, and loads `weights` strictly when given (`pretrained: true`: the preset's shipped weights,
+ * e.g. `createModel('compact', { pretrained: true })`). Async because reading a checkpoint is; the model
  * classes themselves (`new Restormer({...})`) are there for synchronous construction. A failed load disposes the model.
  */
 export async function createModel<N extends string>(name: N, opts: CreateModelOptions = {}): Promise<ModelOf<N>> {
   const spec = getModelSpec(name);
-  const { preset = spec.defaultPreset, weights, ...overrides } = opts;
+  const { preset = spec.defaultPreset, weights: given, pretrained, ...overrides } = opts;
   const p = spec.presets[preset];
   if (!p) throw new RegistryError(`model '${name}' has no preset '${preset}' (presets: ${Object.keys(spec.presets).join(', ')})`);
+  if (pretrained !== undefined && typeof pretrained !== 'boolean')
+    throw new ConfigError(`createModel: pretrained must be true or false, got ${JSON.stringify(pretrained)}`);
+  if (pretrained && given !== undefined) throw new ConfigError(`createModel('${name}'): give either weights or pretrained: true, not both`);
+  if (pretrained && !p.pretrained) {
+    const withWeights = [...specs.values()].flatMap((s) =>
+      Object.entries(s.presets)
+        .filter(([, q]) => q.pretrained)
+        .map(([k]) => `${s.name}:${k}`),
+    );
+    throw new ConfigError(
+      `createModel('${name}'): preset '${preset}' ships no trained weights (presets that do: ${withWeights.join(', ') || 'none'}); pass weights: <file or URL> instead`,
+    );
+  }
+  const weights = pretrained ? p.pretrained!() : given;
   const model = spec.create({ ...p.config, ...overrides });
   if (weights !== undefined) {
     try {
