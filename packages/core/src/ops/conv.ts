@@ -56,6 +56,16 @@ function depthwiseFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: P
 }
 
 /**
+ * dL/dW of a valid conv with input `x` and output gradient `dy`: the backend's Conv2DBackpropFilter kernel where it
+ * has one (and the settings allow it), else products of shifted windows (`conv2dFilterGradForward`).
+ */
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: readonly number[], stride: Pair): tf.Tensor4D {
+  if (native('Conv2DBackpropFilter'))
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad: 'valid', dataFormat: 'NHWC', filterShape } as never) as tf.Tensor4D;
+  return conv2dFilterGradForward(x, dy, [filterShape[0]!, filterShape[1]!], stride);
+}
+
+/**
  * Inserts (s-1) zeros between the rows/cols of dy (the spacing of a strided conv's transpose).
  * Rank-4 ops only: webgl cannot compile rank-6 pads.
  */
@@ -187,15 +197,7 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
           const g = dy as tf.Tensor4D;
           const xp = padInput(xs, p);
           const dx = crop(tf.conv2dTranspose(g, ws, xp.shape, s, 'valid'), p, xs.shape);
-          const dw = native('Conv2DBackpropFilter')
-            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xp, dy: g }, {
-                strides: s,
-                pad: 'valid',
-                dataFormat: 'NHWC',
-                filterShape: ws.shape,
-              } as never) as tf.Tensor4D)
-            : conv2dFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], s);
-          return [dx, dw];
+          return [dx, filterGrad(xp, g, ws.shape, s)];
         }),
     };
   }) as never);
@@ -296,15 +298,7 @@ export function convTranspose2dValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: num
         // y = convT(x, w) is the input-gradient of a conv from y-space, so dx is that conv and
         // dw is that conv's filter gradient with the roles of input and output swapped.
         const dx = conv2dForward(g, ws, s);
-        const dw = native('Conv2DBackpropFilter')
-          ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: g, dy: xs }, {
-              strides: s,
-              pad: 'valid',
-              dataFormat: 'NHWC',
-              filterShape: ws.shape,
-            } as never) as tf.Tensor4D)
-          : conv2dFilterGradForward(g, xs, [ws.shape[0], ws.shape[1]], s);
-        return [dx, dw];
+        return [dx, filterGrad(g, xs, ws.shape, s)];
       },
     };
   }) as never);
