@@ -58,29 +58,12 @@ fs.writeFileSync(path.join(LOG_DIR, `recipe-${PRESET}.json`), JSON.stringify({ .
 // ---- data: everything preloaded as float32 HWC in [0, 1] ----
 const t0 = Date.now();
 const { kodak, bsd } = trainFiles();
-const perms = [
-  [0, 1, 2],
-  [0, 2, 1],
-  [1, 0, 2],
-  [1, 2, 0],
-  [2, 0, 1],
-  [2, 1, 0],
-];
-const permute = (img, p) => {
-  const out = new Float32Array(img.data.length);
-  for (let i = 0; i < out.length; i += 3) {
-    out[i] = img.data[i + p[0]];
-    out[i + 1] = img.data[i + p[1]];
-    out[i + 2] = img.data[i + p[2]];
-  }
-  return { data: out, shape: img.shape };
-};
 const images = [];
 for (const f of bsd) images.push({ gt: await readImage(f) });
 for (const f of kodak) {
   const img = await readImage(f);
-  for (const p of perms) {
-    const gt = permute(img, p);
+  for (const p of rk.train.RGB_PERMUTATIONS) {
+    const gt = rk.train.permuteChannels(img, p);
     for (let r = 0; r < RECIPE.data.kodakRepeats; r++) images.push({ gt });
   }
 }

@@ -35,7 +35,7 @@ export { jpegCompression, jpegRoundTrip } from './degrade-jpeg.js';
 export type { JpegCompressionOptions } from './degrade-jpeg.js';
 export { oneOf, maybe, shuffled, DEGRADATION_TASK, degradationTasks } from './degrade-random.js';
 export type { NumberOrRange } from './degrade-options.js';
-export { PatchSampler, cropImage, augmentImage } from './sampler.js';
+export { PatchSampler, cropImage, augmentImage, permuteChannels, RGB_PERMUTATIONS } from './sampler.js';
 export type { ImagePair, PatchInfo, PatchSamplerOptions, PatchSamplerState } from './sampler.js';
 export {
   RECIPES,

@@ -4,7 +4,7 @@ import { ConfigError, ShapeError, exportTorchStateDict } from '@restorekit/core'
 import { gaussianNoise, type HostImage } from './degrade.js';
 import { AdamW } from './optimizers.js';
 import { Rng } from './rng.js';
-import { PatchSampler, augmentImage, cropImage } from './sampler.js';
+import { PatchSampler, RGB_PERMUTATIONS, augmentImage, cropImage, permuteChannels } from './sampler.js';
 import { l1, syntheticImage, tinyNet } from './test-helpers.js';
 import { Trainer, type Batch } from './trainer.js';
 
@@ -153,5 +153,16 @@ describe('PatchSampler', () => {
       t.dispose();
       (t.model as { dispose(): void }).dispose();
     }
+  });
+});
+
+describe('permuteChannels / RGB_PERMUTATIONS', () => {
+  it('reorders the channels of every pixel; the 6 orders are distinct, identity first; grey images are refused', () => {
+    const img = { data: Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]), shape: [1, 2, 3] as [number, number, number] };
+    expect(Array.from(permuteChannels(img, [2, 0, 1]).data)).toEqual(Array.from(Float32Array.from([0.3, 0.1, 0.2, 0.6, 0.4, 0.5])));
+    expect(RGB_PERMUTATIONS[0]).toEqual([0, 1, 2]);
+    expect(new Set(RGB_PERMUTATIONS.map((p) => p.join())).size).toBe(6);
+    expect(RGB_PERMUTATIONS.every((p) => [...p].sort().join() === '0,1,2')).toBe(true);
+    expect(() => permuteChannels({ data: new Float32Array(2), shape: [1, 2, 1] }, [0, 1, 2])).toThrow(ShapeError);
   });
 });

@@ -30,6 +30,29 @@ export function cropImage(img: HostImage, top: number, left: number, size: numbe
   return { data: out, shape: [size, size, c] };
 }
 
+/** The 6 orders of an RGB image's channels, identity first (the order the shipped model's training lists them in). */
+export const RGB_PERMUTATIONS: readonly (readonly [number, number, number])[] = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+];
+
+/** An RGB image with its channels reordered: output channel k is input channel `order[k]`. */
+export function permuteChannels(img: HostImage, order: readonly [number, number, number]): HostImage {
+  const [, , c] = checkImage('permuteChannels', img);
+  if (c !== 3) throw new ShapeError(`permuteChannels: an RGB image has 3 channels, this one ${c}`);
+  const out = new Float32Array(img.data.length);
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] = img.data[i + order[0]]!;
+    out[i + 1] = img.data[i + order[1]]!;
+    out[i + 2] = img.data[i + order[2]]!;
+  }
+  return { data: out, shape: img.shape };
+}
+
 /**
  * BasicSR's `augment(imgs, hflip, rotation)` on one image: horizontal flip (`cv2.flip(img, 1)`), vertical flip
  * (`cv2.flip(img, 0)`), then `rot90`, which BasicSR implements as a transpose of H and W (`img.transpose(1, 0, 2)`).

@@ -25,6 +25,8 @@ import {
   encodeCheckpoint,
   fileSink,
   lossFromSpec,
+  permuteChannels,
+  RGB_PERMUTATIONS,
   resolveRecipe,
   trainerOptionsFromRecipe,
   type HostImage,
@@ -131,25 +133,6 @@ function toHost(img: ImageBuffer, channels: number, file: string, gray: Resolved
   return { image: { data: out, shape: [h, w, channels] }, grey };
 }
 
-/** The 6 orders of the RGB channels (training/train-default.mjs's order). */
-const PERMUTATIONS = [
-  [0, 1, 2],
-  [0, 2, 1],
-  [1, 0, 2],
-  [1, 2, 0],
-  [2, 0, 1],
-  [2, 1, 0],
-];
-function permute(img: HostImage, p: number[]): HostImage {
-  const out = new Float32Array(img.data.length);
-  for (let i = 0; i < out.length; i += 3) {
-    out[i] = img.data[i + p[0]!]!;
-    out[i + 1] = img.data[i + p[1]!]!;
-    out[i + 2] = img.data[i + p[2]!]!;
-  }
-  return { data: out, shape: img.shape };
-}
-
 async function readHost(ctx: Context, path: string, channels: number, gray: ResolvedRecipe['data']['gray']) {
   const img = await readImage(abs(ctx, path)).catch((e) => {
     throw new FailureError(`${path}: cannot read the image: ${reason(e)}`);
@@ -204,9 +187,9 @@ async function loadTraining(ctx: Context, recipe: ResolvedRecipe, channels: numb
   const add = (gt: HostImage, lq: HostImage | undefined, grey: boolean, file: string) => {
     const [h, w] = gt.shape;
     if (h < p || w < p) throw new FailureError(`${file}: ${w}×${h}, smaller than the ${p}×${p} patches (--patch)`);
-    const perms = !grey && channels === 3 && augment.channelPermutations ? PERMUTATIONS : [null];
+    const perms = !grey && channels === 3 && augment.channelPermutations ? RGB_PERMUTATIONS : [null];
     for (const perm of perms) {
-      const pair: ImagePair = perm ? { gt: permute(gt, perm), ...(lq ? { lq: permute(lq, perm) } : {}) } : { gt, ...(lq ? { lq } : {}) };
+      const pair: ImagePair = perm ? { gt: permuteChannels(gt, perm), ...(lq ? { lq: permuteChannels(lq, perm) } : {}) } : { gt, ...(lq ? { lq } : {}) };
       for (let r = 0; r < (grey ? repeats.gray : repeats.color); r++) images.push(pair);
     }
   };
