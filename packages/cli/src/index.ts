@@ -205,6 +205,8 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<num
       .option('--weights <file>', 'weights to start from (.pth, .ckpt or .safetensors)')
       .option('--resume', 'continue from the newest checkpoint in --out (default)', true)
       .option('--no-resume', 'start over: removes the checkpoints and log of an earlier run in --out')
+      .option('--recompute', "gradient checkpointing: far less memory for ~1.3× the compute, the same training (the recipe's recompute)")
+      .option('--no-recompute', 'no gradient checkpointing, whatever the recipe says')
       .option('--json', 'print only a JSON summary at the end (no progress output)'),
   ).action(async (recipe: string, flags: Flags) => {
     code = await trainCommand(context(flags), recipe, flags as never);

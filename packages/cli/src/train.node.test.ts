@@ -137,6 +137,22 @@ describe('restorekit train denoise', () => {
   });
 });
 
+describe('restorekit train --recompute', () => {
+  it("reaches the Trainer (compact:default's 8 NAFBlocks recomputed) and trains the same: the bytes of the run without it", async () => {
+    const w = ['--weights', 'compact-default.safetensors', '--backend', 'wasm', '--patch', '16', '--batch', '2', '--steps', '2'];
+    const plain = await cli(['train', 'denoise', '--data', 'data', '--out', 'no-recompute', ...w], dir);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).not.toContain('gradient checkpointing');
+    const marked = await cli(['train', 'denoise', '--data', 'data', '--out', 'recompute', '--recompute', ...w], dir);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(marked.stderr).toContain('gradient checkpointing: 8 blocks recomputed in the backward');
+    expect(JSON.parse(readFileSync(at('recompute', 'recipe.json'), 'utf8')).recompute).toBe(true);
+    expect(readFileSync(at('recompute', 'model.safetensors')).equals(readFileSync(at('no-recompute', 'model.safetensors')))).toBe(true);
+    const strip = (l: Record<string, unknown>) => ({ ...l, stepMs: 0 });
+    expect(records(at('recompute', 'train.jsonl')).map(strip)).toEqual(records(at('no-recompute', 'train.jsonl')).map(strip));
+  });
+});
+
 describe('restorekit train <config.json>', () => {
   it('a config extending denoise (compact:tiny, validation every 3 steps): --json prints only the summary; validation lines in the log', async () => {
     const r = await cli(['train', 'tiny.json', '--data', 'data', '--val', 'val', '--out', 'tiny', ...base, '--backend', 'cpu', '--json'], dir);
@@ -257,6 +273,8 @@ describe('restorekit train: errors and exit codes', () => {
     [['train', 'bad-key.json', '--data', 'data'], 2, "recipe 'bad-key' data: unknown option 'agument' (did you mean 'augment'?)"],
     [['train', 'bad-loss.json', '--data', 'data'], 2, "recipe 'bad-loss' loss: unknown loss type 'CharbonierLoss' (did you mean 'CharbonnierLoss'?)"],
     [['train', 'bad-json.json', '--data', 'data'], 2, 'config file bad-json.json: not valid JSON'],
+    [['train', 'denoise', '--data', 'data', '--recompute=yes'], 2, "unknown option '--recompute=yes'"],
+    [['train', 'bad-recompute.json', '--data', 'data'], 2, "recipe 'bad-recompute': option 'recompute' must be a boolean, got \"yes\""],
     [['train', 'no-such.json', '--data', 'data'], 1, 'config file no-such.json: no such file'],
     [['train', 'denoise', '--data', 'nowhere'], 1, '--data nowhere: no such folder'],
     [['train', 'denoise', '--data', 'empty', '--backend', 'cpu'], 1, '--data empty: no image files'],
@@ -272,6 +290,7 @@ describe('restorekit train: errors and exit codes', () => {
     writeFileSync(at('bad-key.json'), JSON.stringify({ extends: 'denoise', data: { agument: { channelPermutations: false } } }));
     writeFileSync(at('bad-loss.json'), JSON.stringify({ extends: 'denoise', loss: { type: 'CharbonierLoss' } }));
     writeFileSync(at('bad-json.json'), '{ "extends": ');
+    writeFileSync(at('bad-recompute.json'), JSON.stringify({ extends: 'denoise', recompute: 'yes' }));
     const r = await cli(args, dir);
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toContain(message);

@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, DTypeError, ShapeError, fmtShape } from './errors.js';
 import { resolveOptions, type OptionSchema } from './options.js';
 import { blocks } from './registries.js';
+import { checkpointed, shouldCheckpoint } from './recompute.js';
 
 type LayerVariable = tfl.LayerVariable;
 export type Initializer = ReturnType<typeof tfl.initializers.zeros>;
@@ -84,6 +85,14 @@ export function isBlock(x: unknown): x is Block {
 export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.layers.Layer {
   /** The option schema of this class. Blocks without one keep their options as given (third-party blocks of 0.1). */
   static optionsSchema?: OptionSchema;
+  /** A repeated unit of a model (a transformer block, a residual block): `setRecompute(model)` marks the blocks of such classes. */
+  static recomputeUnit?: boolean;
+  /**
+   * Gradient checkpointing: when set, a call in training (`training: true`) while a gradient tape records keeps only
+   * this block's inputs for the backward and runs its forward again there (see `setRecompute`: less memory, about
+   * 1.3× the compute of a training step, the same outputs and gradients). Not an option: never saved in the config.
+   */
+  recompute = false;
   /** The resolved options: every option of the schema, defaults filled in, read-only. */
   readonly options: O;
   private readonly children_ = new Map<string, tfl.layers.Layer>();
@@ -267,7 +276,9 @@ export abstract class Block<O extends BlockOptions = BlockOptions> extends tfl.l
     return tf.tidy(() => {
       const xs = Array.isArray(inputs) && inputs.length === 1 ? inputs[0]! : inputs;
       this.validateInputs(xs);
-      return this.forward(xs, kwargs?.training === true);
+      const training = kwargs?.training === true;
+      if (this.recompute && shouldCheckpoint(training)) return checkpointed(this, (x, t) => this.forward(x, t), xs, training);
+      return this.forward(xs, training);
     });
   }
 

@@ -53,6 +53,8 @@ export type DFROptions = OptionsInput<typeof OPTIONS>;
  */
 export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>DFR';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly identity: Conv2d;
   readonly conv1: Conv2d;

@@ -32,6 +32,8 @@ export type UNetUpBlockOptions = OptionsInput<typeof OPTIONS>;
  */
 export class UNetUpBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>UNetUpBlock';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly up: ConvTranspose2d;
   readonly convBlock: PlainConvBlock;

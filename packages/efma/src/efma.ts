@@ -137,6 +137,8 @@ export type EFMABlockOptions = OptionsInput<typeof BLOCK_OPTIONS>;
  */
 export class EFMABlock extends Block<ResolvedOptions<typeof BLOCK_OPTIONS>> {
   static className = 'restorekit>EFMABlock';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = BLOCK_OPTIONS;
   readonly norm1: LayerNorm2d;
   readonly attn: EFMA;

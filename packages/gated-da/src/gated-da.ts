@@ -69,6 +69,8 @@ function roundHalfEven(v: number): number {
  */
 export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>GatedDA';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly hidden: number;
   readonly alpha: number;

@@ -31,6 +31,8 @@ export type HSFSBlockOptions = OptionsInput<typeof OPTIONS>;
  */
 export class HSFSBlock extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>HSFSBlock';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly blocks: MSSFBlock[] = [];
   readonly msfm: MSFM;

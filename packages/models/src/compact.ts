@@ -50,6 +50,8 @@ export type NAFBlockOptions = OptionsInput<typeof BLOCK_OPTIONS>;
  */
 export class NAFBlock extends Block<ResolvedOptions<typeof BLOCK_OPTIONS>> {
   static className = 'restorekit>NAFBlock';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = BLOCK_OPTIONS;
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;

@@ -32,6 +32,8 @@ export type TransformerBlockOptions = OptionsInput<typeof OPTIONS>;
  */
 export class TransformerBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>TransformerBlock';
+  /** A repeated unit: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly norm1: tfl.layers.Layer;
   readonly attn: tfl.layers.Layer;

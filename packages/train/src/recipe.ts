@@ -176,6 +176,11 @@ export interface Recipe {
   logEvery?: number;
   /** Checkpoints kept on disk by the CLI (the newest ones; 0 keeps all). Default 2. */
   keepCheckpoints?: number;
+  /**
+   * Gradient checkpointing of the model's repeated units (the Trainer's `recompute`): much less memory for about 1.3×
+   * the compute, the same training. Default false.
+   */
+  recompute?: boolean;
 }
 
 /** A recipe after `resolveRecipe`: every default filled in, `loss` a list, nothing unknown. */
@@ -208,6 +213,7 @@ export interface ResolvedRecipe {
   seed: number;
   logEvery: number;
   keepCheckpoints: number;
+  recompute: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -701,6 +707,7 @@ const TOP = {
   seed: opt.int({ min: 0 }, 0),
   logEvery: opt.posInt(1),
   keepCheckpoints: opt.int({ min: 0 }, 2),
+  recompute: opt.bool(false),
 };
 
 const MODEL = {
@@ -903,6 +910,7 @@ export function resolveRecipe(nameOrObject: string | Recipe, overrides?: RecipeO
     seed: top.seed,
     logEvery: top.logEvery,
     keepCheckpoints: top.keepCheckpoints,
+    recompute: top.recompute,
   };
   return r;
 }
@@ -1006,6 +1014,7 @@ export function trainerOptionsFromRecipe(recipe: ResolvedRecipe, parts: { model:
       data,
       ...(parts.log ? { log: parts.log } : {}),
       logEvery: recipe.logEvery,
+      ...(recipe.recompute ? { recompute: true } : {}),
     };
     const wrapped = model !== parts.model;
     return {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { Conv2d, ConfigError, ShapeError, parseSafetensors } from '@restorekit/core';
+import { BatchNorm2d, Block, Conv2d, ConfigError, ShapeError, parseSafetensors } from '@restorekit/core';
 import { psnr } from '@restorekit/metrics';
 import { memorySink } from './log.js';
 import { AdamW, type Optimizer, type OptimizerStateDict } from './optimizers.js';
 import type { NamedParam } from './params.js';
 import { cosineAnnealingRestartLR } from './schedules.js';
-import { NoisyBatches, TwoHeads, l1, tinyNet } from './test-helpers.js';
+import { NoisyBatches, TwoHeads, l1, tinyNet, weightsOf } from './test-helpers.js';
 import { Trainer, type Batch } from './trainer.js';
 
 /** Plain SGD that keeps copies of the gradients it was given (a pluggable Optimizer, and a window on what the Trainer computes). */
@@ -35,6 +35,69 @@ class RecordingSGD implements Optimizer {
   dispose(): void {
     tf.dispose(this.kept.flat());
     this.kept = [];
+  }
+}
+
+/** A repeated unit (`static recomputeUnit`): x + conv(relu(BatchNorm(conv(x)))); with `spare`, a conv it never runs. */
+class ResUnit extends Block {
+  static className = 'restorekit>TrainerTestResUnit';
+  static override recomputeUnit = true;
+  readonly c1: Conv2d;
+  readonly bn: BatchNorm2d;
+  readonly c2: Conv2d;
+  readonly spare: Conv2d | null;
+  constructor(seed: number, spare: boolean) {
+    super({});
+    this.c1 = this.addChild('c1', new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, seed }));
+    this.bn = this.addChild('bn', new BatchNorm2d({ channels: 4 }));
+    this.c2 = this.addChild('c2', new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, seed: seed + 1 }));
+    this.spare = spare ? this.addChild('spare', new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 1, seed: seed + 2 })) : null;
+  }
+  override build(s: tfl.Shape): void {
+    for (const c of [this.c1, this.bn, this.c2, this.spare]) if (c) this.buildChild(c, s);
+    this.built = true;
+  }
+  protected override expectedChannels() {
+    return [4];
+  }
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const h = tf.relu(this.run(this.bn, this.run(this.c1, x, training), training));
+    return tf.add(x, this.run(this.c2, h, training));
+  }
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
+  }
+}
+
+/** Conv(3→4) → two ResUnits (the second with an unused conv) → Conv(4→3), plus the input. */
+class UnitNet extends Block {
+  static className = 'restorekit>TrainerTestUnitNet';
+  readonly parts: tfl.layers.Layer[];
+  constructor() {
+    super({});
+    this.parts = [
+      new Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, seed: 1 }),
+      new ResUnit(10, false),
+      new ResUnit(20, true),
+      new Conv2d({ inChannels: 4, outChannels: 3, kernelSize: 3, padding: 1, seed: 2 }),
+    ].map((l, i) => this.addChild(`body.${i}`, l));
+  }
+  override build(s: tfl.Shape): void {
+    this.buildChild(this.parts[0]!, s);
+    for (const p of this.parts.slice(1)) this.buildChild(p, [s[0]!, s[1]!, s[2]!, 4]);
+    this.built = true;
+  }
+  protected override expectedChannels() {
+    return [3];
+  }
+  forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    return tf.add(
+      x,
+      this.parts.reduce((h, p) => this.run(p, h, training), x),
+    );
+  }
+  override computeOutputShape(s: tfl.Shape): tfl.Shape {
+    return s;
   }
 }
 
@@ -272,6 +335,38 @@ describe('Trainer', () => {
     tf.dispose([b.input as tf.Tensor, b.target as tf.Tensor]);
     trainer.dispose();
     model.dispose();
+  });
+
+  it('recompute: true (gradient checkpointing of the repeated units) gives the losses and updated weights of recompute: false', async () => {
+    const nets = [new UnitNet(), new UnitNet()]; // seeded: the same initial weights
+    const batch = new NoisyBatches(4).next();
+    const [plain, marked] = nets.map(
+      (model, i) => new Trainer({ model, loss: l1, optimizer: new AdamW({ lr: 1e-2, weightDecay: 0.1 }), clipGradNorm: 0.5, ema: 0.9, recompute: i === 1 }),
+    ) as [Trainer, Trainer];
+    expect([plain.recomputed, marked.recomputed]).toEqual([0, 2]);
+    const spare = (t: Trainer) => t.params.filter((p) => p.name.includes('spare'));
+    const spareBefore = await weightsOf(spare(marked));
+    expect(Object.keys(spareBefore).length).toBe(2);
+    let tensors = 0;
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = [await plain.step(batch), await marked.step(batch)];
+      expect(Math.abs(b.loss - a.loss), `loss of step ${i + 1}`).toBeLessThanOrEqual(1e-6 * a.loss);
+      expect(Math.abs(b.gradNorm - a.gradNorm), `grad norm of step ${i + 1}`).toBeLessThanOrEqual(1e-6 * a.gradNorm);
+      if (i === 0) tensors = tf.memory().numTensors;
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    const [wa, wb] = [await weightsOf(plain.params), await weightsOf(marked.params)];
+    for (const k of Object.keys(wa)) {
+      const worst = wa[k]!.reduce((m, v, j) => Math.max(m, Math.abs(v - wb[k]![j]!)), 0);
+      expect(worst, k).toBeLessThanOrEqual(1e-6);
+    }
+    // The conv the units never run gets no gradient, with recompute as without: AdamW leaves it alone (no decay).
+    expect(await weightsOf(spare(marked))).toEqual(spareBefore);
+    // BatchNorm statistics moved once per step in both.
+    for (const n of nets) expect((await (n.parts[1] as ResUnit).bn.numBatchesTracked.read().data())[0]).toBe(3);
+    tf.dispose([batch.input as tf.Tensor, batch.target as tf.Tensor]);
+    for (const t of [plain, marked]) t.dispose();
+    for (const n of nets) n.dispose();
   });
 
   it('rejects bad options with typed errors', () => {

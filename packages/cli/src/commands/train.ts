@@ -53,6 +53,8 @@ export interface TrainFlags {
   backend?: string;
   weights?: string;
   resume: boolean;
+  /** `--recompute` / `--no-recompute`: the recipe's `recompute` (gradient checkpointing); undefined leaves it. */
+  recompute?: boolean;
   json?: boolean;
   progress?: boolean;
 }
@@ -249,9 +251,12 @@ async function loadValidation(
   return out;
 }
 
-/** The part of a recipe that must not change when a run resumes (everything but its length and where its files are). */
+/**
+ * The part of a recipe that must not change when a run resumes (everything but its length, where its files are, and
+ * `recompute`, which changes memory and time but not the training).
+ */
 const trainingPart = (r: ResolvedRecipe) =>
-  canonical({ ...r, steps: 0, data: { ...r.data, train: [], val: [] }, model: { ...r.model, weights: null, id: null }, name: '' });
+  canonical({ ...r, steps: 0, data: { ...r.data, train: [], val: [] }, model: { ...r.model, weights: null, id: null }, name: '', recompute: undefined });
 /** JSON with sorted keys. */
 const canonical = (v: unknown): string =>
   Array.isArray(v)
@@ -284,6 +289,7 @@ export async function trainCommand(ctx: Context, recipeArg: string, flags: Train
   if (flags.steps !== undefined) overrides.steps = flags.steps;
   if (flags.batch !== undefined) overrides.batchSize = flags.batch;
   if (flags.patch !== undefined) overrides.patchSize = flags.patch;
+  if (flags.recompute !== undefined) overrides.recompute = flags.recompute;
   if (flags.weights !== undefined) overrides.model = { weights: abs(ctx, flags.weights) } as Recipe['model'];
   let recipe: ResolvedRecipe;
   try {
@@ -410,6 +416,7 @@ export async function trainCommand(ctx: Context, recipeArg: string, flags: Train
       );
     } else trainer = new Trainer(run.options);
     cleanup.unshift(() => trainer.dispose());
+    if (recipe.recompute) say(`gradient checkpointing: ${trainer.recomputed} blocks recomputed in the backward (less memory, ~1.3× the compute)`);
 
     const start = trainer.globalStep;
     const target = recipe.steps;

@@ -4,6 +4,7 @@ import { Block, registerBlock, type BlockArgs } from '../block.js';
 import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { ones, zeros } from './init.js';
+import { isRecomputing } from '../recompute.js';
 
 const OPTIONS = {
   channels: opt.posInt(),
@@ -17,7 +18,8 @@ export type BatchNorm2dOptions = OptionsInput<typeof OPTIONS>;
 /**
  * PyTorch `nn.BatchNorm2d` in NHWC. Eval uses running statistics; training (`training: true`)
  * normalises with the biased batch variance and updates the running mean and the running
- * variance with the **unbiased** batch variance, and increments `num_batches_tracked`, as PyTorch does.
+ * variance with the **unbiased** batch variance, and increments `num_batches_tracked`, as PyTorch does — once per
+ * forward of a training step, also inside a block marked for recompute (whose forward runs again in the backward).
  */
 export class BatchNorm2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>BatchNorm2d';
@@ -52,12 +54,15 @@ export class BatchNorm2d extends Block<ResolvedOptions<typeof OPTIONS>> {
       const n = x.shape[0]! * x.shape[1]! * x.shape[2]!;
       if (n < 2) throw new ShapeError(`BatchNorm2d '${this.name}': training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
       ({ mean, variance } = tf.moments(x, [0, 1, 2]));
-      const m = this.options.momentum;
-      const unbiased = tf.mul(variance, n / (n - 1));
-      // Variable writes are not recorded on the gradient tape: statistics updates carry no gradient.
-      this.runningMean.write(tf.add(tf.mul(this.runningMean.read(), 1 - m), tf.mul(mean, m)));
-      this.runningVar.write(tf.add(tf.mul(this.runningVar.read(), 1 - m), tf.mul(unbiased, m)));
-      this.numBatchesTracked.write(tf.add(this.numBatchesTracked.read(), 1));
+      // Variable writes are not recorded on the gradient tape: statistics updates carry no gradient. A block marked
+      // for recompute runs this forward twice per step (see setRecompute): the statistics are updated by the first run.
+      if (!isRecomputing()) {
+        const m = this.options.momentum;
+        const unbiased = tf.mul(variance, n / (n - 1));
+        this.runningMean.write(tf.add(tf.mul(this.runningMean.read(), 1 - m), tf.mul(mean, m)));
+        this.runningVar.write(tf.add(tf.mul(this.runningVar.read(), 1 - m), tf.mul(unbiased, m)));
+        this.numBatchesTracked.write(tf.add(this.numBatchesTracked.read(), 1));
+      }
     } else {
       mean = this.runningMean.read();
       variance = this.runningVar.read();
