@@ -14,6 +14,8 @@ export interface FlopCount extends CoreFlopCount {
   rssPeak: number | null;
   /** Process RSS before the call, bytes (Node only). */
   rssBefore: number | null;
+  /** Highest `tf.memory().numBytes` seen at a kernel call: the live tensors' bytes, the call's own and those before it. */
+  tensorBytesPeak: number;
 }
 
 function rss(): number | null {
@@ -30,11 +32,14 @@ function rss(): number | null {
 export async function countKernels<T>(fn: () => Promise<T>): Promise<{ result: T; count: FlopCount }> {
   const before = rss();
   let peak = before;
+  let tensorBytesPeak = tf.memory().numBytes;
   const { result, count } = await countFlops(fn, () => {
     const r = rss();
     if (r !== null && (peak === null || r > peak)) peak = r;
+    const b = tf.memory().numBytes;
+    if (b > tensorBytesPeak) tensorBytesPeak = b;
   });
-  return { result, count: { ...count, rssPeak: peak, rssBefore: before } };
+  return { result, count: { ...count, rssPeak: peak, rssBefore: before, tensorBytesPeak } };
 }
 
 export interface TimingStats {

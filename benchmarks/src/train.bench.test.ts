@@ -10,6 +10,9 @@
  * step's GFLOP/s and its fraction of the backend's 3×3-conv peak measured at the start of the run; the forward's
  * GFLOP alone, for the backward / forward ratio; the tensors held after the steps (none may be added per step).
  * A model whose first step is predicted over BENCH_CAP_S (default 300 s) from the forward's FLOPs is skipped.
+ * BENCH_TRAIN_RECOMPUTE=on|off (default on for wasm, off elsewhere): the Trainer's `recompute` (gradient checkpointing of
+ * the repeated units; tfjs-backend-wasm's heap ends at 4 GB, which the official presets' 128² steps need more than
+ * without it). Peak tensor memory of the first step: the highest `tf.memory().numBytes` at any kernel call.
  *
  * Writes results/runs/<date>-train-<backend>.json, results/train-<backend>.json and results/train.md (every
  * backend's JSON). Not a unit test.
@@ -43,6 +46,11 @@ interface TrainEntry {
   gflops?: number;
   ofConvPeak?: number;
   tensorsAddedPerStep?: number;
+  /** Gradient checkpointing on (Trainer option `recompute`) and how many blocks it marked. */
+  recompute?: boolean;
+  recomputed?: number;
+  /** Highest live tensor bytes during the first step (weights, optimizer state and inputs included), MiB. */
+  peakTensorMiB?: number;
   skipped?: string;
   error?: string;
   date: string;
@@ -83,12 +91,12 @@ async function writeReport(): Promise<void> {
       '',
       `${env.device ?? b}, Node ${env.node ?? '?'}, commit ${env.commit ?? '?'}, load average at start ${(env.loadavg ?? []).join(' / ')}; conv peak ${num(r.peakConvGflops)} GFLOP/s; run ${r.date.slice(0, 16).replace('T', ' ')} UTC.`,
       '',
-      '| model | preset | patch | params | first step | step (median) | step CPU time | GFLOP / step | bwd/fwd | GFLOP/s | % of peak | tensors +/step | note |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| model | preset | patch | params | recompute | peak tensors | first step | step (median) | step CPU time | GFLOP / step | bwd/fwd | GFLOP/s | % of peak | tensors +/step | note |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const e of r.entries)
       lines.push(
-        `| ${e.model} | ${e.preset} | ${e.size}² | ${e.params?.toLocaleString('en-US') ?? '–'} | ${secs(e.firstStepMs)} | ${secs(e.stepMs)} | ${secs(e.stepCpuMs)} | ${num(e.stepGflop)} | ${
+        `| ${e.model} | ${e.preset} | ${e.size}² | ${e.params?.toLocaleString('en-US') ?? '–'} | ${e.recompute === undefined ? '–' : e.recompute ? `on (${e.recomputed} blocks)` : 'off'} | ${e.peakTensorMiB === undefined ? '–' : `${e.peakTensorMiB.toFixed(0)} MiB`} | ${secs(e.firstStepMs)} | ${secs(e.stepMs)} | ${secs(e.stepCpuMs)} | ${num(e.stepGflop)} | ${
           e.stepGflop && e.forwardGflop ? ((e.stepGflop - e.forwardGflop) / e.forwardGflop).toFixed(2) : '–'
         } | ${num(e.gflops)} | ${e.ofConvPeak === undefined ? '–' : `${(100 * e.ofConvPeak).toFixed(0)} %`} | ${e.tensorsAddedPerStep ?? '–'} | ${e.skipped ?? e.error ?? ''} |`,
       );
@@ -105,6 +113,7 @@ describe('training step per model', () => {
     const size = Number(process.env.BENCH_TRAIN_SIZE ?? 128);
     const steps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
     const cap = (opts.capS ?? 300) * 1000;
+    const recompute = (process.env.BENCH_TRAIN_RECOMPUTE ?? (backend === 'wasm' ? 'on' : 'off')) === 'on';
     const started = new Date();
     const env = await environment(backend);
     const peaks = await measurePeaks();
@@ -148,6 +157,7 @@ describe('training step per model', () => {
         trainer = new Trainer({
           model: net as never,
           optimizer: new AdamW({ lr: 1e-4 }),
+          recompute,
           // L1 on the restored image: the output shaped like the target (FSDRNet also returns its routing logits)
           loss: (out, target) => {
             const t = target as tf.Tensor;
@@ -159,6 +169,9 @@ describe('training step per model', () => {
         const t = trainer;
         const first = await countKernels(() => t.step({ input: x, target: y }));
         e.firstStepMs = first.result.stepMs;
+        e.recompute = recompute;
+        e.recomputed = t.recomputed;
+        e.peakTensorMiB = first.count.tensorBytesPeak / 2 ** 20;
         e.stepGflop = first.count.flops / 1e9;
         const held = tf.memory().numTensors;
         e.stepTimes = [];

@@ -6,6 +6,7 @@ export type { OptionSpec, OptionSchema, OptionsInput, ResolvedOptions } from './
 export { configure, getSettings, withSettings, onSettingsChange, prefers, backendsPreferring } from './settings.js';
 export type { Settings, BackendChoice } from './settings.js';
 export { free, consume, consuming, detach } from './tensors.js';
+export { DerivedWeights } from './derived.js';
 export type { BlockArgs, BlockOptions, TorchLayout, TorchParam } from './block.js';
 export { Registry } from './registry.js';
 export type { ComponentConfig, RegistryEntry } from './registry.js';
@@ -23,7 +24,7 @@ export { LayerNorm2d } from './layers/layer-norm2d.js';
 export type { LayerNorm2dOptions, LayerNormKind } from './layers/layer-norm2d.js';
 export { BatchNorm2d } from './layers/batch-norm2d.js';
 export type { BatchNorm2dOptions } from './layers/batch-norm2d.js';
-export { InstanceNorm2d } from './layers/instance-norm2d.js';
+export { InstanceNorm2d, instanceNorm } from './layers/instance-norm2d.js';
 export type { InstanceNorm2dOptions } from './layers/instance-norm2d.js';
 export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export type { PixelShuffleOptions } from './layers/pixel-shuffle.js';

@@ -95,6 +95,13 @@ const BACKEND_CHOICES = {
    * attention products themselves; tfjs-backend-wasm runs a transposed BatchMatMul as a scalar loop.
    */
   transposedMatMul: ['tensorflow'],
+  /**
+   * A strided channel selection (AnyIR's Skip-Split of even and odd channels) as a product with a 0/1 matrix, folded
+   * into the next 1×1 conv's weights where there is one: tfjs-backend-wasm's strided Slice is a scalar loop (128 ms
+   * for the two halves of a 256² × 56 tensor and a 28 → 84 conv, against 22 ms as products); on tensorflow the slices
+   * are faster (4.9 vs 6.8 ms).
+   */
+  stridedSliceAsProduct: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { RegionNorm } from './index.js';
+import { regionNormalise } from './region-norm.js';
 import { checkDRCNetFixture } from './fixture-helpers.js';
 
 describe('RegionNorm (official RN_L)', () => {
@@ -83,4 +84,61 @@ describe('RegionNorm (official RN_L)', () => {
     tf.dispose([z, probe, value, Object.values(grads)]);
     rn.dispose();
   });
+});
+
+describe('regionNormalise (RN’s closed form)', () => {
+  // The official computation, op by op: fill each region's outside with its batch-pooled mean, instance-normalise
+  // (shared affine), scale by √(S_r / (B·H·W)), sum the two regions.
+  const official = (z: tf.Tensor, r: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+    tf.tidy(() => {
+      const [B, H, W] = z.shape as number[];
+      const region = (rm: tf.Tensor) => {
+        const sr = tf.maximum(tf.sum(rm), 1);
+        const mu = tf.div(tf.sum(tf.mul(z, rm), [0, 1, 2]), sr);
+        const f = tf.add(tf.mul(z, rm), tf.mul(tf.sub(1, rm), mu));
+        const { mean, variance } = tf.moments(f, [1, 2], true);
+        const n = tf.add(tf.mul(tf.div(tf.sub(f, mean), tf.sqrt(tf.add(variance, 1e-5))), w), b);
+        return tf.mul(n, tf.sqrt(tf.div(sr, B! * H! * W!)));
+      };
+      return tf.add(region(r), region(tf.sub(1, r)));
+    });
+  const cases: [string, number[], (i: number) => number, number][] = [
+    ['mixed mask, batch 2', [2, 6, 5, 4], (i) => ((i * 7) % 5 < 2 ? 1 : 0), 0],
+    ['all foreground (empty background)', [2, 4, 4, 3], () => 1, 0],
+    ['all background (empty foreground)', [1, 4, 5, 3], () => 0, 0],
+    ['one sample all foreground, one all background', [2, 3, 4, 2], (i) => (i < 12 ? 1 : 0), 0],
+    ['features far from zero (mean 50, std 0.5)', [1, 8, 8, 4], (i) => (i % 3 === 0 ? 1 : 0), 50],
+  ];
+  for (const [name, shape, maskAt, offset] of cases)
+    it(`equals the official fill-and-normalise, values and gradients: ${name}`, async () => {
+      const before = tf.memory().numTensors;
+      const [B, H, W, C] = shape as [number, number, number, number];
+      const z = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 5), offset ? 0.5 : 1), offset));
+      const r = tf.tensor4d(
+        Array.from({ length: B * H * W }, (_, i) => maskAt(i)),
+        [B, H, W, 1],
+      );
+      const w = tf.randomNormal([C], 1, 0.3, 'float32', 6);
+      const b = tf.randomNormal([C], 0, 0.3, 'float32', 7);
+      const probe = tf.randomNormal(shape, 0, 1, 'float32', 8);
+      const loss = (f: typeof official) => (zz: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(zz, r, ww, bb), probe));
+      const mine = (zz: tf.Tensor, rr: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => regionNormalise(zz, rr, ww, bb, 1e-5);
+      const [y0, y1] = [official(z, r, w, b), mine(z, r, w, b)];
+      const g0 = tf.grads(loss(official))([z, w, b]);
+      const g1 = tf.grads(loss(mine))([z, w, b]);
+      const close = async (a: tf.Tensor, e: tf.Tensor, what: string) => {
+        const [av, ev] = [await a.data(), await e.data()];
+        const scale = Math.max(1, ...Array.from(ev, Math.abs));
+        let worst = 0;
+        for (let i = 0; i < ev.length; i++) worst = Math.max(worst, Math.abs(av[i]! - ev[i]!) / scale);
+        expect(worst, what).toBeLessThan(offset ? 2e-3 : 2e-4);
+      };
+      await close(y1, y0, 'output');
+      for (const [i, n] of ['z', 'weight', 'bias'].entries()) await close(g1[i]!, g0[i]!, `d/d${n}`);
+      // An official output that is not trivial (the offset case must not pass by being all bias).
+      const spread = tf.tidy(() => tf.max(tf.abs(tf.sub(y0, tf.mean(y0)))));
+      expect((await spread.data())[0]).toBeGreaterThan(0.5);
+      tf.dispose([z, r, w, b, probe, y0, y1, spread, ...g0, ...g1]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
 });

@@ -99,16 +99,7 @@ export class RegionNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
     const beta = this.run(this.betaConv, m, training);
     const r = this.hardMask(m);
     recordMask(this, r);
-    const [b, h, w] = z.shape as number[];
-    const total = b! * h! * w!;
-    const region = (rm: tf.Tensor): tf.Tensor => {
-      // S_r is the same for every channel (the mask is broadcast over C); empty regions use S_r = 1.
-      const sr = tf.maximum(tf.sum(rm), 1);
-      const mu = tf.div(tf.sum(tf.mul(z, rm), [0, 1, 2]), sr); // [C], pooled over batch and space
-      const filled = tf.add(tf.mul(z, rm), tf.mul(tf.sub(1, rm), mu));
-      return tf.mul(this.run(this.bnNorm, filled, training), tf.sqrt(tf.div(sr, total)));
-    };
-    const n = tf.add(region(r), region(tf.sub(1, r)));
+    const n = regionNormalise(z, r, this.bnNorm.gamma!.read(), this.bnNorm.beta!.read(), this.bnNorm.options.eps);
     return tf.add(tf.mul(n, tf.add(1, gamma)), beta);
   }
 
@@ -117,3 +108,54 @@ export class RegionNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
   }
 }
 registerBlock(RegionNorm);
+
+/**
+ * RN's two-region normalisation, Σ over r ∈ {R, 1 − R} of IN_{w,b}(R_r·z + (1 − R_r)·μ_r)·√(S_r / (B·H·W)), in closed form.
+ *
+ * The official code fills each region's outside with the region mean μ_r (pooled over batch and space), instance-
+ * normalises the filled map (shared affine w, b) and sums the two — 27 full-size tensors per call. Because R is
+ * binary, the filled maps' per-sample means and variances follow from four sums of z' = z − c (c: z's mean over
+ * batch and space; the result does not depend on c, which only keeps E[z'²] − m² free of cancellation): Σ z', Σ z'²,
+ * Σ R z', Σ R z'². The output is then z'·a_bg + K_bg at background pixels and z'·a_fg + K_fg in the foreground with
+ * per-sample, per-channel a, K: 12 full-size tensors. Equal to the official computation up to float rounding
+ * (the fixtures hold), with the same gradients (R carries none, as `mask` in the official code).
+ */
+export function regionNormalise(z: tf.Tensor, r: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, H, W] = z.shape as number[];
+    const hw = H! * W!;
+    const total = B! * hw;
+    const c = tf.mean(z, [0, 1, 2], true);
+    const zs = tf.sub(z, c);
+    const rz = tf.mul(zs, r);
+    const sumA = tf.sum(zs, [1, 2], true); // [B,1,1,C]
+    const sumQ = tf.sum(tf.square(zs), [1, 2], true);
+    const fgA = tf.sum(rz, [1, 2], true);
+    const fgQ = tf.sum(tf.mul(rz, zs), [1, 2], true);
+    const fgS = tf.sum(r, [1, 2], true); // [B,1,1,1] foreground pixels per sample
+    // One region: per-sample sums (A = Σ R z', Q = Σ R z'², s = Σ R) → the scale a and the offset of its filled map.
+    const region = (A: tf.Tensor, Q: tf.Tensor, s: tf.Tensor) => {
+      const S = tf.sum(s); // pixels in the region, over the batch
+      const Sc = tf.maximum(S, 1); // official: an empty region divides by 1 (μ = 0 before the shift)
+      const mu = tf.sub(tf.div(tf.add(tf.sum(A, 0, true), tf.mul(c, S)), Sc), c); // μ_r − c
+      const out = tf.sub(hw, s); // filled pixels per sample
+      const mean = tf.div(tf.add(A, tf.mul(out, mu)), hw); // per-sample mean of the filled map (shifted)
+      // Σ_region (z' − m)² + (outside)·(μ − m)², over H·W
+      const dm = tf.sub(mu, mean);
+      const inside = tf.add(tf.sub(Q, tf.mul(tf.mul(A, mean), 2)), tf.mul(tf.square(mean), s));
+      const variance = tf.div(tf.add(inside, tf.mul(out, tf.square(dm))), hw);
+      const scale = tf.sqrt(tf.div(Sc, total));
+      const a = tf.mul(tf.mul(w, scale), tf.rsqrt(tf.add(tf.maximum(variance, 0), eps)));
+      return { a, mean, mu, bias: tf.mul(b, scale) };
+    };
+    const fg = region(fgA, fgQ, fgS);
+    const bg = region(tf.sub(sumA, fgA), tf.sub(sumQ, fgQ), tf.sub(hw, fgS));
+    const bias = tf.add(fg.bias, bg.bias);
+    // Foreground pixel: a_fg (z' − m_fg) + a_bg (μ_bg − m_bg); background: a_fg (μ_fg − m_fg) + a_bg (z' − m_bg).
+    const kFg = tf.add(tf.sub(tf.mul(bg.a, tf.sub(bg.mu, bg.mean)), tf.mul(fg.a, fg.mean)), bias);
+    const kBg = tf.add(tf.sub(tf.mul(fg.a, tf.sub(fg.mu, fg.mean)), tf.mul(bg.a, bg.mean)), bias);
+    const scaleMap = tf.add(bg.a, tf.mul(r, tf.sub(fg.a, bg.a)));
+    const offsetMap = tf.add(kBg, tf.mul(r, tf.sub(kFg, kBg)));
+    return tf.add(tf.mul(zs, scaleMap), offsetMap);
+  });
+}

@@ -15,6 +15,38 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
           (c) => new SpatialFrequencyAttention({ channels: c.dim as number, heads: c.num_heads as number, bias: c.bias as boolean, frequencyBranch: branch }),
         ));
 
+  it('gradients of the input and every weight equal the cpu backend’s (wasm selects the Skip-Split by products, cpu by slices)', async () => {
+    const backend = tf.getBackend();
+    const grads = async () => {
+      const m = new SpatialFrequencyAttention({ channels: 8, heads: 2, bias: true, frequencyBranch: 'identity' });
+      const x = tf.randomNormal([1, 5, 6, 8], 0.25, 1, 'float32', 3);
+      const probe = tf.randomNormal([1, 5, 6, 8], 0, 1, 'float32', 4);
+      m.build(x.shape);
+      let seed = 20;
+      for (const w of m.trainableWeights) w.write(tf.randomNormal(w.shape as number[], 0.1, 0.4, 'float32', seed++));
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      const f = (xi: tf.Tensor) => tf.sum(tf.mul(m.apply(xi, { training: true }) as tf.Tensor, probe)) as tf.Scalar;
+      const dx = tf.grad(f)(x);
+      const { value, grads: g } = tf.variableGrads(() => f(x), vars);
+      const out = [await dx.data(), ...(await Promise.all(vars.map((v) => g[v.name]!.data())))];
+      tf.dispose([x, probe, dx, value, Object.values(g)]);
+      m.dispose();
+      return out;
+    };
+    const mine = await grads();
+    await tf.setBackend('cpu');
+    let ref: Awaited<ReturnType<typeof grads>>;
+    try {
+      ref = await grads();
+    } finally {
+      await tf.setBackend(backend);
+    }
+    mine.forEach((g, i) => {
+      const c = compareArrays(`gradient ${i}`, g, ref[i]!, 1e-3, 1e-3);
+      expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
+    });
+  });
+
   it("the 'fft' branch equals the 'identity' shortcut (irfft2∘rfft2 is the identity), also for odd H and W", () =>
     expectNoLeaks(async () => {
       const mk = (frequencyBranch: FrequencyBranch) => new SpatialFrequencyAttention({ channels: 8, heads: 1, frequencyBranch });

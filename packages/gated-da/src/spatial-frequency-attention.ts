@@ -3,11 +3,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   ConfigError,
   Conv2d,
+  DerivedWeights,
   constant,
   consume,
+  conv2d,
   free,
   ones,
   opt,
+  prefers,
   registerBlock,
   type BlockArgs,
   type OptionSpec,
@@ -69,6 +72,8 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
   private readonly qkvDwconv: Conv2d;
   readonly gatedcnn: tfl.layers.Layer;
   private readonly projectOut: Conv2d;
+  /** Weights derived for the product form of the Skip-Split, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
 
   constructor(opts: SpatialFrequencyAttentionOptions & BlockArgs) {
     super(opts as never);
@@ -112,16 +117,42 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     const [b, hh, ww, c] = x.shape as [number, number, number, number];
     const h = this.half;
     // Skip-Split: x[:, 0::2] (even channels) → attention, x[:, 1::2] (odd) → the gate.
-    // Rank 3 on purpose: the gradient of a rank-5 slice is a rank-5 pad, which webgl cannot compile.
-    const [xAtt, xGate] = tf.tidy(() => {
-      const pairs = tf.reshape(x, [b * hh * ww, h, 2]);
-      return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, h, 1]), [b, hh, ww, h]));
-    }) as [tf.Tensor, tf.Tensor];
-    // Each stage's tensors are freed once the next has them (peak memory; tfjs keeps what backprop needs).
-    const qkv = consume(
-      consume(xAtt, (t) => this.run(this.qkv, t, training)),
-      (t) => this.run(this.qkvDwconv, t, training),
-    );
+    let qkv: tf.Tensor;
+    let xGate: tf.Tensor;
+    if (prefers('stridedSliceAsProduct')) {
+      // A strided channel slice is a scalar loop on wasm (34 ms for one at 128², C = 56; a fifth of the official
+      // AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
+      // with W[k] at row 2k and zeros at the odd rows (the same sums: the zero rows add exact zeros), and the gate's
+      // input is x times a 0/1 matrix picking the odd channels. Both derived weights are cached between inference calls.
+      const d = this.derived;
+      const k = this.qkv.kernel.read();
+      const widened = d.get('qkv-even-rows', [k], () => tf.reshape(tf.concat([tf.reshape(k, [h, 1, 3 * h]), tf.zeros([h, 1, 3 * h])], 1), [1, 1, c, 3 * h]));
+      // (A host-built 0/1 matrix: tfjs-backend-wasm's OneHot writes integer bits into a float32 output.)
+      const pickOdd = d.get('odd-channels', [], () => {
+        const m = new Float32Array(c * h);
+        for (let j = 0; j < h; j++) m[(2 * j + 1) * h + j] = 1; // row 2j + 1 (input channel), column j
+        return tf.tensor4d(m, [1, 1, c, h]);
+      });
+      qkv = tf.tidy(() => {
+        const bias = this.qkv.biasVar;
+        const t = conv2d(x as tf.Tensor4D, widened as tf.Tensor4D);
+        return bias ? tf.add(t, bias.read()) : t;
+      });
+      qkv = consume(qkv, (t) => this.run(this.qkvDwconv, t, training));
+      xGate = conv2d(x as tf.Tensor4D, pickOdd as tf.Tensor4D);
+    } else {
+      // Rank 3 on purpose: the gradient of a rank-5 slice is a rank-5 pad, which webgl cannot compile.
+      const [xAtt, xOdd] = tf.tidy(() => {
+        const pairs = tf.reshape(x, [b * hh * ww, h, 2]);
+        return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, h, 1]), [b, hh, ww, h]));
+      }) as [tf.Tensor, tf.Tensor];
+      // Each stage's tensors are freed once the next has them (peak memory; tfjs keeps what backprop needs).
+      qkv = consume(
+        consume(xAtt, (t) => this.run(this.qkv, t, training)),
+        (t) => this.run(this.qkvDwconv, t, training),
+      );
+      xGate = xOdd;
+    }
     const fAtt = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
     const fGate = consume(xGate, (t) => this.run(this.gatedcnn, t, training));
     // The fusion folded into project_out (a 1×1 conv, W [C_in, C_out], bias b). With A₁ = F_att + σ(F_gate) and
@@ -155,6 +186,11 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
       a2,
       f,
     );
+  }
+
+  protected override releaseResources(): void {
+    super.releaseResources();
+    this.derived.dispose();
   }
 
   /** The resolved options, with the gate's complete config (see `partConfig`). */
