@@ -11,6 +11,7 @@ export type { BlockArgs, BlockOptions, TorchLayout, TorchParam } from './block.j
 export { Registry } from './registry.js';
 export type { ComponentConfig, RegistryEntry } from './registry.js';
 export { blocks, models, losses, metrics } from './registries.js';
+export { matMul } from './ops/matmul.js';
 export { conv2d, conv2dValid, depthwiseConv2dValid, convTranspose2d, convTranspose2dValid } from './ops/conv.js';
 export type { Conv2dOpOptions, ConvGradientMode } from './ops/conv.js';
 export { gelu, simpleGate, pixelShuffle, pixelUnshuffle, simam, channelLayerNorm, padToMultiple, mirrorPad2d, cropTo } from './ops/basic.js';

@@ -102,6 +102,18 @@ const BACKEND_CHOICES = {
    * are faster (4.9 vs 6.8 ms).
    */
   stridedSliceAsProduct: ['wasm'],
+  /**
+   * Transposed convolutions — every conv's input gradient, ConvTranspose2d's forward — as forward convs of the dilated
+   * input with the flipped filter: tfjs-backend-wasm's Conv2DBackpropInput is a scalar loop (1.1 s of an official
+   * Restormer training step of 2.4 s at 32²), its Conv2D runs through XNNPACK.
+   */
+  transposedConvAsConv: ['wasm'],
+  /**
+   * Gradients of 2-D products (core `matMul`) as plain products of explicitly transposed operands: tfjs's own take
+   * transposed-operand products, which tfjs-backend-wasm runs as a scalar loop (150 ms against 1 ms for a
+   * [1024, 96]ᵀ·[1024, 96]); tensorflow, webgl and webgpu run them as they are.
+   */
+  plainMatMulGradients: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

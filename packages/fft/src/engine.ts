@@ -28,7 +28,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
 import { KERNEL_BACKENDS, kernelStage } from './kernels.js';
 import { packedStage, stackParts, takePart } from './kernels-webgl.js';
-import { BackendError, prefers } from '@restorekit/core';
+import { BackendError, matMul, prefers } from '@restorekit/core';
 import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
 
 export type StageKind = 'r2c' | 'c2c' | 'c2r';
@@ -271,7 +271,7 @@ function run2dPacked(input: tf.Tensor | Cx, shape: readonly number[], first: num
 
 /** Plain 2-D matMuls only: x [R, N] · bᵀ with the basis b [K, N] cached transposed ([N, K]). */
 function rmul(x: tf.Tensor, basis: tf.Tensor): tf.Tensor2D {
-  return tf.matMul(x as tf.Tensor2D, transposed(basis) as tf.Tensor2D);
+  return matMul(x as tf.Tensor2D, transposed(basis) as tf.Tensor2D);
 }
 
 /** 'rows' layout of run2d (wasm): see the module comment. */

@@ -8,6 +8,7 @@ import {
   consume,
   conv2d,
   free,
+  matMul,
   ones,
   opt,
   prefers,
@@ -177,7 +178,7 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
         const w1 = tf.mul(tf.slice(w, [0, 0], [h, c]), lam);
         const w2 = tf.mul(tf.slice(w, [h, 0], [h, c]), lam);
         const wPairs = tf.mul(tf.sum(tf.reshape(w, [h, 2, c]), 1), tf.sub(1, lam));
-        let y = tf.add(tf.add(tf.matMul(a1, w1), tf.matMul(a2, w2)), tf.matMul(f, wPairs));
+        let y = tf.add(tf.add(matMul(a1, w1 as tf.Tensor2D), matMul(a2, w2 as tf.Tensor2D)), matMul(f, wPairs as tf.Tensor2D));
         const bias = this.projectOut.biasVar;
         if (bias) y = tf.add(y, bias.read());
         return tf.reshape(y, [b, hh, ww, c]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape, prefers } from '@restorekit/core';
+import { ConfigError, ShapeError, fmtShape, matMul, prefers } from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
   /**
@@ -195,8 +195,8 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
       const rk = inverseRowNorms(kcf);
       const grams: tf.Tensor[] = [];
       for (let j = 0; j < n; j++) {
-        if (n === 1) grams.push(tf.matMul(qcf, kN ?? tf.transpose(kcf)));
-        else grams.push(tf.matMul(tf.slice(qcf, [j * d, 0], [d, N]), tf.transpose(tf.slice(kcf, [j * d, 0], [d, N]))));
+        if (n === 1) grams.push(matMul(qcf, kN ?? tf.transpose(kcf)));
+        else grams.push(matMul(tf.slice(qcf, [j * d, 0], [d, N]), tf.transpose(tf.slice(kcf, [j * d, 0], [d, N]))));
       }
       const gram = n === 1 ? tf.reshape(grams[0]!, [1, d, d]) : tf.stack(grams); // [n,d,d]
       const scale = tf.mul(tf.mul(tf.reshape(rq, [n, d, 1]), tf.reshape(rk, [n, 1, d])), temp);
@@ -207,7 +207,7 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
   }
   consume(); // v of separate inputs lives on in its reshape (tfjs counts references to the data)
   for (let i = 0; i < b; i++) {
-    outs.push(tf.tidy(() => tf.reshape(tf.matMul(vs[i]!, blockDiagT(attns[i]!)), [1, h, w, c])));
+    outs.push(tf.tidy(() => tf.reshape(matMul(vs[i]! as tf.Tensor2D, blockDiagT(attns[i]!) as tf.Tensor2D), [1, h, w, c])));
     vs[i]!.dispose();
     attns[i]!.dispose();
   }
