@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { calledFromFft, countFlops } from './flops.js';
+import { calledFromFft, countFlops, dataMovement } from './flops.js';
 
 describe('countFlops / calledFromFft', () => {
   it('a training step of one conv counts forward, input gradient and filter gradient: 3 × 2·H·W·k²·Cin·Cout', async () => {
@@ -20,6 +20,28 @@ describe('countFlops / calledFromFft', () => {
     expect(count.fftFlops).toBe(0);
     tf.dispose([x, w, xv]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('convolutions inside dataMovement count as movementFlops, not flops', async () => {
+    const x = tf.randomNormal([1, 6, 7, 3]) as tf.Tensor4D;
+    const w = tf.ones([3, 3, 3, 9]) as tf.Tensor4D;
+    const { result, count } = await countFlops(async () => {
+      const moved = dataMovement(() => tf.depthwiseConv2d(x, w, 1, 'valid'));
+      const real = tf.conv2d(x, tf.ones([1, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
+      return [moved, real];
+    });
+    expect(count.movementFlops).toBe(2 * 4 * 5 * 27 * 9);
+    expect(count.flops).toBe(2 * 6 * 7 * 2 * 3);
+    expect(dataMovement(() => 7)).toBe(7);
+    expect(() =>
+      dataMovement(() => {
+        throw new Error('inner');
+      }),
+    ).toThrow('inner');
+    // the depth is restored after a throw: a later kernel is counted as flops again
+    const again = await countFlops(async () => tf.depthwiseConv2d(x, w, 1, 'valid'));
+    expect(again.count.movementFlops).toBe(0);
+    tf.dispose([x, w, ...result, again.result]);
   });
 
   it("a product is the FFT's only when fft's own code is the innermost caller outside tfjs", () => {

@@ -11,6 +11,8 @@ export interface FlopCount {
   flops: number;
   /** Matrix products run by @restorekit/fft's own code (its DFT as a product, on backends without FFT kernels): not in `flops`. */
   fftFlops: number;
+  /** Convolutions and products that only move data (a 0/1 filter gathering patches, see `dataMovement`): not in `flops`. */
+  movementFlops: number;
   /** Kernels that ran, counted or not. */
   kernels: number;
 }
@@ -79,6 +81,22 @@ export function calledFromFft(stack: string): boolean {
   return first !== undefined && FFT_FRAME.test(first);
 }
 
+let movementDepth = 0;
+
+/**
+ * Runs `fn`, whose convolutions and products only move data (a depth-wise conv with a 0/1 filter that gathers shifted
+ * copies, as @restorekit/efma's `applyPixelKernels` does): `countFlops` puts their FLOPs in `movementFlops`, not in
+ * `flops`, so that GFLOP/s stay a measure of the model's own arithmetic (the definition of the PyTorch reference count).
+ */
+export function dataMovement<T>(fn: () => T): T {
+  movementDepth++;
+  try {
+    return fn();
+  } finally {
+    movementDepth--;
+  }
+}
+
 /**
  * Runs `fn` with every kernel call through tfjs's engine counted (see `kernelFlops`); matrix products called by
  * @restorekit/fft's code go to `fftFlops`. `onKernel` runs after each kernel (e.g. to sample memory). Nothing else may
@@ -87,7 +105,7 @@ export function calledFromFft(stack: string): boolean {
 export async function countFlops<T>(fn: () => Promise<T>, onKernel?: () => void): Promise<{ result: T; count: FlopCount }> {
   const engine = tf.engine() as unknown as { runKernel: RunKernel };
   const original = engine.runKernel;
-  const count: FlopCount = { flops: 0, fftFlops: 0, kernels: 0 };
+  const count: FlopCount = { flops: 0, fftFlops: 0, movementFlops: 0, kernels: 0 };
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
   engine.runKernel = function (this: unknown, name, inputs, attrs) {
@@ -95,7 +113,8 @@ export async function countFlops<T>(fn: () => Promise<T>, onKernel?: () => void)
     count.kernels++;
     const f = kernelFlops(name, inputs, attrs, Array.isArray(out) ? out[0]! : out);
     if (f > 0) {
-      if ((name === 'BatchMatMul' || name === '_FusedMatMul') && calledFromFft(new Error().stack ?? '')) count.fftFlops += f;
+      if (movementDepth > 0) count.movementFlops += f;
+      else if ((name === 'BatchMatMul' || name === '_FusedMatMul') && calledFromFft(new Error().stack ?? '')) count.fftFlops += f;
       else count.flops += f;
     }
     onKernel?.();

@@ -44,5 +44,5 @@ export type { TorchTensor, TorchDType, ReadTorchOptions } from './weights/pth.js
 export { PickleObject, PickleGlobal } from './weights/pickle.js';
 export { loadCheckpoint, checkpointStateDict } from './weights/checkpoint.js';
 export type { CheckpointSource, CheckpointTensor, LoadCheckpointOptions } from './weights/checkpoint.js';
-export { countFlops, kernelFlops, calledFromFft } from './flops.js';
+export { countFlops, kernelFlops, calledFromFft, dataMovement } from './flops.js';
 export type { FlopCount } from './flops.js';

@@ -5,6 +5,7 @@ import {
   Conv2d,
   ShapeError,
   consume,
+  dataMovement,
   depthwiseConv2dValid,
   constant,
   fmtShape,
@@ -250,7 +251,7 @@ export function applyPixelKernels(x: tf.Tensor4D, kernels: tf.Tensor4D, k: numbe
     // (a strided copy per tap), this 61 ms; on tensorflow 57 → 22 ms. (x must be finite: 0·∞ is NaN.)
     const pick = new Float32Array(kk * c * kk);
     for (let t = 0; t < kk; t++) for (let ch = 0; ch < c; ch++) pick[(t * c + ch) * kk + t] = 1;
-    const patches = depthwiseConv2dValid(xp, tf.tensor4d(pick, [k, k, c, kk]));
+    const patches = dataMovement(() => depthwiseConv2dValid(xp, tf.tensor4d(pick, [k, k, c, kk])));
     return tf.reshape(tf.sum(tf.reshape(tf.mul(patches, kernels), [n, c, kk]), 2), [b, h, w, c]) as tf.Tensor4D;
   });
 }
