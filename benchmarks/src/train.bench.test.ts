@@ -14,13 +14,17 @@
  * the repeated units; tfjs-backend-wasm's heap ends at 4 GB, which the official presets' 128² steps need more than
  * without it). Peak tensor memory of the first step: the highest `tf.memory().numBytes` at any kernel call.
  *
+ * First (BENCH_TRAIN_GRADIENTS=on, the default), restorekit's conv2d alone at four official-preset shapes: the forward and
+ * the forward + backward (input and filter gradients), the backward's GFLOP/s (2 × the forward's GFLOP) and % of peak —
+ * the gradient paths restorekit supplies where the backend lacks or is slow at them (wasm).
+ *
  * Writes results/runs/<date>-train-<backend>.json, results/train-<backend>.json and results/train.md (every
  * backend's JSON). Not a unit test.
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { countParams } from '@restorekit/core';
+import { conv2d, countParams } from '@restorekit/core';
 import { createModel, getModelSpec, listModels } from '@restorekit/models';
 import { AdamW, Trainer } from '@restorekit/train';
 import { readText, writeText } from './results-io.js';
@@ -55,6 +59,16 @@ interface TrainEntry {
   error?: string;
   date: string;
 }
+/** One convolution's forward and backward (input and filter gradients) through @restorekit/core's conv2d. */
+interface GradientPathEntry {
+  shape: string;
+  forwardGflop: number;
+  forwardMs: number;
+  /** Forward + backward (tf.grads w.r.t. input and filter), ms; the backward's GFLOP = 2 × forward's. */
+  forwardBackwardMs: number;
+  backwardGflops: number;
+  backwardOfPeak: number;
+}
 interface TrainResults {
   format: 1;
   backend: string;
@@ -62,6 +76,54 @@ interface TrainResults {
   env: Record<string, unknown>;
   peakConvGflops: number;
   entries: TrainEntry[];
+  /** The convolution gradient paths alone (BENCH_TRAIN_GRADIENTS, default on). */
+  gradientPaths?: GradientPathEntry[];
+}
+
+/** Convolutions of the official presets' sizes: 3×3 and 1×1, 48–192 channels, 64²–128². */
+const GRADIENT_SHAPES: [number, number, number, number][] = [
+  [128, 48, 48, 3],
+  [64, 96, 96, 3],
+  [128, 48, 144, 1],
+  [64, 192, 192, 1],
+];
+
+async function gradientPaths(peak: number): Promise<GradientPathEntry[]> {
+  const out: GradientPathEntry[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  for (const [size, cin, cout, k] of GRADIENT_SHAPES) {
+    const x = tf.randomNormal([1, size, size, cin], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, cin, cout], 0, 0.1, 'float32', 2) as tf.Tensor4D;
+    const probe = tf.randomNormal([1, size, size, cout], 0, 1, 'float32', 3);
+    const pad = (k - 1) / 2;
+    const fwd = async () => {
+      const y = conv2d(x, w, { padding: pad });
+      await y.data();
+      y.dispose();
+    };
+    const both = async () => {
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { padding: pad }), probe)))([x, w]);
+      await Promise.all(g.map((t) => t.data()));
+      tf.dispose(g);
+    };
+    const time = async (f: () => Promise<void>) => {
+      await f();
+      const ts: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await f();
+        ts.push(performance.now() - t0);
+      }
+      return median(ts);
+    };
+    const forwardMs = await time(fwd);
+    const forwardBackwardMs = await time(both);
+    const forwardGflop = (2 * size * size * cin * cout * k * k) / 1e9;
+    const backwardGflops = (2 * forwardGflop) / ((forwardBackwardMs - forwardMs) / 1000);
+    out.push({ shape: `${size}² ${cin}→${cout} ${k}×${k}`, forwardGflop, forwardMs, forwardBackwardMs, backwardGflops, backwardOfPeak: backwardGflops / peak });
+    tf.dispose([x, w, probe]);
+  }
+  return out;
 }
 
 const num = (v: number | undefined, d = 1) => (v === undefined ? '–' : v.toFixed(d));
@@ -101,6 +163,19 @@ async function writeReport(): Promise<void> {
         } | ${num(e.gflops)} | ${e.ofConvPeak === undefined ? '–' : `${(100 * e.ofConvPeak).toFixed(0)} %`} | ${e.tensorsAddedPerStep ?? '–'} | ${e.skipped ?? e.error ?? ''} |`,
       );
     lines.push('');
+    if (r.gradientPaths?.length) {
+      lines.push(
+        `Convolution gradient paths alone (restorekit's \`conv2d\`, its input and filter gradients; backward GFLOP = 2 × forward; % of the same conv peak):`,
+        '',
+        '| conv | forward | forward + backward | backward GFLOP/s | % of peak |',
+        '|---|---|---|---|---|',
+      );
+      for (const g of r.gradientPaths)
+        lines.push(
+          `| ${g.shape} | ${secs(g.forwardMs)} | ${secs(g.forwardBackwardMs)} | ${num(g.backwardGflops)} | ${(100 * g.backwardOfPeak).toFixed(0)} % |`,
+        );
+      lines.push('');
+    }
   }
   await writeText('results/train.md', lines.join('\n'));
 }
@@ -118,11 +193,13 @@ describe('training step per model', () => {
     const env = await environment(backend);
     const peaks = await measurePeaks();
     const res: TrainResults = { format: 1, backend, date: started.toISOString(), env, peakConvGflops: peaks.conv3x3.gflops, entries: [] };
+    if ((process.env.BENCH_TRAIN_GRADIENTS ?? 'on') === 'on') res.gradientPaths = await gradientPaths(peaks.conv3x3.gflops);
     // a model this run leaves out (BENCH_MODELS) keeps its previous entry
     const previous = JSON.parse((await readText(`results/train-${backend}.json`)) ?? 'null') as TrainResults | null;
     const save = async () => {
       await writeText(`results/runs/${started.toISOString().slice(0, 16).replace(':', '-')}-train-${backend}.json`, JSON.stringify(res, null, 2));
       const kept = (previous?.entries ?? []).filter((p) => !res.entries.some((e) => e.model === p.model));
+      if (!res.gradientPaths && previous?.gradientPaths) res.gradientPaths = previous.gradientPaths;
       const entries = [...kept, ...res.entries].sort((a, b) => ((ORDER.indexOf(a.model) + 99) % 99) - ((ORDER.indexOf(b.model) + 99) % 99));
       await writeText(`results/train-${backend}.json`, JSON.stringify({ ...res, entries }, null, 2));
       await writeReport();
