@@ -232,8 +232,8 @@ export function isRecomputeUnit(b: Block): boolean {
  * Walks every block under `root` (a Block, or a tf LayersModel of blocks, and their children) and sets each block's
  * `recompute` flag: with `true` (the default) on exactly the blocks whose class declares `static recomputeUnit = true`
  * (the repeated units of the models: TransformerBlock and its subclasses such as DAB, GatedDA, DFR, UNetUpBlock,
- * HSFSBlock, EFMABlock, NAFBlock), with `false` on none, with a predicate on the blocks it accepts; every other block
- * of the tree is unmarked.
+ * HSFSBlock, EFMABlock, NAFBlock, FSDRNet's per-level DynamicProcessing and FrequencyAux), with `false` on none, with a
+ * predicate on the blocks it accepts; every other block of the tree is unmarked.
  *
  * A marked block, called in training (`training: true`) while a gradient tape records (`tf.grad`, `tf.variableGrads`,
  * an optimizer's `minimize`, the Trainer), keeps only its inputs for the backward and runs its forward again there:

@@ -86,6 +86,8 @@ export type DynamicProcessingOptions = OptionsInput<typeof OPTIONS>;
  */
 export class DynamicProcessing extends Block<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>DynamicProcessing';
+  /** A per-level unit of FSDRNet: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly selector: DegradationSelector;
   readonly context: Conv2d;

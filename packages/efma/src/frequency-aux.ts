@@ -54,6 +54,8 @@ export function polarOfHalfSpectrum(z: Complex, size: readonly [number, number])
  */
 export class FrequencyAux extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
   static className = 'restorekit>FrequencyAux';
+  /** A per-level unit of FSDRNet: `setRecompute(model)` checkpoints it (see @restorekit/core's setRecompute). */
+  static override recomputeUnit = true;
   static override optionsSchema = OPTIONS;
   readonly ampConv1: Conv2d;
   readonly ampConv2: Conv2d;

@@ -23,7 +23,7 @@ const pair = (v: number | readonly number[]): Pair => (typeof v === 'number' ? [
  * dL/dW of a valid conv from forward ops: one [Cin×N]·[N×Cout] matMul per kernel offset. x is transposed once to
  * [Cin, B, H, W] so that each offset's window is already the left operand, untransposed: tfjs-backend-wasm runs a
  * product with a transposed operand as a scalar loop (3.3 GFLOP/s against 25–38 this way for 3×3 and 1×1 convs of
- * 48–192 channels at 64²–128², its forward conv reaching 28–44; benchmarks/results/ops.md).
+ * 48–192 channels at 64²–128², its forward conv reaching 28–44; benchmarks/results/train.md has the whole backward).
  */
 function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair, [sh, sw]: Pair): tf.Tensor4D {
   return tf.tidy(() => {
