@@ -4,8 +4,9 @@ import { getSettings, prefers } from '../settings.js';
 
 /**
  * How convolution filter/input gradients are computed.
- * - 'auto': use the backend's backprop kernels where they exist, otherwise (wasm) express them
- *   with forward ops (strided slices + matMul, depthwise convs) that every backend has.
+ * - 'auto': use the backend's backprop kernels where they exist and are fast, otherwise express them with forward
+ *   ops (products of windows, depthwise convs, forward convs of the dilated gradient) that every backend has — on
+ *   wasm the filter gradients (no kernel) and the input gradients (a scalar Conv2DBackpropInput, `transposedConvAsConv`).
  * - 'native' / 'forward': force one path (tests compare them).
  */
 export type ConvGradientMode = 'auto' | 'native' | 'forward';
@@ -114,7 +115,8 @@ function flipTaps(w: tf.Tensor4D): tf.Tensor4D {
  * with the flipped filter, in and out swapped.
  */
 function transposedConvValid(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], s: Pair): tf.Tensor4D {
-  if (!prefers('transposedConvAsConv') && getSettings().convGradient !== 'forward') return tf.conv2dTranspose(g, w, outShape, s, 'valid');
+  const mode = getSettings().convGradient;
+  if (mode === 'native' || (mode === 'auto' && !prefers('transposedConvAsConv'))) return tf.conv2dTranspose(g, w, outShape, s, 'valid');
   return tf.tidy(() => {
     const [kh, kw] = w.shape;
     const d = dilate(g, s);
