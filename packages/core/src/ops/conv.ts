@@ -59,6 +59,9 @@ function depthwiseFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: P
       const xi = b === 1 ? x : (tf.slice(x, [n, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
       const f = tf.reshape(b === 1 ? dy : tf.slice(dy, [n, 0, 0, 0], [1, -1, -1, -1]), [oh, ow, c, m]) as tf.Tensor4D;
       const r = tf.depthwiseConv2d(xi, f, 1, 'valid', 'NHWC', [sh, sw]);
+      // tfjs-backend-wasm keeps an XNNPACK operator (its packed filter: ~20 MB for a 64² filter of 144 channels) per
+      // filter tensor until that tensor is disposed: free each sample's filter now, not at the end of the tidy.
+      f.dispose();
       acc = acc ? (tf.add(acc, r) as tf.Tensor4D) : r;
     }
     // The input may have rows/cols past the last window (a strided conv's remainder): the first kh × kw are the taps.
