@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { BatchNorm2d, Block, ConfigError, Conv2d, isRecomputing, setRecompute } from './index.js';
+import { diffToScale } from './testing/index.js';
 
 // Gradient checkpointing (recompute.ts): a marked block's gradients must equal the plain block's, its outputs must be
 // bit-identical, its BatchNorm statistics must move once per step, it must hold less memory, and it must leave nothing
@@ -180,13 +181,7 @@ async function expectSame(got: Step, ref: Step, what: string): Promise<void> {
   expect(got.grads.map((g) => g === null)).toEqual(ref.grads.map((g) => g === null));
   const pairs = ref.grads.flatMap((g, i) => (g ? [[`gradient ${i}`, got.grads[i]!, g] as const] : []));
   for (const [name, a, b] of [['loss', got.loss, ref.loss] as const, ...pairs]) {
-    const [u, v] = [await a.data(), await b.data()];
-    let scale = 0;
-    let worst = 0;
-    for (let j = 0; j < v.length; j++) {
-      scale = Math.max(scale, Math.abs(v[j]!));
-      worst = Math.max(worst, Math.abs(u[j]! - v[j]!));
-    }
+    const { maxAbsDiff: worst, scale } = diffToScale(await a.data(), await b.data());
     expect(worst, `${what}: ${name} (scale ${scale})`).toBeLessThanOrEqual(1e-6 * scale);
   }
 }

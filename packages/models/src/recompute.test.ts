@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setRecompute } from '@restorekit/core';
+import { diffToScale } from '@restorekit/core/testing';
 import './index.js'; // registers every model
 import { lossAndGradients, presetModel } from './test-helpers.js';
 
@@ -40,13 +41,7 @@ describe('setRecompute(model): the same loss and gradients, less kept for the ba
         ['loss', got.loss, ref.loss],
         ...Object.keys(ref.grads).map((k) => [`gradient of ${k}`, got.grads[k]!, ref.grads[k]!] as const),
       ] as const) {
-        const [u, v] = [await a.data(), await b.data()];
-        let scale = 0;
-        let worst = 0;
-        for (let j = 0; j < v.length; j++) {
-          scale = Math.max(scale, Math.abs(v[j]!));
-          worst = Math.max(worst, Math.abs(u[j]! - v[j]!));
-        }
+        const { maxAbsDiff: worst, scale } = diffToScale(await a.data(), await b.data());
         if (scale > 0) worstRel = Math.max(worstRel, worst / scale);
         expect(worst, `${what} (scale ${scale})`).toBeLessThanOrEqual(1e-5 * scale);
       }

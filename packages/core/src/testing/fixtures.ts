@@ -173,6 +173,20 @@ export function compareArrays(name: string, got: ArrayLike<number>, want: ArrayL
 }
 
 /**
+ * The largest |got − want| and the scale it is judged against, the largest |want|: for comparing two computations of
+ * the same values (a gradient by two routes) to a tolerance relative to the tensor's magnitude rather than per entry.
+ */
+export function diffToScale(got: ArrayLike<number>, want: ArrayLike<number>): { maxAbsDiff: number; scale: number } {
+  let scale = 0;
+  let maxAbsDiff = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(got[i]! - want[i]!));
+  }
+  return { maxAbsDiff, scale };
+}
+
+/**
  * Checks buffers after a train-mode forward (BatchNorm running_mean / running_var / num_batches_tracked)
  * against the fixture's `__after__.<key>` tensors with the manifest's tolerances, and that the update
  * happened (statistics differ from the stored initial values; num_batches_tracked went up by one).

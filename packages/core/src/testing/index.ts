@@ -7,6 +7,7 @@ export {
   loadFixtureWeights,
   compareWithFixture,
   compareArrays,
+  diffToScale,
   fixtureManifest,
   readShared,
   setSharedDir,
