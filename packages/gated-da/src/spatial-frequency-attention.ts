@@ -105,13 +105,18 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     return [this.options.channels];
   }
 
-  /** irfft2(rfft2(a) + rfft2(g), s = (H, W)) over the spatial axes (PyTorch's default 'backward' norm). */
+  /**
+   * irfft2(rfft2(a) + rfft2(g), s = (H, W)) over the spatial axes (PyTorch's default 'backward' norm), computed as
+   * irfft2(rfft2(a + g)): the DFT is linear, so the sum moves before the transform — two transforms instead of three,
+   * the same function and gradients (to float rounding; checked against the official outputs by the fixtures).
+   */
   private frequencySum(a: tf.Tensor, g: tf.Tensor): tf.Tensor {
-    if (this.options.frequencyBranch === 'identity') return tf.add(a, g);
+    const sum = tf.add(a, g);
+    if (this.options.frequencyBranch === 'identity') return sum;
     const [, hh, ww] = a.shape as number[];
-    const fa = fft.rfft2(a as tf.Tensor4D, { norm: 'backward' });
-    const fg = fft.rfft2(g as tf.Tensor4D, { norm: 'backward' });
-    return fft.irfft2({ re: tf.add(fa.re, fg.re), im: tf.add(fa.im, fg.im) }, { size: [hh!, ww!], norm: 'backward' });
+    const spectrum = fft.rfft2(sum as tf.Tensor4D, { norm: 'backward' });
+    sum.dispose();
+    return fft.irfft2(spectrum, { size: [hh!, ww!], norm: 'backward' });
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
