@@ -208,6 +208,24 @@ export function fourStepBases(P: number, Q: number, sign: 1 | -1, scale: number,
   ];
 }
 
+/**
+ * Twiddles of the 'rows' layout's four-step stage (engine.ts): scale·e^{sign·i·2π·n2·k1/N} for N = P·Q as the re and
+ * im tables [Q(n2), P(k1)].
+ */
+export function rowsTwiddles(P: number, Q: number, sign: 1 | -1, scale: number): [tf.Tensor, tf.Tensor] {
+  const N = P * Q;
+  const make = (imag: boolean) => () => {
+    const t = new Float32Array(Q * P);
+    for (let n2 = 0; n2 < Q; n2++)
+      for (let k1 = 0; k1 < P; k1++) {
+        const [c, s] = cosSin(n2, k1, N);
+        t[n2 * P + k1] = (imag ? sign * s : c) * scale;
+      }
+    return t;
+  };
+  return [cached(`rtw.re|${P}|${Q}|${sign}|${scale}`, [Q, P], make(false)), cached(`rtw.im|${P}|${Q}|${sign}|${scale}`, [Q, P], make(true))];
+}
+
 /** The c2r weights a_k (1 for bin 0 and, N even, bin N/2; else 2) as a [K, 1] column. */
 export function c2rWeights(N: number): tf.Tensor {
   const K = Math.floor(N / 2) + 1;

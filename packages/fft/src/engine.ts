@@ -20,7 +20,8 @@
  * last axis (the axis stays there for the next stage; one transpose back at the end), every product is
  * a plain 2-D matMul rows·Bᵀ with a cached transposed basis (XNNPACK packs the right operand of each
  * product, so that operand must be the cached basis, not the data), and complex products are split
- * into real ones plus adds instead of stacking [re; im].
+ * into real ones plus adds instead of stacking [re; im]. Its four-step form (complex stages only, see
+ * run2dRows) keeps the bins of a transformed axis as two digits until the final transpose.
  *
  * webgl and webgpu use custom DFT-pass kernels instead ('kernel' path: kernels.ts, kernels-webgl.ts).
  */
@@ -29,7 +30,7 @@ import type { FFTPath } from './types.js';
 import { KERNEL_BACKENDS, kernelStage } from './kernels.js';
 import { packedStage, stackParts, takePart } from './kernels-webgl.js';
 import { BackendError, matMul, prefers } from '@restorekit/core';
-import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, transposed } from './basis.js';
+import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, rowsTwiddles, transposed } from './basis.js';
 
 export type StageKind = 'r2c' | 'c2c' | 'c2r';
 export interface Stage {
@@ -48,8 +49,8 @@ export interface Cx {
 }
 
 /**
- * Smallest length at which 'auto' uses the four-step path on 'left' backends (wasm's 'rows' layout keeps
- * the dense DFT: its batched matMuls are the slow kind), per backend (measured with
+ * Smallest length at which 'auto' uses the four-step path on 'left' backends (wasm's 'rows' layout has its
+ * own four-step form and threshold, ROWS_FOURSTEP_MIN_N), per backend (measured with
  * benchmarks/src/fft.bench.test.ts, see benchmarks/results/fft.md). Edit this object to tune it;
  * 'default' covers unlisted backends (tfjs-node's 'tensorflow' included).
  */
@@ -94,10 +95,12 @@ function fourStepFactors(n: number, post: number, path: FFTPath, backend?: strin
 
 /**
  * The implementation a 1-D transform of length n uses on `backend` (default: the current one) when
- * `post` values follow the transformed axis (default: many, as for the H axis of NHWC).
+ * `post` values follow the transformed axis (default: many, as for the H axis of NHWC). `kind` matters only on
+ * 'rows' backends (wasm), where only complex stages ('c2c', the default) run as four steps.
  */
-export function pathFor(n: number, path: FFTPath = 'auto', backend?: string, post = Infinity): 'matmul' | 'fourstep' | 'kernel' {
+export function pathFor(n: number, path: FFTPath = 'auto', backend?: string, post = Infinity, kind: StageKind = 'c2c'): 'matmul' | 'fourstep' | 'kernel' {
   if (usesKernel(path, backend)) return 'kernel';
+  if (layoutFor(backend) === 'rows') return rowsFactors({ kind, n, sign: -1, scale: 1 }, path) ? 'fourstep' : 'matmul';
   return fourStepFactors(n, post, path, backend) ? 'fourstep' : 'matmul';
 }
 
@@ -194,7 +197,7 @@ function prod(dims: readonly number[]): number {
  */
 export function run2d(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage, path: FFTPath): tf.Tensor | Cx {
   if (usesKernel(path)) return run2dKernel(input, shape, first, second, s1, s2);
-  if (layoutFor() === 'rows' && path !== 'fourstep') return run2dRows(input, shape, first, second, s1, s2);
+  if (layoutFor() === 'rows') return run2dRows(input, shape, first, second, s1, s2, path);
   const cur = shape.slice();
   let v: tf.Tensor | Cx = input;
   for (const [axis, st] of [
@@ -274,55 +277,111 @@ function rmul(x: tf.Tensor, basis: tf.Tensor): tf.Tensor2D {
   return matMul(x as tf.Tensor2D, transposed(basis) as tf.Tensor2D);
 }
 
-/** 'rows' layout of run2d (wasm): see the module comment. */
-function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage): tf.Tensor | Cx {
+/**
+ * Smallest length at which the 'rows' layout (wasm) runs a complex stage as four steps (path 'auto'; 'fourstep' does
+ * for any length with a factor pair, 'matmul' never). Measured with benchmarks/src/fft.bench.test.ts (results/fft.md).
+ */
+export const ROWS_FOURSTEP_MIN_N = 128;
+
+/** One axis of the tensor in the 'rows' layout: a digit of an original axis (index = Σ weight·digit over its digits). */
+interface Digit {
+  axis: number;
+  weight: number;
+}
+
+/** Four-step factors of a stage in the 'rows' layout: only complex stages (the real ones keep their half-size dense bases). */
+function rowsFactors(st: Stage, path: FFTPath): [number, number] | null {
+  if (st.kind !== 'c2c' || path === 'matmul') return null;
+  const f = factorPair(st.n);
+  if (path === 'fourstep') return f;
+  return st.n >= ROWS_FOURSTEP_MIN_N && f !== null && f[1] >= 4 ? f : null;
+}
+
+/**
+ * 'rows' layout of run2d (wasm): see the module comment. A complex stage of length N = P·Q with factors (rowsFactors)
+ * runs as four steps in plain 2-D products: the transposes that bring the axis last also split it, n = Q·n1 + n2, into
+ * [.., Q(n2), P(n1)]; a length-P DFT over n1 (rows·Bᵀ), the twiddles e^{sign·i·2π·n2·k1/N} (element-wise), a
+ * transpose of the two digits, a length-Q DFT over n2. Its bins k = k1 + P·k2 stay as the two digits [.., P(k1), Q(k2)]
+ * — the next stage transforms another axis, so their order does not matter — until the last transpose, which puts
+ * every axis back in place and in natural order. 2(P + Q) instead of 2N multiply-adds per value; the extra work is
+ * one small transpose and the twiddles.
+ */
+function run2dRows(input: tf.Tensor | Cx, shape: readonly number[], first: number, second: number, s1: Stage, s2: Stage, path: FFTPath): tf.Tensor | Cx {
   let dims = shape.slice();
-  let order = shape.map((_, i) => i); // original axis at each current position
+  let digits: Digit[] = shape.map((_, i) => ({ axis: i, weight: 1 }));
   let v: tf.Tensor | Cx = input;
   const map = (f: (t: tf.Tensor) => tf.Tensor) => (v instanceof tf.Tensor ? f(v) : { re: f(v.re), im: f(v.im) });
+  /** Reshape to `to` (digit sizes) then permute; `perm` indexes `to`. */
+  const rearrange = (to: number[], toDigits: Digit[], perm: number[]) => {
+    const identity = perm.every((p, i) => p === i);
+    v = map((t) =>
+      identity
+        ? tf.reshape(
+            t,
+            perm.map((i) => to[i]!),
+          )
+        : tf.transpose(tf.reshape(t, to), perm),
+    );
+    dims = perm.map((i) => to[i]!);
+    digits = perm.map((i) => toDigits[i]!);
+  };
+  /** y = B·x along the last axis, as rows [R, n]·Bᵀ (Bᵀ cached). */
+  const mul = (b: tf.Tensor, t: tf.Tensor, n: number) => rmul(tf.reshape(t, [-1, n]), b);
+  /** The complex DFT of length n along the last axis (C = cos, S = sign·sin: re' = C·re − S·im, im' = S·re + C·im). */
+  const complexDft = (z: Cx, n: number, sign: 1 | -1, scale: number): Cx => {
+    const [cc, ss] = r2cBases(n, sign, scale, true);
+    return { re: tf.sub(mul(cc, z.re, n), mul(ss, z.im, n)), im: tf.add(mul(ss, z.re, n), mul(cc, z.im, n)) };
+  };
   for (const [axis, st] of [
     [first, s1],
     [second, s2],
   ] as const) {
-    let pos = order.indexOf(axis);
+    const pos = digits.findIndex((d) => d.axis === axis);
     const N = dims[pos]!;
-    let pre = prod(dims.slice(0, pos));
-    const post = prod(dims.slice(pos + 1));
-    if (post > 1) {
-      // move the axis to the end (it stays there). Even with pre = 1, multiplying from the left instead
-      // measured slower: XNNPACK packs the right operand of every product, here the data.
-      const perm = dims
-        .map((_, i) => i)
-        .filter((i) => i !== pos)
-        .concat(pos);
-      v = map((t) => tf.transpose(tf.reshape(t, dims), perm));
-      dims = perm.map((i) => dims[i]!);
-      order = perm.map((i) => order[i]!);
-      pos = dims.length - 1;
-      pre *= post;
+    const others = dims.map((_, i) => i).filter((i) => i !== pos);
+    const f = rowsFactors(st, path);
+    if (f) {
+      const [P, Q] = f;
+      // split the axis (natural n = Q·n1 + n2: [P(n1), Q(n2)]) and bring it last as [Q(n2), P(n1)]
+      const to = [...dims.slice(0, pos), P, Q, ...dims.slice(pos + 1)];
+      const toDigits = [...digits.slice(0, pos), { axis, weight: Q }, { axis, weight: 1 }, ...digits.slice(pos + 1)];
+      const shift = (i: number) => (i < pos ? i : i + 1);
+      rearrange(to, toDigits, [...others.map(shift), pos + 1, pos]);
+      const lead = dims.slice(0, -2);
+      const a = complexDft(v as Cx, P, st.sign, 1); // [R·Q, P(k1)]
+      const [tc, ts] = rowsTwiddles(P, Q, st.sign, st.scale); // [Q(n2), P(k1)]
+      const re = tf.reshape(a.re, [-1, Q, P]);
+      const im = tf.reshape(a.im, [-1, Q, P]);
+      const tw = { re: tf.sub(tf.mul(re, tc), tf.mul(im, ts)), im: tf.add(tf.mul(re, ts), tf.mul(im, tc)) };
+      const swapped = { re: tf.transpose(tw.re, [0, 2, 1]), im: tf.transpose(tw.im, [0, 2, 1]) }; // [R, P(k1), Q(n2)]
+      const b = complexDft(swapped, Q, st.sign, 1); // [R·P, Q(k2)], k = k1 + P·k2
+      dims = [...lead, P, Q];
+      digits = [...digits.slice(0, -2), { axis, weight: 1 }, { axis, weight: P }];
+      v = { re: tf.reshape(b.re, dims), im: tf.reshape(b.im, dims) };
+      continue;
     }
+    // Bring the axis last (it stays there). Even with nothing before the axis, multiplying from the left instead
+    // measured slower: XNNPACK packs the right operand of every product, here the data.
+    const last = prod(dims.slice(pos + 1)) === 1;
+    if (!last) rearrange(dims, digits, [...others, pos]);
+    const at = last ? pos : dims.length - 1;
     const K = st.kind === 'r2c' ? Math.floor(N / 2) + 1 : st.n;
-    // y = B·x along the axis as rows [pre, N]·Bᵀ (Bᵀ cached)
-    const mul = (b: tf.Tensor, t: tf.Tensor) => rmul(tf.reshape(t, [pre, N]), b);
     if (st.kind === 'r2c') {
       const [cr, ci] = r2cBases(N, st.sign, st.scale);
-      v = { re: mul(cr, v as tf.Tensor), im: mul(ci, v as tf.Tensor) };
-    } else {
-      const z = v as Cx;
-      if (st.kind === 'c2c') {
-        const [cc, ss] = r2cBases(N, st.sign, st.scale, true); // C = cos, S = sign·sin: re' = C·re − S·im, im' = S·re + C·im
-        v = { re: tf.sub(mul(cc, z.re), mul(ss, z.im)), im: tf.add(mul(ss, z.re), mul(cc, z.im)) };
-      } else {
-        const [ar, ai] = c2rSplitBases(st.n, st.scale);
-        v = tf.add(mul(ar, z.re), mul(ai, z.im));
-      }
+      v = { re: mul(cr, v as tf.Tensor, N), im: mul(ci, v as tf.Tensor, N) };
+    } else if (st.kind === 'c2c') v = complexDft(v as Cx, N, st.sign, st.scale);
+    else {
+      const [ar, ai] = c2rSplitBases(st.n, st.scale);
+      v = tf.add(mul(ar, (v as Cx).re, N), mul(ai, (v as Cx).im, N));
     }
-    dims[pos] = K;
+    dims = dims.map((d, i) => (i === at ? K : d));
+    v = map((t) => tf.reshape(t, dims));
   }
-  const back = order.map((_, i) => order.indexOf(i));
-  const outDims = back.map((i) => dims[i]!);
-  const identity = back.every((p, i) => p === i);
-  return map((t) => (identity ? tf.reshape(t, outDims) : tf.transpose(tf.reshape(t, dims), back)));
+  // every axis back in place, its digits slowest (largest weight) first: the natural order
+  const perm = dims.map((_, i) => i).sort((i, j) => digits[i]!.axis - digits[j]!.axis || digits[j]!.weight - digits[i]!.weight);
+  const outDims = shape.map((_, a) => dims.reduce((p, d, i) => (digits[i]!.axis === a ? p * d : p), 1));
+  rearrange(dims, digits, perm);
+  return map((t) => tf.reshape(t, outDims));
 }
 
 export function normScale(norm: 'backward' | 'ortho' | 'forward', n: number, inverse: boolean): number {

@@ -22,6 +22,7 @@ import {
   releaseFFTCache,
   fftCacheSize,
   pathFor,
+  ROWS_FOURSTEP_MIN_N,
   KERNEL_BACKENDS,
   type Complex,
   type FFTPath,
@@ -221,7 +222,14 @@ describe('implementations agree', () => {
     expect(pathFor(16, 'auto', 'webgpu')).toBe('kernel');
     expect(pathFor(1024, 'auto', 'cpu')).toBe('fourstep');
     expect(pathFor(1024, 'auto', 'cpu', 1)).toBe('matmul'); // nothing after the axis: its second stage would be matrix-vector products
-    expect(pathFor(1024, 'auto', 'wasm')).toBe('matmul'); // only plain 2-D matMuls are fast there
+    // wasm's 'rows' layout: complex stages from ROWS_FOURSTEP_MIN_N as four steps of plain 2-D products; its real ones stay dense
+    expect(pathFor(1024, 'auto', 'wasm')).toBe('fourstep');
+    expect(pathFor(ROWS_FOURSTEP_MIN_N, 'auto', 'wasm')).toBe('fourstep');
+    expect(pathFor(ROWS_FOURSTEP_MIN_N - 2, 'auto', 'wasm')).toBe('matmul');
+    expect(pathFor(1024, 'auto', 'wasm', Infinity, 'r2c')).toBe('matmul');
+    expect(pathFor(1024, 'fourstep', 'wasm', Infinity, 'c2r')).toBe('matmul');
+    expect(pathFor(12, 'fourstep', 'wasm')).toBe('fourstep');
+    expect(pathFor(1031, 'auto', 'wasm')).toBe('matmul'); // prime
     expect(pathFor(64, 'kernel', 'cpu')).toBe('kernel'); // as asked (running it on cpu is a BackendError)
     expect(pathFor(16, 'auto', 'cpu')).toBe('matmul');
     expect(pathFor(1031, 'auto', 'cpu')).toBe('matmul'); // prime
