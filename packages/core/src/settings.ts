@@ -114,6 +114,12 @@ const BACKEND_CHOICES = {
    * [1024, 96]ᵀ·[1024, 96]); tensorflow, webgl and webgpu run them as they are.
    */
   plainMatMulGradients: ['wasm'],
+  /**
+   * Depthwise convs with kernels other than 3×3 and 5×5 (AnyIR's 7×7) as sums of 5×5 depthwise convs over tiles of
+   * the kernel: tfjs-backend-wasm runs only those two sizes through XNNPACK's fast kernels (a 7×7 over 19 channels at
+   * 256²: 45.7 ms, four 5×5 tiles and their sum 28 ms).
+   */
+  depthwiseTiles: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;
