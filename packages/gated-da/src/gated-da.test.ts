@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, loadTorchStateDict } from '@restorekit/core';
+import { ConfigError, ShapeError, conv2d, loadTorchStateDict } from '@restorekit/core';
 import { compareArrays, compareWithFixture, expectNoLeaks, fixtureTensor, loadFixture, loadFixtureWeights } from '@restorekit/core/testing';
 import { GatedDA, gatedDAWidths } from './index.js';
 import { checkAnyIRFixture } from './test-utils.js';
@@ -31,6 +31,47 @@ describe('GatedDA', () => {
       const rm = block.torchParameters().find((p) => p.name === 'norm.running_mean')!;
       expect(compareArrays('rm', await rm.variable.read().data(), evalFx.tensors['norm.running_mean']!.data, 0, 0).ok).toBe(true);
       tf.dispose([x, y]);
+      block.dispose();
+    }));
+
+  it('with biases and trained-looking weights, equals the official formula written out (split of W_exp, concat before W_gate)', () =>
+    expectNoLeaks(async () => {
+      const c = 6;
+      const block = new GatedDA({ channels: c, bias: true });
+      const x = tf.randomNormal([2, 9, 7, c], 0, 1, 'float32', 11) as tf.Tensor4D;
+      block.build(x.shape);
+      let seed = 20;
+      for (const p of block.torchParameters())
+        if (p.variable.dtype === 'float32') {
+          const v = p.name.endsWith('running_var') ? tf.randomUniform(p.variable.shape, 0.5, 2, 'float32', seed++) : tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', seed++);
+          p.variable.write(v);
+          v.dispose();
+        }
+      const w = Object.fromEntries(block.torchParameters().map((p) => [p.name, p.variable.read()]));
+      const { alpha: a } = block;
+      const want = tf.tidy(() => {
+        const conv = (t: tf.Tensor, k: string, groups = 1, pad = 0) =>
+          tf.add(conv2d(t as tf.Tensor4D, w[`${k}.weight`] as tf.Tensor4D, { groups, padding: pad }), w[`${k}.bias`]!);
+        const fHat = tf.add(tf.mul(tf.div(tf.sub(x, w['norm.running_mean']!), tf.sqrt(tf.add(w['norm.running_var']!, 1e-5))), w['norm.weight']!), w['norm.bias']!);
+        const mu = tf.mean(fHat, [1, 2], true);
+        const sigma = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(fHat, mu)), [1, 2], true), 1e-6));
+        const tauAdj = tf.mul(tf.reshape(w.tau!, [1, 1, 1, c]), tf.sigmoid(tf.add(mu, sigma)));
+        const [gamma, beta, alpha] = tf.split(conv(fHat, 'W_exp'), [c, c, a], 3);
+        const alphaPrime = tf.mul(conv(alpha!, 'W_depth', a, 3), tf.add(tf.slice(tauAdj, [0, 0, 0, 0], [-1, -1, -1, a]), 1));
+        const fGate = tf.mul(tf.sigmoid(gamma!), conv(tf.concat([beta!, alphaPrime], 3), 'W_gate'));
+        return conv(tf.add(fGate, x), 'W_proj');
+      });
+      const got = block.apply(x) as tf.Tensor;
+      const [g, r] = await Promise.all([got.data(), want.data()]);
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < g.length; i++) {
+        worst = Math.max(worst, Math.abs(g[i]! - r[i]!));
+        scale = Math.max(scale, Math.abs(r[i]!));
+      }
+      expect(scale).toBeGreaterThan(0.5);
+      expect(worst / scale).toBeLessThan(2e-6);
+      tf.dispose([x, got, want]);
       block.dispose();
     }));
 

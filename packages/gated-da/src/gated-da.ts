@@ -5,7 +5,11 @@ import {
   Block,
   ConfigError,
   Conv2d,
+  DerivedWeights,
+  conv2d,
+  matMul,
   ones,
+  prefers,
   opt,
   registerBlock,
   type BlockArgs,
@@ -80,6 +84,8 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
   private readonly wDepth: Conv2d;
   private readonly wGate: Conv2d;
   private readonly wProj: Conv2d;
+  /** Products and parts of the weights for `gateFromWeightParts`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
 
   constructor(opts: GatedDAOptions & BlockArgs) {
     super(opts as never);
@@ -128,16 +134,72 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
     const variance = tf.mean(tf.square(tf.sub(fHat, mu)), [1, 2], true);
     const sigma = tf.sqrt(tf.add(variance, eps));
     const tauAdj = tf.mul(tf.reshape(this.tau.read(), [1, 1, 1, c]), tf.sigmoid(tf.add(mu, sigma))); // [B,1,1,C]
-    const fPrime = this.run(this.wExp, fHat, training);
-    const [gamma, beta, alpha] = tf.split(fPrime, [c, c, a], 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const alphaDw = this.run(this.wDepth, alpha, training);
     // Official code: repeat τ_adj along channels ceil(a/C) times and keep the first a (a < C at every AnyIR width, so τ_adj[:a]).
     const reps = Math.ceil(a / c);
     const tauAlpha = a === c ? tauAdj : tf.slice(reps > 1 ? tf.tile(tauAdj, [1, 1, 1, reps]) : tauAdj, [0, 0, 0, 0], [-1, -1, -1, a]);
+    if (prefers('weightHalves')) return this.run(this.wProj, tf.add(this.gateFromWeightParts(fHat, tauAlpha, training), x), training);
+    const fPrime = this.run(this.wExp, fHat, training);
+    const [gamma, beta, alpha] = tf.split(fPrime, [c, c, a], 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const alphaDw = this.run(this.wDepth, alpha, training);
     const alphaPrime = tf.mul(alphaDw, tf.add(tauAlpha, 1));
     const fGate = tf.mul(tf.sigmoid(gamma), this.run(this.wGate, tf.concat([beta, alphaPrime], 3), training));
     // The residual adds the block input (not the BN output); W_proj comes after the residual.
     return this.run(this.wProj, tf.add(fGate, x), training);
+  }
+
+  /**
+   * F_gate from parts of the weights, without the channel split of W_exp's output and the concat before W_gate (each
+   * a copy of a full-size tensor; on wasm the split of a 256² × 75 activation took 18 ms, more than W_exp itself):
+   * γ and α from W_exp's column blocks; β goes only through W_gate's first C rows, so W_gate(β) is one C → C conv
+   * of F̂ with W_exp^β·W_gate^β (bias b_exp^β·W_gate^β). The same function (to float rounding); the products of
+   * weights are kept between inference calls.
+   */
+  private gateFromWeightParts(fHat: tf.Tensor, tauAlpha: tf.Tensor, training: boolean): tf.Tensor {
+    const c = this.options.channels;
+    const a = this.alpha;
+    const d = this.derived;
+    const we = this.wExp.kernel.read();
+    const wg = this.wGate.kernel.read();
+    const be = this.wExp.biasVar?.read() ?? null;
+    const bg = this.wGate.biasVar?.read() ?? null;
+    const cols = (w: tf.Tensor, from: number, n: number) => tf.slice(w, [0, 0, 0, from], [1, 1, -1, n]);
+    const wGamma = d.get('gamma', [we], () => cols(we, 0, c));
+    const wAlpha = d.get('alpha', [we], () => cols(we, 2 * c, a));
+    const wBetaGate = d.get('beta-gate', [we, wg], () =>
+      tf.reshape(matMul(tf.reshape(cols(we, c, c), [c, c]) as tf.Tensor2D, tf.reshape(tf.slice(wg, [0, 0, 0, 0], [1, 1, c, c]), [c, c]) as tf.Tensor2D), [
+        1,
+        1,
+        c,
+        c,
+      ]),
+    );
+    const wAlphaGate = d.get('alpha-gate', [wg], () => tf.slice(wg, [0, 0, c, 0], [1, 1, a, c]));
+    const withBias = (t: tf.Tensor, b: tf.Tensor | null) => (b ? tf.add(t, b) : t);
+    const gamma = withBias(conv2d(fHat as tf.Tensor4D, wGamma as tf.Tensor4D), be && tf.slice(be, [0], [c]));
+    const alpha = withBias(conv2d(fHat as tf.Tensor4D, wAlpha as tf.Tensor4D), be && tf.slice(be, [2 * c], [a]));
+    const alphaPrime = tf.mul(this.run(this.wDepth, alpha, training), tf.add(tauAlpha, 1));
+    let gateIn = tf.add(conv2d(fHat as tf.Tensor4D, wBetaGate as tf.Tensor4D), conv2d(alphaPrime as tf.Tensor4D, wAlphaGate as tf.Tensor4D));
+    const bias =
+      be || bg
+        ? d.get('gate-bias', [we, wg, ...(be ? [be] : []), ...(bg ? [bg] : [])], () => {
+            const fromBeta = be
+              ? tf.reshape(
+                  matMul(
+                    tf.reshape(tf.slice(be, [c], [c]), [1, c]) as tf.Tensor2D,
+                    tf.reshape(tf.slice(wg, [0, 0, 0, 0], [1, 1, c, c]), [c, c]) as tf.Tensor2D,
+                  ),
+                  [c],
+                )
+              : null;
+            return fromBeta && bg ? tf.add(fromBeta, bg) : (fromBeta ?? bg!);
+          })
+        : null;
+    if (bias) gateIn = tf.add(gateIn, bias);
+    return tf.mul(tf.sigmoid(gamma), gateIn);
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
