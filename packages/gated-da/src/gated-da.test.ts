@@ -43,7 +43,9 @@ describe('GatedDA', () => {
       let seed = 20;
       for (const p of block.torchParameters())
         if (p.variable.dtype === 'float32') {
-          const v = p.name.endsWith('running_var') ? tf.randomUniform(p.variable.shape, 0.5, 2, 'float32', seed++) : tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', seed++);
+          const v = p.name.endsWith('running_var')
+            ? tf.randomUniform(p.variable.shape, 0.5, 2, 'float32', seed++)
+            : tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', seed++);
           p.variable.write(v);
           v.dispose();
         }
@@ -52,7 +54,10 @@ describe('GatedDA', () => {
       const want = tf.tidy(() => {
         const conv = (t: tf.Tensor, k: string, groups = 1, pad = 0) =>
           tf.add(conv2d(t as tf.Tensor4D, w[`${k}.weight`] as tf.Tensor4D, { groups, padding: pad }), w[`${k}.bias`]!);
-        const fHat = tf.add(tf.mul(tf.div(tf.sub(x, w['norm.running_mean']!), tf.sqrt(tf.add(w['norm.running_var']!, 1e-5))), w['norm.weight']!), w['norm.bias']!);
+        const fHat = tf.add(
+          tf.mul(tf.div(tf.sub(x, w['norm.running_mean']!), tf.sqrt(tf.add(w['norm.running_var']!, 1e-5))), w['norm.weight']!),
+          w['norm.bias']!,
+        );
         const mu = tf.mean(fHat, [1, 2], true);
         const sigma = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(fHat, mu)), [1, 2], true), 1e-6));
         const tauAdj = tf.mul(tf.reshape(w.tau!, [1, 1, 1, c]), tf.sigmoid(tf.add(mu, sigma)));
