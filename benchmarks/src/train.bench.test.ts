@@ -102,7 +102,8 @@ async function gradientPaths(peak: number): Promise<GradientPathEntry[]> {
       y.dispose();
     };
     const both = async () => {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { padding: pad }), probe)))([x, w]);
+      // dy given: the backward is the conv's own gradient paths, no loss ops
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { padding: pad }))([x, w], probe);
       await Promise.all(g.map((t) => t.data()));
       tf.dispose(g);
     };
@@ -165,7 +166,7 @@ async function writeReport(): Promise<void> {
     lines.push('');
     if (r.gradientPaths?.length) {
       lines.push(
-        `Convolution gradient paths alone (restorekit's \`conv2d\`, its input and filter gradients; backward GFLOP = 2 × forward; % of the same conv peak):`,
+        `Convolution gradient paths alone (restorekit's \`conv2d\`, its input and filter gradients for a given dy; backward GFLOP = 2 × forward; % of the same conv peak):`,
         '',
         '| conv | forward | forward + backward | backward GFLOP/s | % of peak |',
         '|---|---|---|---|---|',

@@ -120,6 +120,12 @@ const BACKEND_CHOICES = {
    * 256²: 45.7 ms, four 5×5 tiles and their sum 28 ms).
    */
   depthwiseTiles: ['wasm'],
+  /**
+   * 2-D transposes [r, c] → [c, r] of many rows (core `transpose2d`: the gradients of core `matMul`, the filter
+   * gradient of a 1×1 conv) as a rank-3 transpose of [r/32, 32, c]: tfjs-backend-wasm's 2-D transpose writes with a
+   * stride of r values, and for the power-of-two pixel counts of images that is 4–12× slower than its rank-3 loop.
+   */
+  splitTranspose: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

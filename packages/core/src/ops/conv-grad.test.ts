@@ -135,3 +135,25 @@ describe('padding done by the conv kernel (no padded copy) equals tf.pad + valid
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('1×1 conv filter gradient on the forward-op path', () => {
+  it('an expanding 1×1 conv (dWᵀ = dyᵀ·x, x packed as it is) and a shrinking one equal xᵀ·dy', async () => {
+    configure({ convGradient: 'forward' });
+    const before = tf.memory().numTensors;
+    for (const [cin, cout] of [
+      [5, 12],
+      [12, 5],
+    ] as const) {
+      const x = tf.randomNormal([2, 32, 36, cin], 0, 1, 'float32', cin) as tf.Tensor4D;
+      const w = tf.randomNormal([1, 1, cin, cout], 0, 0.3, 'float32', cout) as tf.Tensor4D;
+      const dy = tf.randomNormal([2, 32, 36, cout], 0, 1, 'float32', 9);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy);
+      const want = tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, cin]), tf.reshape(dy, [-1, cout]), true, false), [1, 1, cin, cout]));
+      expect(dw!.shape).toEqual([1, 1, cin, cout]);
+      const [u, v] = [await dw!.data(), await want.data()];
+      for (let i = 0; i < v.length; i++) expect(Math.abs(u[i]! - v[i]!), `${cin}→${cout} [${i}]`).toBeLessThan(1e-3 * (1 + Math.abs(v[i]!)));
+      tf.dispose([x, w, dy, dx!, dw!, want]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, fmtShape } from '../errors.js';
 import { getSettings, prefers } from '../settings.js';
+import { transpose2d } from './matmul.js';
 
 /**
  * How convolution filter/input gradients are computed.
@@ -30,6 +31,13 @@ function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair
   return tf.tidy(() => {
     const [b, oh, ow, cout] = dy.shape;
     const cin = x.shape[3];
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && cout > cin) {
+      // One product, and XNNPACK packs its right operand on every call (a fresh dy each step): pack the smaller one,
+      // x [N, Cin] as it is, with dyᵀ on the left: dWᵀ = dyᵀ·x.
+      const n = b * oh * ow;
+      const dwt = tf.matMul(transpose2d(tf.reshape(dy, [n, cout]) as tf.Tensor2D), tf.reshape(x, [n, cin]) as tf.Tensor2D);
+      return tf.reshape(tf.transpose(dwt), [1, 1, cin, cout]) as tf.Tensor4D;
+    }
     const dy2 = tf.reshape(dy, [b * oh * ow, cout]);
     const xt = tf.transpose(x, [3, 0, 1, 2]);
     const taps: tf.Tensor2D[] = [];

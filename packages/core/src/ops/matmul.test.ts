@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, backendsPreferring, matMul } from '../index.js';
+import { ShapeError, backendsPreferring, matMul, prefers } from '../index.js';
+import { transpose2d } from './matmul.js';
 
 describe('core matMul: 2-D products whose gradients are plain products on wasm', () => {
   it('value and both gradients equal tf.matMul’s on this backend', async () => {
@@ -45,6 +46,36 @@ describe('core matMul: 2-D products whose gradients are plain products on wasm',
     expect(() => matMul(a, b)).toThrow(ShapeError);
     expect(() => matMul(a, b)).toThrow(/\[2, 3\] · \[4, 5\]/);
     tf.dispose([a, b]);
+  });
+
+  it('transpose2d equals tf.transpose, in the split form exactly where core prefers it; matMul gradients through it', async () => {
+    const before = tf.memory().numTensors;
+    for (const [r, c, split] of [
+      [2048, 28, true],
+      [1056, 9, true],
+      [1000, 12, false], // not a multiple of 32
+      [4096, 3, false], // too few columns to matter
+      [64, 40, false], // too few rows
+    ] as const) {
+      const x = tf.randomNormal([r, c], 0, 1, 'float32', r + c) as tf.Tensor2D;
+      const prof = await tf.profile(() => transpose2d(x));
+      const t = prof.result as tf.Tensor;
+      const want = tf.transpose(x);
+      expect(t.shape).toEqual([c, r]);
+      expect(Array.from(await t.data())).toEqual(Array.from(await want.data()));
+      const ranks = prof.kernels.filter((k) => k.name === 'Transpose').map((k) => k.inputShapes[0]!.length);
+      expect(ranks, `${r}×${c}`).toEqual([split && prefers('splitTranspose') ? 3 : 2]);
+      tf.dispose([x, t, want]);
+    }
+    const a = tf.randomNormal([2048, 16], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const b = tf.randomNormal([16, 8], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const dy = tf.randomNormal([2048, 8], 0, 1, 'float32', 3);
+    const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) => matMul(x as tf.Tensor2D, y as tf.Tensor2D))([a, b], dy);
+    const db = tf.matMul(a, dy, true, false);
+    const [u, v] = [await mine[1]!.data(), await db.data()];
+    for (let i = 0; i < v.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(v[i]!)));
+    tf.dispose([a, b, dy, db, ...mine]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('wasm is the backend that takes the plain-product gradients', () => {
