@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, configure, countParams, getSettings, withSettings } from '@restorekit/core';
+import { ConfigError, configure, conv2d, countParams, getSettings, withSettings } from '@restorekit/core';
 import { checkBlock, expectNoLeaks } from '@restorekit/core/testing';
 import { GDFN, gdfnHidden, type GDFNActivation } from './gdfn.js';
 import { restormerFixture } from './test-helpers.js';
@@ -59,6 +59,45 @@ describe('GDFN', () => {
         tf.dispose([x, y]);
         g.dispose();
       }));
+
+  it('with biases and random weights equals the formula written out (1×1, depthwise 3×3, exact GELU gate, 1×1)', () =>
+    expectNoLeaks(async () => {
+      const g = new GDFN({ channels: 5, expansion: 2, bias: true });
+      const x = tf.randomNormal([2, 7, 6, 5], 0, 1, 'float32', 30) as tf.Tensor4D;
+      g.build(x.shape);
+      let seed = 40;
+      for (const w of g.trainableWeights) {
+        const v = tf.randomNormal(w.shape, 0, 0.5, 'float32', seed++);
+        w.write(v);
+        v.dispose();
+      }
+      const h = g.hidden;
+      const want = tf.tidy(() => {
+        const z = tf.add(
+          conv2d(
+            tf.add(conv2d(x, g.projectIn.kernel.read() as tf.Tensor4D), g.projectIn.biasVar!.read()) as tf.Tensor4D,
+            g.dwconv.kernel.read() as tf.Tensor4D,
+            {
+              padding: 1,
+              groups: 2 * h,
+            },
+          ),
+          g.dwconv.biasVar!.read(),
+        );
+        const [z1, z2] = tf.split(z, 2, 3);
+        const gelu = tf.mul(tf.mul(z1!, 0.5), tf.add(1, tf.erf(tf.mul(z1!, Math.SQRT1_2))));
+        return tf.add(conv2d(tf.mul(gelu, z2!) as tf.Tensor4D, g.projectOut.kernel.read() as tf.Tensor4D), g.projectOut.biasVar!.read());
+      });
+      const got = g.apply(x) as tf.Tensor;
+      const [u, v] = [await got.data(), await want.data()];
+      const scale = Math.max(...Array.from(v, Math.abs));
+      let d = 0;
+      for (let i = 0; i < u.length; i++) d = Math.max(d, Math.abs(u[i]! - v[i]!));
+      expect(scale).toBeGreaterThan(0.5);
+      expect(d / scale).toBeLessThan(2e-6);
+      tf.dispose([x, got, want]);
+      g.dispose();
+    }));
 
   it('rejects a non-positive expansion, an unknown activation, and 0.1 / PyTorch option names, with ConfigError', () => {
     expect(() => new GDFN({ channels: 4, expansion: 0 })).toThrow(ConfigError);
