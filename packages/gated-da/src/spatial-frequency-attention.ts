@@ -20,7 +20,7 @@ import {
 } from '@restorekit/core';
 import * as fft from '@restorekit/fft';
 import { FFTBlock } from '@restorekit/fft';
-import { createPart, partConfig, partOption, transposedAttention } from '@restorekit/restormer';
+import { createPart, partConfig, partOption, transposedAttention, weightSlicesPay } from '@restorekit/restormer';
 import './gated-da.js';
 
 /**
@@ -123,28 +123,58 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     const [b, hh, ww, c] = x.shape as [number, number, number, number];
     const h = this.half;
     // Skip-Split: x[:, 0::2] (even channels) → attention, x[:, 1::2] (odd) → the gate.
-    let qkv: tf.Tensor;
+    let qkv: tf.Tensor | [tf.Tensor, tf.Tensor, tf.Tensor];
     let xGate: tf.Tensor;
-    if (prefers('stridedSliceAsProduct')) {
+    const product = prefers('stridedSliceAsProduct');
+    // As MDTA on wasm: where the image has pixels enough, q, k and v come from thirds of the (widened) qkv and the
+    // qkv_dwconv weights as three NHWC tensors, which `transposedAttention` takes as they are: no transpose and slices
+    // of a 3h-channel qkv (24 ms of them per block at 256², the official AnyIR 4.79 → 4.59 s). On tensorflow the
+    // thirds measured no faster than one conv and a split (792 vs 797 ms). The weight thirds are kept between
+    // inference calls.
+    const thirds = product && prefers('xnnpackForms') && weightSlicesPay(b * hh * ww, 3 * h * c);
+    const d = this.derived;
+    const dwK = this.qkvDwconv.kernel.read();
+    const qkvBias = this.qkv.biasVar?.read() ?? null;
+    const dwBias = this.qkvDwconv.biasVar?.read() ?? null;
+    /** part i of q, k, v from an input and the i-th third of the (possibly widened) qkv kernel `w3`. */
+    const fromThird = (input: tf.Tensor, w3: tf.Tensor, i: number) =>
+      tf.tidy(() => {
+        const cols = (t: tf.Tensor) => tf.slice(t, [i * h], [h]);
+        let z = conv2d(input as tf.Tensor4D, w3 as tf.Tensor4D);
+        if (qkvBias) z = tf.add(z, cols(qkvBias));
+        const dw = d.get(`qkv-dwconv-third-${i}`, [dwK], () => tf.slice(dwK, [0, 0, 0, i * h], [-1, -1, -1, h]));
+        z = conv2d(z as tf.Tensor4D, dw as tf.Tensor4D, { padding: 1, groups: h });
+        return dwBias ? tf.add(z, cols(dwBias)) : z;
+      });
+    if (product) {
       // A strided channel slice is a scalar loop on wasm (34 ms for one at 128², C = 56; a fifth of the official
       // AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
       // with W[k] at row 2k and zeros at the odd rows (the same sums: the zero rows add exact zeros), and the gate's
       // input is x times a 0/1 matrix picking the odd channels. Both derived weights are cached between inference calls.
-      const d = this.derived;
       const k = this.qkv.kernel.read();
-      const widened = d.get('qkv-even-rows', [k], () => tf.reshape(tf.concat([tf.reshape(k, [h, 1, 3 * h]), tf.zeros([h, 1, 3 * h])], 1), [1, 1, c, 3 * h]));
+      const widen = (w: tf.Tensor, n: number) => tf.reshape(tf.concat([tf.reshape(w, [h, 1, n]), tf.zeros([h, 1, n])], 1), [1, 1, c, n]);
       // (A host-built 0/1 matrix: tfjs-backend-wasm's OneHot writes integer bits into a float32 output.)
       const pickOdd = d.get('odd-channels', [], () => {
         const m = new Float32Array(c * h);
         for (let j = 0; j < h; j++) m[(2 * j + 1) * h + j] = 1; // row 2j + 1 (input channel), column j
         return tf.tensor4d(m, [1, 1, c, h]);
       });
-      qkv = tf.tidy(() => {
-        const bias = this.qkv.biasVar;
-        const t = conv2d(x as tf.Tensor4D, widened as tf.Tensor4D);
-        return bias ? tf.add(t, bias.read()) : t;
-      });
-      qkv = consume(qkv, (t) => this.run(this.qkvDwconv, t, training));
+      if (thirds)
+        qkv = [0, 1, 2].map((i) =>
+          fromThird(
+            x,
+            d.get(`qkv-even-rows-third-${i}`, [k], () => widen(tf.slice(k, [0, 0, 0, i * h], [-1, -1, -1, h]), h)),
+            i,
+          ),
+        ) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      else {
+        const widened = d.get('qkv-even-rows', [k], () => widen(k, 3 * h));
+        const whole = tf.tidy(() => {
+          const t = conv2d(x as tf.Tensor4D, widened as tf.Tensor4D);
+          return qkvBias ? tf.add(t, qkvBias) : t;
+        });
+        qkv = consume(whole, (t) => this.run(this.qkvDwconv, t, training));
+      }
       xGate = conv2d(x as tf.Tensor4D, pickOdd as tf.Tensor4D);
     } else {
       // Rank 3 on purpose: the gradient of a rank-5 slice is a rank-5 pad, which webgl cannot compile.

@@ -4,7 +4,7 @@ export { transposedAttention } from './transposed-attention.js';
 export type { TransposedAttentionOptions } from './transposed-attention.js';
 export { MDTA } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
-export { GDFN, gdfnHidden } from './gdfn.js';
+export { GDFN, gdfnHidden, weightSlicesPay } from './gdfn.js';
 export type { GDFNOptions, GDFNActivation } from './gdfn.js';
 export { partOption, createPart, partConfig } from './parts.js';
 export type { PartConfig } from './parts.js';
