@@ -67,7 +67,7 @@ describe('GDFN', () => {
       g.build(x.shape);
       let seed = 40;
       for (const w of g.trainableWeights) {
-        const v = tf.randomNormal(w.shape, 0, 0.5, 'float32', seed++);
+        const v = tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', seed++);
         w.write(v);
         v.dispose();
       }
