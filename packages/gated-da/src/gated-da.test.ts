@@ -44,8 +44,8 @@ describe('GatedDA', () => {
       for (const p of block.torchParameters())
         if (p.variable.dtype === 'float32') {
           const v = p.name.endsWith('running_var')
-            ? tf.randomUniform(p.variable.shape, 0.5, 2, 'float32', seed++)
-            : tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', seed++);
+            ? tf.randomUniform(p.variable.shape as number[], 0.5, 2, 'float32', seed++)
+            : tf.randomNormal(p.variable.shape as number[], 0, 0.4, 'float32', seed++);
           p.variable.write(v);
           v.dispose();
         }
