@@ -126,6 +126,13 @@ const BACKEND_CHOICES = {
    * stride of r values, and for the power-of-two pixel counts of images that is 4–12× slower than its rank-3 loop.
    */
   splitTranspose: ['wasm'],
+  /**
+   * Depth-wise convs with a channel multiplier above 1 as several multiplier-1 convs (one per output of each channel),
+   * and channel halves from halves of the weights: tfjs-backend-wasm runs a multiplier-2 5×5 depth-wise conv outside
+   * XNNPACK's fast kernels (46 ms at 256² × 32 against 9 ms for a multiplier-1 one over the same 32 channels) and a
+   * channel split as a copy in JavaScript (LCDNet's MSFFN).
+   */
+  depthwiseMultiplierOne: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

@@ -23,7 +23,8 @@ function officialMSFFN(f: MSFFN, x: tf.Tensor): tf.Tensor {
 }
 
 describe('MSFFN: the split-free form (grouped-conv filters regrouped by input) = the official computation', () => {
-  // On cpu, wasm and tensorflow the split-free form runs where H·W ≥ 8·C (the first three), the split form otherwise.
+  // Where H·W ≥ 8·C (the first three) the split-free form runs on cpu and tensorflow, its form in channel halves on wasm
+  // (multiplier-1 depth-wise convs); the split form otherwise.
   for (const [what, opts, hw] of [
     ['kernels 3, 5, no bias', { channels: 8 }, [9, 10]],
     ['kernels 5, 3, with bias, expansion 3', { channels: 4, kernelSizes: [5, 3], bias: true, expansion: 3 }, [7, 9]],

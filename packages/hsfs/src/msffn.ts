@@ -81,6 +81,8 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    const [, xh, xw, xc] = x.shape as number[];
+    if (prefers('depthwiseMultiplierOne') && xh! * xw! >= 8 * xc!) return this.forwardInHalves(x);
     const run = (l: tfl.layers.Layer, t: tf.Tensor) => this.run(l, t, training);
     const p = run(this.projectIn, x);
     const d3 = run(this.dw[0], p);
@@ -126,6 +128,85 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
     const q5 = free(run(this.sg, g5), g5, b);
     const cat = free(tf.concat([q3, q5], 3), q3, q5);
     return free(run(this.projectOut, cat), cat);
+  }
+
+  /**
+   * The crossed form of `forward` in channel halves, for wasm (`prefers('depthwiseMultiplierOne')`): project_in as two
+   * 1×1 convs (its output halves), each SimpleGate as the product of the depth-wise convs of the two halves (no channel
+   * split: a JavaScript copy on wasm, 10 ms for a 256² × 64 tensor), and each multiplier-2 crossed conv as two
+   * multiplier-1 ones, one per output j of each channel (tfjs-backend-wasm runs only multiplier-1 depth-wise convs
+   * through XNNPACK's fast kernels: 46 → 2 × 9 ms at 256² × 32), so q comes as its even and odd channels, which
+   * project_out takes through the matching rows of its weight (two 1×1 convs, summed). Same function; the weight parts
+   * are kept between inference calls.
+   */
+  private forwardInHalves(x: tf.Tensor): tf.Tensor {
+    const m = this.hidden;
+    const half = m / 2;
+    const d = this.derived;
+    const cols = (t: tf.Tensor, from: number, n: number) =>
+      tf.slice(
+        t,
+        t.shape.map((_, i) => (i === t.rank - 1 ? from : 0)),
+        t.shape.map((s, i) => (i === t.rank - 1 ? n : s)),
+      );
+    /** conv2d of `input` with the derived weight `key` (plus the bias part, if any). */
+    const convWith = (
+      input: tf.Tensor,
+      key: string,
+      deps: tf.Tensor[],
+      make: () => tf.Tensor,
+      bias: (() => tf.Tensor) | null,
+      opts?: { padding: number; groups: number },
+    ) =>
+      tf.tidy(() => {
+        const t = conv2d(input as tf.Tensor4D, d.get(key, deps, make) as tf.Tensor4D, opts);
+        return bias ? tf.add(t, bias()) : t;
+      });
+    const wIn = this.projectIn.kernel.read();
+    const bIn = this.projectIn.biasVar?.read() ?? null;
+    const p = [0, 1].map((i) => convWith(x, `in-${i}`, [wIn], () => cols(wIn, i * half, half), bIn && (() => cols(bIn, i * half, half))));
+    // u = SG(DW(p)) = DW(p)[:m/2] ⊙ DW(p)[m/2:], a depth-wise conv reading each channel alone
+    const u = this.dw.map((dw, s) => {
+      const w = dw.kernel.read();
+      const b = dw.biasVar?.read() ?? null;
+      const k = w.shape[0]!;
+      const [a, c] = [0, 1].map((i) =>
+        convWith(p[i]!, `dw-${s}-${i}`, [w], () => cols(w, i * half, half), b && (() => cols(b, i * half, half)), { padding: k >> 1, groups: half }),
+      );
+      return free(tf.mul(a!, c!), a!, c!);
+    });
+    tf.dispose(p);
+    // the crossed convs (multiplier 2, output 2c + j reads input c) as one multiplier-1 conv per j
+    const [wa, wb, ba, bb] = this.crossedFilters();
+    const K = wa.shape[0]!;
+    const outputJ = (t: tf.Tensor, j: number) =>
+      tf.reshape(
+        tf.slice(tf.reshape(t, [...t.shape.slice(0, -1), half, 2]), [...t.shape.slice(0, -1).map(() => 0), 0, j], [...t.shape.slice(0, -1), half, 1]),
+        [...t.shape.slice(0, -1), half],
+      );
+    const wOut = this.projectOut.kernel.read(); // [1, 1, m, C]: rows 2c + j
+    const q = [0, 1].map((j) => {
+      const [ga, gb] = [
+        [u[0]!, wa, ba, 'a'],
+        [u[1]!, wb, bb, 'b'],
+      ].map(([ut, w, b, side]) =>
+        convWith(ut as tf.Tensor, `cross-${side}-${j}`, [w as tf.Tensor], () => outputJ(w as tf.Tensor, j), b ? () => outputJ(b as tf.Tensor, j) : null, {
+          padding: K >> 1,
+          groups: half,
+        }),
+      );
+      return free(tf.mul(ga!, gb!), ga!, gb!);
+    });
+    tf.dispose(u);
+    const rowsJ = (j: number) =>
+      tf.reshape(tf.slice(tf.reshape(wOut, [half, 2, wOut.shape[3]!]), [0, j, 0], [half, 1, wOut.shape[3]!]), [1, 1, half, wOut.shape[3]!]);
+    const bOut = this.projectOut.biasVar?.read() ?? null;
+    const out = tf.tidy(() => {
+      const y = tf.add(...([0, 1].map((j) => conv2d(q[j] as tf.Tensor4D, d.get(`out-${j}`, [wOut], () => rowsJ(j)) as tf.Tensor4D)) as [tf.Tensor, tf.Tensor]));
+      return bOut ? tf.add(y, bOut) : y;
+    });
+    tf.dispose(q);
+    return out;
   }
 
   /**
