@@ -31,7 +31,7 @@ export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export type { PixelShuffleOptions } from './layers/pixel-shuffle.js';
 export { Sequential } from './layers/sequential.js';
 export type { SequentialOptions } from './layers/sequential.js';
-export { GELU, SimpleGate, SimAM, SimplifiedChannelAttention } from './layers/gates.js';
+export { GELU, SimpleGate, SimAM, SimplifiedChannelAttention, gatedConvs } from './layers/gates.js';
 export type { SimAMOptions, SimplifiedChannelAttentionOptions } from './layers/gates.js';
 export { parseSafetensors, serializeSafetensors } from './weights/safetensors.js';
 export type { SafeTensor, SafetensorsFile, SafetensorsDType } from './weights/safetensors.js';

@@ -4,9 +4,11 @@ import {
   Block,
   ConfigError,
   Conv2d,
+  DerivedWeights,
   LayerNorm2d,
   SimpleGate,
   free,
+  gatedConvs,
   opt,
   registerBlock,
   zeros,
@@ -44,6 +46,8 @@ export class MSSFLocalBranch extends Block<ResolvedOptions<typeof LOCAL_OPTIONS>
   readonly conv1: Conv2d;
   readonly dwconv: Conv2d;
   readonly sg: SimpleGate;
+  /** Weight halves for `gatedConvs`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
   readonly sca: Conv2d;
   readonly conv2: Conv2d;
 
@@ -76,14 +80,16 @@ export class MSSFLocalBranch extends Block<ResolvedOptions<typeof LOCAL_OPTIONS>
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const a = this.run(this.conv1, x, training);
-    const d = free(this.run(this.dwconv, a, training), a);
-    const g = free(this.run(this.sg, d, training), d);
+    const g = gatedConvs(x, this.conv1, this.dwconv, this.derived, (l, t) => this.run(l, t, training));
     const s = free(
       channelAttention((l, t) => this.run(l, t, training), this.sca, g),
       g,
     );
     return free(this.run(this.conv2, s, training), s);
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
@@ -111,6 +117,8 @@ export class MSSFGlobalBranch extends FFTBlock<ResolvedOptions<typeof GLOBAL_OPT
   static override optionsSchema = GLOBAL_OPTIONS;
   readonly conv1: Conv2d;
   readonly sg: SimpleGate;
+  /** Weight halves for `gatedConvs`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
   readonly fu: FourierUnit;
   readonly sca: Conv2d;
   readonly conv2: Conv2d;
@@ -140,8 +148,7 @@ export class MSSFGlobalBranch extends FFTBlock<ResolvedOptions<typeof GLOBAL_OPT
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    const a = this.run(this.conv1, x, training);
-    const g = free(this.run(this.sg, a, training), a);
+    const g = gatedConvs(x, this.conv1, null, this.derived, (l, t) => this.run(l, t, training));
     const f = this.run(this.fu, g, training);
     const h = free(tf.add(g, f), g, f);
     const s = free(
@@ -149,6 +156,11 @@ export class MSSFGlobalBranch extends FFTBlock<ResolvedOptions<typeof GLOBAL_OPT
       h,
     );
     return free(this.run(this.conv2, s, training), s);
+  }
+
+  protected override releaseResources(): void {
+    super.releaseResources();
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

@@ -4,6 +4,7 @@ import {
   Block,
   ConfigError,
   Conv2d,
+  DerivedWeights,
   LayerNorm2d,
   Sequential,
   SimpleGate,
@@ -11,6 +12,7 @@ import {
   consuming,
   cropTo,
   free,
+  gatedConvs,
   opt,
   pixelShuffle,
   pixelUnshuffle,
@@ -62,6 +64,8 @@ export class NAFBlock extends Block<ResolvedOptions<typeof BLOCK_OPTIONS>> {
   readonly conv5: Conv2d;
   readonly norm1: LayerNorm2d;
   readonly norm2: LayerNorm2d;
+  /** Weight halves for `gatedConvs`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
   beta!: tfl.LayerVariable;
   gamma!: tfl.LayerVariable;
 
@@ -108,19 +112,20 @@ export class NAFBlock extends Block<ResolvedOptions<typeof BLOCK_OPTIONS>> {
     const run = (l: tfl.layers.Layer, t: tf.Tensor) => this.run(l, t, training);
     // Each intermediate is freed once consumed (never the caller's input).
     const n1 = run(this.norm1, input);
-    const a = free(run(this.conv1, n1), n1);
-    const d = free(run(this.conv2, a), a);
-    const g = free(run(this.sg, d), d);
+    const g = free(gatedConvs(n1, this.conv1, this.conv2, this.derived, run), n1);
     const s = free(run(this.sca, g), g);
     const x = free(run(this.conv3, s), s);
     const bx = free(tf.mul(x, tf.reshape(this.beta.read(), [c])), x);
     const y = free(tf.add(input, bx), bx);
     const n2 = run(this.norm2, y);
-    const f = free(run(this.conv4, n2), n2);
-    const fg = free(run(this.sg, f), f);
+    const fg = free(gatedConvs(n2, this.conv4, null, this.derived, run), n2);
     const h = free(run(this.conv5, fg), fg);
     const gh = free(tf.mul(h, tf.reshape(this.gamma.read(), [c])), h);
     return free(tf.add(y, gh), y, gh);
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

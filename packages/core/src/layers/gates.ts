@@ -3,6 +3,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, registerBlock, type BlockArgs } from '../block.js';
 import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { gelu, simam, simpleGate } from '../ops/basic.js';
+import { conv2d } from '../ops/conv.js';
+import { prefers } from '../settings.js';
+import { free } from '../tensors.js';
+import type { DerivedWeights } from '../derived.js';
 import { Conv2d } from './conv2d.js';
 
 /** Exact (erf) GELU as a layer. */
@@ -85,3 +89,43 @@ export class SimplifiedChannelAttention extends Block<ResolvedOptions<typeof SCA
   }
 }
 registerBlock(SimplifiedChannelAttention);
+
+/**
+ * SimpleGate(dw(pw(x))) — NAFNet's Conv1×1(C → 2c) → depth-wise conv (optional) → SimpleGate — computed, where core
+ * `prefers('weightHalves')` (cpu, wasm, tensorflow), from halves of the weights: each conv as two convs over the
+ * channel halves, the gate their product, with no channel split of the 2c-channel activation (a generic copy on cpu
+ * and wasm: 10 ms for a 256² × 64 tensor on wasm). Elsewhere the three layers as they are. `pw` is a 1×1 conv
+ * (stride 1) with an even output count, `dw` a stride-1 depth-wise conv over those channels; the weight halves are
+ * kept in `derived` between inference calls. Same function and gradients.
+ */
+export function gatedConvs(x: tf.Tensor, pw: Conv2d, dw: Conv2d | null, derived: DerivedWeights, run: (layer: Block, t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const n = pw.options.outChannels;
+  const oneByOne = pw.options.kernelSize === 1 && pw.options.stride === 1 && pw.options.groups === 1 && n % 2 === 0;
+  const depthwise = !dw || (dw.options.groups === n && dw.options.inChannels === n && dw.options.outChannels === n && dw.options.stride === 1);
+  if (!prefers('weightHalves') || !oneByOne || !depthwise) {
+    const a = run(pw, x);
+    const d = dw ? free(run(dw, a), a) : a;
+    return free(simpleGate(d as tf.Tensor4D), d);
+  }
+  const h = n / 2;
+  const half = (t: tf.Tensor, i: number) =>
+    tf.slice(
+      t,
+      t.shape.map((_, k) => (k === t.rank - 1 ? i * h : 0)),
+      t.shape.map((s, k) => (k === t.rank - 1 ? h : s)),
+    );
+  const [a, b] = [0, 1].map((i) =>
+    tf.tidy(() => {
+      const wp = pw.kernel.read();
+      let t = conv2d(x as tf.Tensor4D, derived.get(`${pw.name}/half-${i}`, [wp], () => half(wp, i)) as tf.Tensor4D);
+      if (pw.biasVar) t = tf.add(t, half(pw.biasVar.read(), i));
+      if (dw) {
+        const wd = dw.kernel.read();
+        t = conv2d(t as tf.Tensor4D, derived.get(`${dw.name}/half-${i}`, [wd], () => half(wd, i)) as tf.Tensor4D, { padding: dw.padding, groups: h });
+        if (dw.biasVar) t = tf.add(t, half(dw.biasVar.read(), i));
+      }
+      return t;
+    }),
+  ) as [tf.Tensor, tf.Tensor];
+  return free(tf.mul(a, b), a, b);
+}
