@@ -4,18 +4,20 @@ import {
   Block,
   ConfigError,
   Conv2d,
+  DerivedWeights,
   LayerNorm2d,
   ShapeError,
   consume,
   free,
   opt,
+  prefers,
   registerBlock,
   zeros,
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
 } from '@restorekit/core';
-import { GDFN, transposedAttention } from '@restorekit/restormer';
+import { GDFN, qkvThirds, transposedAttention, weightSlicesPay } from '@restorekit/restormer';
 import { firstShape, perChannel, sameGrid, withChannels } from './common.js';
 
 /** Inputs [x] or [x, G]: the guidance map G [B, H, W, 1] must share x's batch and spatial size (`base`: the Block's checks). */
@@ -57,6 +59,8 @@ export class EFMA extends Block<ResolvedOptions<typeof ATTN_OPTIONS>> {
   readonly qkvDwconv: Conv2d;
   readonly localDwconv: Conv2d;
   readonly projectOut: Conv2d;
+  /** The weight thirds of `qkvThirds`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
   temperature!: tfl.LayerVariable;
   balance!: tfl.LayerVariable;
 
@@ -95,10 +99,20 @@ export class EFMA extends Block<ResolvedOptions<typeof ATTN_OPTIONS>> {
     const [x, g] = (Array.isArray(inputs) ? inputs : [inputs]) as [tf.Tensor, tf.Tensor?];
     const c = this.options.channels;
     const [b, h, w] = x.shape as [number, number, number, number];
-    const qkv = consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
-    const v = tf.slice(qkv, [0, 0, 0, 2 * c], [b, h, w, c]);
-    const global = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
-    const local = consume(v, (t) => this.run(this.localDwconv, t, training));
+    let global: tf.Tensor;
+    let local: tf.Tensor;
+    if (prefers('xnnpackForms') && weightSlicesPay(b * h * w, 3 * c * c)) {
+      // As MDTA: q, k, v from thirds of the weights (no 3C-channel qkv to slice v from and, on wasm, to transpose and
+      // slice in the attention: 250 ms of FSDRNet's 8.2 s at 256²).
+      const qkv = qkvThirds(x, this.qkv, this.qkvDwconv, this.derived);
+      local = this.run(this.localDwconv, qkv[2], training);
+      global = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
+    } else {
+      const qkv = consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
+      const v = tf.slice(qkv, [0, 0, 0, 2 * c], [b, h, w, c]);
+      global = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
+      local = consume(v, (t) => this.run(this.localDwconv, t, training));
+    }
     let y = tf.tidy(() => {
       const alpha = tf.sigmoid(perChannel(this.balance));
       return tf.add(tf.mul(alpha, global), tf.mul(tf.sub(1, alpha), local));
@@ -106,6 +120,10 @@ export class EFMA extends Block<ResolvedOptions<typeof ATTN_OPTIONS>> {
     tf.dispose([global, local]);
     if (g) y = consume(y, (t) => tf.tidy(() => tf.mul(t, tf.add(1, g))));
     return consume(y, (t) => this.run(this.projectOut, t, training));
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {

@@ -2,7 +2,7 @@ export { RestormerLayerNorm } from './restormer-layer-norm.js';
 export type { RestormerLayerNormOptions } from './restormer-layer-norm.js';
 export { transposedAttention } from './transposed-attention.js';
 export type { TransposedAttentionOptions } from './transposed-attention.js';
-export { MDTA } from './mdta.js';
+export { MDTA, qkvThirds } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
 export { GDFN, gdfnHidden, weightSlicesPay } from './gdfn.js';
 export type { GDFNOptions, GDFNActivation } from './gdfn.js';

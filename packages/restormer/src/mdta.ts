@@ -4,6 +4,7 @@ import {
   Block,
   ConfigError,
   Conv2d,
+  DerivedWeights,
   consume,
   conv2d,
   free,
@@ -39,6 +40,8 @@ export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
   readonly qkv: Conv2d;
   readonly qkvDwconv: Conv2d;
   readonly projectOut: Conv2d;
+  /** The weight thirds of `qkvThirds`, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
   temperature!: tfl.LayerVariable;
 
   constructor(opts: MDTAOptions & BlockArgs) {
@@ -82,26 +85,12 @@ export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
       const attended = transposedAttention(qkv, temperature, heads, { consumeQkv: true });
       return consume(attended, (t) => this.run(this.projectOut, t, training));
     }
-    const wIn = this.qkv.kernel.read(); // [1, 1, C, 3C]
-    const wDw = this.qkvDwconv.kernel.read(); // [3, 3, 1, 3C]
-    const bIn = this.qkv.biasVar?.read();
-    const bDw = this.qkvDwconv.biasVar?.read();
-    // Channels start..start+C of a weight's last axis (fresh begin/size arrays per slice, as GDFN's).
-    const third = (t: tf.Tensor, start: number) =>
-      tf.slice(
-        t,
-        t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)),
-        t.shape.map((d, i) => (i === t.rank - 1 ? c : d)),
-      );
-    const part = (i: number) =>
-      tf.tidy(() => {
-        const zIn = conv2d(x as tf.Tensor4D, third(wIn, i * c) as tf.Tensor4D);
-        const z = bIn ? free(tf.add(zIn, third(bIn, i * c)), zIn) : zIn;
-        const zDw = conv2d(z as tf.Tensor4D, third(wDw, i * c) as tf.Tensor4D, { padding: 1, groups: c });
-        return bDw ? free(tf.add(zDw, third(bDw, i * c)), z, zDw) : free(zDw, z);
-      });
-    const attended = transposedAttention([part(0), part(1), part(2)], temperature, heads, { consumeQkv: true });
+    const attended = transposedAttention(qkvThirds(x, this.qkv, this.qkvDwconv, this.derived), temperature, heads, { consumeQkv: true });
     return consume(attended, (t) => this.run(this.projectOut, t, training));
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
@@ -109,3 +98,32 @@ export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
   }
 }
 registerBlock(MDTA);
+
+/**
+ * q, k and v of a transposed attention as three NHWC tensors [B, H, W, C] from thirds of its weights: a 1×1 conv
+ * C_in → C and a depth-wise 3×3 conv over C channels per third, for `qkv` a 1×1 conv C_in → 3C and `qkvDwconv` its
+ * depth-wise 3×3 conv (padding 1) over the 3C channels, biases included. No channel slice of a 3C-channel qkv (a
+ * slow generic copy on cpu and wasm) and, on wasm, nothing for `transposedAttention` to transpose and slice. The
+ * weight thirds are kept in `derived` between inference calls (tfjs-backend-wasm's XNNPACK packs a weight it has not
+ * seen on every call). MDTA and FSDRNet's EFMA use it where `weightSlicesPay`.
+ */
+export function qkvThirds(x: tf.Tensor, qkv: Conv2d, qkvDwconv: Conv2d, derived: DerivedWeights): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const c = qkv.options.outChannels / 3;
+  const wIn = qkv.kernel.read(); // [1, 1, C_in, 3C]
+  const wDw = qkvDwconv.kernel.read(); // [3, 3, 1, 3C]
+  // Channels start..start+C of the last axis (fresh begin/size arrays per slice: tfjs keeps them for the gradient).
+  const third = (t: tf.Tensor, start: number) =>
+    tf.slice(
+      t,
+      t.shape.map((_, i) => (i === t.rank - 1 ? start : 0)),
+      t.shape.map((d, i) => (i === t.rank - 1 ? c : d)),
+    );
+  return [0, 1, 2].map((i) =>
+    tf.tidy(() => {
+      let z = conv2d(x as tf.Tensor4D, derived.get(`qkv-third-${i}`, [wIn], () => third(wIn, i * c)) as tf.Tensor4D);
+      if (qkv.biasVar) z = tf.add(z, third(qkv.biasVar.read(), i * c));
+      z = conv2d(z as tf.Tensor4D, derived.get(`qkv-dwconv-third-${i}`, [wDw], () => third(wDw, i * c)) as tf.Tensor4D, { padding: 1, groups: c });
+      return qkvDwconv.biasVar ? tf.add(z, third(qkvDwconv.biasVar.read(), i * c)) : z;
+    }),
+  ) as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
