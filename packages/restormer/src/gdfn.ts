@@ -8,6 +8,7 @@ import {
   conv2d,
   free,
   gelu,
+  geluOfHalved,
   getSettings,
   opt,
   prefers,
@@ -20,8 +21,6 @@ import {
 /** The gate's activation: exact (erf) GELU as Restormer, ReLU, or SiLU (swish, x·σ(x)). */
 export type GDFNActivation = 'gelu' | 'relu' | 'silu';
 
-/** h·(1 + erf(h)) = √2·gelu(√2·h): the exact GELU of z = √2·h, times √2 (GDFN folds both factors into its weights). */
-const geluOfHalved = (h: tf.Tensor) => tf.tidy(() => tf.mul(h, tf.add(1, tf.erf(h))));
 const ACTIVATIONS: Record<GDFNActivation, (t: tf.Tensor) => tf.Tensor> = {
   gelu: (t) => gelu(t),
   relu: (t) => tf.relu(t),
@@ -123,11 +122,11 @@ export class GDFN extends Block<ResolvedOptions<typeof OPTIONS>> {
     const n = this.chunksFor(x.shape);
     const h = this.hidden;
     const step = Math.ceil(h / n);
-    // The exact GELU as √2·gelu(z₁) = h·(1 + erf(h)) of h = z₁/√2, with 1/√2 folded into the depthwise conv's
+    // The exact GELU as √2·gelu(z₁) = core's geluOfHalved(h) of h = z₁/√2, with 1/√2 folded into the depthwise conv's
     // first-half weights (the last linear op before it) and into project_out: 3 element-wise passes over z₁ instead of 5
-    // (on tensorflow the official AnyIR's 256² forward had 14 ms of scalar multiplies at level 1 alone). Where erf is a
-    // scalar call (wasm) core's `gelu` picks its own form. The derived weights are kept between inference calls.
-    const prescale = this.options.activation === 'gelu' && !prefers('scalarErf');
+    // (on tensorflow the official AnyIR's 256² forward had 14 ms of scalar multiplies at level 1 alone; on wasm, with
+    // spread-out activations, 17 as before). The derived weights are kept between inference calls.
+    const prescale = this.options.activation === 'gelu';
     const act = prescale ? geluOfHalved : ACTIVATIONS[this.options.activation];
     const fromWeightHalves = weightSlicesPay(x.shape[0]! * x.shape[1]! * x.shape[2]!, x.shape[3]! * 2 * step);
     const wIn = this.projectIn.kernel.read() as tf.Tensor4D; // [1, 1, C, 2h]

@@ -40,8 +40,8 @@ const ERFC = {
 const ERF_SLOW_FROM = 1.25 * Math.SQRT2;
 
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
-/** Whether more than 2 % of a strided sample of x (≤ 4096 values, stride coprime to the last axis) has |x| ≥ ERF_SLOW_FROM. */
-function wideSpread(x: tf.Tensor): boolean {
+/** Whether more than 2 % of a strided sample of x (≤ 4096 values, stride coprime to the last axis) has |x| ≥ `from`. */
+function wideSpread(x: tf.Tensor, from = ERF_SLOW_FROM): boolean {
   const n = x.size;
   const last = x.shape[x.rank - 1] ?? 1;
   let stride = Math.max(1, Math.floor(n / 4096));
@@ -50,7 +50,7 @@ function wideSpread(x: tf.Tensor): boolean {
   const v = sample.dataSync();
   sample.dispose();
   let wide = 0;
-  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]!) >= ERF_SLOW_FROM) wide++;
+  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]!) >= from) wide++;
   return wide > 0.02 * v.length;
 }
 
@@ -76,6 +76,54 @@ const geluWasm = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       }),
   };
 }) as never) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * H(h) = h·(1 + erf(h)) = √2·gelu(√2·h): the exact GELU of x = √2·h, times √2. A block whose GELU input comes from a
+ * linear op and whose output goes into one (GDFN: a depth-wise conv before, project_out after) folds both factors into
+ * those weights and saves the two scalings of `gelu`'s ½·x·(1 + erf(x/√2)): 3 element-wise passes instead of 5.
+ * Where core `prefers('scalarErf')` (wasm) the form depends on the data as `gelu`'s does: with more than 2 % of a sample
+ * at |h| ≥ 1.25 (wasm's slow erf branch), H = (h + |h|) − |h|·erfc(|h|) with erfc from A–S 7.1.26 in 17 passes
+ * (`gelu`'s erf-free form with its constants rescaled for h, the factor 2 folded into them and 2·relu(h) = h + |h|).
+ * The gradient is the exact 1 + erf(h) + (2/√π)·h·e^(−h²).
+ */
+export function geluOfHalved<T extends tf.Tensor>(h: T): T {
+  if (!prefers('scalarErf')) return tf.tidy(() => tf.mul(h, tf.add(1, tf.erf(h)))) as T;
+  return geluOfHalvedWasm(h) as T;
+}
+
+/** `ERFC` for the argument |h| instead of |x|/√2, with the overall factor 2 folded in (see `geluOfHalved`). */
+const ERFC_H = (() => {
+  const c = 1 / ERFC.invC; // p/√2 (A–S 7.1.26's p = 0.3275911)
+  const kappa = ERFC.kappaOverC * c;
+  const p = c * Math.SQRT2;
+  // |h|·erfc(|h|) = |h|·t·A(t)·e^(−h²) = 2·|h|·s·Q₁(s)·Q₂(s)·e^(−h²) (s = κt, Qᵢ(s) = (s − αᵢ)² + βᵢ: ERFC's factored
+  // ½·t·A(t)), t = 1/(1 + p|h|). With s′ = μs, αᵢ′ = μαᵢ, βᵢ′ = μ²βᵢ: s′·Q₁′(s′)·Q₂′(s′) = μ⁵·s·Q₁(s)·Q₂(s), so μ = 2^(1/5)
+  // folds the 2 in.
+  const mu = 2 ** 0.2;
+  return { kappaOverP: (mu * kappa) / p, invP: 1 / p, a1: mu * ERFC.a1, b1: mu ** 2 * ERFC.b1, a2: mu * ERFC.a2, b2: mu ** 2 * ERFC.b2 };
+})();
+
+const geluOfHalvedWasm = tf.customGrad(((h: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([h]);
+  const value = tf.tidy(() => {
+    if (!wideSpread(h, ERF_SLOW_FROM / Math.SQRT2)) return tf.mul(h, tf.add(1, tf.erf(h)));
+    const ah = tf.abs(h);
+    const s = tf.div(ERFC_H.kappaOverP, tf.add(ah, ERFC_H.invP));
+    const poly = tf.mul(tf.mul(tf.add(tf.squaredDifference(s, ERFC_H.a1), ERFC_H.b1), tf.add(tf.squaredDifference(s, ERFC_H.a2), ERFC_H.b2)), s);
+    const expm1 = tf.elu(tf.neg(tf.square(h))); // e^(−h²) − 1
+    const r = tf.mul(poly, ah); // |h|·erfc(|h|) = r·e^(−h²) = r·expm1 + r
+    return tf.sub(tf.add(h, ah), tf.add(tf.mul(r, expm1), r));
+  });
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const hs = saved[0]!;
+        const pdf = tf.mul(tf.exp(tf.neg(tf.square(hs))), 2 / Math.sqrt(Math.PI));
+        return tf.mul(dy as tf.Tensor, tf.add(tf.add(1, tf.erf(hs)), tf.mul(hs, pdf)));
+      }),
+  };
+}) as never) as (h: tf.Tensor) => tf.Tensor;
 
 /** NAFNet SimpleGate: split channels in halves and multiply. */
 export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { backendsPreferring } from '../settings.js';
-import { channelLayerNorm, gelu } from './basic.js';
+import { channelLayerNorm, gelu, geluOfHalved } from './basic.js';
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
 function erf64(z: number): number {
@@ -125,5 +125,44 @@ describe('channelLayerNorm', () => {
         }
       }
       tf.dispose([x, w, b]);
+    }));
+});
+
+const halved64 = (h: number) => h * (1 + erf64(h));
+const dHalved64 = (h: number) => 1 + erf64(h) + (2 / Math.sqrt(Math.PI)) * h * Math.exp(-h * h);
+
+describe('geluOfHalved: h·(1 + erf(h)) = √2·gelu(√2·h), for blocks that fold the two factors into their weights', () => {
+  it('matches float64 to 1.5e-6·(1 + |H|) on [−8, 8] (wasm: the erf-free form) and to 5e-7 on [−1, 1] (tf.erf everywhere)', () =>
+    expectNoLeaks(async () => {
+      for (const [lo, hi, n, tol] of [
+        [-8, 8, 16001, 1.5e-6],
+        [-1, 1, 20001, 5e-7],
+      ] as const) {
+        const h = tf.linspace(lo, hi, n);
+        const y = geluOfHalved(h);
+        const [hs, ys] = [await h.data(), await y.data()];
+        let worst = 0;
+        for (let i = 0; i < hs.length; i++) worst = Math.max(worst, Math.abs(ys[i]! - halved64(hs[i]!)) / (1 + Math.abs(halved64(hs[i]!))));
+        expect(worst, `[${lo}, ${hi}]`).toBeLessThan(tol);
+        tf.dispose([h, y]);
+      }
+      // the same as √2·gelu(√2·h) where gelu takes either form
+      const h = tf.tensor1d([-3, -1.2, -0.3, 0, 0.4, 1.3, 2.9, 6]);
+      const a = geluOfHalved(h);
+      const b = tf.tidy(() => tf.mul(gelu(tf.mul(h, Math.SQRT2)), Math.SQRT2));
+      const [u, v] = [await a.data(), await b.data()];
+      for (let i = 0; i < u.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(2e-6 * (1 + Math.abs(v[i]!)));
+      tf.dispose([h, a, b]);
+    }));
+
+  it('has the exact gradient 1 + erf(h) + (2/√π)·h·e^(−h²)', () =>
+    expectNoLeaks(async () => {
+      const h = tf.linspace(-5, 5, 1001);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(geluOfHalved(t)))(h);
+      const [hs, gs] = [await h.data(), await g.data()];
+      let worst = 0;
+      for (let i = 0; i < hs.length; i++) worst = Math.max(worst, Math.abs(gs[i]! - dHalved64(hs[i]!)));
+      expect(worst).toBeLessThan(3e-6);
+      tf.dispose([h, g]);
     }));
 });
