@@ -14,7 +14,19 @@ export { blocks, models, losses, metrics } from './registries.js';
 export { matMul } from './ops/matmul.js';
 export { conv2d, conv2dValid, depthwiseConv2dValid, convTranspose2d, convTranspose2dValid } from './ops/conv.js';
 export type { Conv2dOpOptions, ConvGradientMode } from './ops/conv.js';
-export { gelu, geluOfHalved, simpleGate, pixelShuffle, pixelUnshuffle, simam, channelLayerNorm, padToMultiple, mirrorPad2d, cropTo } from './ops/basic.js';
+export {
+  gelu,
+  geluOfHalved,
+  leakyRelu,
+  simpleGate,
+  pixelShuffle,
+  pixelUnshuffle,
+  simam,
+  channelLayerNorm,
+  padToMultiple,
+  mirrorPad2d,
+  cropTo,
+} from './ops/basic.js';
 export type { PadMode, PaddedToMultiple } from './ops/basic.js';
 export { torchUniform, ones, zeros, constant } from './layers/init.js';
 export { Conv2d } from './layers/conv2d.js';

@@ -133,6 +133,8 @@ const BACKEND_CHOICES = {
    * channel split as a copy in JavaScript (LCDNet's MSFFN).
    */
   depthwiseMultiplierOne: ['wasm'],
+  /** Leaky ReLU as PReLU with a scalar slope (core `leakyRelu`): tfjs-backend-wasm's LeakyRelu is 2.4× slower. */
+  preluForLeakyRelu: ['wasm'],
   /** The FFT's DFT-pass shader kernel (two launches per axis) instead of tensor-op matmuls. */
   fftKernel: ['webgl', 'webgpu'],
 } as const satisfies Record<string, readonly string[]>;

@@ -15,6 +15,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  leakyRelu,
 } from '@restorekit/core';
 import { RegionNorm } from './region-norm.js';
 import { reluSlope } from './options.js';
@@ -130,10 +131,10 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
       s.dispose();
       s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
     }
-    const p = consume(s, (t) => tf.leakyRelu(t, slope));
+    const p = consume(s, (t) => leakyRelu(t, slope));
     const q = consume(
       consume(run(this.conv2, x), (t) => simam(t as tf.Tensor4D)),
-      (t) => tf.leakyRelu(t, slope),
+      (t) => leakyRelu(t, slope),
     );
     const pq = free(tf.mul(p, q), p, q);
     let y = consume(pq, (t) => consume(run(this.identity, x), (i) => tf.add(t, i)));

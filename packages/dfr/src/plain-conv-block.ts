@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, consume, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { Block, Conv2d, consume, leakyRelu, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
 import { reluSlope } from './options.js';
 
 const OPTIONS = {
@@ -43,7 +43,7 @@ export class PlainConvBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     const slope = this.options.reluSlope;
-    const lrelu = (t: tf.Tensor) => tf.leakyRelu(t, slope);
+    const lrelu = (t: tf.Tensor) => leakyRelu(t, slope);
     const h = consume(this.run(this.conv1, x, training), lrelu);
     const y = consume(
       consume(h, (t) => this.run(this.conv2, t, training)),

@@ -125,6 +125,16 @@ const geluOfHalvedWasm = tf.customGrad(((h: tf.Tensor, save: tf.GradSaveFunc) =>
   };
 }) as never) as (h: tf.Tensor) => tf.Tensor;
 
+/**
+ * Leaky ReLU, x for x > 0 else slope·x (tf.leakyRelu). Where core `prefers('preluForLeakyRelu')` (wasm) as tf.prelu
+ * with a scalar slope: the same values, and tfjs-backend-wasm runs its PReLU 2.4× faster than its LeakyRelu (15 vs 36
+ * ms for 256² × 112; DRCNet had 136 ms of LeakyRelu at 256²).
+ */
+export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
+  if (!prefers('preluForLeakyRelu')) return tf.leakyRelu(x, slope);
+  return tf.tidy(() => tf.prelu(x, tf.scalar(slope) as unknown as T)) as T;
+}
+
 /** NAFNet SimpleGate: split channels in halves and multiply. */
 export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {
   need4('simpleGate', x);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { backendsPreferring } from '../settings.js';
-import { channelLayerNorm, gelu, geluOfHalved } from './basic.js';
+import { channelLayerNorm, gelu, geluOfHalved, leakyRelu } from './basic.js';
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
 function erf64(z: number): number {
@@ -164,5 +164,23 @@ describe('geluOfHalved: h·(1 + erf(h)) = √2·gelu(√2·h), for blocks that f
       for (let i = 0; i < hs.length; i++) worst = Math.max(worst, Math.abs(gs[i]! - dHalved64(hs[i]!)));
       expect(worst).toBeLessThan(3e-6);
       tf.dispose([h, g]);
+    }));
+});
+
+describe('leakyRelu (PReLU with a scalar slope where core prefers it: wasm)', () => {
+  it('equals tf.leakyRelu exactly, value and gradient', () =>
+    expectNoLeaks(async () => {
+      const x = tf.tensor1d([-3, -0.5, -1e-30, 0, 1e-30, 0.25, 7]);
+      for (const slope of [0.2, 0.01, 0]) {
+        const a = leakyRelu(x, slope);
+        const b = tf.leakyRelu(x, slope);
+        const plus0 = (v: number) => v + 0; // −0 (leakyRelu's slope·x at slope 0) and +0 are the same number
+        expect(Array.from(await a.data(), plus0)).toEqual(Array.from(await b.data(), plus0));
+        const ga = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(leakyRelu(t, slope), tf.range(1, 8))))(x);
+        const gb = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, slope), tf.range(1, 8))))(x);
+        expect(Array.from(await ga.data(), plus0)).toEqual(Array.from(await gb.data(), plus0));
+        tf.dispose([a, b, ga, gb]);
+      }
+      x.dispose();
     }));
 });
