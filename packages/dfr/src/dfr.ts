@@ -16,6 +16,9 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   leakyRelu,
+  DerivedWeights,
+  conv2d,
+  prefers,
 } from '@restorekit/core';
 import { RegionNorm } from './region-norm.js';
 import { reluSlope } from './options.js';
@@ -64,6 +67,8 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
   readonly csffEnc: Conv2d | null = null;
   readonly csffDec: Conv2d | null = null;
   readonly down: Conv2d | null = null;
+  /** conv_1's weight halves, kept between inference calls. */
+  private readonly derived = new DerivedWeights();
 
   constructor(opts: DFROptions & BlockArgs) {
     super(opts as never);
@@ -125,11 +130,28 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
     const run = (l: tfl.layers.Layer, t: tf.Tensor) => this.run(l, t, training);
     // Every intermediate is freed once consumed (peak memory: at 512² every full-width intermediate of DRCNet's
     // first level is 64 MiB); never x, enc or dec, which belong to the caller.
-    let s = run(this.conv1, x);
-    if (regionNorm) {
-      const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
-      s.dispose();
+    let s: tf.Tensor;
+    if (regionNorm && prefers('weightHalves')) {
+      // conv_1's output halves from halves of its weight (kept between inference calls): the same convs' work without
+      // the channel split of a full-size tensor (on wasm 17 ms at 256² × 64; two half-width 3×3 convs cost what one does).
+      const w = this.conv1.kernel.read();
+      const bias = this.conv1.biasVar?.read() ?? null;
+      const half = this.options.outChannels / 2;
+      const [a, b] = [0, 1].map((i) =>
+        tf.tidy(() => {
+          const wi = this.derived.get(`conv_1/half-${i}`, [w], () => tf.slice(w, [0, 0, 0, i * half], [-1, -1, -1, half]));
+          const t = conv2d(x as tf.Tensor4D, wi as tf.Tensor4D, { padding: this.conv1.padding });
+          return bias ? tf.add(t, tf.slice(bias, [i * half], [half])) : t;
+        }),
+      ) as [tf.Tensor, tf.Tensor];
       s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
+    } else {
+      s = run(this.conv1, x);
+      if (regionNorm) {
+        const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
+        s.dispose();
+        s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
+      }
     }
     const p = consume(s, (t) => leakyRelu(t, slope));
     const q = consume(
@@ -143,6 +165,10 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
       y = consume(y, (t) => consume(run(this.csffDec!, dec!), (d) => tf.add(t, d)));
     }
     return this.down ? [run(this.down, y), y] : y;
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
