@@ -34,6 +34,22 @@ describe('DerivedWeights: tensors derived from weights, cached between inference
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a derivation that returns a weight as it is caches a clone: disposing the cache leaves the weight intact', async () => {
+    const before = tf.memory().numTensors;
+    const init = tf.tensor1d([1, 2, 3]);
+    const w = tf.variable(init);
+    init.dispose();
+    const d = new DerivedWeights();
+    const same = d.get('same', [w], () => w);
+    expect(same).not.toBe(w);
+    expect(Array.from(await same.data())).toEqual([1, 2, 3]);
+    expect(d.dispose()).toBe(1);
+    expect(w.isDisposed).toBe(false);
+    expect(Array.from(await w.data())).toEqual([1, 2, 3]);
+    w.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('neither caches nor serves the cache under a gradient tape: the weight gets its gradient', async () => {
     const before = tf.memory().numTensors;
     const init = tf.tensor1d([1, 2, 3]);

@@ -21,7 +21,10 @@ export class DerivedWeights {
     const hit = this.entries.get(key);
     if (hit && !hit.value.isDisposed && hit.ids.length === ids.length && hit.ids.every((d, i) => d === ids[i])) return hit.value;
     hit?.value.dispose();
-    const value = tf.keep(tf.tidy(compute));
+    const computed = tf.tidy(compute);
+    // A derivation may return one of its weights as it is (a bias with nothing to add): keep a clone (the same data,
+    // its own reference), so that invalidating or disposing the cache never disposes the weight.
+    const value = tf.keep(weights.some((w) => w === computed || w.dataId === computed.dataId) ? tf.clone(computed) : computed);
     this.entries.set(key, { ids, value });
     return value;
   }
