@@ -67,7 +67,12 @@ async function grads(x: tf.Tensor4D, p: Params, f: typeof stack): Promise<Record
   return res;
 }
 
-/** max |got − ref| relative to max |ref| (which must be non-zero) below 1e-4, for every key of `ref`. */
+/**
+ * max |got − ref| relative to max |ref| (which must be non-zero) below 1e-4, for every key of `ref`. The scalar
+ * `value` is a sum of 144 terms of size ~1 whose float32 rounding alone reaches ~1e-5 in whatever order a backend adds
+ * them, and it is small (~0.02: the terms cancel), so it also passes within 1e-5 absolute (webgpu on SwiftShader
+ * came to 1.8e-6 off, 1.03e-4 relative).
+ */
 function expectClose(got: Record<string, Float32Array>, ref: Record<string, Float32Array>, label: string): void {
   for (const k of Object.keys(ref)) {
     const r = ref[k]!;
@@ -76,7 +81,8 @@ function expectClose(got: Record<string, Float32Array>, ref: Record<string, Floa
     expect(scale, `${k}: reference is all zeros`).toBeGreaterThan(0);
     let maxDiff = 0;
     for (let i = 0; i < r.length; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i]! - r[i]!));
-    expect(maxDiff / scale, `${label}: ${k === 'value' ? 'value' : `d/d${k}`} differs by ${maxDiff}`).toBeLessThan(1e-4);
+    const ok = maxDiff / scale < 1e-4 || (k === 'value' && maxDiff < 1e-5);
+    expect(ok, `${label}: ${k === 'value' ? 'value' : `d/d${k}`} differs by ${maxDiff} (${(maxDiff / scale).toExponential(2)} of its scale)`).toBe(true);
   }
 }
 
