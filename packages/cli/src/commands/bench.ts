@@ -79,7 +79,10 @@ export interface BenchCell {
   kernels?: number;
   /** Highest tf.memory().numBytes during a forward (weights, input and everything else alive included). */
   peakBytes?: number;
-  /** tf.memory().numBytes before that forward. */
+  /**
+   * tf.memory().numBytes before that forward: the weights, the input and what the model's blocks derive from their
+   * weights and keep between inference calls (core's DerivedWeights), built by the warm-up.
+   */
   baseBytes?: number;
   error?: string;
 }
