@@ -259,7 +259,8 @@ async function markdown(): Promise<string> {
         // The same-FLOP product has the FLOPs of the path auto took: the four-step's are 4–16× fewer than the dense
         // DFT's, in products of K = 16–32 that run below a wide product's rate, so its ratio can exceed 2× while it
         // takes less time than the dense path (which is said next to it).
-        const faster = a?.ms !== undefined && d?.ms !== undefined && a.ms < d.ms ? ` (four-step ${a.ms.toFixed(1)} ms, the dense DFT ${d.ms.toFixed(1)} ms)` : '';
+        const faster =
+          a?.ms !== undefined && d?.ms !== undefined && a.ms < d.ms ? ` (four-step ${a.ms.toFixed(1)} ms, the dense DFT ${d.ms.toFixed(1)} ms)` : '';
         return a?.ms !== undefined && m?.ms !== undefined
           ? `${n}²: ${(a.ms / m.ms).toFixed(2)}× ${a.ms / m.ms <= 2 ? 'met' : 'MISSED'}${faster}`
           : `${n}²: not measured`;
