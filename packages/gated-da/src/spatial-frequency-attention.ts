@@ -20,7 +20,7 @@ import {
 } from '@restorekit/core';
 import * as fft from '@restorekit/fft';
 import { FFTBlock } from '@restorekit/fft';
-import { createPart, partConfig, partOption, transposedAttention, weightSlicesPay } from '@restorekit/restormer';
+import { createPart, partConfig, partOption, qkvThirds, transposedAttention, weightSlicesPay } from '@restorekit/restormer';
 import './gated-da.js';
 
 /**
@@ -133,19 +133,7 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     // inference calls.
     const thirds = product && prefers('xnnpackForms') && weightSlicesPay(b * hh * ww, 3 * h * c);
     const d = this.derived;
-    const dwK = this.qkvDwconv.kernel.read();
     const qkvBias = this.qkv.biasVar?.read() ?? null;
-    const dwBias = this.qkvDwconv.biasVar?.read() ?? null;
-    /** part i of q, k, v from an input and the i-th third of the (possibly widened) qkv kernel `w3`. */
-    const fromThird = (input: tf.Tensor, w3: tf.Tensor, i: number) =>
-      tf.tidy(() => {
-        const cols = (t: tf.Tensor) => tf.slice(t, [i * h], [h]);
-        let z = conv2d(input as tf.Tensor4D, w3 as tf.Tensor4D);
-        if (qkvBias) z = tf.add(z, cols(qkvBias));
-        const dw = d.get(`qkv-dwconv-third-${i}`, [dwK], () => tf.slice(dwK, [0, 0, 0, i * h], [-1, -1, -1, h]));
-        z = conv2d(z as tf.Tensor4D, dw as tf.Tensor4D, { padding: 1, groups: h });
-        return dwBias ? tf.add(z, cols(dwBias)) : z;
-      });
     if (product) {
       // A strided channel slice is a scalar loop on wasm (34 ms for one at 128², C = 56; a fifth of the official
       // AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
@@ -160,13 +148,9 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
         return tf.tensor4d(m, [1, 1, c, h]);
       });
       if (thirds)
-        qkv = [0, 1, 2].map((i) =>
-          fromThird(
-            x,
-            d.get(`qkv-even-rows-third-${i}`, [k], () => widen(tf.slice(k, [0, 0, 0, i * h], [-1, -1, -1, h]), h)),
-            i,
-          ),
-        ) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        qkv = qkvThirds(x, this.qkv, this.qkvDwconv, d, (i) =>
+          d.get(`qkv-even-rows-third-${i}`, [k], () => widen(tf.slice(k, [0, 0, 0, i * h], [-1, -1, -1, h]), h)),
+        );
       else {
         const widened = d.get('qkv-even-rows', [k], () => widen(k, 3 * h));
         const whole = tf.tidy(() => {

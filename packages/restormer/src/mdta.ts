@@ -107,7 +107,14 @@ registerBlock(MDTA);
  * weight thirds are kept in `derived` between inference calls (tfjs-backend-wasm's XNNPACK packs a weight it has not
  * seen on every call). MDTA and FSDRNet's EFMA use it where `weightSlicesPay`.
  */
-export function qkvThirds(x: tf.Tensor, qkv: Conv2d, qkvDwconv: Conv2d, derived: DerivedWeights): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function qkvThirds(
+  x: tf.Tensor,
+  qkv: Conv2d,
+  qkvDwconv: Conv2d,
+  derived: DerivedWeights,
+  /** The 1×1 kernel of third i, if not qkv's own third (AnyIR's attention widens it to read every other channel of x). */
+  kernelThird?: (i: number) => tf.Tensor,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const c = qkv.options.outChannels / 3;
   const wIn = qkv.kernel.read(); // [1, 1, C_in, 3C]
   const wDw = qkvDwconv.kernel.read(); // [3, 3, 1, 3C]
@@ -120,7 +127,7 @@ export function qkvThirds(x: tf.Tensor, qkv: Conv2d, qkvDwconv: Conv2d, derived:
     );
   return [0, 1, 2].map((i) =>
     tf.tidy(() => {
-      let z = conv2d(x as tf.Tensor4D, derived.get(`qkv-third-${i}`, [wIn], () => third(wIn, i * c)) as tf.Tensor4D);
+      let z = conv2d(x as tf.Tensor4D, (kernelThird ? kernelThird(i) : derived.get(`qkv-third-${i}`, [wIn], () => third(wIn, i * c))) as tf.Tensor4D);
       if (qkv.biasVar) z = tf.add(z, third(qkv.biasVar.read(), i * c));
       z = conv2d(z as tf.Tensor4D, derived.get(`qkv-dwconv-third-${i}`, [wDw], () => third(wDw, i * c)) as tf.Tensor4D, { padding: 1, groups: c });
       return qkvDwconv.biasVar ? tf.add(z, third(qkvDwconv.biasVar.read(), i * c)) : z;
