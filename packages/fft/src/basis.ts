@@ -123,16 +123,33 @@ function cosSin(n: number, k: number, N: number): [number, number] {
  */
 export function r2cBases(N: number, sign: 1 | -1, scale: number, full = false): [tf.Tensor, tf.Tensor] {
   const K = full ? N : Math.floor(N / 2) + 1;
+  return cosSinTables(['r2c.re', 'r2c.im'], `${N}|${K}|${sign}|${scale}`, K, N, N, sign, scale);
+}
+
+/**
+ * The pair of tables [rows, cols] with re[r, c] = w(c)·cos θ·scale and im[r, c] = w(c)·sign·sin θ·scale, θ = 2π·r·c/N
+ * (`cosSin`), cached under `names` + `key`: the r2c bases, the c2r parts and the four-step twiddles are all of this form.
+ */
+function cosSinTables(
+  names: [string, string],
+  key: string,
+  rows: number,
+  cols: number,
+  N: number,
+  sign: 1 | -1,
+  scale: number,
+  weight: (c: number) => number = () => 1,
+): [tf.Tensor, tf.Tensor] {
   const make = (imag: boolean) => () => {
-    const b = new Float32Array(K * N);
-    for (let k = 0; k < K; k++)
-      for (let n = 0; n < N; n++) {
-        const [c, sn] = cosSin(n, k, N);
-        b[k * N + n] = (imag ? sign * sn : c) * scale;
+    const t = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        const [co, sn] = cosSin(r, c, N);
+        t[r * cols + c] = weight(c) * (imag ? sign * sn : co) * scale;
       }
-    return b;
+    return t;
   };
-  return [cached(`r2c.re|${N}|${K}|${sign}|${scale}`, [K, N], make(false)), cached(`r2c.im|${N}|${K}|${sign}|${scale}`, [K, N], make(true))];
+  return [cached(`${names[0]}|${key}`, [rows, cols], make(false)), cached(`${names[1]}|${key}`, [rows, cols], make(true))];
 }
 
 /**
@@ -213,17 +230,7 @@ export function fourStepBases(P: number, Q: number, sign: 1 | -1, scale: number,
  * im tables [Q(n2), P(k1)].
  */
 export function rowsTwiddles(P: number, Q: number, sign: 1 | -1, scale: number): [tf.Tensor, tf.Tensor] {
-  const N = P * Q;
-  const make = (imag: boolean) => () => {
-    const t = new Float32Array(Q * P);
-    for (let n2 = 0; n2 < Q; n2++)
-      for (let k1 = 0; k1 < P; k1++) {
-        const [c, s] = cosSin(n2, k1, N);
-        t[n2 * P + k1] = (imag ? sign * s : c) * scale;
-      }
-    return t;
-  };
-  return [cached(`rtw.re|${P}|${Q}|${sign}|${scale}`, [Q, P], make(false)), cached(`rtw.im|${P}|${Q}|${sign}|${scale}`, [Q, P], make(true))];
+  return cosSinTables(['rtw.re', 'rtw.im'], `${P}|${Q}|${sign}|${scale}`, Q, P, P * Q, sign, scale);
 }
 
 /** The c2r weights a_k (1 for bin 0 and, N even, bin N/2; else 2) as a [K, 1] column. */
@@ -239,17 +246,7 @@ export function c2rWeights(N: number): tf.Tensor {
 /** The c2r basis split into its [N, K] parts acting on Re and on Im (see c2rBasis). */
 export function c2rSplitBases(N: number, scale: number): [tf.Tensor, tf.Tensor] {
   const K = Math.floor(N / 2) + 1;
-  const make = (imag: boolean) => () => {
-    const b = new Float32Array(N * K);
-    for (let n = 0; n < N; n++)
-      for (let k = 0; k < K; k++) {
-        const a = k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2;
-        const [c, sn] = cosSin(n, k, N);
-        b[n * K + k] = (imag ? -a * sn : a * c) * scale;
-      }
-    return b;
-  };
-  return [cached(`c2r.re|${N}|${scale}`, [N, K], make(false)), cached(`c2r.im|${N}|${scale}`, [N, K], make(true))];
+  return cosSinTables(['c2r.re', 'c2r.im'], `${N}|${scale}`, N, K, N, -1, scale, (k) => (k === 0 || (N % 2 === 0 && k === N / 2) ? 1 : 2));
 }
 
 const transposedOf = new WeakMap<tf.Tensor, tf.Tensor>();
