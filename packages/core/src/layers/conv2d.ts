@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, registerBlock, type BlockArgs } from '../block.js';
 import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { ConfigError } from '../errors.js';
+import { DerivedWeights } from '../derived.js';
 import { conv2d } from '../ops/conv.js';
 import { torchUniform } from './init.js';
 
@@ -36,6 +37,8 @@ export class Conv2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   static override optionsSchema = OPTIONS;
   kernel!: tfl.LayerVariable;
   biasVar: tfl.LayerVariable | null = null;
+  /** Rearranged forms of the kernel some backends run faster (see conv2d's `derived`), kept between inference calls. */
+  private readonly derived = new DerivedWeights();
 
   constructor(opts: Conv2dOptions & BlockArgs) {
     super(opts as never);
@@ -68,8 +71,17 @@ export class Conv2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    const y = conv2d(x as tf.Tensor4D, this.kernel.read() as tf.Tensor4D, { stride: this.options.stride, padding: this.padding, groups: this.options.groups });
+    const y = conv2d(x as tf.Tensor4D, this.kernel.read() as tf.Tensor4D, {
+      stride: this.options.stride,
+      padding: this.padding,
+      groups: this.options.groups,
+      derived: this.derived,
+    });
     return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
+  }
+
+  protected override releaseResources(): void {
+    this.derived.dispose();
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

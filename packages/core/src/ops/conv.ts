@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, fmtShape } from '../errors.js';
 import { getSettings, prefers } from '../settings.js';
+import type { DerivedWeights } from '../derived.js';
+import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
 
 /**
@@ -145,7 +147,10 @@ function transposedConvValid(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, 
   });
 }
 
-/** dL/dx of a valid depthwise conv as a depthwise conv of the (dilated, padded) dy with the flipped filter. */
+/**
+ * dL/dx of a valid depthwise conv as a depthwise conv of the (dilated) dy, padded by k − 1, with the flipped filter; on
+ * backends taking `depthwiseTiles` a large kernel (7×7) runs as 5×5 tiles, as in the forward.
+ */
 function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tensor4D, stride: Pair): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, c, m] = w.shape;
@@ -153,15 +158,18 @@ function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tens
     const d = dilate(dy, stride);
     const rh = hp - (d.shape[1] + kh - 1);
     const rw = wp - (d.shape[2] + kw - 1);
-    const padded = tf.pad(d, [
+    const flipped = tf.reshape(flipTaps(w), [kh, kw, c * m, 1]) as tf.Tensor4D;
+    const sum = (out: tf.Tensor4D) => (m === 1 ? out : (tf.sum(tf.reshape(out, [b, hp, wp, c, m]), 4) as tf.Tensor4D));
+    // dy padded by k − 1 (+ the remainder rows/cols) in the kernel, not as a padded copy
+    const pads: Pads = [
       [0, 0],
       [kh - 1, kh - 1 + rh],
       [kw - 1, kw - 1 + rw],
       [0, 0],
-    ]);
-    const flipped = tf.reshape(flipTaps(w), [kh, kw, c * m, 1]);
-    const out = tf.depthwiseConv2d(padded as tf.Tensor4D, flipped as tf.Tensor4D, 1, 'valid');
-    return m === 1 ? out : (tf.sum(tf.reshape(out, [b, hp, wp, c, m]), 4) as tf.Tensor4D);
+    ];
+    // a large kernel as 5×5 tiles (see depthwiseInTiles) where that is faster
+    const tiled = !rh && !rw && prefers('depthwiseTiles') ? depthwiseInTiles(d, flipped, [1, 1], [kh - 1, kw - 1]) : null;
+    return sum(tiled ?? tf.depthwiseConv2d(d, flipped, 1, pads as never));
   });
 }
 
@@ -288,9 +296,10 @@ function tileOffsets(k: number): number[] {
  * 5×5 at 9.7) as the sum of 5×5 depthwise convs, one per 5×5 tile of the kernel (taps covered by an earlier tile
  * zeroed in the later ones), each with its own padding so that it reads the same window. A 7×7: four 5×5 convs and
  * one AddN, 1.6× faster. Null where it does not apply (strided, a side of 3 or less, or a tile would need negative
- * padding).
+ * padding). With `derived` (the calling block's cache) the masked tiles are kept between inference calls while w's data
+ * is unchanged, instead of being sliced and masked from w on every call.
  */
-export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tensor4D | null {
+export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair, derived?: DerivedWeights): tf.Tensor4D | null {
   const [kh, kw] = w.shape;
   if (s[0] !== 1 || s[1] !== 1 || kh <= 3 || kw <= 3 || (kh === DW_TILE && kw === DW_TILE)) return null;
   const rows = tileOffsets(kh);
@@ -299,7 +308,7 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
   // tiles that overhang the kernel get zero taps there, a later tile zeroes what an earlier one covers.
   for (const a of rows) if (p[0] - a < 0 || p[0] - kh + a + DW_TILE < 0) return null;
   for (const b of cols) if (p[1] - b < 0 || p[1] - kw + b + DW_TILE < 0) return null;
-  return tf.tidy(() => {
+  const tiles = () => {
     const th = Math.max(kh, DW_TILE);
     const tw = Math.max(kw, DW_TILE);
     const wp =
@@ -311,7 +320,7 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
             [0, 0],
           ])
         : w;
-    const parts: tf.Tensor[] = [];
+    const out: tf.Tensor[] = [];
     for (const [i, a] of rows.entries())
       for (const [j, b] of cols.entries()) {
         // rows [a, a+T) of which the first `skipR` were covered by the previous row tile (likewise columns)
@@ -323,6 +332,17 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
           for (let r = 0; r < DW_TILE; r++) for (let c = 0; c < DW_TILE; c++) mask[r * DW_TILE + c] = r < skipR || c < skipC ? 0 : 1;
           tile = tf.mul(tile, tf.tensor4d(mask, [DW_TILE, DW_TILE, 1, 1]));
         }
+        out.push(tile);
+      }
+    // As one [n·T, T, C, m] tensor, so that one cache entry holds them all.
+    return tf.concat(out, 0);
+  };
+  return tf.tidy(() => {
+    const all = derived ? derived.get(`depthwise-tiles|${kh}x${kw}`, [w], tiles) : tiles();
+    const parts: tf.Tensor[] = [];
+    for (const [i, a] of rows.entries())
+      for (const [j, b] of cols.entries()) {
+        const tile = tf.slice(all, [(i * cols.length + j) * DW_TILE, 0, 0, 0], [DW_TILE, -1, -1, -1]);
         const pads: Pads = [
           [0, 0],
           [p[0] - a, p[0] - kh + a + DW_TILE],
@@ -336,13 +356,13 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
 }
 
 /** Depthwise conv with symmetric zero padding `p` (padded in the kernel), filter [kh, kw, C, multiplier], with gradients on every backend. */
-function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tensor4D {
+function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair, derived?: DerivedWeights): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xi as tf.Tensor4D;
     const w4 = wi as tf.Tensor4D;
     save([x4, w4]);
     return {
-      value: (prefers('depthwiseTiles') ? depthwiseInTiles(x4, w4, s, p) : null) ?? tf.depthwiseConv2d(x4, w4, s, padArg(p) as never),
+      value: (prefers('depthwiseTiles') ? depthwiseInTiles(x4, w4, s, p, derived) : null) ?? tf.depthwiseConv2d(x4, w4, s, padArg(p) as never),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
@@ -372,6 +392,12 @@ export interface Conv2dOpOptions {
   /** Symmetric zero padding per side, PyTorch's `padding` (rows, cols). */
   padding?: number | Pair;
   groups?: number;
+  /**
+   * The calling block's cache of tensors derived from `w` (its `DerivedWeights`): forms that rearrange the filter on
+   * every call (the 5×5 tiles of a large depthwise kernel on wasm) keep the rearranged filter there between inference
+   * calls. Optional: without it they are recomputed per call.
+   */
+  derived?: DerivedWeights;
 }
 
 /**
@@ -380,6 +406,8 @@ export interface Conv2dOpOptions {
  * in PyTorch); other groups split the channels.
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {}): tf.Tensor4D {
+  needTensor('conv2d', 'the input', x);
+  needTensor('conv2d', 'the filter', w);
   const groups = opts.groups ?? 1;
   const [ph, pw] = pair(opts.padding ?? 0);
   const cin = x.shape[3];
@@ -397,7 +425,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {
   const p: Pair = [ph, pw];
   if (groups === 1) return conv2dPadded(x, w, s, p);
   return tf.tidy(() => {
-    if (groups === cin) return depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p);
+    if (groups === cin) return depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p, opts.derived);
     const xs = tf.split(x, groups, 3);
     const ws = tf.split(w, groups, 3);
     return tf.concat(

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, prefers } from '../index.js';
+import { Conv2d, DerivedWeights, conv2d, prefers } from '../index.js';
 import { depthwiseInTiles } from './conv.js';
 
 /**
@@ -81,5 +81,53 @@ describe('depthwise convs as sums of 5×5 tiles', () => {
     const [a, b] = await Promise.all([ref.data(), got.data()]);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
     tf.dispose([x, w, ref, got, info.result as tf.Tensor]);
+  });
+
+  it("keep their masked tiles in the caller's DerivedWeights between inference calls, and follow new weight data", async () => {
+    const x = tf.randomNormal([1, 10, 10, 4], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const w = tf.variable(tf.randomNormal([7, 7, 4, 1], 0, 0.5, 'float32', 6)) as tf.Variable<tf.Rank.R4>;
+    const derived = new DerivedWeights();
+    const before = tf.memory().numTensors;
+    const ref = (k: tf.Tensor4D) => depthwiseInTiles(x, k, [1, 1], [3, 3])!;
+    const first = depthwiseInTiles(x, w, [1, 1], [3, 3], derived)!;
+    expect(derived.size).toBe(1); // one [4·5, 5, 4, 1] tensor holds the four tiles
+    const again = await tf.profile(() => depthwiseInTiles(x, w, [1, 1], [3, 3], derived)!);
+    // the second call only slices the cached tiles: no Pad of the kernel, no mask products
+    expect(again.kernels.filter((k) => k.name === 'Pad' || k.name === 'Multiply').length).toBe(0);
+    const expected = ref(w);
+    const close = async (a: tf.Tensor, b: tf.Tensor) => {
+      const [u, v] = await Promise.all([a.data(), b.data()]);
+      let worst = 0;
+      for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!));
+      return worst;
+    };
+    expect(await close(first, expected)).toBe(0);
+    expect(await close(again.result as tf.Tensor, expected)).toBe(0);
+    // an optimizer step (assign) gives w new data: the cached tiles are recomputed from it
+    tf.tidy(() => w.assign(tf.mul(w, -2) as tf.Tensor4D));
+    const after = depthwiseInTiles(x, w, [1, 1], [3, 3], derived)!;
+    const expected2 = ref(w);
+    expect(await close(after, expected2)).toBe(0);
+    const scaled = tf.mul(expected, -2);
+    expect(await close(after, scaled)).toBeLessThan(1e-5);
+    tf.dispose([first, again.result as tf.Tensor, expected, after, expected2, scaled]);
+    expect(derived.dispose()).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
+  });
+
+  it('a Conv2d block keeps them (7×7 depthwise) and frees them when disposed', () => {
+    const conv = new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 7, padding: 3, groups: 4, bias: false });
+    const x = tf.randomNormal([1, 9, 9, 4], 0, 1, 'float32', 8);
+    const before = tf.memory().numTensors;
+    tf.dispose(conv.apply(x) as tf.Tensor);
+    const weights = conv.getWeights().length;
+    const kept = prefers('depthwiseTiles') ? 1 : 0;
+    expect(tf.memory().numTensors - before).toBe(weights + kept);
+    tf.dispose(conv.apply(x) as tf.Tensor); // a second call adds nothing
+    expect(tf.memory().numTensors - before).toBe(weights + kept);
+    conv.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
   });
 });
