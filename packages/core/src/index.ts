@@ -26,6 +26,7 @@ export {
   padToMultiple,
   mirrorPad2d,
   cropTo,
+  needTensor,
 } from './ops/basic.js';
 export type { PadMode, PaddedToMultiple } from './ops/basic.js';
 export { torchUniform, ones, zeros, constant } from './layers/init.js';

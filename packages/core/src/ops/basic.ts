@@ -1,8 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape } from '../errors.js';
+import { ConfigError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
 
-function need4(op: string, x: tf.Tensor): asserts x is tf.Tensor4D {
+/** What a value that should have been a tensor is, for an error message. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
+/**
+ * Throws a DTypeError naming `op` and the argument unless `x` is a tensor (duck-typed: a second copy of tfjs-core makes
+ * instanceof unreliable) of dtype float32 (`anyDtype`: any dtype, for ops that only move data).
+ */
+export function needTensor(op: string, name: string, x: unknown, anyDtype = false): asserts x is tf.Tensor {
+  const t = x as tf.Tensor | null;
+  if (t === null || typeof t !== 'object' || !('dataId' in t) || !Array.isArray(t.shape) || typeof t.dtype !== 'string')
+    throw new DTypeError(`${op}: ${name} must be a tf.Tensor${anyDtype ? '' : ' of dtype float32'}, got ${describe(x)}`);
+  if (t.isDisposed) throw new DTypeError(`${op}: ${name} is a disposed tensor`);
+  if (!anyDtype && t.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype} (shape ${fmtShape(t.shape)})`);
+}
+
+function need4(op: string, x: tf.Tensor, anyDtype = false): asserts x is tf.Tensor4D {
+  needTensor(op, 'the input', x, anyDtype);
   if (x.rank !== 4) throw new ShapeError(`${op}: input must be rank 4 [B, H, W, C] (NHWC), got shape ${fmtShape(x.shape)}`);
 }
 
@@ -19,6 +40,7 @@ function need4(op: string, x: tf.Tensor): asserts x is tf.Tensor4D {
  * is the exact Φ(x) + x·φ(x) either way.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  needTensor('gelu', 'the input', x);
   if (!prefers('scalarErf')) return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as T;
   return geluWasm(x) as T;
 }
@@ -87,6 +109,7 @@ const geluWasm = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
  * The gradient is the exact 1 + erf(h) + (2/√π)·h·e^(−h²).
  */
 export function geluOfHalved<T extends tf.Tensor>(h: T): T {
+  needTensor('geluOfHalved', 'the input', h);
   if (!prefers('scalarErf')) return tf.tidy(() => tf.mul(h, tf.add(1, tf.erf(h)))) as T;
   return geluOfHalvedWasm(h) as T;
 }
@@ -131,6 +154,8 @@ const geluOfHalvedWasm = tf.customGrad(((h: tf.Tensor, save: tf.GradSaveFunc) =>
  * ms for 256² × 112; DRCNet had 136 ms of LeakyRelu at 256²).
  */
 export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
+  needTensor('leakyRelu', 'the input', x);
+  if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new ConfigError(`leakyRelu: the slope must be a finite number, got ${describe(slope)}`);
   if (!prefers('preluForLeakyRelu')) return tf.leakyRelu(x, slope);
   return tf.tidy(() => tf.prelu(x, tf.scalar(slope) as unknown as T)) as T;
 }
@@ -147,7 +172,7 @@ export function simpleGate(x: tf.Tensor4D): tf.Tensor4D {
 
 /** PyTorch PixelUnshuffle(r) in NHWC: output channel c·r² + r·i + j holds input channel c at offset (i, j). */
 export function pixelUnshuffle(x: tf.Tensor4D, r = 2): tf.Tensor4D {
-  need4('pixelUnshuffle', x);
+  need4('pixelUnshuffle', x, true);
   const [b, h, w, c] = x.shape;
   if (h % r || w % r) throw new ShapeError(`pixelUnshuffle: height and width must be multiples of ${r}, got shape ${fmtShape(x.shape)}`);
   return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(x, [b, h / r, r, w / r, r, c]), [0, 1, 3, 5, 2, 4]), [b, h / r, w / r, c * r * r]));
@@ -155,7 +180,7 @@ export function pixelUnshuffle(x: tf.Tensor4D, r = 2): tf.Tensor4D {
 
 /** PyTorch PixelShuffle(r) in NHWC: input channel c·r² + r·i + j goes to output channel c, pixel (r·h + i, r·w + j). */
 export function pixelShuffle(x: tf.Tensor4D, r = 2): tf.Tensor4D {
-  need4('pixelShuffle', x);
+  need4('pixelShuffle', x, true);
   const [b, h, w, c] = x.shape;
   if (c % (r * r)) throw new ShapeError(`pixelShuffle: channels must be a multiple of ${r * r}, got shape ${fmtShape(x.shape)}`);
   const co = c / (r * r);
@@ -170,8 +195,14 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
   need4('simam', x);
   const n = x.shape[1] * x.shape[2] - 1;
   if (n < 1) throw new ShapeError(`simam: needs at least 2 pixels, got shape ${fmtShape(x.shape)}`);
-  // Full-size intermediates are freed as soon as consumed (at most three of x's size live at once).
-  const d = tf.tidy(() => tf.square(tf.sub(x, tf.mean(x, [1, 2], true))));
+  // Full-size intermediates are freed as soon as consumed (at most three of x's size live at once). For inference
+  // (x − μ)² in one pass (SquaredDifference) instead of a subtraction and a square; under a gradient tape the two ops:
+  // tfjs-core 4.22's SquaredDifference gradient does not sum over broadcast axes (μ is [B, 1, 1, C]: "gradient of
+  // input 'b' has shape [B, H, W, C]").
+  const d = tf.tidy(() => {
+    const mu = tf.mean(x, [1, 2], true);
+    return tf.engine().isTapeOn() ? tf.square(tf.sub(x, mu)) : tf.squaredDifference(x, mu);
+  });
   const e = tf.tidy(() => tf.sigmoid(tf.add(tf.div(d, tf.mul(tf.add(tf.div(tf.sum(d, [1, 2], true), n), lambda), 4)), 0.5)));
   d.dispose();
   const y = tf.mul(x, e);
@@ -185,6 +216,9 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
  * x − μ is made once and serves both the variance and the output, 7 passes over x instead of 9 (WithBias).
  */
 export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
+  needTensor('channelLayerNorm', 'the input', x);
+  needTensor('channelLayerNorm', 'the weight', weight);
+  if (bias !== null) needTensor('channelLayerNorm', 'the bias', bias);
   return tf.tidy(() => {
     const xc = tf.sub(x, tf.mean(x, -1, true));
     const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
@@ -207,7 +241,7 @@ export interface PaddedToMultiple {
  * default, like the official Restormer test code). Use `cropTo` to undo.
  */
 export function padToMultiple(x: tf.Tensor4D, multiple: number, mode: PadMode = 'reflect'): PaddedToMultiple {
-  need4('padToMultiple', x);
+  need4('padToMultiple', x, true);
   if (!Number.isInteger(multiple) || multiple < 1) throw new ConfigError(`padToMultiple: multiple must be a positive integer, got ${multiple}`);
   const [, h, w] = x.shape;
   const ph = (multiple - (h % multiple)) % multiple;
@@ -240,7 +274,7 @@ export function mirrorPad2d(
   [left, right]: [number, number],
   mode: 'reflect' | 'symmetric' = 'reflect',
 ): tf.Tensor4D {
-  need4('mirrorPad2d', x);
+  need4('mirrorPad2d', x, true);
   const e = mode === 'reflect' ? 1 : 0;
   const [, h, w] = x.shape;
   if (Math.max(top, bottom) > h - e || Math.max(left, right) > w - e)
@@ -267,7 +301,7 @@ export function mirrorPad2d(
 
 /** Crops the top-left H×W window (undoes `padToMultiple`). */
 export function cropTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
-  need4('cropTo', x);
+  need4('cropTo', x, true);
   if (height > x.shape[1] || width > x.shape[2]) throw new ShapeError(`cropTo: cannot crop ${height}×${width} from shape ${fmtShape(x.shape)}`);
   return tf.slice(x, [0, 0, 0, 0], [x.shape[0], height, width, x.shape[3]]);
 }
