@@ -55,4 +55,18 @@ describe('FourierUnit: planar spectrum with permuted weights = the official inte
       tf.dispose([x, probe]);
       fu.dispose();
     });
+
+  it('interleaves the spectrum only under a gradient tape: for inference the permuted weights are kept, never the spectrum moved', async () => {
+    const fu = new FourierUnit({ channels: 4 });
+    const x = tf.randomNormal([1, 2, 3, 4], 0.2, 1, 'float32', 5); // spectrum 1·2·2·8 = 32 < 8c² = 128 values
+    tf.dispose(fu.apply(x) as tf.Tensor);
+    const interleaves = (kernels: { name: string; inputShapes: (number[] | null)[] }[]) =>
+      kernels.filter((k) => k.name === 'Concat' && k.inputShapes.every((s) => s?.length === 3 && s[2] === 1)).length;
+    const inference = await tf.profile(() => fu.apply(x) as tf.Tensor);
+    expect(interleaves(inference.kernels as never)).toBe(0);
+    const training = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(fu.apply(t) as tf.Tensor))(x));
+    expect(interleaves(training.kernels as never)).toBeGreaterThan(0); // the interleave (and the backward of its split)
+    tf.dispose([inference.result as tf.Tensor, training.result as tf.Tensor, x]);
+    fu.dispose();
+  });
 });
