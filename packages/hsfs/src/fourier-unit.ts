@@ -78,10 +78,11 @@ export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     // permuted to match: the conv's input rows and output columns and the LayerNorm's weight and bias, so that
     // SimpleGate's output is [Re | Im] too (LayerNorm's statistics do not depend on channel order). Same numbers;
     // the smaller of the two is moved: the spectrum at LCDNet's first levels (on wasm the interleave and its split
-    // took 140 ms of LCDNet's 650 ms at 128²), the 2C × 4C weights at its deepest — but only where the weights are
-    // permuted on every call (under a gradient tape): for inference the permuted weights are kept between calls, so the
-    // spectrum is never interleaved (at LCDNet's 32 × 17 bins × 512 channels the interleave and its split took 39 ms).
-    if (!tf.engine().isTapeOn() || b * h * bins * 2 * c >= 8 * c * c) {
+    // took 140 ms of LCDNet's 650 ms at 128²), the 2C × 4C weights at its deepest — but only in training, where the
+    // weights change every step: for inference the permuted weights are kept between calls, so the spectrum is never
+    // interleaved (at LCDNet's 32 × 17 bins × 512 channels the interleave and its split took 39 ms). The choice follows
+    // `training`, not the gradient tape, so that a recompute re-run takes the path its forward took (same rounding).
+    if (!training || b * h * bins * 2 * c >= 8 * c * c) {
       const stacked = free(tf.concat([z.re, z.im], 3), z.re, z.im);
       const ln = this.norm;
       const d = this.derived;
