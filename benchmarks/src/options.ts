@@ -2,7 +2,7 @@
 import { inject } from 'vitest';
 
 export interface BenchOptions {
-  /** Matrix rows of models.bench: family names ('restormer'), 'family:preset', or 'anyir-identity'; 'none' = reports only. */
+  /** Matrix rows of models.bench: family names ('restormer'), 'family:preset', or 'anyir-fft'; 'none' = reports only. */
   models: string[] | null;
   /** Input sides of models.bench (default 64,128,256; up to 1024 on a machine that has the time). */
   sizes: number[] | null;

@@ -5,7 +5,7 @@ import './spatial-frequency-attention.js';
 
 const OPTIONS = {
   ...TransformerBlock.optionsSchema,
-  /** Default AnyIR's attention: `{ type: 'SpatialFrequencyAttention' }` (heads 1, no bias, frequencyBranch 'fft', gate GatedDA). */
+  /** Default AnyIR's attention: `{ type: 'SpatialFrequencyAttention' }` (heads 1, no bias, frequencyBranch 'identity', gate GatedDA). */
   attention: partOption({ type: 'SpatialFrequencyAttention' }),
   /** Default AnyIR's feed-forward: `{ type: 'GDFN', expansion: 2 }`. */
   ffn: partOption({ type: 'GDFN', expansion: 2 }),

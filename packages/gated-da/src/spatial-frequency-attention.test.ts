@@ -147,7 +147,7 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
       channels: 12,
       heads: 3,
       bias: false,
-      frequencyBranch: 'fft',
+      frequencyBranch: 'identity',
       gate: { type: 'GatedDA', expansion: 8 / 3, kernelSize: 7, bias: false, eps: 1e-6, normEps: 1e-5, normMomentum: 0.1, batchNorm: 'frozen' },
     });
     expect(new SpatialFrequencyAttention(JSON.parse(JSON.stringify(blk.getConfig()))).getConfig()).toEqual(blk.getConfig());

@@ -38,8 +38,11 @@ const OPTIONS = {
   bias: opt.bool(false),
   /** Official `LayerNorm_type`. */
   normKind: opt.enum(['WithBias', 'BiasFree'] as const, 'WithBias'),
-  /** Frequency half of every DAB's fusion: 'fft' (official computation) or 'identity' (F_att + F_gate, the same value without transforms). */
-  frequencyBranch: opt.enum(['fft', 'identity'] as const, 'fft'),
+  /**
+   * Frequency half of every DAB's fusion: 'identity' (default: F_att + F_gate, the official irfft2(rfft2(·)) round trip's
+   * value without the transforms) or 'fft' (the transforms written out, as the official code does).
+   */
+  frequencyBranch: opt.enum(['fft', 'identity'] as const, 'identity'),
   /** Training behaviour of every GatedDA BatchNorm: 'batch' (PyTorch train()) or 'frozen' (running statistics). */
   batchNorm: opt.enum(['batch', 'frozen'] as const, 'batch'),
 };
