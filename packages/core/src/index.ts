@@ -27,6 +27,7 @@ export {
   mirrorPad2d,
   cropTo,
   needTensor,
+  spatialMean,
 } from './ops/basic.js';
 export type { PadMode, PaddedToMultiple } from './ops/basic.js';
 export { torchUniform, ones, zeros, constant } from './layers/init.js';

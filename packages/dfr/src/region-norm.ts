@@ -7,6 +7,7 @@ import {
   InstanceNorm2d,
   opt,
   registerBlock,
+  spatialMean,
   type BlockArgs,
   type OptionSpec,
   type OptionsInput,
@@ -125,14 +126,16 @@ export function regionNormalise(z: tf.Tensor, r: tf.Tensor, w: tf.Tensor, b: tf.
     const [B, H, W] = z.shape as number[];
     const hw = H! * W!;
     const total = B! * hw;
-    const c = tf.mean(z, [0, 1, 2], true);
+    // Sums over H, W as spatial means × H·W (core's spatialMean: a global average pool on wasm, no transposed copy)
+    const sum = (t: tf.Tensor) => tf.mul(spatialMean(t as tf.Tensor4D), hw);
+    const c = tf.mean(spatialMean(z as tf.Tensor4D), 0, true);
     const zs = tf.sub(z, c);
     const rz = tf.mul(zs, r);
-    const sumA = tf.sum(zs, [1, 2], true); // [B,1,1,C]
-    const sumQ = tf.sum(tf.square(zs), [1, 2], true);
-    const fgA = tf.sum(rz, [1, 2], true);
-    const fgQ = tf.sum(tf.mul(rz, zs), [1, 2], true);
-    const fgS = tf.sum(r, [1, 2], true); // [B,1,1,1] foreground pixels per sample
+    const sumA = sum(zs); // [B,1,1,C]
+    const sumQ = sum(tf.square(zs));
+    const fgA = sum(rz);
+    const fgQ = sum(tf.mul(rz, zs));
+    const fgS = tf.sum(r, [1, 2], true); // [B,1,1,1] foreground pixels per sample (an exact count: a plain sum)
     // One region: per-sample sums (A = Σ R z', Q = Σ R z'², s = Σ R) → the scale a and the offset of its filled map.
     const region = (A: tf.Tensor, Q: tf.Tensor, s: tf.Tensor) => {
       const S = tf.sum(s); // pixels in the region, over the batch

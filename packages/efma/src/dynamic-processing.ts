@@ -1,6 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, GELU, ShapeError, consume, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  GELU,
+  ShapeError,
+  consume,
+  free,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+  spatialMean,
+} from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 import { IFilter, KFilter, MixFilter, SFilter } from './filters.js';
 
@@ -48,7 +61,7 @@ export class DegradationSelector extends Block<ResolvedOptions<typeof SELECTOR_O
   }
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    let h = this.run(this.conv1, tf.mean(x, [1, 2], true), training);
+    let h = this.run(this.conv1, spatialMean(x as tf.Tensor4D), training);
     h = consume(
       consume(h, (t) => this.run(this.act, t, training)),
       (t) => this.run(this.conv2, t, training),

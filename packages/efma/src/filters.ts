@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  spatialMean,
 } from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 
@@ -174,7 +175,7 @@ export class MixFilter extends PhysicsFilter<ResolvedOptions<typeof MIX_OPTIONS>
       consume(tt, (v) => tf.sigmoid(v)),
       (v) => tf.maximum(v, this.options.tFloor),
     );
-    const a = consume(at, (v) => tf.mean(v, [1, 2], true));
+    const a = consume(at, (v) => spatialMean(v as tf.Tensor4D));
     const haze = tf.tidy(() => tf.mul(a, tf.sub(1, t)));
     a.dispose();
     const y = consume(tf.sub(x, haze), (v) => tf.div(v, t));

@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  spatialMean,
 } from '@restorekit/core';
 
 /** How GatedDA's BatchNorm behaves in training: 'batch' (PyTorch default: batch statistics, running stats updated) or 'frozen' (always running statistics, never updated). */
@@ -130,8 +131,8 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
     const bnTraining = training && this.options.batchNorm === 'batch';
     const fHat = this.run(this.norm, x, bnTraining);
     // Per-sample, per-channel spatial statistics (biased variance).
-    const mu = tf.mean(fHat, [1, 2], true);
-    const variance = tf.mean(tf.square(tf.sub(fHat, mu)), [1, 2], true);
+    const mu = spatialMean(fHat as tf.Tensor4D);
+    const variance = spatialMean(tf.square(tf.sub(fHat, mu)) as tf.Tensor4D);
     const sigma = tf.sqrt(tf.add(variance, eps));
     const tauAdj = tf.mul(tf.reshape(this.tau.read(), [1, 1, 1, c]), tf.sigmoid(tf.add(mu, sigma))); // [B,1,1,C]
     // Official code: repeat τ_adj along channels ceil(a/C) times and keep the first a (a < C at every AnyIR width, so τ_adj[:a]).

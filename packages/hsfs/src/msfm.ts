@@ -15,6 +15,7 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  spatialMean,
 } from '@restorekit/core';
 import { LCD_LN_EPS, kernelSizesOption, withChannels } from './common.js';
 
@@ -104,7 +105,7 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
   filters(z: tf.Tensor, training = false): tf.Tensor3D {
     const { groups: g, kernelSize: k } = this.options;
     return tf.tidy(() => {
-      const f = this.run(this.filterNorm, this.run(this.filterConv, tf.mean(z, [1, 2], true), training), training);
+      const f = this.run(this.filterNorm, this.run(this.filterConv, spatialMean(z as tf.Tensor4D), training), training);
       return tf.softmax(tf.reshape(f, [z.shape[0]!, g, k * k])) as tf.Tensor3D;
     });
   }
@@ -137,7 +138,7 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
     const high = tf.sub(z, low);
     // Selection: s = GAP(X_L + X_H) as written (equal to GAP(Z) up to rounding).
     const sum = tf.add(low, high);
-    const s = free(tf.mean(sum, [1, 2], true), sum);
+    const s = free(spatialMean(sum as tf.Tensor4D), sum);
     const zz = free(this.run(this.fc, s, training), s);
     const aHigh = this.run(this.fcHigh, zz, training);
     const aLow = free(this.run(this.fcLow, zz, training), zz);

@@ -15,6 +15,7 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  spatialMean,
 } from '@restorekit/core';
 import { FFTBlock } from '@restorekit/fft';
 import { FourierUnit } from './fourier-unit.js';
@@ -23,7 +24,7 @@ import { LCD_LN_EPS, channelScale, kernelSizesOption, withChannels } from './com
 
 /** x ⊙ Conv1×1(GAP(x)): NAFNet's simplified channel attention, its conv held as `sca` (the reference's key, not core's `sca.1`). */
 function channelAttention(run: (l: tfl.layers.Layer, t: tf.Tensor) => tf.Tensor, sca: Conv2d, x: tf.Tensor): tf.Tensor {
-  const pooled = tf.mean(x, [1, 2], true);
+  const pooled = spatialMean(x as tf.Tensor4D);
   const w = free(run(sca, pooled), pooled);
   return free(tf.mul(x, w), w);
 }

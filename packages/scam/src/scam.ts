@@ -16,6 +16,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  spatialMean,
 } from '@restorekit/core';
 
 /** SCAM variants: 'A' is the single-scale skip attention of spec §2.7 (the only one implemented). */
@@ -123,7 +124,7 @@ export class SCAM extends Block<ResolvedOptions<typeof OPTIONS>> {
     const fm = free(run(this.shuffle, u4), u4);
     const fr = run(this.convR, e);
     const sum = tf.add(fr, fm);
-    const u = free(tf.mean(sum, [1, 2], true), sum);
+    const u = free(spatialMean(sum as tf.Tensor4D), sum);
     const h = free(run(this.fc, u), u);
     const z = free(run(this.sg, h), h);
     const lr = run(this.fcR, z);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, registerBlock, type BlockArgs } from '../block.js';
 import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
-import { gelu, simam, simpleGate } from '../ops/basic.js';
+import { gelu, simam, simpleGate, spatialMean } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
 import { prefers } from '../settings.js';
 import { free } from '../tensors.js';
@@ -82,7 +82,7 @@ export class SimplifiedChannelAttention extends Block<ResolvedOptions<typeof SCA
     return [this.options.channels];
   }
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    return tf.mul(x, this.run(this.conv, tf.mean(x, [1, 2], true), training));
+    return tf.mul(x, this.run(this.conv, spatialMean(x as tf.Tensor4D), training));
   }
   override computeOutputShape(s: tfl.Shape): tfl.Shape {
     return s;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, registerBlock, type BlockArgs } from '../block.js';
 import { opt, type OptionsInput, type ResolvedOptions } from '../options.js';
+import { spatialMean } from '../ops/basic.js';
 import { ones, zeros } from './init.js';
 
 const OPTIONS = {
@@ -20,8 +21,9 @@ export type InstanceNorm2dOptions = OptionsInput<typeof OPTIONS>;
  */
 export function instanceNorm(x: tf.Tensor, weight: tf.Tensor | null, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
   return tf.tidy(() => {
-    const xc = tf.sub(x, tf.mean(x, [1, 2], true));
-    const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), [1, 2], true), eps));
+    const mean = (t: tf.Tensor) => (t.rank === 4 ? spatialMean(t as tf.Tensor4D) : tf.mean(t, [1, 2], true));
+    const xc = tf.sub(x, mean(x));
+    const inv = tf.rsqrt(tf.add(mean(tf.square(xc)), eps));
     const y = tf.mul(xc, weight ? tf.mul(inv, weight) : inv);
     return bias ? tf.add(y, bias) : y;
   });

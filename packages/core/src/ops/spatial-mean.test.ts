@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from '../errors.js';
+import { prefers } from '../settings.js';
+import { spatialMean } from './basic.js';
+
+const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => {
+  const [u, v] = await Promise.all([a.data(), b.data()]);
+  let worst = 0;
+  for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!));
+  return worst;
+};
+
+describe('spatialMean: the mean over H and W (a global average pool where core prefers it)', () => {
+  it('equals tf.mean(x, [1, 2], true) for even, odd and 1-pixel sizes and batches, with the gradient dy/(H·W)', async () => {
+    const before = tf.memory().numTensors;
+    for (const shape of [
+      [1, 16, 16, 5],
+      [2, 7, 9, 3],
+      [3, 1, 1, 4],
+      [1, 33, 2, 8],
+    ] as [number, number, number, number][]) {
+      const x = tf.randomNormal(shape, 0.5, 2, 'float32', shape[1]) as tf.Tensor4D;
+      const got = spatialMean(x);
+      const want = tf.mean(x, [1, 2], true);
+      expect(got.shape).toEqual([shape[0], 1, 1, shape[3]]);
+      expect(await maxDiff(got, want), `${shape}`).toBeLessThan(1e-6 * 8);
+      // gradient of Σ w·mean against the same through tf.mean
+      const w = tf.randomNormal([shape[0], 1, 1, shape[3]], 0, 1, 'float32', 9);
+      const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(spatialMean(t as tf.Tensor4D), w)))(x);
+      const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, [1, 2], true), w)))(x);
+      expect(g1.shape).toEqual(shape);
+      expect(await maxDiff(g1, g2), `grad ${shape}`).toBeLessThan(1e-7);
+      tf.dispose([x, got, want, w, g1, g2]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('runs as one AvgPool, no transposed copy, exactly where core prefers it', async () => {
+    const x = tf.randomNormal([1, 12, 10, 6], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const info = await tf.profile(() => spatialMean(x));
+    const names = info.kernels.map((k) => k.name);
+    // (tf.avgPool ends with a Cast to x's dtype, on a [B, 1, 1, C] result)
+    if (prefers('poolForSpatialMean')) {
+      expect(names).toContain('AvgPool');
+      expect(names.filter((n) => ['Transpose', 'Mean', 'Sum'].includes(n))).toEqual([]);
+    } else expect(names).not.toContain('AvgPool');
+    tf.dispose([x, info.result as tf.Tensor]);
+  });
+
+  it('a tensor that is not [B, H, W, C] is a ShapeError', () => {
+    const x = tf.zeros([4, 4, 3]);
+    expect(() => spatialMean(x as never)).toThrow(ShapeError);
+    expect(() => spatialMean(x as never)).toThrow(/spatialMean: input must be rank 4/);
+    x.dispose();
+  });
+});
