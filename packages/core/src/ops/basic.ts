@@ -207,6 +207,19 @@ const spatialMeanPool = tf.customGrad(((x: tf.Tensor) => {
   };
 }) as never) as (x: tf.Tensor) => tf.Tensor;
 
+/** (x − μ)² with μ [B, 1, 1, C] broadcast over H, W, as one SquaredDifference; gradients 2(x − μ)·dy and its −Σ over H, W. */
+const squaredDeviation = tf.customGrad(((x: tf.Tensor, mu: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, mu]);
+  return {
+    value: tf.squaredDifference(x, mu),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const g = tf.mul(tf.mul(dy as tf.Tensor, 2), tf.sub(saved[0]!, saved[1]!));
+        return [g, tf.neg(tf.sum(g, [1, 2], true))];
+      }),
+  };
+}) as never) as (x: tf.Tensor, mu: tf.Tensor) => tf.Tensor;
+
 /**
  * SimAM energy attention (parameter-free): x · sigmoid((x−μ)² / (4·(Σ(x−μ)²/(n−1) + λ)) + 0.5)
  * with μ and the sum over H·W per sample and channel, n = H·W (as the official simam_module).
@@ -215,14 +228,10 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
   need4('simam', x);
   const n = x.shape[1] * x.shape[2] - 1;
   if (n < 1) throw new ShapeError(`simam: needs at least 2 pixels, got shape ${fmtShape(x.shape)}`);
-  // Full-size intermediates are freed as soon as consumed (at most three of x's size live at once). For inference
-  // (x − μ)² in one pass (SquaredDifference) instead of a subtraction and a square; under a gradient tape the two ops:
-  // tfjs-core 4.22's SquaredDifference gradient does not sum over broadcast axes (μ is [B, 1, 1, C]: "gradient of
-  // input 'b' has shape [B, H, W, C]").
-  const d = tf.tidy(() => {
-    const mu = spatialMean(x);
-    return tf.engine().isTapeOn() ? tf.square(tf.sub(x, mu)) : tf.squaredDifference(x, mu);
-  });
+  // Full-size intermediates are freed as soon as consumed (at most three of x's size live at once). (x − μ)² in one
+  // pass (SquaredDifference) instead of a subtraction and a square, always the same op (a recompute re-run must round
+  // as its forward did), with its own gradient: tfjs-core 4.22's does not sum over broadcast axes.
+  const d = tf.tidy(() => squaredDeviation(x, spatialMean(x)));
   // Σd/n with n = H·W − 1, as the spatial mean of d times (n + 1)/n
   const e = tf.tidy(() => tf.sigmoid(tf.add(tf.div(d, tf.mul(tf.add(tf.mul(spatialMean(d as tf.Tensor4D), (n + 1) / n), lambda), 4)), 0.5)));
   d.dispose();
