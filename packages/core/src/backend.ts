@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.js';
+import { prepareWasmKernels } from './wasm/kernels.js';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow';
 
@@ -39,4 +40,6 @@ export async function useBackend(name: BackendName, opts: { register?: () => Pro
       `backend '${name}' failed to initialise here (${name === 'webgpu' ? 'no WebGPU adapter' : name === 'webgl' ? 'no WebGL context' : 'see console'})`,
     );
   await tf.ready();
+  // restorekit's wasm kernels, compiled the way a browser's main thread allows (see wasm/kernels.ts)
+  if (name === 'wasm') await prepareWasmKernels();
 }

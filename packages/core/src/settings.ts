@@ -21,6 +21,12 @@ const SETTINGS_SCHEMA = {
   convGradient: opt.enum(['auto', 'native', 'forward'], 'auto'),
   /** Keep the FFT's DFT bases (small constant tensors) between calls. Off: rebuilt per call. Default on. */
   fftCache: opt.bool(true),
+  /**
+   * restorekit's own WebAssembly SIMD kernels on tfjs-backend-wasm (core `gelu`, `geluOfHalved` and their gradients in
+   * one pass each, instead of tfjs's scalar Erf and several element-wise kernels). Off: the tfjs-op forms. Default on;
+   * where the kernels cannot run (see `wasmKernels`) the tfjs-op forms are taken either way.
+   */
+  wasmKernels: opt.bool(true),
 };
 export type Settings = ResolvedOptions<typeof SETTINGS_SCHEMA>;
 

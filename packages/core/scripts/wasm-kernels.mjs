@@ -1,0 +1,282 @@
+// restorekit's own WebAssembly SIMD kernels for tfjs-backend-wasm, written as WebAssembly text (WAT) and assembled with
+// wabt into src/wasm/kernels-binary.ts (`pnpm --filter @restorekit/core build:wasm`). src/wasm/kernels.ts runs them on
+// the wasm backend's own memory; src/wasm/kernels.node.test.ts assembles this file again and checks that the committed
+// bytes are what it gives.
+//
+// Each function reads and writes float32 arrays at byte offsets of the imported memory, n ≥ 4 values each. The last
+// vector is the one ending at n: when n is not a multiple of 4 it overlaps the one before and writes the same values
+// again, so there is no scalar tail and nothing outside [0, n) is read or written. Constant vectors are set in locals
+// before the loop (V8 rebuilds a v128.const on every pass of a loop it appears in).
+//
+// GELU: 1 + erf(w) = erfc(|w|) for w < 0 and 2 − erfc(|w|) otherwise, with erfc(z) = t·(a₁ + a₂t + … + a₅t⁴)·e^(−z²),
+// t = 1/(1 + p·z) (Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7: the formula tfjs-backend-cpu's Erf uses). Written as
+// erfc, GELU's negative tail keeps its small values instead of cancelling 1 against erf(w) ≈ −1. e^t (t ≤ 0) as Cephes
+// expf: t clamped to −87, k = round(t·log₂e) by adding and subtracting 1.5·2²³ (whose float bits then hold k), r = t −
+// k·ln2 in two parts, a degree-5 polynomial, times 2^k from the bits (k + 127) << 23 (k ≥ −126: a normal float).
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const AS = { p: 0.3275911, a1: 0.254829592, a2: -0.284496736, a3: 1.421413741, a4: -1.453152027, a5: 1.061405429 };
+const EXP = {
+  log2e: 1.4426950408889634,
+  ln2hi: 0.693359375,
+  ln2lo: -2.1219444e-4,
+  p: [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+};
+const MAGIC = 12582912; // 1.5·2²³
+const MAGIC_BITS = 0x4b400000;
+
+/** Constant vectors of one function, kept in locals $k0, $k1, … */
+function constants() {
+  const values = [];
+  const c = (v) => {
+    let i = values.indexOf(v);
+    if (i < 0) i = values.push(v) - 1;
+    return `(local.get $k${i})`;
+  };
+  c.decl = () => values.map((_, i) => `(local $k${i} v128)`).join(' ');
+  c.set = () => values.map((v, i) => `    (local.set $k${i} (v128.const f32x4 ${v} ${v} ${v} ${v}))`).join('\n');
+  return c;
+}
+
+/** From $v: $w = b·v, $E = e^(−w²), $ope = 1 + erf(w). */
+const erfBody = (c) => `      (local.set $w (f32x4.mul (local.get $v) (local.get $vb)))
+      (local.set $z (v128.and (local.get $w) (local.get $kabs)))
+      (local.set $r (f32x4.pmax (f32x4.sub ${c(0)} (f32x4.mul (local.get $z) (local.get $z))) ${c(-87)}))
+      (local.set $k (f32x4.add (f32x4.mul (local.get $r) ${c(EXP.log2e)}) ${c(MAGIC)}))
+      (local.set $E (i32x4.shl (i32x4.add (local.get $k) (local.get $kbias)) (i32.const 23)))
+      (local.set $k (f32x4.sub (local.get $k) ${c(MAGIC)}))
+      (local.set $r (f32x4.sub (f32x4.sub (local.get $r) (f32x4.mul (local.get $k) ${c(EXP.ln2hi)})) (f32x4.mul (local.get $k) ${c(EXP.ln2lo)})))
+      (local.set $s (f32x4.add (f32x4.mul (local.get $r) ${c(EXP.p[0])}) ${c(EXP.p[1])}))
+${EXP.p
+  .slice(2)
+  .map((p) => `      (local.set $s (f32x4.add (f32x4.mul (local.get $s) (local.get $r)) ${c(p)}))`)
+  .join('\n')}
+      (local.set $E (f32x4.mul (local.get $E)
+        (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (local.get $s) (local.get $r)) (local.get $r)) (local.get $r)) ${c(1)})))
+      (local.set $t (f32x4.div ${c(1)} (f32x4.add ${c(1)} (f32x4.mul (local.get $z) ${c(AS.p)}))))
+      (local.set $r (f32x4.add (f32x4.mul (local.get $t) ${c(AS.a5)}) ${c(AS.a4)}))
+      (local.set $r (f32x4.add (f32x4.mul (local.get $r) (local.get $t)) ${c(AS.a3)}))
+      (local.set $r (f32x4.add (f32x4.mul (local.get $r) (local.get $t)) ${c(AS.a2)}))
+      (local.set $r (f32x4.add (f32x4.mul (local.get $r) (local.get $t)) ${c(AS.a1)}))
+      (local.set $r (f32x4.mul (f32x4.mul (local.get $r) (local.get $t)) (local.get $E)))
+      (local.set $ope (v128.bitselect (local.get $r) (f32x4.sub ${c(2)} (local.get $r)) (f32x4.lt (local.get $w) ${c(0)})))`;
+
+/** A function over n ≥ 4 values: `params` after (x, …), `setup` before the loop, `store` the loop's output. */
+function elementwise(name, params, extraSetup, body, store) {
+  const c = constants();
+  const b = body(c);
+  const s = store(c);
+  return `  (func (export "${name}") (param $x i32) ${params}
+    (local $i i32) (local $p i32) (local $last i32) (local $va v128) (local $vb v128) (local $vc v128) (local $v v128)
+    (local $w v128) (local $z v128) (local $r v128) (local $k v128) (local $E v128) (local $t v128) (local $s v128)
+    (local $ope v128) (local $kbias v128) (local $kabs v128) ${c.decl()}
+    (local.set $va (f32x4.splat (local.get $a)))
+    (local.set $vb (f32x4.splat (local.get $b)))
+${extraSetup}
+    (local.set $kbias (v128.const i32x4 ${127 - MAGIC_BITS} ${127 - MAGIC_BITS} ${127 - MAGIC_BITS} ${127 - MAGIC_BITS}))
+    (local.set $kabs (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
+${c.set()}
+    (local.set $last (i32.sub (local.get $n) (i32.const 4)))
+    (loop $next
+      (local.set $p (i32.shl (select (local.get $i) (local.get $last) (i32.lt_u (local.get $i) (local.get $last))) (i32.const 2)))
+      (local.set $v (v128.load (i32.add (local.get $x) (local.get $p))))
+${b}
+${s}
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))`;
+}
+
+/**
+ * Depth-wise conv, stride 1, multiplier 1, NHWC, one image: y[oy, ox, c] = Σᵢⱼ x[oy − pt + i, ox − pl + j, c]·w[i, j, c]
+ * (taps outside x are zero), x [H, W, C], w [K, K, C] (tfjs's [K, K, C, 1]), y [OH, OW, C], C ≥ 4. Output pixels whose
+ * K×K window lies inside x take an unrolled loop with the K² weight vectors of a block of 4 channels in locals, one
+ * row of pixels after another; the others (the borders: at most K − 1 rows and columns each side) take "dw_pixel",
+ * which skips the taps outside x. Blocks of 4 channels start every 4, the last one ending at C (overlapping the one
+ * before when C is not a multiple of 4, and writing the same values again).
+ */
+/** Output pixels per pass of a channel block: K rows of them stay in L1 while all blocks pass (C = 112: 21 KB for K = 3). */
+const DW_CHUNK = 16;
+
+function depthwise(K) {
+  const taps = [];
+  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) taps.push([i, j]);
+  const wDecl = taps.map((_, t) => `(local $w${t} v128)`).join(' ');
+  const rowDecl = Array.from({ length: K }, (_, i) => `(local $a${i} i32)`).join(' ');
+  const loadW = taps.map(([i, j], t) => `          (local.set $w${t} (v128.load (i32.add (local.get $wc) (i32.const ${(i * K + j) * 4}))))`).join('\n');
+  // w's tap t for channel block cc sits at w + (t·C + cc)·4: $wc = w + cc·4, then + t·C·4 (t·C4 added at run time)
+  const loadWRuntime = taps
+    .map((_, t) => `          (local.set $w${t} (v128.load (i32.add (local.get $wc) (i32.mul (local.get $C4) (i32.const ${t})))))`)
+    .join('\n');
+  const rows = Array.from({ length: K }, (_, i) => `            (local.set $a${i} (i32.add (local.get $px) (i32.mul (local.get $RS) (i32.const ${i}))))`).join(
+    '\n',
+  );
+  const acc = taps
+    .map(
+      ([i, j], t) =>
+        `            (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $a${i}) (i32.mul (local.get $C4) (i32.const ${j})))) (local.get $w${t}))))`,
+    )
+    .join('\n');
+  void loadW;
+  return `  (func (export "dw${K}") (param $x i32) (param $w i32) (param $y i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32)
+    (local $oy i32) (local $ox i32) (local $c i32) (local $cc i32) (local $C4 i32) (local $RS i32) (local $oyA i32) (local $oyB i32)
+    (local $oxA i32) (local $oxB i32) (local $x0 i32) (local $x1 i32) (local $px i32) (local $py i32) (local $wc i32) (local $acc v128) ${rowDecl}
+    ${wDecl}
+    (local.set $C4 (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $RS (i32.mul (local.get $W) (local.get $C4)))
+    ;; interior: oy in [oyA, oyB), ox in [oxA, oxB) read only inside x
+    (local.set $oyA (call $min (local.get $pt) (local.get $OH)))
+    (local.set $oyB (call $max (local.get $oyA) (call $min (local.get $OH) (i32.add (i32.sub (local.get $H) (i32.const ${K})) (i32.add (local.get $pt) (i32.const 1))))))
+    (local.set $oxA (call $min (local.get $pl) (local.get $OW)))
+    (local.set $oxB (call $max (local.get $oxA) (call $min (local.get $OW) (i32.add (i32.sub (local.get $W) (i32.const ${K})) (i32.add (local.get $pl) (i32.const 1))))))
+    (block $rowsDone (loop $row
+      (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $OH)))
+      (if (i32.and (i32.ge_u (local.get $oy) (local.get $oyA)) (i32.lt_u (local.get $oy) (local.get $oyB)))
+        (then
+          (local.set $x0 (local.get $oxA))
+          (block $chunksDone (loop $chunk
+          (br_if $chunksDone (i32.ge_u (local.get $x0) (local.get $oxB)))
+          (local.set $x1 (call $min (i32.add (local.get $x0) (i32.const ${DW_CHUNK})) (local.get $oxB)))
+          (local.set $c (i32.const 0))
+          (block $blocksDone (loop $block
+            (br_if $blocksDone (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $cc (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))))
+            (local.set $wc (i32.add (local.get $w) (i32.shl (local.get $cc) (i32.const 2))))
+${loadWRuntime}
+            (local.set $px (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.sub (local.get $oy) (local.get $pt)) (local.get $W))
+              (i32.sub (local.get $x0) (local.get $pl))) (local.get $C)) (local.get $cc)) (i32.const 2))))
+            (local.set $py (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $x0)) (local.get $C)) (local.get $cc)) (i32.const 2))))
+            (local.set $ox (local.get $x0))
+            (block $pixDone (loop $pix
+              (br_if $pixDone (i32.ge_u (local.get $ox) (local.get $x1)))
+${rows}
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+${acc}
+              (v128.store (local.get $py) (local.get $acc))
+              (local.set $px (i32.add (local.get $px) (local.get $C4)))
+              (local.set $py (i32.add (local.get $py) (local.get $C4)))
+              (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+              (br $pix)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $block)))
+          (local.set $x0 (local.get $x1))
+          (br $chunk)))
+          ;; the border columns of this row
+          (local.set $ox (i32.const 0))
+          (block $lDone (loop $l
+            (br_if $lDone (i32.ge_u (local.get $ox) (local.get $oxA)))
+            (call $dw_pixel (local.get $x) (local.get $w) (local.get $y) (local.get $H) (local.get $W) (local.get $C) (local.get $OW) (local.get $pt) (local.get $pl) (i32.const ${K}) (local.get $oy) (local.get $ox))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br $l)))
+          (local.set $ox (local.get $oxB))
+          (block $rDone (loop $r
+            (br_if $rDone (i32.ge_u (local.get $ox) (local.get $OW)))
+            (call $dw_pixel (local.get $x) (local.get $w) (local.get $y) (local.get $H) (local.get $W) (local.get $C) (local.get $OW) (local.get $pt) (local.get $pl) (i32.const ${K}) (local.get $oy) (local.get $ox))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br $r))))
+        (else
+          (local.set $ox (i32.const 0))
+          (block $bDone (loop $b
+            (br_if $bDone (i32.ge_u (local.get $ox) (local.get $OW)))
+            (call $dw_pixel (local.get $x) (local.get $w) (local.get $y) (local.get $H) (local.get $W) (local.get $C) (local.get $OW) (local.get $pt) (local.get $pl) (i32.const ${K}) (local.get $oy) (local.get $ox))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br $b)))))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $row))))`;
+}
+
+/** One output pixel of a K×K depth-wise conv (all its channel blocks), skipping the taps outside x. */
+const DW_PIXEL = `  (func $dw_pixel (param $x i32) (param $w i32) (param $y i32) (param $H i32) (param $W i32) (param $C i32) (param $OW i32)
+    (param $pt i32) (param $pl i32) (param $K i32) (param $oy i32) (param $ox i32)
+    (local $i0 i32) (local $i1 i32) (local $j0 i32) (local $j1 i32) (local $i i32) (local $j i32) (local $c i32) (local $cc i32) (local $acc v128)
+    ;; valid taps: 0 ≤ oy − pt + i < H, 0 ≤ ox − pl + j < W
+    (local.set $i0 (call $max (i32.const 0) (i32.sub (local.get $pt) (local.get $oy))))
+    (local.set $i1 (call $min (local.get $K) (i32.sub (i32.add (local.get $H) (local.get $pt)) (local.get $oy))))
+    (local.set $j0 (call $max (i32.const 0) (i32.sub (local.get $pl) (local.get $ox))))
+    (local.set $j1 (call $min (local.get $K) (i32.sub (i32.add (local.get $W) (local.get $pl)) (local.get $ox))))
+    (block $blocksDone (loop $block
+      (br_if $blocksDone (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $cc (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $i (local.get $i0))
+      (block $iDone (loop $iLoop
+        (br_if $iDone (i32.ge_s (local.get $i) (local.get $i1)))
+        (local.set $j (local.get $j0))
+        (block $jDone (loop $jLoop
+          (br_if $jDone (i32.ge_s (local.get $j) (local.get $j1)))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+            (v128.load (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.sub (local.get $oy) (local.get $pt)) (local.get $i)) (local.get $W))
+              (i32.add (i32.sub (local.get $ox) (local.get $pl)) (local.get $j))) (local.get $C)) (local.get $cc)) (i32.const 2))))
+            (v128.load (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $K)) (local.get $j)) (local.get $C)) (local.get $cc)) (i32.const 2)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jLoop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iLoop)))
+      (v128.store (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $C)) (local.get $cc)) (i32.const 2)))
+        (local.get $acc))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $block))))
+  (func $min (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
+  (func $max (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.gt_s (local.get $a) (local.get $b))))`;
+
+export const WAT = `(module
+  (import "env" "memory" (memory 1))
+
+  ;; y[i] = a·v·(1 + erf(b·v)), v = x[i]: GELU with (a, b) = (½, 1/√2); core's geluOfHalved with (1, 1).
+${elementwise(
+  'gelu',
+  '(param $y i32) (param $n i32) (param $a f32) (param $b f32)',
+  '',
+  erfBody,
+  () => '      (v128.store (i32.add (local.get $y) (local.get $p)) (f32x4.mul (f32x4.mul (local.get $v) (local.get $va)) (local.get $ope)))',
+)}
+
+  ;; g[i] = dy[i]·(a·(1 + erf(b·v)) + a·b·(2/√π)·v·e^(−(b·v)²)), v = x[i]: the gradient of "gelu".
+${elementwise(
+  'gelu_grad',
+  '(param $dy i32) (param $g i32) (param $n i32) (param $a f32) (param $b f32)',
+  '    (local.set $vc (f32x4.splat (f32.mul (f32.mul (local.get $a) (local.get $b)) (f32.const 1.1283791670955126))))',
+  erfBody,
+  () => `      (v128.store (i32.add (local.get $g) (local.get $p))
+        (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $p)))
+          (f32x4.add (f32x4.mul (local.get $va) (local.get $ope)) (f32x4.mul (f32x4.mul (local.get $vc) (local.get $v)) (local.get $E)))))`,
+)}
+
+${depthwise(3)}
+
+${depthwise(5)}
+
+${depthwise(7)}
+
+${DW_PIXEL}
+)
+`;
+
+/** The module's bytes, assembled by wabt. */
+export async function assemble() {
+  const wabt = await (await import('wabt')).default();
+  const m = wabt.parseWat('kernels.wat', WAT);
+  try {
+    m.validate();
+    return Uint8Array.from(m.toBinary({}).buffer);
+  } finally {
+    m.destroy();
+  }
+}
+
+/** kernels-binary.ts's text for these bytes. */
+export function binaryModule(bytes) {
+  const b64 = Buffer.from(bytes).toString('base64');
+  const lines = b64.match(/.{1,116}/g).map((l) => `  '${l}'`);
+  return `// Generated by scripts/wasm-kernels.mjs (\`pnpm --filter @restorekit/core build:wasm\`): do not edit.\n/** restorekit's WebAssembly SIMD kernels (${bytes.length} bytes), base64. */\nexport const KERNELS_WASM_BASE64 =\n${lines.join(' +\n')};\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = new URL('../src/wasm/kernels-binary.ts', import.meta.url);
+  const text = binaryModule(await assemble());
+  const before = await readFile(out, 'utf8').catch(() => '');
+  if (before !== text) await writeFile(out, text);
+  console.log(before === text ? 'kernels-binary.ts unchanged' : 'kernels-binary.ts written');
+  if (process.argv.includes('--wat')) console.log(WAT);
+}

@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { expectNoLeaks } from '../testing/index.js';
+import { withSettings } from '../settings.js';
+import { gelu, geluOfHalved } from '../ops/basic.js';
+import { conv2d } from '../ops/conv.js';
+import { DEPTHWISE_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, depthwiseKernel, useWasmKernels, wasmKernels } from './kernels.js';
+
+/** erf in float64: Taylor series below 3, continued fraction of erfc above. */
+function erf64(z: number): number {
+  const a = Math.abs(z);
+  let r: number;
+  if (a < 3) {
+    let s = a;
+    let t = a;
+    for (let n = 1; Math.abs(t) > 1e-17 * Math.abs(s); n++) {
+      t *= (-a * a) / n;
+      s += t / (2 * n + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * s;
+  } else {
+    let f = 0;
+    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
+  }
+  return z < 0 ? -r : r;
+}
+const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
+const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+
+const onWasm = () => tf.getBackend() === 'wasm';
+
+async function kernelNames(f: () => tf.Tensor): Promise<string[]> {
+  const info = await tf.profile(f);
+  const names = info.kernels.map((k) => k.name).filter((n) => n !== ''); // (tf.customGrad's own record has no name)
+  tf.dispose(info.result as tf.Tensor);
+  return names;
+}
+
+describe("restorekit's wasm SIMD kernels (GELU and its gradient in one pass each)", () => {
+  it('run exactly on wasm with the setting on; every other backend, and wasm with it off, keep the tfjs ops', () =>
+    expectNoLeaks(async () => {
+      const x = tf.linspace(-3, 3, 64);
+      expect(useWasmKernels(x)).toBe(onWasm());
+      if (onWasm()) expect(wasmKernels()).not.toBeNull(); // Node 20 has WebAssembly SIMD: the kernels must load in CI
+      const names = await kernelNames(() => gelu(x));
+      expect(names.includes(GELU_KERNEL)).toBe(onWasm());
+      if (onWasm()) expect(names).toEqual([GELU_KERNEL]);
+      const gradNames = await kernelNames(() => tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x));
+      expect(gradNames.includes(GELU_GRAD_KERNEL)).toBe(onWasm());
+      await withSettings({ wasmKernels: false }, async () => {
+        expect(useWasmKernels(x)).toBe(false);
+        const off = await kernelNames(() => gelu(x));
+        expect(off.some((n) => n.startsWith('Restorekit'))).toBe(false);
+      });
+      x.dispose();
+    }));
+
+  it('every length from 1 to 13 (tails that overlap the last whole vector, and below one vector) matches float64', () =>
+    expectNoLeaks(async () => {
+      for (let n = 1; n <= 13; n++) {
+        const vals = Array.from({ length: n }, (_, i) => ((i * 37) % 23) / 2.2 - 5); // in [−5, 5]
+        const x = tf.tensor1d(vals);
+        const y = gelu(x);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), tf.range(1, n + 1))))(x);
+        const [ys, gs] = [await y.data(), await g.data()];
+        for (let i = 0; i < n; i++) {
+          expect(Math.abs(ys[i]! - gelu64(vals[i]!)), `n ${n}, x ${vals[i]}`).toBeLessThan(5e-7);
+          expect(Math.abs(gs[i]! - (i + 1) * dgelu64(vals[i]!)), `grad n ${n}, x ${vals[i]}`).toBeLessThan(5e-7 * (i + 1));
+        }
+        tf.dispose([x, y, g]);
+      }
+    }));
+
+  it('the kernel writes exactly its n values: a window inside a larger buffer keeps its neighbours', async () => {
+    if (!onWasm()) return;
+    const k = wasmKernels()!;
+    const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+    const src = tf.linspace(-2, 2, 32);
+    const at = (t: tf.Tensor, i: number) => backend.dataIdMap.get(t.dataId).memoryOffset + 4 * i;
+    const xs = await src.data();
+    for (const n of [4, 5, 6, 7, 9]) {
+      const dst = tf.fill([32], 7);
+      k.gelu(at(src, 3), at(dst, 11), n, 0.5, Math.SQRT1_2);
+      const ds = await dst.data();
+      for (let i = 0; i < 32; i++) {
+        if (i >= 11 && i < 11 + n) expect(Math.abs(ds[i]! - gelu64(xs[3 + i - 11]!)), `n ${n}, i ${i}`).toBeLessThan(5e-7);
+        else expect(ds[i], `n ${n}: value ${i} outside the window`).toBe(7);
+      }
+      dst.dispose();
+    }
+    src.dispose();
+  });
+
+  it('NaN, ±Infinity and ±0 come out as the tfjs-op form gives them', () =>
+    expectNoLeaks(async () => {
+      const x = tf.tensor1d([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1, -1, 40]);
+      const a = gelu(x);
+      const b = withSettings({ wasmKernels: false }, () => gelu(x));
+      const h = geluOfHalved(x);
+      const [u, v, w] = [await a.data(), await b.data(), await h.data()];
+      expect(Number.isNaN(u[0]!)).toBe(true);
+      expect(u[1]).toBe(Number.POSITIVE_INFINITY);
+      expect(Number.isNaN(u[2]!)).toBe(Number.isNaN(v[2]!)); // −∞·0: NaN in both forms
+      expect([u[3]! + 0, u[4]! + 0]).toEqual([0, 0]);
+      expect(Math.abs(u[5]! - gelu64(1))).toBeLessThan(2e-7);
+      expect(Math.abs(u[6]! - gelu64(-1))).toBeLessThan(2e-7);
+      expect(u[7]).toBe(40);
+      expect(Number.isNaN(w[0]!)).toBe(true);
+      expect(w[7]).toBe(80);
+      tf.dispose([x, a, b, h]);
+    }));
+
+  it('agrees with the tfjs-op form within 5e-7·(1 + |y|) on a trained-like spread, value and gradient', () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([2, 9, 7, 5], 0, 2.5, 'float32', 4);
+      const f = (t: tf.Tensor) => tf.sum(tf.mul(gelu(t), tf.sin(t)));
+      const [y1, g1] = [gelu(x), tf.grad(f)(x)];
+      const [y2, g2] = withSettings({ wasmKernels: false }, () => [gelu(x), tf.grad(f)(x)]);
+      const [a, b, c, d] = await Promise.all([y1.data(), y2.data(), g1.data(), g2.data()]);
+      for (let i = 0; i < a.length; i++) {
+        expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(5e-7 * (1 + Math.abs(b[i]!)));
+        expect(Math.abs(c[i]! - d[i]!)).toBeLessThan(1e-6 * (1 + Math.abs(d[i]!)));
+      }
+      tf.dispose([x, y1, y2, g1, g2]);
+    }));
+});
+
+describe("restorekit's wasm depth-wise conv (3×3, 5×5, 7×7, stride 1, multiplier 1)", () => {
+  const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => {
+    const [u, v] = await Promise.all([a.data(), b.data()]);
+    let worst = 0;
+    for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!));
+    return worst;
+  };
+
+  it('equals tf.depthwiseConv2d for every size, channel count (tails of 1–3 channels), padding and batch', () =>
+    expectNoLeaks(async () => {
+      let seed = 10;
+      for (const k of [3, 5, 7])
+        for (const c of [4, 5, 7, 19])
+          for (const [h, w] of [
+            [1, 1],
+            [3, 2],
+            [9, 6],
+            [12, 17],
+          ] as const)
+            for (const pads of [
+              [k >> 1, k >> 1, k >> 1, k >> 1],
+              [0, 0, 0, 0],
+              [k - 1, k - 1, k - 1, k],
+              [1, 0, 2, 0],
+            ] as [number, number, number, number][]) {
+              if (h + pads[0] + pads[1] < k || w + pads[2] + pads[3] < k) continue;
+              const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', seed++) as tf.Tensor4D;
+              const f = tf.randomNormal([k, k, c, 1], 0, 1, 'float32', seed++) as tf.Tensor4D;
+              const got = depthwiseKernel(x, f, pads);
+              expect(got === null, `k ${k}`).toBe(!onWasm());
+              if (got) {
+                const want = tf.depthwiseConv2d(x, f, 1, [
+                  [0, 0],
+                  [pads[0], pads[1]],
+                  [pads[2], pads[3]],
+                  [0, 0],
+                ] as never);
+                expect(got.shape).toEqual(want.shape);
+                expect(await maxDiff(got, want), `k ${k}, c ${c}, ${h}×${w}, pads ${pads}`).toBeLessThan(2e-5);
+                tf.dispose([got, want]);
+              }
+              tf.dispose([x, f]);
+            }
+    }));
+
+  it('does not apply to other sizes, multipliers, strides or fewer than 4 channels (the tfjs conv runs)', () =>
+    expectNoLeaks(async () => {
+      const x3 = tf.ones([1, 8, 8, 3]) as tf.Tensor4D;
+      const x8 = tf.ones([1, 8, 8, 8]) as tf.Tensor4D;
+      tf.tidy(() => {
+        expect(depthwiseKernel(x3, tf.ones([3, 3, 3, 1]) as tf.Tensor4D, [1, 1, 1, 1])).toBeNull();
+        expect(depthwiseKernel(x8, tf.ones([4, 4, 8, 1]) as tf.Tensor4D, [1, 2, 1, 2])).toBeNull();
+        expect(depthwiseKernel(x8, tf.ones([3, 5, 8, 1]) as tf.Tensor4D, [1, 1, 2, 2])).toBeNull();
+        expect(depthwiseKernel(x8, tf.ones([3, 3, 8, 2]) as tf.Tensor4D, [1, 1, 1, 1])).toBeNull();
+      });
+      const f = tf.ones([3, 3, 1, 8]) as tf.Tensor4D;
+      const strided = await tf.profile(() => conv2d(x8, f, { groups: 8, padding: 1, stride: 2 }));
+      expect(strided.kernels.map((k) => k.name)).not.toContain(DEPTHWISE_KERNEL);
+      tf.dispose([x3, x8, f, strided.result as tf.Tensor]);
+    }));
+
+  it("a depth-wise Conv2d's forward and input gradient run through it on wasm, with the values and gradients of the tfjs convs", () =>
+    expectNoLeaks(async () => {
+      for (const [k, c, stride] of [
+        [3, 6, 1],
+        [7, 5, 1],
+        [5, 9, 2],
+      ] as const) {
+        const x = tf.randomNormal([2, 11, 10, c], 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, 1, c], 0, 0.3, 'float32', k + 1) as tf.Tensor4D;
+        const dy = tf.randomNormal([2, Math.ceil(11 / stride), Math.ceil(10 / stride), c], 0, 1, 'float32', k + 2);
+        const opts = { groups: c, padding: k >> 1, stride };
+        const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, opts), dy));
+        const on = await tf.profile(() => tf.grads(loss)([x, w]));
+        const off = withSettings({ wasmKernels: false }, () => tf.grads(loss)([x, w]));
+        const used = on.kernels.filter((q) => q.name === DEPTHWISE_KERNEL).length;
+        // forward and dx (dy's conv with the flipped filter) for stride 1; the strided forward is not its case, but the
+        // dilated dy's conv is (stride 1 over the dilated grid)
+        expect(used, `k ${k}, stride ${stride}`).toBe(onWasm() ? (stride === 1 ? 2 : 1) : 0);
+        const [g1, g2] = [on.result as tf.Tensor[], off];
+        for (let i = 0; i < 2; i++) expect(await maxDiff(g1[i]!, g2[i]!), `k ${k} grad ${i}`).toBeLessThan(5e-5);
+        tf.dispose([x, w, dy, ...g1, ...g2]);
+      }
+    }));
+});

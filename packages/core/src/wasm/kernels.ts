@@ -1,0 +1,210 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { getSettings } from '../settings.js';
+import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
+
+/**
+ * restorekit's own WebAssembly SIMD kernels (scripts/wasm-kernels.mjs) on tfjs-backend-wasm: one pass over the data
+ * where tfjs composes several kernels, some of them scalar (its Erf is a libm call per element). They are instantiated
+ * on the wasm backend's own memory (an imported `WebAssembly.Memory`: the module has no memory, data or globals of its
+ * own) and read and write tensors in place, registered as tfjs kernels of the 'wasm' backend so that tidy, profiling and
+ * memory accounting see them as any other kernel.
+ *
+ * They are used where `getSettings().wasmKernels` is on (the default) and this backend instance could instantiate the
+ * module: its memory is exposed by the Emscripten build as `wasm.asm.memory` (tfjs-backend-wasm 4.x); a build that
+ * hides it, a shared memory (the threaded build) or an engine without WebAssembly SIMD leaves `wasmKernels()` null,
+ * and the ops take their tfjs-op forms.
+ */
+export interface WasmKernelExports {
+  /** y = a·x·(1 + erf(b·x)) over n ≥ 4 float32 values at byte offsets x, y. */
+  gelu(x: number, y: number, n: number, a: number, b: number): void;
+  /** g = dy·(a·(1 + erf(b·x)) + a·b·(2/√π)·x·e^(−(b·x)²)) over n ≥ 4 values. */
+  gelu_grad(x: number, dy: number, g: number, n: number, a: number, b: number): void;
+  /**
+   * Depth-wise K×K conv (K = 3, 5, 7), stride 1, multiplier 1, of one image x [H, W, C] (C ≥ 4) with w [K, K, C] into
+   * y [OH, OW, C], zero padding pt rows on top and pl columns on the left (the bottom and right follow from OH, OW).
+   */
+  dw3(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
+  dw5(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
+  dw7(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
+interface WasmBackendLike {
+  wasm?: { asm?: { memory?: unknown } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+let instances = new WeakMap<object, WasmKernelExports | null>();
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * The compiled module, or null. Compiled synchronously on first use where the engine allows it (Node, workers); a
+ * browser's main thread refuses to compile modules over 4 KB synchronously (Chrome: RangeError), and there the module
+ * is compiled by `prepareWasmKernels` (core's `useBackend('wasm')` awaits it), so that whether the kernels run is
+ * settled before the first op instead of changing halfway through a computation.
+ */
+function module(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = decode(KERNELS_WASM_BASE64);
+      compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null; // (the main-thread size limit; prepareWasmKernels compiles it asynchronously)
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Compiles the kernels' module asynchronously (the way a browser's main thread allows) if it is not compiled yet.
+ * Called by core's `useBackend('wasm')`; an application that activates the wasm backend itself with tf.setBackend can
+ * await it before its first op to have the kernels on a browser's main thread.
+ */
+export async function prepareWasmKernels(): Promise<boolean> {
+  if (compiled) return true;
+  try {
+    const bytes = decode(KERNELS_WASM_BASE64);
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return false;
+    compiled = await WebAssembly.compile(bytes);
+    // backend instances that found no module before are asked again
+    instances = new WeakMap();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The kernels instantiated on `backend`'s memory (default: the active backend, which must be tfjs-backend-wasm), or
+ * null where they cannot run there (see above). Cached per backend instance.
+ */
+export function wasmKernels(backend: tf.KernelBackend = tf.backend()): WasmKernelExports | null {
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let exports: WasmKernelExports | null = null;
+  const memory = (backend as unknown as WasmBackendLike).wasm?.asm?.memory;
+  const m = module();
+  if (m && typeof WebAssembly.Memory === 'function' && memory instanceof WebAssembly.Memory) {
+    try {
+      exports = new WebAssembly.Instance(m, { env: { memory } }).exports as unknown as WasmKernelExports;
+    } catch {
+      exports = null; // e.g. a shared memory: the module imports a plain one
+    }
+  }
+  instances.set(backend, exports);
+  return exports;
+}
+
+/** Whether ops should run `x` through restorekit's wasm kernels now (active backend wasm, setting on, kernels there). */
+export function useWasmKernels(x: tf.Tensor): boolean {
+  return tf.getBackend() === 'wasm' && getSettings().wasmKernels && x.size >= 4 && wasmKernels() !== null;
+}
+
+export const GELU_KERNEL = 'RestorekitGelu';
+export const GELU_GRAD_KERNEL = 'RestorekitGeluGrad';
+export const DEPTHWISE_KERNEL = 'RestorekitDepthwiseConv2d';
+
+function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (!d) throw new Error(`restorekit wasm kernel: tensor ${t.dataId} is not on this wasm backend`);
+  return d.memoryOffset;
+}
+
+function kernelsOf(backend: tf.KernelBackend): WasmKernelExports {
+  const k = wasmKernels(backend);
+  if (!k) throw new Error('restorekit wasm kernels cannot run on this backend instance (see wasmKernels)');
+  return k;
+}
+
+function register(config: tf.KernelConfig): void {
+  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
+}
+
+register({
+  kernelName: GELU_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const { a, b: s } = attrs as unknown as { a: number; b: number };
+    const y = b.makeOutput(x.shape, 'float32');
+    kernelsOf(backend as tf.KernelBackend).gelu(offset(b, x), offset(b, y), tf.util.sizeFromShape(x.shape), a, s);
+    return y;
+  },
+});
+
+register({
+  kernelName: GELU_GRAD_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const dy = inputs.dy as tf.TensorInfo;
+    const { a, b: s } = attrs as unknown as { a: number; b: number };
+    const g = b.makeOutput(x.shape, 'float32');
+    kernelsOf(backend as tf.KernelBackend).gelu_grad(offset(b, x), offset(b, dy), offset(b, g), tf.util.sizeFromShape(x.shape), a, s);
+    return g;
+  },
+});
+
+register({
+  kernelName: DEPTHWISE_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const filter = inputs.filter as tf.TensorInfo;
+    const [pt, pb, pl, pr] = (attrs as unknown as { pads: [number, number, number, number] }).pads;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const k = filter.shape[0]!;
+    const [oh, ow] = [h + pt + pb - k + 1, w + pl + pr - k + 1];
+    const y = b.makeOutput([n, oh, ow, c], 'float32');
+    const kernels = kernelsOf(backend as tf.KernelBackend);
+    const run = k === 3 ? kernels.dw3 : k === 5 ? kernels.dw5 : kernels.dw7;
+    const [xo, fo, yo] = [offset(b, x), offset(b, filter), offset(b, y)];
+    for (let i = 0; i < n; i++) run(xo + 4 * i * h * w * c, fo, yo + 4 * i * oh * ow * c, h, w, c, oh, ow, pt, pl);
+    return y;
+  },
+});
+
+/** Kernel sizes `depthwiseKernel` runs (square). */
+const DEPTHWISE_SIZES = [3, 5, 7];
+
+/**
+ * A stride-1, multiplier-1 depth-wise conv of x [B, H, W, C] with filter [K, K, C, 1] and zero padding
+ * [top, bottom, left, right] as restorekit's wasm kernel: one pass over the output, the K² weights of 4 channels at a
+ * time in registers (XNNPACK's kernels in tfjs-backend-wasm: 3×3 and 5×5 only, 7×7 a generic loop). Null where it does
+ * not apply (not `useWasmKernels`, another kernel size, a multiplier above 1, fewer than 4 channels, an empty output):
+ * the caller takes tf.depthwiseConv2d. No gradient of its own: callers (core's depth-wise conv) supply theirs.
+ */
+export function depthwiseKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [number, number, number, number]): tf.Tensor4D | null {
+  const [kh, kw, c, m] = filter.shape;
+  if (kh !== kw || !DEPTHWISE_SIZES.includes(kh) || m !== 1 || c < 4 || x.shape[3] !== c) return null;
+  if (pads.some((p) => p < 0) || x.shape[1] + pads[0] + pads[1] < kh || x.shape[2] + pads[2] + pads[3] < kw) return null;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || !useWasmKernels(x)) return null;
+  return tf.engine().runKernel(DEPTHWISE_KERNEL, { x, filter }, { pads } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * y = a·x·(1 + erf(b·x)) in one pass on wasm, with its exact gradient in one pass: core's `gelu` (a = ½, b = 1/√2) and
+ * `geluOfHalved` (1, 1). Callers check `useWasmKernels(x)` first.
+ */
+export function kernelGelu(a: number, b: number): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x]);
+    const value = tf.engine().runKernel(GELU_KERNEL, { x }, { a, b } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }, { a, b } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    };
+  }) as never) as (x: tf.Tensor) => tf.Tensor;
+}
