@@ -220,6 +220,81 @@ const DW_PIXEL = `  (func $dw_pixel (param $x i32) (param $w i32) (param $y i32)
   (func $min (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
   (func $max (param $a i32) (param $b i32) (result i32) (select (local.get $a) (local.get $b) (i32.gt_s (local.get $a) (local.get $b))))`;
 
+/**
+ * Layer norm over the channels of each of P pixels, x [P, C] (C ≥ 1), y [P, C], weight w [C], bias b [C], in tfjs's op
+ * order: xc = x − mean(x), inv = 1/√(mean(xc²) + eps), y = (xc·inv)·w + b ("WithBias", withBias 1) or (x·inv)·w
+ * ("BiasFree": Restormer's, the variance still centred; b unused). Sums in 4 lanes, then across them, then the
+ * channels beyond the last multiple of 4 one at a time.
+ */
+const LAYER_NORM = `  (func (export "layer_norm") (param $x i32) (param $w i32) (param $b i32) (param $y i32) (param $P i32) (param $C i32)
+    (param $eps f32) (param $withBias i32)
+    (local $p i32) (local $c i32) (local $C4 i32) (local $row i32) (local $out i32) (local $n4 i32) (local $s v128) (local $d v128)
+    (local $mu f32) (local $var f32) (local $inv f32) (local $t f32) (local $vmu v128) (local $vinv v128) (local $v v128)
+    (local.set $C4 (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $C) (i32.const -4)))
+    (block $pixDone (loop $pix
+      (br_if $pixDone (i32.ge_u (local.get $p) (local.get $P)))
+      (local.set $row (i32.add (local.get $x) (i32.mul (local.get $p) (local.get $C4))))
+      (local.set $out (i32.add (local.get $y) (i32.mul (local.get $p) (local.get $C4))))
+      ;; mean
+      (local.set $s (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $m4Done (loop $m4
+        (br_if $m4Done (i32.ge_u (local.get $c) (local.get $n4)))
+        (local.set $s (f32x4.add (local.get $s) (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $m4)))
+      (local.set $t (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s)) (f32x4.extract_lane 1 (local.get $s)))
+        (f32.add (f32x4.extract_lane 2 (local.get $s)) (f32x4.extract_lane 3 (local.get $s)))))
+      (block $m1Done (loop $m1
+        (br_if $m1Done (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $t (f32.add (local.get $t) (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $m1)))
+      (local.set $mu (f32.div (local.get $t) (f32.convert_i32_u (local.get $C))))
+      (local.set $vmu (f32x4.splat (local.get $mu)))
+      ;; variance of the centred values
+      (local.set $s (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $v4Done (loop $v4
+        (br_if $v4Done (i32.ge_u (local.get $c) (local.get $n4)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))) (local.get $vmu)))
+        (local.set $s (f32x4.add (local.get $s) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $v4)))
+      (local.set $t (f32.add (f32.add (f32x4.extract_lane 0 (local.get $s)) (f32x4.extract_lane 1 (local.get $s)))
+        (f32.add (f32x4.extract_lane 2 (local.get $s)) (f32x4.extract_lane 3 (local.get $s)))))
+      (block $v1Done (loop $v1
+        (br_if $v1Done (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $var (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))) (local.get $mu)))
+        (local.set $t (f32.add (local.get $t) (f32.mul (local.get $var) (local.get $var))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $v1)))
+      (local.set $var (f32.div (local.get $t) (f32.convert_i32_u (local.get $C))))
+      (local.set $inv (f32.div (f32.const 1) (f32.sqrt (f32.add (local.get $var) (local.get $eps)))))
+      (local.set $vinv (f32x4.splat (local.get $inv)))
+      ;; with bias: centred values; bias-free: the raw ones (mu 0 below)
+      (if (i32.eqz (local.get $withBias)) (then (local.set $mu (f32.const 0)) (local.set $vmu (v128.const i32x4 0 0 0 0))))
+      (local.set $c (i32.const 0))
+      (block $o4Done (loop $o4
+        (br_if $o4Done (i32.ge_u (local.get $c) (local.get $n4)))
+        (local.set $v (f32x4.mul (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))) (local.get $vmu))
+          (local.get $vinv)) (v128.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 2))))))
+        (if (local.get $withBias) (then (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (local.get $b) (i32.shl (local.get $c) (i32.const 2))))))))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $v))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $o4)))
+      (block $o1Done (loop $o1
+        (br_if $o1Done (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $t (f32.mul (f32.mul (f32.sub (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))) (local.get $mu))
+          (local.get $inv)) (f32.load (i32.add (local.get $w) (i32.shl (local.get $c) (i32.const 2))))))
+        (if (local.get $withBias) (then (local.set $t (f32.add (local.get $t) (f32.load (i32.add (local.get $b) (i32.shl (local.get $c) (i32.const 2))))))))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $t))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $o1)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pix))))`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -250,6 +325,8 @@ ${depthwise(5)}
 ${depthwise(7)}
 
 ${DW_PIXEL}
+
+${LAYER_NORM}
 )
 `;
 

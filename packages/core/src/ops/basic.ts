@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
-import { kernelGelu, useWasmKernels } from '../wasm/kernels.js';
+import { LAYER_NORM_KERNEL, kernelGelu, useWasmKernels } from '../wasm/kernels.js';
 
 /** What a value that should have been a tensor is, for an error message. */
 function describe(v: unknown): string {
@@ -257,18 +257,61 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
 /**
  * Channel LayerNorm (Restormer): normalise over C per pixel, biased variance. BiasFree does not centre the numerator.
  * Written out instead of `tf.moments` (which casts x, a full copy, and subtracts the mean twice with the line below):
- * x − μ is made once and serves both the variance and the output, 7 passes over x instead of 9 (WithBias).
+ * x − μ is made once and serves both the variance and the output, 7 passes over x instead of 9 (WithBias). On wasm with
+ * settings `wasmKernels` on: one pass of restorekit's kernel, the same ops per pixel (its gradient: the ops' own).
  */
 export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
   needTensor('channelLayerNorm', 'the input', x);
   needTensor('channelLayerNorm', 'the weight', weight);
   if (bias !== null) needTensor('channelLayerNorm', 'the bias', bias);
+  const c = x.shape[x.rank - 1];
+  if (useWasmKernels(x) && weight.size === c && (bias === null || bias.size === c)) return layerNormKernel(x, weight, bias, eps);
+  return layerNormOps(x, weight, bias, eps);
+}
+
+function layerNormOps(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps: number): tf.Tensor {
   return tf.tidy(() => {
     const xc = tf.sub(x, tf.mean(x, -1, true));
     const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
     const y = bias ? tf.mul(xc, inv) : tf.mul(x, inv);
     return bias ? tf.add(tf.mul(y, weight), bias) : tf.mul(y, weight);
   });
+}
+
+/**
+ * The layer norm as one pass of restorekit's wasm kernel (wasm/kernels.ts; the op order above, per pixel), with its
+ * gradient written out (tfjs cannot nest tf.grads in a gradient): g = dy·w, x̂ = (x − μ)·inv;
+ * WithBias dx = inv·(g − mean(g) − x̂·mean(g·x̂)), BiasFree dx = inv·g − inv³·(x − μ)·mean(g·x) (means over C);
+ * dw = Σ dy·x̂ (BiasFree: dy·x·inv), db = Σ dy, sums over every axis but C.
+ */
+function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps: number): tf.Tensor {
+  const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xi, wi, bi] = args as tf.Tensor[];
+    save([xi!, wi!]);
+    const value = tf.engine().runKernel(LAYER_NORM_KERNEL, bi ? { x: xi!, weight: wi!, bias: bi } : { x: xi!, weight: wi! }, { eps } as never) as tf.Tensor;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xs, ws] = saved as [tf.Tensor, tf.Tensor];
+          const d = dy as tf.Tensor;
+          const outer = Array.from({ length: xs.rank - 1 }, (_, i) => i);
+          const sumOuter = (t: tf.Tensor) => tf.reshape(outer.length ? tf.sum(t, outer) : t, ws.shape);
+          const xc = tf.sub(xs, tf.mean(xs, -1, true));
+          const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+          const g = tf.mul(d, ws);
+          if (bias) {
+            const xhat = tf.mul(xc, inv);
+            const dx = tf.mul(inv, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), -1, true))));
+            return [dx, sumOuter(tf.mul(d, xhat)), sumOuter(d)];
+          }
+          const dx = tf.sub(tf.mul(inv, g), tf.mul(tf.mul(tf.pow(inv, 3), xc), tf.mean(tf.mul(g, xs), -1, true)));
+          return [dx, sumOuter(tf.mul(d, tf.mul(xs, inv)))];
+        }),
+    };
+  }) as never) as (...t: tf.Tensor[]) => tf.Tensor;
+  return bias ? f(x, weight, bias) : f(x, weight);
 }
 
 export type PadMode = 'reflect' | 'symmetric' | 'zeros';

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
-import { gelu, geluOfHalved } from '../ops/basic.js';
+import { channelLayerNorm, gelu, geluOfHalved } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
-import { DEPTHWISE_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, depthwiseKernel, useWasmKernels, wasmKernels } from './kernels.js';
+import { DEPTHWISE_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_KERNEL, depthwiseKernel, useWasmKernels, wasmKernels } from './kernels.js';
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
 function erf64(z: number): number {
@@ -208,6 +208,36 @@ describe("restorekit's wasm depth-wise conv (3×3, 5×5, 7×7, stride 1, multipl
         const [g1, g2] = [on.result as tf.Tensor[], off];
         for (let i = 0; i < 2; i++) expect(await maxDiff(g1[i]!, g2[i]!), `k ${k} grad ${i}`).toBeLessThan(5e-5);
         tf.dispose([x, w, dy, ...g1, ...g2]);
+      }
+    }));
+});
+
+describe("restorekit's wasm layer norm over channels (WithBias and BiasFree)", () => {
+  it('matches the tfjs ops, value and gradients of x, weight and bias, for channel counts with and without a tail of 1–3', () =>
+    expectNoLeaks(async () => {
+      for (const c of [1, 3, 4, 7, 48]) {
+        const x = tf.randomNormal([2, 5, 3, c], 0.7, 2, 'float32', c);
+        const w = tf.randomNormal([c], 1, 0.3, 'float32', c + 1);
+        const b = tf.randomNormal([c], 0, 0.3, 'float32', c + 2);
+        const dy = tf.randomNormal([2, 5, 3, c], 0, 1, 'float32', c + 3);
+        for (const bias of [b, null]) {
+          const args = bias ? [x, w, bias] : [x, w];
+          const f = (...t: tf.Tensor[]) => tf.sum(tf.mul(channelLayerNorm(t[0]!, t[1]!, t[2] ?? null), dy));
+          const on = await tf.profile(() => [channelLayerNorm(x, w, bias), ...tf.grads(f)(args)]);
+          const off = withSettings({ wasmKernels: false }, () => [channelLayerNorm(x, w, bias), ...tf.grads(f)(args)]);
+          expect(
+            on.kernels.some((k) => k.name === LAYER_NORM_KERNEL),
+            `c ${c}`,
+          ).toBe(onWasm());
+          const got = on.result as tf.Tensor[];
+          for (let i = 0; i < got.length; i++) {
+            const [u, v] = [await got[i]!.data(), await off[i]!.data()];
+            for (let j = 0; j < u.length; j++)
+              expect(Math.abs(u[j]! - v[j]!), `c ${c}, bias ${!!bias}, output ${i}`).toBeLessThan(2e-5 * (1 + Math.abs(v[j]!)));
+          }
+          tf.dispose([...got, ...off]);
+        }
+        tf.dispose([x, w, b, dy]);
       }
     }));
 });

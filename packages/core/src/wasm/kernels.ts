@@ -26,6 +26,8 @@ export interface WasmKernelExports {
   dw3(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
   dw5(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
   dw7(x: number, w: number, y: number, H: number, W: number, C: number, OH: number, OW: number, pt: number, pl: number): void;
+  /** Layer norm over the C channels of P pixels (see scripts/wasm-kernels.mjs), with or without bias. */
+  layer_norm(x: number, w: number, b: number, y: number, P: number, C: number, eps: number, withBias: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -111,6 +113,7 @@ export function useWasmKernels(x: tf.Tensor): boolean {
 export const GELU_KERNEL = 'RestorekitGelu';
 export const GELU_GRAD_KERNEL = 'RestorekitGeluGrad';
 export const DEPTHWISE_KERNEL = 'RestorekitDepthwiseConv2d';
+export const LAYER_NORM_KERNEL = 'RestorekitLayerNorm';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -171,6 +174,31 @@ register({
     const run = k === 3 ? kernels.dw3 : k === 5 ? kernels.dw5 : kernels.dw7;
     const [xo, fo, yo] = [offset(b, x), offset(b, filter), offset(b, y)];
     for (let i = 0; i < n; i++) run(xo + 4 * i * h * w * c, fo, yo + 4 * i * oh * ow * c, h, w, c, oh, ow, pt, pl);
+    return y;
+  },
+});
+
+register({
+  kernelName: LAYER_NORM_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const { eps } = attrs as unknown as { eps: number };
+    const c = x.shape[x.shape.length - 1]!;
+    const y = b.makeOutput(x.shape, 'float32');
+    const bias = inputs.bias as tf.TensorInfo | undefined;
+    const wo = offset(b, inputs.weight as tf.TensorInfo);
+    kernelsOf(backend as tf.KernelBackend).layer_norm(
+      offset(b, x),
+      wo,
+      bias ? offset(b, bias) : wo,
+      offset(b, y),
+      tf.util.sizeFromShape(x.shape) / c,
+      c,
+      eps,
+      bias ? 1 : 0,
+    );
     return y;
   },
 });
