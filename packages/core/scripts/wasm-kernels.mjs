@@ -95,36 +95,79 @@ ${s}
  * which skips the taps outside x. Blocks of 4 channels start every 4, the last one ending at C (overlapping the one
  * before when C is not a multiple of 4, and writing the same values again).
  */
-/** Output pixels per pass of a channel block: K rows of them stay in L1 while all blocks pass (C = 112: 21 KB for K = 3). */
-const DW_CHUNK = 16;
+/** Output pixels per pass of the channel blocks (16, 64 and 256 measured at 256² and 128²: 64 and 256 alike, 16 slower). */
+const DW_CHUNK = 64;
+/**
+ * Vectors of 4 channels per block (their weights in locals, one address per tap for all of them). 2 was slower on every
+ * shape measured (V8 spills the 2·K² weight vectors): 1, and the code for wider blocks kept for other engines' trials.
+ */
+const DW_VECTORS = 1;
 
 function depthwise(K) {
   const taps = [];
   for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) taps.push([i, j]);
-  const wDecl = taps.map((_, t) => `(local $w${t} v128)`).join(' ');
-  const rowDecl = Array.from({ length: K }, (_, i) => `(local $a${i} i32)`).join(' ');
-  const loadW = taps.map(([i, j], t) => `          (local.set $w${t} (v128.load (i32.add (local.get $wc) (i32.const ${(i * K + j) * 4}))))`).join('\n');
-  // w's tap t for channel block cc sits at w + (t·C + cc)·4: $wc = w + cc·4, then + t·C·4 (t·C4 added at run time)
-  const loadWRuntime = taps
-    .map((_, t) => `          (local.set $w${t} (v128.load (i32.add (local.get $wc) (i32.mul (local.get $C4) (i32.const ${t})))))`)
-    .join('\n');
-  const rows = Array.from({ length: K }, (_, i) => `            (local.set $a${i} (i32.add (local.get $px) (i32.mul (local.get $RS) (i32.const ${i}))))`).join(
-    '\n',
-  );
-  const acc = taps
-    .map(
-      ([i, j], t) =>
-        `            (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $a${i}) (i32.mul (local.get $C4) (i32.const ${j})))) (local.get $w${t}))))`,
-    )
-    .join('\n');
-  void loadW;
+  const V = DW_VECTORS;
+  const wDecl = taps.flatMap((_, t) => Array.from({ length: V }, (_, v) => `(local $w${t}_${v} v128)`)).join(' ');
+  const accDecl = Array.from({ length: V }, (_, v) => `(local $acc${v} v128)`).join(' ');
+  const rDecl = Array.from({ length: K }, (_, i) => `(local $r${i} i32)`).join(' ');
+  const rSet = Array.from({ length: K }, (_, i) => `    (local.set $r${i} (i32.mul (local.get $RS) (i32.const ${i})))`).join('\n');
+  /** One block of 4·n channels starting at $cc over the pixels [x0, x1) of row oy (n ≤ V vectors). */
+  const block = (n) => {
+    const lanes = Array.from({ length: n }, (_, v) => v);
+    const loadW = taps
+      .map(
+        (_, t) =>
+          lanes.map((v) => `            (local.set $w${t}_${v} (v128.load offset=${16 * v} (local.get $wt)))`).join('\n') +
+          '\n            (local.set $wt (i32.add (local.get $wt) (local.get $C4)))',
+      )
+      .join('\n');
+    const acc = taps
+      .map(([i, j], t) => {
+        const addr = j === 0 ? `(local.set $q (i32.add (local.get $px) (local.get $r${i})))` : '(local.set $q (i32.add (local.get $q) (local.get $C4)))';
+        return (
+          `              ${addr}\n` +
+          lanes
+            .map(
+              (v) =>
+                `              (local.set $acc${v} (f32x4.add (local.get $acc${v}) (f32x4.mul (v128.load offset=${16 * v} (local.get $q)) (local.get $w${t}_${v}))))`,
+            )
+            .join('\n')
+        );
+      })
+      .join('\n');
+    return `            (local.set $wt (i32.add (local.get $w) (i32.shl (local.get $cc) (i32.const 2))))
+${loadW}
+            (local.set $px (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.sub (local.get $oy) (local.get $pt)) (local.get $W))
+              (i32.sub (local.get $x0) (local.get $pl))) (local.get $C)) (local.get $cc)) (i32.const 2))))
+            (local.set $py (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $x0)) (local.get $C)) (local.get $cc)) (i32.const 2))))
+            (local.set $ox (local.get $x0))
+            (block $pixDone (loop $pix
+              (br_if $pixDone (i32.ge_u (local.get $ox) (local.get $x1)))
+${lanes.map((v) => `              (local.set $acc${v} (v128.const i32x4 0 0 0 0))`).join('\n')}
+${acc}
+${lanes.map((v) => `              (v128.store offset=${16 * v} (local.get $py) (local.get $acc${v}))`).join('\n')}
+              (local.set $px (i32.add (local.get $px) (local.get $C4)))
+              (local.set $py (i32.add (local.get $py) (local.get $C4)))
+              (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+              (br $pix)))`;
+  };
+  const wideBlocks = () => `          ;; blocks of ${4 * V} channels while they fit, then of 4 (the last one ending at C)
+          (block $wideDone (loop $wide
+            (br_if $wideDone (i32.gt_u (i32.add (local.get $c) (i32.const ${4 * V})) (local.get $C)))
+            (local.set $cc (local.get $c))
+${block(V)}
+            (local.set $c (i32.add (local.get $c) (i32.const ${4 * V})))
+            (br $wide)))
+`;
   return `  (func (export "dw${K}") (param $x i32) (param $w i32) (param $y i32) (param $H i32) (param $W i32) (param $C i32)
     (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32)
     (local $oy i32) (local $ox i32) (local $c i32) (local $cc i32) (local $C4 i32) (local $RS i32) (local $oyA i32) (local $oyB i32)
-    (local $oxA i32) (local $oxB i32) (local $x0 i32) (local $x1 i32) (local $px i32) (local $py i32) (local $wc i32) (local $acc v128) ${rowDecl}
+    (local $oxA i32) (local $oxB i32) (local $x0 i32) (local $x1 i32) (local $px i32) (local $py i32) (local $wt i32) (local $q i32)
+    ${rDecl} ${accDecl}
     ${wDecl}
     (local.set $C4 (i32.shl (local.get $C) (i32.const 2)))
     (local.set $RS (i32.mul (local.get $W) (local.get $C4)))
+${rSet}
     ;; interior: oy in [oyA, oyB), ox in [oxA, oxB) read only inside x
     (local.set $oyA (call $min (local.get $pt) (local.get $OH)))
     (local.set $oyB (call $max (local.get $oyA) (call $min (local.get $OH) (i32.add (i32.sub (local.get $H) (i32.const ${K})) (i32.add (local.get $pt) (i32.const 1))))))
@@ -139,25 +182,10 @@ function depthwise(K) {
           (br_if $chunksDone (i32.ge_u (local.get $x0) (local.get $oxB)))
           (local.set $x1 (call $min (i32.add (local.get $x0) (i32.const ${DW_CHUNK})) (local.get $oxB)))
           (local.set $c (i32.const 0))
-          (block $blocksDone (loop $block
+${V > 1 ? wideBlocks() : ''}          (block $blocksDone (loop $block
             (br_if $blocksDone (i32.ge_u (local.get $c) (local.get $C)))
             (local.set $cc (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))))
-            (local.set $wc (i32.add (local.get $w) (i32.shl (local.get $cc) (i32.const 2))))
-${loadWRuntime}
-            (local.set $px (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.sub (local.get $oy) (local.get $pt)) (local.get $W))
-              (i32.sub (local.get $x0) (local.get $pl))) (local.get $C)) (local.get $cc)) (i32.const 2))))
-            (local.set $py (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $x0)) (local.get $C)) (local.get $cc)) (i32.const 2))))
-            (local.set $ox (local.get $x0))
-            (block $pixDone (loop $pix
-              (br_if $pixDone (i32.ge_u (local.get $ox) (local.get $x1)))
-${rows}
-            (local.set $acc (v128.const i32x4 0 0 0 0))
-${acc}
-              (v128.store (local.get $py) (local.get $acc))
-              (local.set $px (i32.add (local.get $px) (local.get $C4)))
-              (local.set $py (i32.add (local.get $py) (local.get $C4)))
-              (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-              (br $pix)))
+${block(1)}
             (local.set $c (i32.add (local.get $c) (i32.const 4)))
             (br $block)))
           (local.set $x0 (local.get $x1))
