@@ -323,6 +323,84 @@ const LAYER_NORM = `  (func (export "layer_norm") (param $x i32) (param $w i32) 
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pix))))`;
 
+/**
+ * The filter gradient of a stride-1, multiplier-1 depth-wise conv of one image: g[i, j, c] (+)= Σ over output pixels
+ * (oy, ox) of x[oy − pt + i, ox − pl + j, c]·dy[oy, ox, c] (taps outside x skipped), x [H, W, C], dy [OH, OW, C],
+ * g [KH, KW, C], C ≥ 4; zero ≠ 0 clears g first (the first image of a batch). For each output row, tap and block of 4
+ * channels, a sum along the row in 4 accumulators (the adds of one would wait on each other) is added to g: sums of
+ * at most OW/4 terms, then of rows. The last block of 4 ends at C; the channels it shares with the block before are
+ * masked out of its sums.
+ */
+const DW_FILTER_GRAD = `  (func (export "dw_filter_grad") (param $x i32) (param $dy i32) (param $g i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $pt i32) (param $pl i32) (param $zero i32)
+    (local $oy i32) (local $i i32) (local $j i32) (local $iy i32) (local $c i32) (local $cc i32) (local $C4 i32) (local $n i32)
+    (local $ox0 i32) (local $ox1 i32) (local $k i32) (local $px i32) (local $pd i32) (local $pg i32) (local $mask v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $C4 (i32.shl (local.get $C) (i32.const 2)))
+    (if (local.get $zero) (then (memory.fill (local.get $g) (i32.const 0) (i32.mul (i32.mul (local.get $KH) (local.get $KW)) (local.get $C4)))))
+    (block $rowsDone (loop $row
+      (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $OH)))
+      (local.set $i (i32.const 0))
+      (block $iDone (loop $iLoop
+        (br_if $iDone (i32.ge_u (local.get $i) (local.get $KH)))
+        (local.set $iy (i32.add (i32.sub (local.get $oy) (local.get $pt)) (local.get $i)))
+        (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $H)))
+          (then
+            (local.set $c (i32.const 0))
+            (block $cDone (loop $cLoop
+              (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
+              (local.set $cc (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))))
+              ;; lanes of channels cc + l below c were summed by the block before
+              (local.set $mask (i32x4.ge_s (i32x4.add (i32x4.splat (local.get $cc)) (v128.const i32x4 0 1 2 3)) (i32x4.splat (local.get $c))))
+              (local.set $j (i32.const 0))
+              (block $jDone (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $KW)))
+                ;; ox with 0 ≤ ox − pl + j < W
+                (local.set $ox0 (call $max (i32.const 0) (i32.sub (local.get $pl) (local.get $j))))
+                (local.set $ox1 (call $min (local.get $OW) (i32.sub (i32.add (local.get $W) (local.get $pl)) (local.get $j))))
+                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                (local.set $a1 (v128.const i32x4 0 0 0 0))
+                (local.set $a2 (v128.const i32x4 0 0 0 0))
+                (local.set $a3 (v128.const i32x4 0 0 0 0))
+                (local.set $px (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $W))
+                  (i32.add (i32.sub (local.get $ox0) (local.get $pl)) (local.get $j))) (local.get $C)) (local.get $cc)) (i32.const 2))))
+                (local.set $pd (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox0)) (local.get $C)) (local.get $cc)) (i32.const 2))))
+                (local.set $n (i32.sub (local.get $ox1) (local.get $ox0)))
+                (block $u4Done (loop $u4
+                  (br_if $u4Done (i32.lt_s (local.get $n) (i32.const 4)))
+                  (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+                  (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+                  (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+                  (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+                  (br $u4)))
+                (block $u1Done (loop $u1
+                  (br_if $u1Done (i32.le_s (local.get $n) (i32.const 0)))
+                  (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                  (br $u1)))
+                (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $KW)) (local.get $j)) (local.get $C)) (local.get $cc)) (i32.const 2))))
+                (v128.store (local.get $pg) (f32x4.add (v128.load (local.get $pg))
+                  (v128.and (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))) (local.get $mask))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+              (local.set $c (i32.add (local.get $c) (i32.const 4)))
+              (br $cLoop)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iLoop)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $row))))`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -355,6 +433,8 @@ ${depthwise(7)}
 ${DW_PIXEL}
 
 ${LAYER_NORM}
+
+${DW_FILTER_GRAD}
 )
 `;
 

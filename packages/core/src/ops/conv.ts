@@ -4,7 +4,7 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
-import { depthwiseKernel } from '../wasm/kernels.js';
+import { depthwiseFilterGradKernel, depthwiseKernel } from '../wasm/kernels.js';
 
 /**
  * How convolution filter/input gradients are computed.
@@ -362,7 +362,8 @@ export function depthwiseInTiles(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pai
  * Depthwise conv with symmetric zero padding `p` (padded in the kernel), filter [kh, kw, C, multiplier], with gradients on
  * every backend. On wasm with settings `wasmKernels` on, 3×3, 5×5 and 7×7 stride-1 multiplier-1 convs (forward, and the
  * input gradient's conv of dy) run as restorekit's own kernel (wasm/kernels.ts `depthwiseKernel`: 1.2–3.5× XNNPACK's
- * at 256², a 7×7 6× its 5×5 tiles).
+ * at 256², a 7×7 6× its 5×5 tiles), and the filter gradient of any stride-1 multiplier-1 one as another
+ * (`depthwiseFilterGradKernel`, 13× the form from forward ops).
  */
 function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair, derived?: DerivedWeights): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -376,14 +377,20 @@ function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair,
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
           const g = dy as tf.Tensor4D;
-          const xp = padInput(xs, p);
+          const [kh, kw, , m] = ws.shape;
+          // restorekit's wasm kernel reads x unpadded; the other forms take a padded copy
+          const own = s[0] === 1 && s[1] === 1 && m === 1 ? depthwiseFilterGradKernel(xs, g, [kh, kw], p) : null;
+          const xp = own ? null : padInput(xs, p);
+          const xpShape = [xs.shape[0], xs.shape[1] + 2 * p[0], xs.shape[2] + 2 * p[1], xs.shape[3]];
           const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
           const dxp = native('DepthwiseConv2dNativeBackpropInput')
-            ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xp.shape } as never) as tf.Tensor4D)
-            : depthwiseInputGradForward(xp.shape, g, ws, s);
-          const dw = native('DepthwiseConv2dNativeBackpropFilter')
-            ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xp, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
-            : depthwiseFilterGradForward(xp, g, [ws.shape[0], ws.shape[1]], ws.shape[3], s);
+            ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xpShape } as never) as tf.Tensor4D)
+            : depthwiseInputGradForward(xpShape, g, ws, s);
+          const dw =
+            own ??
+            (native('DepthwiseConv2dNativeBackpropFilter')
+              ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xp!, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
+              : depthwiseFilterGradForward(xp!, g, [kh, kw], m, s));
           return [crop(dxp, p, xs.shape), dw];
         }),
     };

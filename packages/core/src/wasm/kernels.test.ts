@@ -4,7 +4,16 @@ import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
 import { channelLayerNorm, gelu, geluOfHalved } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
-import { DEPTHWISE_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_KERNEL, depthwiseKernel, useWasmKernels, wasmKernels } from './kernels.js';
+import {
+  DEPTHWISE_FILTER_GRAD_KERNEL,
+  DEPTHWISE_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_KERNEL,
+  depthwiseKernel,
+  useWasmKernels,
+  wasmKernels,
+} from './kernels.js';
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
 function erf64(z: number): number {
@@ -187,6 +196,34 @@ describe("restorekit's wasm depth-wise conv (3×3, 5×5, 7×7, stride 1, multipl
       tf.dispose([x3, x8, f, strided.result as tf.Tensor]);
     }));
 
+  it('its filter gradient kernel equals the forward-op form for square and oblong kernels, paddings, tails and batches', () =>
+    expectNoLeaks(async () => {
+      let seed = 40;
+      for (const [kh, kw] of [
+        [3, 3],
+        [5, 5],
+        [7, 7],
+        [3, 5],
+        [1, 1],
+        [9, 9],
+      ] as const)
+        for (const c of [4, 6, 13])
+          for (const pad of [0, 1, 3]) {
+            if (9 + 2 * pad < kh || 8 + 2 * pad < kw) continue;
+            const x = tf.randomNormal([2, 9, 8, c], 0, 1, 'float32', seed++) as tf.Tensor4D;
+            const w = tf.randomNormal([kh, kw, 1, c], 0, 0.3, 'float32', seed++) as tf.Tensor4D;
+            const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { groups: c, padding: pad })));
+            const dwOnly = () => tf.tidy(() => tf.grads(loss)([x, w])[1]!);
+            const on = await tf.profile(dwOnly);
+            const off = withSettings({ wasmKernels: false }, dwOnly);
+            expect(on.kernels.some((q) => q.name === DEPTHWISE_FILTER_GRAD_KERNEL)).toBe(onWasm());
+            const got = on.result as tf.Tensor;
+            const [u, v] = [await got.data(), await off.data()];
+            for (let i = 0; i < u.length; i++) expect(Math.abs(u[i]! - v[i]!), `${kh}×${kw}, c ${c}, pad ${pad}`).toBeLessThan(1e-4 * (1 + Math.abs(v[i]!)));
+            tf.dispose([x, w, got, off]);
+          }
+    }));
+
   it("a depth-wise Conv2d's forward and input gradient run through it on wasm, with the values and gradients of the tfjs convs", () =>
     expectNoLeaks(async () => {
       for (const [k, c, stride] of [
@@ -205,6 +242,8 @@ describe("restorekit's wasm depth-wise conv (3×3, 5×5, 7×7, stride 1, multipl
         // forward and dx (dy's conv with the flipped filter) for stride 1; the strided forward is not its case, but the
         // dilated dy's conv is (stride 1 over the dilated grid)
         expect(used, `k ${k}, stride ${stride}`).toBe(onWasm() ? (stride === 1 ? 2 : 1) : 0);
+        const filterGrads = on.kernels.filter((q) => q.name === DEPTHWISE_FILTER_GRAD_KERNEL).length;
+        expect(filterGrads, `filter gradient, k ${k}, stride ${stride}`).toBe(onWasm() && stride === 1 ? 1 : 0);
         const [g1, g2] = [on.result as tf.Tensor[], off];
         for (let i = 0; i < 2; i++) expect(await maxDiff(g1[i]!, g2[i]!), `k ${k} grad ${i}`).toBeLessThan(5e-5);
         tf.dispose([x, w, dy, ...g1, ...g2]);
