@@ -297,7 +297,12 @@ function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null
           const [xs, ws] = saved as [tf.Tensor, tf.Tensor];
           const d = dy as tf.Tensor;
           const outer = Array.from({ length: xs.rank - 1 }, (_, i) => i);
-          const sumOuter = (t: tf.Tensor) => tf.reshape(outer.length ? tf.sum(t, outer) : t, ws.shape);
+          // sums over B, H, W of an NHWC tensor as spatial means (average pools where core prefers them) times H·W
+          const sumOuter = (t: tf.Tensor) =>
+            tf.reshape(
+              t.rank === 4 ? tf.sum(tf.mul(spatialMean(t as tf.Tensor4D), t.shape[1]! * t.shape[2]!), [0, 1, 2]) : outer.length ? tf.sum(t, outer) : t,
+              ws.shape,
+            );
           const xc = tf.sub(xs, tf.mean(xs, -1, true));
           const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
           const g = tf.mul(d, ws);

@@ -41,6 +41,13 @@ function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair
       const dwt = tf.matMul(transpose2d(tf.reshape(dy, [n, cout]) as tf.Tensor2D), tf.reshape(x, [n, cin]) as tf.Tensor2D);
       return tf.reshape(tf.transpose(dwt), [1, 1, cin, cout]) as tf.Tensor4D;
     }
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1) {
+      // Cout ≤ Cin: xᵀ·dy with dy [N, Cout] packed. x transposed as a 2-D matrix (core transpose2d), not to
+      // [Cin, B, H, W] and sliced as below (for one tap that slice is a full copy: AnyIR's 128² training step spent
+      // 30 ms in it)
+      const n = b * oh * ow;
+      return tf.reshape(tf.matMul(transpose2d(tf.reshape(x, [n, cin]) as tf.Tensor2D), tf.reshape(dy, [n, cout]) as tf.Tensor2D), [1, 1, cin, cout]) as tf.Tensor4D;
+    }
     const dy2 = tf.reshape(dy, [b * oh * ow, cout]);
     const xt = tf.transpose(x, [3, 0, 1, 2]);
     const taps: tf.Tensor2D[] = [];
@@ -382,16 +389,32 @@ function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair,
           const own = s[0] === 1 && s[1] === 1 && m === 1 ? depthwiseFilterGradKernel(xs, g, [kh, kw], p) : null;
           const xp = own ? null : padInput(xs, p);
           const xpShape = [xs.shape[0], xs.shape[1] + 2 * p[0], xs.shape[2] + 2 * p[1], xs.shape[3]];
+          const dw = (fromKernel: tf.Tensor4D | null, padded: tf.Tensor4D | null) =>
+            fromKernel ??
+            (native('DepthwiseConv2dNativeBackpropFilter')
+              ? (tf
+                  .engine()
+                  .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: padded!, dy: g }, {
+                    strides: s,
+                    pad: 'valid',
+                    dilations: [1, 1],
+                    filterShape: ws.shape,
+                  } as never) as tf.Tensor4D)
+              : depthwiseFilterGradForward(padded!, g, [kh, kw], m, s));
           const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
+          // restorekit's wasm kernel: dx straight from dy and the flipped filter, padded so that it has x's shape (no
+          // padded dx to crop)
+          const top = kh - 1 - p[0];
+          const left = kw - 1 - p[1];
+          const dxOwn =
+            own && top >= 0 && left >= 0
+              ? depthwiseKernel(g, flipTaps(ws), [top, xs.shape[1] - g.shape[1] - top + kh - 1, left, xs.shape[2] - g.shape[2] - left + kw - 1])
+              : null;
+          if (dxOwn) return [dxOwn, dw(own, xp)];
           const dxp = native('DepthwiseConv2dNativeBackpropInput')
             ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ws }, { ...attrs, inputShape: xpShape } as never) as tf.Tensor4D)
             : depthwiseInputGradForward(xpShape, g, ws, s);
-          const dw =
-            own ??
-            (native('DepthwiseConv2dNativeBackpropFilter')
-              ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xp!, dy: g }, { ...attrs, filterShape: ws.shape } as never) as tf.Tensor4D)
-              : depthwiseFilterGradForward(xp!, g, [kh, kw], m, s));
-          return [crop(dxp, p, xs.shape), dw];
+          return [crop(dxp, p, xs.shape), dw(own, xp)];
         }),
     };
   }) as never);
