@@ -401,6 +401,40 @@ const DW_FILTER_GRAD = `  (func (export "dw_filter_grad") (param $x i32) (param 
       (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
       (br $row))))`;
 
+/**
+ * For p in [0, P): n float32 values from src + (p·srcStride + srcOff)·4 to dst + (p·dstStride + dstOff)·4, in vectors
+ * of 4 then one at a time: a channel split or concat of NHWC tensors (tfjs-backend-wasm copies those in JavaScript,
+ * one value at a time). Rows that are contiguous on both sides take one memory.copy.
+ */
+const COPY_ROWS = `  (func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $srcOff i32) (param $dst i32) (param $dstStride i32)
+    (param $dstOff i32) (param $P i32) (param $n i32)
+    (local $p i32) (local $s i32) (local $d i32) (local $k i32) (local $n4 i32)
+    (if (i32.and (i32.eq (local.get $srcStride) (local.get $n)) (i32.eq (local.get $dstStride) (local.get $n)))
+      (then
+        (memory.copy (i32.add (local.get $dst) (i32.shl (local.get $dstOff) (i32.const 2))) (i32.add (local.get $src) (i32.shl (local.get $srcOff) (i32.const 2)))
+          (i32.shl (i32.mul (local.get $P) (local.get $n)) (i32.const 2)))
+        (return)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $s (i32.add (local.get $src) (i32.shl (local.get $srcOff) (i32.const 2))))
+    (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $dstOff) (i32.const 2))))
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $p) (local.get $P)))
+      (local.set $k (i32.const 0))
+      (block $vDone (loop $v
+        (br_if $vDone (i32.ge_u (local.get $k) (local.get $n4)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 2))) (v128.load (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $v)))
+      (block $tDone (loop $t
+        (br_if $tDone (i32.ge_u (local.get $k) (local.get $n)))
+        (f32.store (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 2))) (f32.load (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $t)))
+      (local.set $s (i32.add (local.get $s) (i32.shl (local.get $srcStride) (i32.const 2))))
+      (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstStride) (i32.const 2))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $row))))`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -435,6 +469,8 @@ ${DW_PIXEL}
 ${LAYER_NORM}
 
 ${DW_FILTER_GRAD}
+
+${COPY_ROWS}
 )
 `;
 

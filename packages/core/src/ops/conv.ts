@@ -46,7 +46,12 @@ function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair
       // [Cin, B, H, W] and sliced as below (for one tap that slice is a full copy: AnyIR's 128² training step spent
       // 30 ms in it)
       const n = b * oh * ow;
-      return tf.reshape(tf.matMul(transpose2d(tf.reshape(x, [n, cin]) as tf.Tensor2D), tf.reshape(dy, [n, cout]) as tf.Tensor2D), [1, 1, cin, cout]) as tf.Tensor4D;
+      return tf.reshape(tf.matMul(transpose2d(tf.reshape(x, [n, cin]) as tf.Tensor2D), tf.reshape(dy, [n, cout]) as tf.Tensor2D), [
+        1,
+        1,
+        cin,
+        cout,
+      ]) as tf.Tensor4D;
     }
     const dy2 = tf.reshape(dy, [b * oh * ow, cout]);
     const xt = tf.transpose(x, [3, 0, 1, 2]);
@@ -392,14 +397,12 @@ function depthwiseConv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair,
           const dw = (fromKernel: tf.Tensor4D | null, padded: tf.Tensor4D | null) =>
             fromKernel ??
             (native('DepthwiseConv2dNativeBackpropFilter')
-              ? (tf
-                  .engine()
-                  .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: padded!, dy: g }, {
-                    strides: s,
-                    pad: 'valid',
-                    dilations: [1, 1],
-                    filterShape: ws.shape,
-                  } as never) as tf.Tensor4D)
+              ? (tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: padded!, dy: g }, {
+                  strides: s,
+                  pad: 'valid',
+                  dilations: [1, 1],
+                  filterShape: ws.shape,
+                } as never) as tf.Tensor4D)
               : depthwiseFilterGradForward(padded!, g, [kh, kw], m, s));
           const attrs = { strides: s, pad: 'valid', dilations: [1, 1] };
           // restorekit's wasm kernel: dx straight from dy and the flipped filter, padded so that it has x's shape (no

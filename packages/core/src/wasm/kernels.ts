@@ -44,6 +44,8 @@ export interface WasmKernelExports {
     pl: number,
     zero: number,
   ): void;
+  /** P rows of n float32 values from src (row stride, offset in values) to dst: channel splits and concats. */
+  copy_rows(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, P: number, n: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -131,6 +133,8 @@ export const GELU_GRAD_KERNEL = 'RestorekitGeluGrad';
 export const DEPTHWISE_KERNEL = 'RestorekitDepthwiseConv2d';
 export const LAYER_NORM_KERNEL = 'RestorekitLayerNorm';
 export const DEPTHWISE_FILTER_GRAD_KERNEL = 'RestorekitDepthwiseFilterGrad';
+export const SPLIT_CHANNELS_KERNEL = 'RestorekitSplitChannels';
+export const CONCAT_CHANNELS_KERNEL = 'RestorekitConcatChannels';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -249,6 +253,47 @@ export function depthwiseFilterGradKernel(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, 
   if (x.shape[3] < 4 || dy.shape[3] !== x.shape[3] || x.dtype !== 'float32' || dy.dtype !== 'float32' || !useWasmKernels(x)) return null;
   return tf.engine().runKernel(DEPTHWISE_FILTER_GRAD_KERNEL, { x, dy }, { kh, kw, pt, pl } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
+
+register({
+  kernelName: SPLIT_CHANNELS_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const { sizes, start } = attrs as unknown as { sizes: number[]; start?: number };
+    const c = x.shape[x.shape.length - 1]!;
+    const rows = tf.util.sizeFromShape(x.shape) / c;
+    const k = kernelsOf(backend as tf.KernelBackend);
+    let at = start ?? 0;
+    return sizes.map((n) => {
+      const y = b.makeOutput([...x.shape.slice(0, -1), n], 'float32');
+      k.copy_rows(offset(b, x), c, at, offset(b, y), n, 0, rows, n);
+      at += n;
+      return y;
+    });
+  },
+});
+
+register({
+  kernelName: CONCAT_CHANNELS_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const { n } = attrs as unknown as { n: number };
+    const parts = Array.from({ length: n }, (_, i) => inputs[String(i)] as tf.TensorInfo);
+    const c = parts.reduce((a, t) => a + t.shape[t.shape.length - 1]!, 0);
+    const y = b.makeOutput([...parts[0]!.shape.slice(0, -1), c], 'float32');
+    const rows = tf.util.sizeFromShape(parts[0]!.shape.slice(0, -1));
+    const k = kernelsOf(backend as tf.KernelBackend);
+    let at = 0;
+    for (const t of parts) {
+      const m = t.shape[t.shape.length - 1]!;
+      k.copy_rows(offset(b, t), m, 0, offset(b, y), c, at, rows, m);
+      at += m;
+    }
+    return y;
+  },
+});
 
 /** Kernel sizes `depthwiseKernel` runs (square). */
 const DEPTHWISE_SIZES = [3, 5, 7];

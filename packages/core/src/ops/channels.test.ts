@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, DTypeError, ConfigError } from '../errors.js';
+import { expectNoLeaks } from '../testing/index.js';
+import { withSettings } from '../settings.js';
+import { CONCAT_CHANNELS_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
+import { concatChannels, splitChannels } from './channels.js';
+
+const onWasm = () => tf.getBackend() === 'wasm';
+
+describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis; wasm: restorekit's copy kernel)", () => {
+  it('equal tf.split and tf.concat exactly, values and gradients, for channel counts with and without tails of 1–3', () =>
+    expectNoLeaks(async () => {
+      for (const sizes of [
+        [4, 4],
+        [3, 5, 1],
+        [16, 32],
+        [7, 6, 2, 9],
+      ]) {
+        const c = sizes.reduce((a, b) => a + b, 0);
+        const x = tf.randomNormal([2, 5, 3, c], 0, 1, 'float32', c);
+        const w = sizes.map((n, i) => tf.randomNormal([2, 5, 3, n], 0, 1, 'float32', 10 * c + i));
+        const loss = (t: tf.Tensor) => tf.addN(splitChannels(t, sizes).map((p, i) => tf.sum(tf.mul(p, w[i]!))));
+        const on = await tf.profile(() => [...splitChannels(x, sizes), tf.grad(loss)(x)]);
+        expect(on.kernels.some((k) => k.name === SPLIT_CHANNELS_KERNEL)).toBe(onWasm());
+        const off = withSettings({ wasmKernels: false }, () => [
+          ...tf.split(x, sizes, -1),
+          tf.grad((t: tf.Tensor) => tf.addN(tf.split(t, sizes, -1).map((p, i) => tf.sum(tf.mul(p, w[i]!)))))(x),
+        ]);
+        const got = on.result as tf.Tensor[];
+        for (let i = 0; i < got.length; i++) {
+          expect(got[i]!.shape).toEqual(off[i]!.shape);
+          expect(Array.from(await got[i]!.data())).toEqual(Array.from(await off[i]!.data()));
+        }
+        // concat of the parts gives x back, its gradient splits dy
+        const parts = splitChannels(x, sizes);
+        const back = await tf.profile(() => concatChannels(parts));
+        expect(back.kernels.some((k) => k.name === CONCAT_CHANNELS_KERNEL)).toBe(onWasm());
+        expect(Array.from(await (back.result as tf.Tensor).data())).toEqual(Array.from(await x.data()));
+        const dy = tf.randomNormal(x.shape, 0, 1, 'float32', 99);
+        const g = tf.grads((...ps: tf.Tensor[]) => tf.sum(tf.mul(concatChannels(ps), dy)))(parts);
+        const want = tf.split(dy, sizes, -1);
+        for (let i = 0; i < g.length; i++) expect(Array.from(await g[i]!.data())).toEqual(Array.from(await want[i]!.data()));
+        tf.dispose([x, ...w, ...got, ...off, ...parts, back.result as tf.Tensor, dy, ...g, ...want]);
+      }
+    }));
+
+  it('a part no loss uses gets a zero gradient; int32 and other backends take tf.split / tf.concat', () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([1, 4, 4, 8], 0, 1, 'float32', 3);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(splitChannels(t, [5, 3])[1]!))(x);
+      const gs = await g.data();
+      for (let i = 0; i < gs.length; i++) expect(gs[i]).toBe(i % 8 >= 5 ? 1 : 0);
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32');
+      const info = await tf.profile(() => splitChannels(ints, 2));
+      expect(info.kernels.some((k) => k.name.startsWith('Restorekit'))).toBe(false);
+      expect(await Promise.all((info.result as tf.Tensor[]).map((t) => t.array()))).toEqual([
+        [
+          [1, 2],
+          [5, 6],
+        ],
+        [
+          [3, 4],
+          [7, 8],
+        ],
+      ]);
+      expect(useWasmKernels(x)).toBe(onWasm());
+      tf.dispose([x, g, ints, ...(info.result as tf.Tensor[])]);
+    }));
+
+  it('bad sizes, mismatched shapes and non-tensors are typed errors naming the problem, leaking nothing', () =>
+    expectNoLeaks(async () => {
+      const x = tf.zeros([1, 2, 2, 6]);
+      const y = tf.zeros([1, 2, 3, 2]);
+      expect(() => splitChannels(x, [4, 3])).toThrow(ShapeError);
+      expect(() => splitChannels(x, [4, 3])).toThrow(/sizes \[4,3\] must be positive integers summing to the 6 channels of \[1, 2, 2, 6\]/);
+      expect(() => splitChannels(x, 4)).toThrow(/6 channels cannot be split into 4 equal parts/);
+      expect(() => concatChannels([x, y])).toThrow(ShapeError);
+      expect(() => concatChannels([x, y])).toThrow(/tensor 1 \[1, 2, 3, 2\] \(float32\) does not match tensor 0 \[1, 2, 2, 6\]/);
+      expect(() => concatChannels([])).toThrow(ConfigError);
+      expect(() => concatChannels([x, [1, 2] as never])).toThrow(DTypeError);
+      tf.dispose([x, y]);
+    }));
+});
