@@ -25,7 +25,8 @@ const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
  * FLOPs of one kernel call from its input and output shapes and attributes: 2 × multiply-adds of Conv2D,
  * FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv2DBackpropInput (a transposed convolution or a
  * convolution's input gradient), Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput/Filter, BatchMatMul and
- * _FusedMatMul; 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
+ * _FusedMatMul, and restorekit's wasm kernels RestorekitDepthwiseConv2d and RestorekitDepthwiseFilterGrad (the same
+ * counts as tfjs's depth-wise conv and its filter gradient); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
  */
 export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> | undefined, output: tf.Tensor): number {
   switch (name) {
@@ -35,7 +36,8 @@ export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, att
       return 2 * prod(output.shape) * w[0]! * w[1]! * w[2]!;
     }
     case 'DepthwiseConv2dNative':
-    case 'FusedDepthwiseConv2D': {
+    case 'FusedDepthwiseConv2D':
+    case 'RestorekitDepthwiseConv2d': {
       const w = inputs.filter!.shape; // [fh, fw, inC, multiplier]
       return 2 * prod(output.shape) * w[0]! * w[1]!;
     }
@@ -51,6 +53,10 @@ export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, att
     case 'DepthwiseConv2dNativeBackpropFilter': {
       const w = (attrs?.filterShape ?? inputs.filter?.shape) as number[]; // [fh, fw, inC, multiplier]
       return 2 * prod(inputs.dy!.shape) * w[0]! * w[1]!;
+    }
+    case 'RestorekitDepthwiseFilterGrad': {
+      const a = attrs as { kh: number; kw: number }; // restorekit's wasm kernel (wasm/kernels.ts)
+      return 2 * prod(inputs.dy!.shape) * a.kh * a.kw;
     }
     case 'BatchMatMul':
     case '_FusedMatMul': {

@@ -19,6 +19,8 @@ import {
   DerivedWeights,
   conv2d,
   prefers,
+  concatChannels,
+  splitChannels,
 } from '@restorekit/core';
 import { RegionNorm } from './region-norm.js';
 import { reluSlope } from './options.js';
@@ -144,13 +146,13 @@ export class DFR extends Block<ResolvedOptions<typeof OPTIONS>> {
           return bias ? tf.add(t, tf.slice(bias, [i * half], [half])) : t;
         }),
       ) as [tf.Tensor, tf.Tensor];
-      s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
+      s = free(concatChannels([consume(a, (t) => run(this.norm, t)), b]), b);
     } else {
       s = run(this.conv1, x);
       if (regionNorm) {
-        const [a, b] = tf.split(s, 2, 3) as [tf.Tensor, tf.Tensor];
+        const [a, b] = splitChannels(s, 2) as [tf.Tensor, tf.Tensor];
         s.dispose();
-        s = free(tf.concat([consume(a, (t) => run(this.norm, t)), b], 3), b);
+        s = free(concatChannels([consume(a, (t) => run(this.norm, t)), b]), b);
       }
     }
     const p = consume(s, (t) => leakyRelu(t, slope));

@@ -12,6 +12,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  concatChannels,
 } from '@restorekit/core';
 import { oddKernelSize } from './options.js';
 import { recordMask } from './region-masks.js';
@@ -76,7 +77,7 @@ export class RegionNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   /** Importance map M = sigmoid(conv1([mean_c, max_c])), [B, H, W, 1]. */
   private importance(z: tf.Tensor, training: boolean): tf.Tensor {
-    const stats = tf.concat([tf.mean(z, 3, true), tf.max(z, 3, true)], 3);
+    const stats = concatChannels([tf.mean(z, 3, true), tf.max(z, 3, true)]);
     return tf.sigmoid(this.run(this.conv1, stats, training));
   }
 

@@ -12,6 +12,7 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  concatChannels,
 } from '@restorekit/core';
 import { PlainConvBlock } from './plain-conv-block.js';
 import { reluSlope } from './options.js';
@@ -70,7 +71,7 @@ export class UNetUpBlock extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   forward(inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor {
     const [x, bridge] = inputs as [tf.Tensor, tf.Tensor];
-    const cat = consume(this.run(this.up, x, training), (u) => tf.concat([u, bridge], 3));
+    const cat = consume(this.run(this.up, x, training), (u) => concatChannels([u, bridge]));
     return consume(cat, (t) => this.run(this.convBlock, t, training));
   }
 

@@ -13,6 +13,7 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   spatialMean,
+  concatChannels,
 } from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 import { IFilter, KFilter, MixFilter, SFilter } from './filters.js';
@@ -149,7 +150,7 @@ export class DynamicProcessing extends Block<ResolvedOptions<typeof OPTIONS>> {
   /** d = context([x, x ⊙ G]). */
   private contextOf(x: tf.Tensor, g: tf.Tensor, training: boolean): tf.Tensor {
     const guided = tf.mul(x, g);
-    const cat = free(tf.concat([x, guided], 3), guided);
+    const cat = free(concatChannels([x, guided]), guided);
     return consume(cat, (t) => this.run(this.context, t, training));
   }
 

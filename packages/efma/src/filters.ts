@@ -17,6 +17,7 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   spatialMean,
+  splitChannels,
 } from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 
@@ -169,7 +170,7 @@ export class MixFilter extends PhysicsFilter<ResolvedOptions<typeof MIX_OPTIONS>
     super(opts as never, (o) => 2 * o.channels);
   }
   protected restore(x: tf.Tensor, head: tf.Tensor): tf.Tensor {
-    const [tt, at] = tf.split(head, 2, 3) as [tf.Tensor, tf.Tensor];
+    const [tt, at] = splitChannels(head, 2) as [tf.Tensor, tf.Tensor];
     head.dispose();
     const t = consume(
       consume(tt, (v) => tf.sigmoid(v)),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Conv2d, GELU, consume, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import { Conv2d, GELU, consume, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions, concatChannels } from '@restorekit/core';
 import { FFTBlock, amplitude, fromPolar, irfft2, phase, rfft2, type Complex } from '@restorekit/fft';
 import { firstShape, withChannels } from './common.js';
 
@@ -114,7 +114,7 @@ export class FrequencyAux extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     tf.dispose([amp2, pha2]);
     const s = irfft2(zz, { norm: 'ortho', size: [h, w] });
     tf.dispose([zz.re, zz.im]);
-    const cat = free(tf.concat([f, s], 3), s);
+    const cat = free(concatChannels([f, s]), s);
     const fOut = consume(
       consume(cat, (t) => run(this.fuse, t)),
       (t) => tf.add(f, t),

@@ -17,6 +17,8 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   spatialMean,
+  concatChannels,
+  splitChannels,
 } from '@restorekit/core';
 
 /** How GatedDA's BatchNorm behaves in training: 'batch' (PyTorch default: batch statistics, running stats updated) or 'frozen' (always running statistics, never updated). */
@@ -140,10 +142,10 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
     const tauAlpha = a === c ? tauAdj : tf.slice(reps > 1 ? tf.tile(tauAdj, [1, 1, 1, reps]) : tauAdj, [0, 0, 0, 0], [-1, -1, -1, a]);
     if (prefers('weightHalves')) return this.run(this.wProj, tf.add(this.gateFromWeightParts(fHat, tauAlpha, training), x), training);
     const fPrime = this.run(this.wExp, fHat, training);
-    const [gamma, beta, alpha] = tf.split(fPrime, [c, c, a], 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [gamma, beta, alpha] = splitChannels(fPrime, [c, c, a]) as [tf.Tensor, tf.Tensor, tf.Tensor];
     const alphaDw = this.run(this.wDepth, alpha, training);
     const alphaPrime = tf.mul(alphaDw, tf.add(tauAlpha, 1));
-    const fGate = tf.mul(tf.sigmoid(gamma), this.run(this.wGate, tf.concat([beta, alphaPrime], 3), training));
+    const fGate = tf.mul(tf.sigmoid(gamma), this.run(this.wGate, concatChannels([beta, alphaPrime]), training));
     // The residual adds the block input (not the BN output); W_proj comes after the residual.
     return this.run(this.wProj, tf.add(fGate, x), training);
   }

@@ -14,6 +14,8 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  concatChannels,
+  splitChannels,
 } from '@restorekit/core';
 import { FFTBlock, irfft2, rfft2 } from '@restorekit/fft';
 import { LCD_LN_EPS, withChannels } from './common.js';
@@ -83,7 +85,7 @@ export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     // interleaved (at LCDNet's 32 × 17 bins × 512 channels the interleave and its split took 39 ms). The choice follows
     // `training`, not the gradient tape, so that a recompute re-run takes the path its forward took (same rounding).
     if (!training || b * h * bins * 2 * c >= 8 * c * c) {
-      const stacked = free(tf.concat([z.re, z.im], 3), z.re, z.im);
+      const stacked = free(concatChannels([z.re, z.im]), z.re, z.im);
       const ln = this.norm;
       const d = this.derived;
       const y = tf.tidy(() => {
@@ -98,7 +100,7 @@ export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
         return simpleGate(t as tf.Tensor4D);
       });
       stacked.dispose();
-      const [re, im] = tf.split(y, 2, 3) as [tf.Tensor, tf.Tensor];
+      const [re, im] = splitChannels(y, 2) as [tf.Tensor, tf.Tensor];
       y.dispose();
       return irfft2({ re, im }, { norm, size: [h, w] });
     }

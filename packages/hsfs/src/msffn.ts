@@ -14,6 +14,8 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  concatChannels,
+  splitChannels,
 } from '@restorekit/core';
 import { kernelSizesOption, withChannels } from './common.js';
 
@@ -115,18 +117,18 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
       return free(run(this.projectOut, cat), cat);
     }
     const q = this.hidden / 4;
-    const fromU3 = tf.split(u3, [q, q], 3);
-    const fromU5 = tf.split(u5, [q, q], 3);
+    const fromU3 = splitChannels(u3, [q, q]);
+    const fromU5 = splitChannels(u5, [q, q]);
     u3.dispose();
     u5.dispose();
-    const a = tf.concat([fromU3[0]!, fromU5[0]!], 3);
-    const b = tf.concat([fromU3[1]!, fromU5[1]!], 3);
+    const a = concatChannels([fromU3[0]!, fromU5[0]!]);
+    const b = concatChannels([fromU3[1]!, fromU5[1]!]);
     free(a, ...fromU3, ...fromU5);
     const g3 = run(this.gconv[0], a);
     const q3 = free(run(this.sg, g3), g3, a);
     const g5 = run(this.gconv[1], b);
     const q5 = free(run(this.sg, g5), g5, b);
-    const cat = free(tf.concat([q3, q5], 3), q3, q5);
+    const cat = free(concatChannels([q3, q5]), q3, q5);
     return free(run(this.projectOut, cat), cat);
   }
 
@@ -234,8 +236,8 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
     };
     const half = (k: tf.Tensor, size: number, i: number) => tf.slice(padTo(k, size), [0, 0, 0, i * (m / 2)], [K, K, 1, m / 2]);
     const d = this.derived;
-    const wa = d.get('wa', [k3, k5], () => tf.concat([half(k3, ks[0]!, 0), half(k5, ks[1]!, 0)], 3));
-    const wb = d.get('wb', [k3, k5], () => tf.concat([half(k3, ks[0]!, 1), half(k5, ks[1]!, 1)], 3));
+    const wa = d.get('wa', [k3, k5], () => concatChannels([half(k3, ks[0]!, 0), half(k5, ks[1]!, 0)]));
+    const wb = d.get('wb', [k3, k5], () => concatChannels([half(k3, ks[0]!, 1), half(k5, ks[1]!, 1)]));
     if (!g3.biasVar || !g5.biasVar) return [wa, wb, null, null];
     const b3 = g3.biasVar.read();
     const b5 = g5.biasVar.read();

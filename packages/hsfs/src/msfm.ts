@@ -16,6 +16,8 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   spatialMean,
+  concatChannels,
+  splitChannels,
 } from '@restorekit/core';
 import { LCD_LN_EPS, kernelSizesOption, withChannels } from './common.js';
 
@@ -151,8 +153,8 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
       const [h2, l2] = tf.split(both, 2, 2);
       [wHigh, wLow] = [tf.reshape(h2!, [b, 1, 1, c]), tf.reshape(l2!, [b, 1, 1, c])];
     } else {
-      const both = tf.softmax(tf.concat([aHigh, aLow], 3));
-      [wHigh, wLow] = tf.split(both, 2, 3) as [tf.Tensor, tf.Tensor];
+      const both = tf.softmax(concatChannels([aHigh, aLow]));
+      [wHigh, wLow] = splitChannels(both, 2) as [tf.Tensor, tf.Tensor];
     }
     tf.dispose([aHigh, aLow]);
     const mixed = tf.add(tf.mul(wHigh, high), tf.mul(wLow, low));
@@ -225,10 +227,10 @@ export class MSFM extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     const z = this.run(this.convIn, x, training);
-    const parts = this.branches.length === 1 ? [z] : tf.split(z, this.branches.length, 3);
+    const parts = this.branches.length === 1 ? [z] : splitChannels(z, this.branches.length);
     if (parts.length > 1) z.dispose();
     const ys = parts.map((p, i) => free(this.run(this.branches[i]!, p, training), p));
-    const cat = ys.length === 1 ? ys[0]! : free(tf.concat(ys, 3), ...ys);
+    const cat = ys.length === 1 ? ys[0]! : free(concatChannels(ys), ...ys);
     return free(this.run(this.convOut, cat, training), cat);
   }
 

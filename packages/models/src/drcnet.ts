@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Block, Conv2d, cropTo, opt, padToMultiple, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Block,
+  Conv2d,
+  cropTo,
+  opt,
+  padToMultiple,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+  concatChannels,
+} from '@restorekit/core';
 import { DFR, SAM, UNetUpBlock } from '@restorekit/dfr';
 import { registerModel, type ModelPreset } from './registry.js';
 
@@ -166,7 +177,7 @@ export class DRCNet extends Block<ResolvedOptions<typeof OPTIONS>> {
     const [samFeature, out1] = two(this.sam12, [x1, image]);
     // Stage 2, with cross-stage fusion of the stage-1 encoder and decoder features of each level.
     const c02 = one(this.conv02, image);
-    const joined = tf.concat([c02, samFeature!], 3);
+    const joined = concatChannels([c02, samFeature!]);
     free([c02, samFeature!]);
     let x2 = one(this.cat12, joined);
     free([joined], x2);

@@ -15,6 +15,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  concatChannels,
 } from '@restorekit/core';
 import { FFTBlock } from '@restorekit/fft';
 import { DynamicProcessing, EFMABlock, FrequencyAux } from '@restorekit/efma';
@@ -211,7 +212,7 @@ export class FSDRNet extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     for (let i = 0; i < 3; i++) {
       const up = consume(free(run(this.ups[i]!, x), x), (t) => pixelShuffle(t as tf.Tensor4D, 2));
       const skip = skips[LEVELS - 1 - i]!;
-      x = free(tf.concat([up, skip], 3), up, skip);
+      x = free(concatChannels([up, skip]), up, skip);
       if (i < 2) x = consume(x, (t) => run(this.reduces[i]!, t));
       x = free(chain(this.decoders[i]!, x), x);
     }

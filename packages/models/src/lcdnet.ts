@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Conv2d, PixelShuffle, cropTo, free, opt, registerBlock, type BlockArgs, type OptionsInput, type ResolvedOptions } from '@restorekit/core';
+import {
+  Conv2d,
+  PixelShuffle,
+  cropTo,
+  free,
+  opt,
+  registerBlock,
+  type BlockArgs,
+  type OptionsInput,
+  type ResolvedOptions,
+  concatChannels,
+} from '@restorekit/core';
 import { FFTBlock } from '@restorekit/fft';
 import { HSFSBlock, MSFM, SFE } from '@restorekit/hsfs';
 import { SCAM } from '@restorekit/scam';
@@ -194,7 +205,7 @@ export class LCDNet extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
       const d = run(this.downs[l]!, e);
       if (l + 1 < LEVELS) {
         const s = run(this.sfes[l + 1]!, images[l + 1]!);
-        const cat = free(tf.concat([d, s], 3), d, s);
+        const cat = free(concatChannels([d, s]), d, s);
         t = free(run(this.fams[l + 1]!, cat), cat);
       } else t = d;
     }
@@ -217,7 +228,7 @@ export class LCDNet extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     for (let l = LEVELS - 1; l >= 0; l--) {
       const u = free(run(this.ups[l]!, t), t);
       const up = free(run(this.shuffle, u), u);
-      const cat = free(tf.concat([up, selected[l]!], 3), up, selected[l]!);
+      const cat = free(concatChannels([up, selected[l]!]), up, selected[l]!);
       const reduced = free(run(this.reduces[l]!, cat), cat);
       t = free(run(this.decoders[l]!, reduced), reduced);
       if (l > 0) {

@@ -16,6 +16,7 @@ import {
   type BlockArgs,
   type OptionsInput,
   type ResolvedOptions,
+  splitChannels,
 } from '@restorekit/core';
 
 /** The gate's activation: exact (erf) GELU as Restormer, ReLU, or SiLU (swish, x·σ(x)). */
@@ -183,7 +184,7 @@ export class GDFN extends Block<ResolvedOptions<typeof OPTIONS>> {
         return free(tf.mul(g1, z2), g1, z2);
       }
       const z = stack((t) => (c === h ? t : tf.concat([cols(t, a, c), cols(t, h + a, c)], -1)), 2 * c);
-      const [z1, z2] = tf.split(z, 2, 3) as [tf.Tensor, tf.Tensor];
+      const [z1, z2] = splitChannels(z, 2) as [tf.Tensor, tf.Tensor];
       z.dispose();
       const g1 = free(act(z1), z1);
       return free(tf.mul(g1, z2), g1, z2);

@@ -4,6 +4,7 @@ import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
 import { channelLayerNorm, gelu, geluOfHalved } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
+import { countFlops } from '../flops.js';
 import {
   DEPTHWISE_FILTER_GRAD_KERNEL,
   DEPTHWISE_KERNEL,
@@ -195,6 +196,25 @@ describe("restorekit's wasm depth-wise conv (3×3, 5×5, 7×7, stride 1, multipl
       expect(strided.kernels.map((k) => k.name)).not.toContain(DEPTHWISE_KERNEL);
       tf.dispose([x3, x8, f, strided.result as tf.Tensor]);
     }));
+
+  it('counts in FLOP totals as the tfjs depth-wise kernels do: a training step of a 5×5 depth-wise conv is 3 × its forward', async () => {
+    const before = tf.memory().numTensors;
+    const x = tf.tidy(() => tf.variable(tf.randomNormal([2, 9, 7, 6], 0, 1, 'float32', 5)));
+    const w = tf.tidy(() => tf.variable(tf.randomNormal([5, 5, 1, 6], 0, 1, 'float32', 6)));
+    const { count } = await countFlops(async () => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(conv2d(x as unknown as tf.Tensor4D, w as unknown as tf.Tensor4D, { groups: 6, padding: 2 })) as tf.Scalar,
+        [x, w],
+      );
+      tf.dispose([value, Object.values(grads)]);
+    });
+    const forward = 2 * 2 * 9 * 7 * 6 * 25;
+    // the forward-op forms elsewhere compute dx over the padded input (13×11): more multiply-adds than the kernel's
+    if (onWasm()) expect(count.flops).toBe(3 * forward);
+    else expect(count.flops).toBeGreaterThanOrEqual(3 * forward);
+    tf.dispose([x, w]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('its filter gradient kernel equals the forward-op form for square and oblong kernels, paddings, tails and batches', () =>
     expectNoLeaks(async () => {
