@@ -435,6 +435,47 @@ const COPY_ROWS = `  (func (export "copy_rows") (param $src i32) (param $srcStri
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $row))))`;
 
+/**
+ * One kernel offset's window of P planes [H, W]: dst[p, oy, ox] = src[p, i + sh·oy, j + sw·ox] for oy < OH, ox < OW
+ * (the caller keeps the window inside the planes): a convolution filter gradient's tap (x transposed to
+ * [Cin, B, H, W]). Rows of a stride-1 window are copied in vectors of 4, strided ones one value at a time
+ * (tfjs-backend-wasm runs Slice and StridedSlice in JavaScript).
+ */
+const WINDOW = `  (func (export "window2d") (param $src i32) (param $dst i32) (param $P i32) (param $H i32) (param $W i32) (param $i i32)
+    (param $j i32) (param $sh i32) (param $sw i32) (param $OH i32) (param $OW i32)
+    (local $p i32) (local $oy i32) (local $k i32) (local $s i32) (local $d i32) (local $n4 i32) (local $step i32)
+    (local.set $n4 (i32.and (local.get $OW) (i32.const -4)))
+    (local.set $step (i32.shl (local.get $sw) (i32.const 2)))
+    (local.set $d (local.get $dst))
+    (block $pDone (loop $plane
+      (br_if $pDone (i32.ge_u (local.get $p) (local.get $P)))
+      (local.set $oy (i32.const 0))
+      (block $rDone (loop $row
+        (br_if $rDone (i32.ge_u (local.get $oy) (local.get $OH)))
+        (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $H))
+          (i32.add (local.get $i) (i32.mul (local.get $sh) (local.get $oy)))) (local.get $W)) (local.get $j)) (i32.const 2))))
+        (local.set $k (i32.const 0))
+        (if (i32.eq (local.get $sw) (i32.const 1))
+          (then
+            (block $vDone (loop $v
+              (br_if $vDone (i32.ge_u (local.get $k) (local.get $n4)))
+              (v128.store (local.get $d) (v128.load (local.get $s)))
+              (local.set $s (i32.add (local.get $s) (i32.const 16)))
+              (local.set $d (i32.add (local.get $d) (i32.const 16)))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br $v)))))
+        (block $tDone (loop $t
+          (br_if $tDone (i32.ge_u (local.get $k) (local.get $OW)))
+          (f32.store (local.get $d) (f32.load (local.get $s)))
+          (local.set $s (i32.add (local.get $s) (local.get $step)))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $t)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $row)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $plane))))`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -471,6 +512,8 @@ ${LAYER_NORM}
 ${DW_FILTER_GRAD}
 
 ${COPY_ROWS}
+
+${WINDOW}
 )
 `;
 

@@ -21,6 +21,16 @@ describe('kernels-binary.ts', () => {
     expect(WebAssembly.validate(bytes)).toBe(true);
     const m = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(m).map((e) => e.name)).toEqual(['gelu', 'gelu_grad', 'dw3', 'dw5', 'dw7', 'layer_norm', 'dw_filter_grad', 'copy_rows']);
+    expect(WebAssembly.Module.exports(m).map((e) => e.name)).toEqual([
+      'gelu',
+      'gelu_grad',
+      'dw3',
+      'dw5',
+      'dw7',
+      'layer_norm',
+      'dw_filter_grad',
+      'copy_rows',
+      'window2d',
+    ]);
   });
 });

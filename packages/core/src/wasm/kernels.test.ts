@@ -14,6 +14,8 @@ import {
   depthwiseKernel,
   useWasmKernels,
   wasmKernels,
+  WINDOW_KERNEL,
+  windowKernel,
 } from './kernels.js';
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
@@ -298,5 +300,51 @@ describe("restorekit's wasm layer norm over channels (WithBias and BiasFree)", (
         }
         tf.dispose([x, w, b, dy]);
       }
+    }));
+});
+
+describe("restorekit's wasm window gather (a conv filter gradient's taps)", () => {
+  it('equals tf.slice / tf.stridedSlice of the last two axes for strides, offsets and widths with tails', () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([3, 2, 9, 11], 0, 1, 'float32', 7);
+      for (const [sh, sw] of [
+        [1, 1],
+        [2, 2],
+        [2, 1],
+        [3, 2],
+      ] as const)
+        for (const [i, j] of [
+          [0, 0],
+          [1, 2],
+          [2, 3],
+        ] as const) {
+          const oh = Math.floor((9 - 1 - i) / sh) + 1 - (sh > 1 ? 1 : 0);
+          const ow = Math.floor((11 - 1 - j) / sw) + 1;
+          const got = windowKernel(x, [i, j], [sh, sw], [oh, ow]);
+          expect(got === null).toBe(!onWasm());
+          if (!got) continue;
+          const want = tf.stridedSlice(x, [0, 0, i, j], [3, 2, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1], [1, 1, sh, sw]);
+          expect(got.shape).toEqual(want.shape);
+          expect(Array.from(await got.data()), `${sh}×${sw} at ${i},${j}`).toEqual(Array.from(await want.data()));
+          tf.dispose([got, want]);
+        }
+      // a window reaching outside x is refused (null), not read out of bounds
+      expect(windowKernel(x, [2, 0], [2, 1], [5, 11])).toBeNull();
+      x.dispose();
+    }));
+
+  it("a strided conv's filter gradient takes it on wasm and equals the tfjs-op form", () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([2, 12, 10, 5], 0, 1, 'float32', 8) as tf.Tensor4D;
+      const w = tf.randomNormal([4, 4, 5, 6], 0, 0.3, 'float32', 9) as tf.Tensor4D;
+      const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: 2, padding: 1 })));
+      const dwOnly = () => tf.tidy(() => tf.grads(loss)([x, w])[1]!);
+      const on = await tf.profile(dwOnly);
+      const off = withSettings({ wasmKernels: false }, dwOnly);
+      expect(on.kernels.filter((k) => k.name === WINDOW_KERNEL).length).toBe(onWasm() ? 16 : 0);
+      const got = on.result as tf.Tensor;
+      const [u, v] = [await got.data(), await off.data()];
+      for (let i = 0; i < u.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v[i]!)));
+      tf.dispose([x, w, got, off]);
     }));
 });

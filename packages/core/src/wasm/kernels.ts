@@ -46,6 +46,8 @@ export interface WasmKernelExports {
   ): void;
   /** P rows of n float32 values from src (row stride, offset in values) to dst: channel splits and concats. */
   copy_rows(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, P: number, n: number): void;
+  /** dst[p, oy, ox] = src[p, i + sh·oy, j + sw·ox] over P planes [H, W] into [P, OH, OW]. */
+  window2d(src: number, dst: number, P: number, H: number, W: number, i: number, j: number, sh: number, sw: number, OH: number, OW: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -135,6 +137,7 @@ export const LAYER_NORM_KERNEL = 'RestorekitLayerNorm';
 export const DEPTHWISE_FILTER_GRAD_KERNEL = 'RestorekitDepthwiseFilterGrad';
 export const SPLIT_CHANNELS_KERNEL = 'RestorekitSplitChannels';
 export const CONCAT_CHANNELS_KERNEL = 'RestorekitConcatChannels';
+export const WINDOW_KERNEL = 'RestorekitWindow2d';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -294,6 +297,32 @@ register({
     return y;
   },
 });
+
+register({
+  kernelName: WINDOW_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const x = inputs.x as tf.TensorInfo;
+    const { i, j, sh, sw, oh, ow } = attrs as unknown as { i: number; j: number; sh: number; sw: number; oh: number; ow: number };
+    const [h, w] = x.shape.slice(-2) as [number, number];
+    const planes = tf.util.sizeFromShape(x.shape.slice(0, -2));
+    const y = b.makeOutput([...x.shape.slice(0, -2), oh, ow], 'float32');
+    kernelsOf(backend as tf.KernelBackend).window2d(offset(b, x), offset(b, y), planes, h, w, i, j, sh, sw, oh, ow);
+    return y;
+  },
+});
+
+/**
+ * The window of x [..., H, W] (the last two axes) at offset (i, j) with strides (sh, sw), [..., oh, ow]: a slice
+ * (stride 1) or strided slice of the last two axes, as one pass of restorekit's wasm kernel. Null where it does not apply
+ * (not `useWasmKernels`, not float32, a window reaching outside x). No gradient: callers use it inside gradients.
+ */
+export function windowKernel(x: tf.Tensor, [i, j]: [number, number], [sh, sw]: [number, number], [oh, ow]: [number, number]): tf.Tensor | null {
+  const [h, w] = x.shape.slice(-2) as [number, number];
+  if (x.rank < 2 || x.dtype !== 'float32' || oh < 1 || ow < 1 || i + (oh - 1) * sh >= h || j + (ow - 1) * sw >= w || !useWasmKernels(x)) return null;
+  return tf.engine().runKernel(WINDOW_KERNEL, { x }, { i, j, sh, sw, oh, ow } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
 
 /** Kernel sizes `depthwiseKernel` runs (square). */
 const DEPTHWISE_SIZES = [3, 5, 7];
