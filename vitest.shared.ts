@@ -106,6 +106,7 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
         '@tensorflow/tfjs-backend-cpu',
         '@tensorflow/tfjs-backend-webgl',
         '@tensorflow/tfjs-backend-webgpu',
+        '@tensorflow/tfjs-backend-wasm',
       ],
     },
     test: {

@@ -41,5 +41,5 @@ export async function useBackend(name: BackendName, opts: { register?: () => Pro
     );
   await tf.ready();
   // restorekit's wasm kernels, compiled the way a browser's main thread allows (see wasm/kernels.ts)
-  if (name === 'wasm') await prepareWasmKernels();
+  if (name === 'wasm') await prepareWasmKernels(tf.backend());
 }

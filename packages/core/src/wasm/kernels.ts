@@ -86,18 +86,28 @@ function module(): WebAssembly.Module | null {
 }
 
 /**
- * Compiles the kernels' module asynchronously (the way a browser's main thread allows) if it is not compiled yet.
- * Called by core's `useBackend('wasm')`; an application that activates the wasm backend itself with tf.setBackend can
- * await it before its first op to have the kernels on a browser's main thread.
+ * Compiles the kernels' module and instantiates it on `backend`'s memory (default: the active backend, when it is wasm)
+ * asynchronously, the way a browser's main thread requires for modules over 4 KB (Chrome refuses both the synchronous
+ * compile and the synchronous instantiation there). Called by core's `useBackend('wasm')`; an application that activates
+ * the wasm backend itself with tf.setBackend awaits it before its first op to have the kernels on a main thread
+ * (elsewhere they compile on first use). True when the kernels can run on that backend.
  */
-export async function prepareWasmKernels(): Promise<boolean> {
-  if (compiled) return true;
+export async function prepareWasmKernels(backend?: tf.KernelBackend): Promise<boolean> {
   try {
-    const bytes = decode(KERNELS_WASM_BASE64);
-    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return false;
-    compiled = await WebAssembly.compile(bytes);
-    // backend instances that found no module before are asked again
-    instances = new WeakMap();
+    if (!compiled) {
+      const bytes = decode(KERNELS_WASM_BASE64);
+      if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return false;
+      compiled = await WebAssembly.compile(bytes);
+      // backend instances that found no module before are asked again
+      instances = new WeakMap();
+    }
+    const b = backend ?? (tf.getBackend() === 'wasm' ? tf.backend() : null);
+    if (!b) return true;
+    if (instances.get(b)) return true;
+    const memory = (b as unknown as WasmBackendLike).wasm?.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) return false;
+    const instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+    instances.set(b, instance.exports as unknown as WasmKernelExports);
     return true;
   } catch {
     return false;
