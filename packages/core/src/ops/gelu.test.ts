@@ -3,28 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { backendsPreferring } from '../settings.js';
 import { channelLayerNorm, gelu, geluOfHalved, leakyRelu } from './basic.js';
-
-/** erf in float64: Taylor series below 3, continued fraction of erfc above. */
-function erf64(z: number): number {
-  const a = Math.abs(z);
-  let r: number;
-  if (a < 3) {
-    let s = a;
-    let t = a;
-    for (let n = 1; Math.abs(t) > 1e-17 * Math.abs(s); n++) {
-      t *= (-a * a) / n;
-      s += t / (2 * n + 1);
-    }
-    r = (2 / Math.sqrt(Math.PI)) * s;
-  } else {
-    let f = 0;
-    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
-    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
-  }
-  return z < 0 ? -r : r;
-}
-const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
-const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+import { dgelu64, erf64, gelu64 } from './float64-reference.js';
 
 describe(`gelu (${backendsPreferring('scalarErf').join(', ')}: relu − ½|x|·erfc from element-wise ops for spread-out x; elsewhere tf.erf)`, () => {
   it('matches float64 GELU to 1e-6 absolute on [−10, 10] (and is exactly 0 at 0)', () =>

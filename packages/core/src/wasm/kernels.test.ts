@@ -17,28 +17,7 @@ import {
   WINDOW_KERNEL,
   windowKernel,
 } from './kernels.js';
-
-/** erf in float64: Taylor series below 3, continued fraction of erfc above. */
-function erf64(z: number): number {
-  const a = Math.abs(z);
-  let r: number;
-  if (a < 3) {
-    let s = a;
-    let t = a;
-    for (let n = 1; Math.abs(t) > 1e-17 * Math.abs(s); n++) {
-      t *= (-a * a) / n;
-      s += t / (2 * n + 1);
-    }
-    r = (2 / Math.sqrt(Math.PI)) * s;
-  } else {
-    let f = 0;
-    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
-    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
-  }
-  return z < 0 ? -r : r;
-}
-const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
-const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+import { dgelu64, gelu64 } from '../ops/float64-reference.js';
 
 const onWasm = () => tf.getBackend() === 'wasm';
 

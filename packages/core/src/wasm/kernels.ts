@@ -161,98 +161,72 @@ function kernelsOf(backend: tf.KernelBackend): WasmKernelExports {
   return k;
 }
 
-function register(config: tf.KernelConfig): void {
-  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
+/** Registers `run` as the wasm kernel `kernelName` (once: a second copy of core finds it registered). */
+function registerWasm(
+  kernelName: string,
+  run: (k: WasmKernelExports, b: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: Record<string, unknown>) => tf.TensorInfo | tf.TensorInfo[],
+): void {
+  if (tf.getKernel(kernelName, 'wasm')) return;
+  tf.registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      run(kernelsOf(backend as tf.KernelBackend), backend as unknown as WasmBackendLike, inputs, (attrs ?? {}) as Record<string, unknown>),
+  });
 }
 
-register({
-  kernelName: GELU_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const { a, b: s } = attrs as unknown as { a: number; b: number };
-    const y = b.makeOutput(x.shape, 'float32');
-    kernelsOf(backend as tf.KernelBackend).gelu(offset(b, x), offset(b, y), tf.util.sizeFromShape(x.shape), a, s);
-    return y;
-  },
+registerWasm(GELU_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const { a, b: s } = attrs as unknown as { a: number; b: number };
+  const y = b.makeOutput(x.shape, 'float32');
+  k.gelu(offset(b, x), offset(b, y), tf.util.sizeFromShape(x.shape), a, s);
+  return y;
 });
 
-register({
-  kernelName: GELU_GRAD_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const dy = inputs.dy as tf.TensorInfo;
-    const { a, b: s } = attrs as unknown as { a: number; b: number };
-    const g = b.makeOutput(x.shape, 'float32');
-    kernelsOf(backend as tf.KernelBackend).gelu_grad(offset(b, x), offset(b, dy), offset(b, g), tf.util.sizeFromShape(x.shape), a, s);
-    return g;
-  },
+registerWasm(GELU_GRAD_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const { a, b: s } = attrs as unknown as { a: number; b: number };
+  const g = b.makeOutput(x.shape, 'float32');
+  k.gelu_grad(offset(b, x), offset(b, dy), offset(b, g), tf.util.sizeFromShape(x.shape), a, s);
+  return g;
 });
 
-register({
-  kernelName: DEPTHWISE_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const filter = inputs.filter as tf.TensorInfo;
-    const [pt, pb, pl, pr] = (attrs as unknown as { pads: [number, number, number, number] }).pads;
-    const [n, h, w, c] = x.shape as [number, number, number, number];
-    const k = filter.shape[0]!;
-    const [oh, ow] = [h + pt + pb - k + 1, w + pl + pr - k + 1];
-    const y = b.makeOutput([n, oh, ow, c], 'float32');
-    const kernels = kernelsOf(backend as tf.KernelBackend);
-    const run = k === 3 ? kernels.dw3 : k === 5 ? kernels.dw5 : kernels.dw7;
-    const [xo, fo, yo] = [offset(b, x), offset(b, filter), offset(b, y)];
-    for (let i = 0; i < n; i++) run(xo + 4 * i * h * w * c, fo, yo + 4 * i * oh * ow * c, h, w, c, oh, ow, pt, pl);
-    return y;
-  },
+registerWasm(DEPTHWISE_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const [pt, pb, pl, pr] = (attrs as unknown as { pads: [number, number, number, number] }).pads;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const size = filter.shape[0]!;
+  const [oh, ow] = [h + pt + pb - size + 1, w + pl + pr - size + 1];
+  const y = b.makeOutput([n, oh, ow, c], 'float32');
+  const run = size === 3 ? k.dw3 : size === 5 ? k.dw5 : k.dw7;
+  const [xo, fo, yo] = [offset(b, x), offset(b, filter), offset(b, y)];
+  for (let i = 0; i < n; i++) run(xo + 4 * i * h * w * c, fo, yo + 4 * i * oh * ow * c, h, w, c, oh, ow, pt, pl);
+  return y;
 });
 
-register({
-  kernelName: LAYER_NORM_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const { eps } = attrs as unknown as { eps: number };
-    const c = x.shape[x.shape.length - 1]!;
-    const y = b.makeOutput(x.shape, 'float32');
-    const bias = inputs.bias as tf.TensorInfo | undefined;
-    const wo = offset(b, inputs.weight as tf.TensorInfo);
-    kernelsOf(backend as tf.KernelBackend).layer_norm(
-      offset(b, x),
-      wo,
-      bias ? offset(b, bias) : wo,
-      offset(b, y),
-      tf.util.sizeFromShape(x.shape) / c,
-      c,
-      eps,
-      bias ? 1 : 0,
-    );
-    return y;
-  },
+registerWasm(LAYER_NORM_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const { eps } = attrs as unknown as { eps: number };
+  const c = x.shape[x.shape.length - 1]!;
+  const y = b.makeOutput(x.shape, 'float32');
+  const bias = inputs.bias as tf.TensorInfo | undefined;
+  const wo = offset(b, inputs.weight as tf.TensorInfo);
+  k.layer_norm(offset(b, x), wo, bias ? offset(b, bias) : wo, offset(b, y), tf.util.sizeFromShape(x.shape) / c, c, eps, bias ? 1 : 0);
+  return y;
 });
 
-register({
-  kernelName: DEPTHWISE_FILTER_GRAD_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const dy = inputs.dy as tf.TensorInfo;
-    const { kh, kw, pt, pl } = attrs as unknown as { kh: number; kw: number; pt: number; pl: number };
-    const [n, h, w, c] = x.shape as [number, number, number, number];
-    const [, oh, ow] = dy.shape as [number, number, number, number];
-    const g = b.makeOutput([kh, kw, c, 1], 'float32');
-    const kernels = kernelsOf(backend as tf.KernelBackend);
-    const [xo, dyo, go] = [offset(b, x), offset(b, dy), offset(b, g)];
-    for (let i = 0; i < n; i++) kernels.dw_filter_grad(xo + 4 * i * h * w * c, dyo + 4 * i * oh * ow * c, go, h, w, c, oh, ow, kh, kw, pt, pl, i === 0 ? 1 : 0);
-    return g;
-  },
+registerWasm(DEPTHWISE_FILTER_GRAD_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const { kh, kw, pt, pl } = attrs as unknown as { kh: number; kw: number; pt: number; pl: number };
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape as [number, number, number, number];
+  const g = b.makeOutput([kh, kw, c, 1], 'float32');
+  const [xo, dyo, go] = [offset(b, x), offset(b, dy), offset(b, g)];
+  for (let i = 0; i < n; i++) k.dw_filter_grad(xo + 4 * i * h * w * c, dyo + 4 * i * oh * ow * c, go, h, w, c, oh, ow, kh, kw, pt, pl, i === 0 ? 1 : 0);
+  return g;
 });
 
 /**
@@ -267,60 +241,43 @@ export function depthwiseFilterGradKernel(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, 
   return tf.engine().runKernel(DEPTHWISE_FILTER_GRAD_KERNEL, { x, dy }, { kh, kw, pt, pl } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
-register({
-  kernelName: SPLIT_CHANNELS_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const { sizes, start } = attrs as unknown as { sizes: number[]; start?: number };
-    const c = x.shape[x.shape.length - 1]!;
-    const rows = tf.util.sizeFromShape(x.shape) / c;
-    const k = kernelsOf(backend as tf.KernelBackend);
-    let at = start ?? 0;
-    return sizes.map((n) => {
-      const y = b.makeOutput([...x.shape.slice(0, -1), n], 'float32');
-      k.copy_rows(offset(b, x), c, at, offset(b, y), n, 0, rows, n);
-      at += n;
-      return y;
-    });
-  },
+registerWasm(SPLIT_CHANNELS_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const { sizes, start } = attrs as unknown as { sizes: number[]; start?: number };
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  let at = start ?? 0;
+  return sizes.map((n) => {
+    const y = b.makeOutput([...x.shape.slice(0, -1), n], 'float32');
+    k.copy_rows(offset(b, x), c, at, offset(b, y), n, 0, rows, n);
+    at += n;
+    return y;
+  });
 });
 
-register({
-  kernelName: CONCAT_CHANNELS_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const { n } = attrs as unknown as { n: number };
-    const parts = Array.from({ length: n }, (_, i) => inputs[String(i)] as tf.TensorInfo);
-    const c = parts.reduce((a, t) => a + t.shape[t.shape.length - 1]!, 0);
-    const y = b.makeOutput([...parts[0]!.shape.slice(0, -1), c], 'float32');
-    const rows = tf.util.sizeFromShape(parts[0]!.shape.slice(0, -1));
-    const k = kernelsOf(backend as tf.KernelBackend);
-    let at = 0;
-    for (const t of parts) {
-      const m = t.shape[t.shape.length - 1]!;
-      k.copy_rows(offset(b, t), m, 0, offset(b, y), c, at, rows, m);
-      at += m;
-    }
-    return y;
-  },
+registerWasm(CONCAT_CHANNELS_KERNEL, (k, b, inputs, attrs) => {
+  const { n } = attrs as unknown as { n: number };
+  const parts = Array.from({ length: n }, (_, i) => inputs[String(i)] as tf.TensorInfo);
+  const c = parts.reduce((a, t) => a + t.shape[t.shape.length - 1]!, 0);
+  const y = b.makeOutput([...parts[0]!.shape.slice(0, -1), c], 'float32');
+  const rows = tf.util.sizeFromShape(parts[0]!.shape.slice(0, -1));
+  let at = 0;
+  for (const t of parts) {
+    const m = t.shape[t.shape.length - 1]!;
+    k.copy_rows(offset(b, t), m, 0, offset(b, y), c, at, rows, m);
+    at += m;
+  }
+  return y;
 });
 
-register({
-  kernelName: WINDOW_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const x = inputs.x as tf.TensorInfo;
-    const { i, j, sh, sw, oh, ow } = attrs as unknown as { i: number; j: number; sh: number; sw: number; oh: number; ow: number };
-    const [h, w] = x.shape.slice(-2) as [number, number];
-    const planes = tf.util.sizeFromShape(x.shape.slice(0, -2));
-    const y = b.makeOutput([...x.shape.slice(0, -2), oh, ow], 'float32');
-    kernelsOf(backend as tf.KernelBackend).window2d(offset(b, x), offset(b, y), planes, h, w, i, j, sh, sw, oh, ow);
-    return y;
-  },
+registerWasm(WINDOW_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const { i, j, sh, sw, oh, ow } = attrs as unknown as { i: number; j: number; sh: number; sw: number; oh: number; ow: number };
+  const [h, w] = x.shape.slice(-2) as [number, number];
+  const planes = tf.util.sizeFromShape(x.shape.slice(0, -2));
+  const y = b.makeOutput([...x.shape.slice(0, -2), oh, ow], 'float32');
+  k.window2d(offset(b, x), offset(b, y), planes, h, w, i, j, sh, sw, oh, ow);
+  return y;
 });
 
 /**

@@ -1,0 +1,25 @@
+/** Float64 references for the tests of GELU and its kernels (not part of the package's API). */
+
+/** erf in float64: Taylor series below 3, continued fraction of erfc above. */
+export function erf64(z: number): number {
+  const a = Math.abs(z);
+  let r: number;
+  if (a < 3) {
+    let s = a;
+    let t = a;
+    for (let n = 1; Math.abs(t) > 1e-17 * Math.abs(s); n++) {
+      t *= (-a * a) / n;
+      s += t / (2 * n + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * s;
+  } else {
+    let f = 0;
+    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
+  }
+  return z < 0 ? -r : r;
+}
+/** The exact GELU ½x(1 + erf(x/√2)) in float64. */
+export const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
+/** Its derivative Φ(x) + x·φ(x) in float64. */
+export const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
