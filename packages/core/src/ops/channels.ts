@@ -23,7 +23,7 @@ export function splitChannels(x: tf.Tensor, sizes: number | readonly number[]): 
 /** Concatenates tensors of equal leading dimensions along their last axis (`tf.concat(xs, -1)`); see `splitChannels`. */
 export function concatChannels(xs: readonly tf.Tensor[]): tf.Tensor {
   if (!Array.isArray(xs) || xs.length === 0) throw new ConfigError('concatChannels: needs a non-empty array of tensors');
-  xs.forEach((t, i) => needTensor('concatChannels', `tensor ${i}`, t, true));
+  for (const [i, t] of xs.entries()) needTensor('concatChannels', `tensor ${i}`, t, true);
   const lead = xs[0]!.shape.slice(0, -1);
   for (const [i, t] of xs.entries())
     if (t.rank !== xs[0]!.rank || t.shape.slice(0, -1).some((d: number, k: number) => d !== lead[k]) || t.dtype !== xs[0]!.dtype)
