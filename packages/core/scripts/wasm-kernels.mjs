@@ -1,12 +1,13 @@
 // restorekit's own WebAssembly SIMD kernels for tfjs-backend-wasm, written as WebAssembly text (WAT) and assembled with
 // wabt into src/wasm/kernels-binary.ts (`pnpm --filter @restorekit/core build:wasm`). src/wasm/kernels.ts runs them on
-// the wasm backend's own memory; src/wasm/kernels.node.test.ts assembles this file again and checks that the committed
-// bytes are what it gives.
+// the wasm backend's own memory; src/wasm/kernels-binary.node.test.ts assembles this file again and checks that the
+// committed bytes are what it gives. Every function works on float32 arrays at byte offsets of the imported memory.
 //
-// Each function reads and writes float32 arrays at byte offsets of the imported memory, n ≥ 4 values each. The last
-// vector is the one ending at n: when n is not a multiple of 4 it overlaps the one before and writes the same values
-// again, so there is no scalar tail and nothing outside [0, n) is read or written. Constant vectors are set in locals
-// before the loop (V8 rebuilds a v128.const on every pass of a loop it appears in).
+// The element-wise functions (gelu, gelu_grad) take n ≥ 4 values. Their last vector is the one ending at n: when n is
+// not a multiple of 4 it overlaps the one before and writes the same values again, so there is no scalar tail and
+// nothing outside [0, n) is read or written. Constant vectors are set in locals before the loop (V8 rebuilds a
+// v128.const on every pass of a loop it appears in). The others (depth-wise convs and their filter gradient, the layer
+// norm, row copies, windows) say what they read and write where they are defined below.
 //
 // GELU: 1 + erf(w) = erfc(|w|) for w < 0 and 2 − erfc(|w|) otherwise, with erfc(z) = t·(a₁ + a₂t + … + a₅t⁴)·e^(−z²),
 // t = 1/(1 + p·z) (Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7: the formula tfjs-backend-cpu's Erf uses). Written as
