@@ -332,6 +332,13 @@ const LAYER_NORM = `  (func (export "layer_norm") (param $x i32) (param $w i32) 
  * at most OW/4 terms, then of rows. The last block of 4 ends at C; the channels it shares with the block before are
  * masked out of its sums.
  */
+/** One term of a row sum into accumulator $a<a>, then both pointers on to the next pixel. */
+const accumulate = (
+  a,
+) => `                  (local.set $a${a} (f32x4.add (local.get $a${a}) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
+                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
+                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
+`;
 const DW_FILTER_GRAD = `  (func (export "dw_filter_grad") (param $x i32) (param $dy i32) (param $g i32) (param $H i32) (param $W i32) (param $C i32)
     (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $pt i32) (param $pl i32) (param $zero i32)
     (local $oy i32) (local $i i32) (local $j i32) (local $iy i32) (local $c i32) (local $cc i32) (local $C4 i32) (local $n i32)
@@ -369,26 +376,11 @@ const DW_FILTER_GRAD = `  (func (export "dw_filter_grad") (param $x i32) (param 
                 (local.set $n (i32.sub (local.get $ox1) (local.get $ox0)))
                 (block $u4Done (loop $u4
                   (br_if $u4Done (i32.lt_s (local.get $n) (i32.const 4)))
-                  (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
-                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
-                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
-                  (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
-                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
-                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
-                  (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
-                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
-                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
-                  (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
-                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
-                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
-                  (local.set $n (i32.sub (local.get $n) (i32.const 4)))
+${[0, 1, 2, 3].map(accumulate).join('')}                  (local.set $n (i32.sub (local.get $n) (i32.const 4)))
                   (br $u4)))
                 (block $u1Done (loop $u1
                   (br_if $u1Done (i32.le_s (local.get $n) (i32.const 0)))
-                  (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $px)) (v128.load (local.get $pd)))))
-                  (local.set $px (i32.add (local.get $px) (local.get $C4)))
-                  (local.set $pd (i32.add (local.get $pd) (local.get $C4)))
-                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+${accumulate(0)}                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
                   (br $u1)))
                 (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $KW)) (local.get $j)) (local.get $C)) (local.get $cc)) (i32.const 2))))
                 (v128.store (local.get $pg) (f32x4.add (v128.load (local.get $pg))

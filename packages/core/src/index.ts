@@ -30,6 +30,7 @@ export {
   cropTo,
   needTensor,
   spatialMean,
+  spatialSum,
 } from './ops/basic.js';
 export type { PadMode, PaddedToMultiple } from './ops/basic.js';
 export { torchUniform, ones, zeros, constant } from './layers/init.js';

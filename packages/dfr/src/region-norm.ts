@@ -8,6 +8,7 @@ import {
   opt,
   registerBlock,
   spatialMean,
+  spatialSum,
   type BlockArgs,
   type OptionSpec,
   type OptionsInput,
@@ -127,8 +128,8 @@ export function regionNormalise(z: tf.Tensor, r: tf.Tensor, w: tf.Tensor, b: tf.
     const [B, H, W] = z.shape as number[];
     const hw = H! * W!;
     const total = B! * hw;
-    // Sums over H, W as spatial means × H·W (core's spatialMean: a global average pool on wasm, no transposed copy)
-    const sum = (t: tf.Tensor) => tf.mul(spatialMean(t as tf.Tensor4D), hw);
+    // Sums over H, W (core's spatialSum: a global average pool on wasm, no transposed copy)
+    const sum = (t: tf.Tensor) => spatialSum(t as tf.Tensor4D);
     const c = tf.mean(spatialMean(z as tf.Tensor4D), 0, true);
     const zs = tf.sub(z, c);
     const rz = tf.mul(zs, r);

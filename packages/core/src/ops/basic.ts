@@ -210,6 +210,12 @@ export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
   return spatialMeanPool(x) as tf.Tensor4D;
 }
 
+/** The sum over H and W of an NHWC tensor, [B, 1, 1, C]: `spatialMean` times H·W (an average pool where core prefers it). */
+export function spatialSum(x: tf.Tensor4D): tf.Tensor4D {
+  need4('spatialSum', x);
+  return tf.tidy(() => tf.mul(spatialMean(x), x.shape[1] * x.shape[2]));
+}
+
 const spatialMeanPool = tf.customGrad(((x: tf.Tensor) => {
   const [b, h, w, c] = x.shape as [number, number, number, number];
   return {
@@ -228,8 +234,7 @@ const squaredDeviation = tf.customGrad(((x: tf.Tensor, mu: tf.Tensor, save: tf.G
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const g = tf.mul(tf.mul(dy as tf.Tensor, 2), tf.sub(saved[0]!, saved[1]!));
-        const [, h, w] = g.shape as number[];
-        return [g, tf.mul(spatialMean(g as tf.Tensor4D), -h! * w!)]; // −Σ over H, W
+        return [g, tf.neg(spatialSum(g as tf.Tensor4D))]; // −Σ over H, W
       }),
   };
 }) as never) as (x: tf.Tensor, mu: tf.Tensor) => tf.Tensor;
@@ -258,7 +263,7 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
  * Channel LayerNorm (Restormer): normalise over C per pixel, biased variance. BiasFree does not centre the numerator.
  * Written out instead of `tf.moments` (which casts x, a full copy, and subtracts the mean twice with the line below):
  * x − μ is made once and serves both the variance and the output, 7 passes over x instead of 9 (WithBias). On wasm with
- * settings `wasmKernels` on: one pass of restorekit's kernel, the same ops per pixel (its gradient: the ops' own).
+ * settings `wasmKernels` on: one pass of restorekit's kernel, the same ops per pixel (its gradient written out below).
  */
 export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
   needTensor('channelLayerNorm', 'the input', x);
@@ -269,10 +274,15 @@ export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tenso
   return layerNormOps(x, weight, bias, eps);
 }
 
+/** x − mean(x) and 1/√(mean((x − mean(x))²) + eps) over the last axis: the layer norm's statistics. */
+function centredAndInverseStd(x: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
+  const xc = tf.sub(x, tf.mean(x, -1, true));
+  return [xc, tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps))];
+}
+
 function layerNormOps(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps: number): tf.Tensor {
   return tf.tidy(() => {
-    const xc = tf.sub(x, tf.mean(x, -1, true));
-    const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+    const [xc, inv] = centredAndInverseStd(x, eps);
     const y = bias ? tf.mul(xc, inv) : tf.mul(x, inv);
     return bias ? tf.add(tf.mul(y, weight), bias) : tf.mul(y, weight);
   });
@@ -297,14 +307,10 @@ function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null
           const [xs, ws] = saved as [tf.Tensor, tf.Tensor];
           const d = dy as tf.Tensor;
           const outer = Array.from({ length: xs.rank - 1 }, (_, i) => i);
-          // sums over B, H, W of an NHWC tensor as spatial means (average pools where core prefers them) times H·W
+          // sums over every axis but C (NHWC: spatial sums, average pools where core prefers them, then over B)
           const sumOuter = (t: tf.Tensor) =>
-            tf.reshape(
-              t.rank === 4 ? tf.sum(tf.mul(spatialMean(t as tf.Tensor4D), t.shape[1]! * t.shape[2]!), [0, 1, 2]) : outer.length ? tf.sum(t, outer) : t,
-              ws.shape,
-            );
-          const xc = tf.sub(xs, tf.mean(xs, -1, true));
-          const inv = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+            tf.reshape(t.rank === 4 ? tf.sum(spatialSum(t as tf.Tensor4D), [0, 1, 2]) : outer.length ? tf.sum(t, outer) : t, ws.shape);
+          const [xc, inv] = centredAndInverseStd(xs, eps);
           const g = tf.mul(d, ws);
           if (bias) {
             const xhat = tf.mul(xc, inv);

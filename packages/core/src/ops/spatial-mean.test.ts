@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { prefers } from '../settings.js';
-import { spatialMean } from './basic.js';
+import { spatialMean, spatialSum } from './basic.js';
 
 const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => {
   const [u, v] = await Promise.all([a.data(), b.data()]);
@@ -53,5 +53,22 @@ describe('spatialMean: the mean over H and W (a global average pool where core p
     expect(() => spatialMean(x as never)).toThrow(ShapeError);
     expect(() => spatialMean(x as never)).toThrow(/spatialMean: input must be rank 4/);
     x.dispose();
+  });
+
+  it('spatialSum is the sum over H, W (value and gradient within float rounding), a ShapeError for other ranks, nothing leaked', async () => {
+    const before = tf.memory().numTensors;
+    const x = tf.randomNormal([2, 9, 7, 5], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const w = tf.randomNormal([2, 1, 1, 5], 0, 1, 'float32', 12);
+    const got = spatialSum(x);
+    const want = tf.sum(x, [1, 2], true);
+    expect(got.shape).toEqual([2, 1, 1, 5]);
+    expect(await maxDiff(got, want)).toBeLessThan(2e-5);
+    const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(spatialSum(t as tf.Tensor4D), w)))(x);
+    const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sum(t, [1, 2], true), w)))(x);
+    expect(await maxDiff(g1, g2)).toBeLessThan(1e-6);
+    const bad = tf.zeros([4, 4, 3]);
+    expect(() => spatialSum(bad as never)).toThrow(/spatialSum: input must be rank 4/);
+    tf.dispose([x, w, got, want, g1, g2, bad]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
