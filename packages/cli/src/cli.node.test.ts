@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { exportTorchStateDict, loadCheckpoint, serializeSafetensors } from '@restorekit/core';
 import { psnr } from '@restorekit/metrics';
 import { createModel } from '@restorekit/models';
+import { convertDepth } from '@restorekit/runtime';
 import { readImage } from '@restorekit/runtime/node';
 import { Rng } from '@restorekit/train';
 import { parseModel, shippedWeights } from './models.js';
@@ -316,10 +317,13 @@ describe('restorekit eval', () => {
     expect(j.float).toBe(true);
     expect(j.protocol.modelInput).toMatch(/^float/);
     // The same computation by hand: clean/255 + 25/255·N(0,1) from Rng.forName(7, 'a.png'), the model on that float
-    // tensor (one tile: the image is 40×32), outputs and the noisy image clamped and rounded to 8 bits.
+    // tensor (one tile: the image is 40×32), outputs and the noisy image clamped and rounded to 8 bits. The clean image
+    // goes to float as the runtime converts it (convertDepth: v·(1/255) in float32) and the sum is rounded to float32,
+    // so the model gets the CLI's tensor bit for bit: an input one float32 step off (v/255 in float64) moved a few
+    // 8-bit output pixels and the PSNR past its 4-decimal check for some random weights in one CI run.
     const clean = await readImage(at('clean', 'a.png'), { depth: 8 });
     const rng = Rng.forName(7, 'a.png');
-    const noisy = Float32Array.from(clean.data, (v) => v / 255 + (25 / 255) * rng.normal());
+    const noisy = Float32Array.from(convertDepth(clean.data, 32) as Float32Array, (v) => v + (25 / 255) * rng.normal());
     const model = await createModel('restormer', { preset: 'tiny', weights: await loadCheckpoint(at('tiny.safetensors')) });
     const y = tf.tidy(() => model.apply(tf.tensor4d(noisy, [1, clean.height, clean.width, 3])) as tf.Tensor);
     const out = await y.data();
@@ -329,7 +333,7 @@ describe('restorekit eval', () => {
     const ref = { data: clean.data as Uint8Array, shape: [clean.height, clean.width, 3] as [number, number, number] };
     const o = { dataRange: 255 };
     expect(j.images[0]!.degraded.psnr).toBeCloseTo(await psnr({ data: q(noisy), shape: ref.shape }, ref, o), 10);
-    expect(j.images[0]!.restored.psnr).toBeCloseTo(await psnr({ data: q(out), shape: ref.shape }, ref, o), 4);
+    expect(j.images[0]!.restored.psnr).toBeCloseTo(await psnr({ data: q(out), shape: ref.shape }, ref, o), 10);
     // 8-bit mode: the same noise, but the model gets the clipped, rounded image: another output.
     const e = JSON.parse((await cli(base, dir)).stdout) as { float: boolean; images: { degraded: { psnr: number }; restored: { psnr: number } }[] };
     expect(e.float).toBe(false);
