@@ -469,6 +469,101 @@ const WINDOW = `  (func (export "window2d") (param $src i32) (param $dst i32) (p
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $plane))))`;
 
+/**
+ * Per-head Gram matrices of two row-major matrices, the channel attention's q·kᵀ read straight from NHWC: for head h < n
+ * and i, j < d, g[h, i, j] = Σ_r a[r, h·d + i]·b[r, h·d + j] over the N rows (a and b: row strides sa and sb values,
+ * g [n, d, d]), d ≥ 4. tfjs-backend-wasm runs a product with a transposed operand as a scalar loop, so its form was a
+ * transpose of q to [C, N] and XNNPACK's product of a d×N by an N×d matrix (15 GFLOP/s: long K, tiny M and N). Rows are
+ * taken GRAM_ROWS at a time (their values stay in cache while every tile of g passes over them); a tile is 4 rows of g
+ * (4 values of a splat) by 8 or 4 columns (vectors of b), its sums added to g at the end of each pass. The last tile of
+ * rows (columns) starts at d − 4 when d is not a multiple of 4 and adds only the rows (lanes) not added before.
+ */
+const GRAM_ROWS = 128;
+const gramTile = (V, masked) => {
+  const rows = [0, 1, 2, 3];
+  const vs = Array.from({ length: V }, (_, v) => v);
+  return `            ${rows.flatMap((a) => vs.map((v) => `(local.set $c${a}${v} (v128.const i32x4 0 0 0 0))`)).join(' ')}
+            (local.set $pa (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sa)) (i32.add (local.get $hd) (local.get $ii))) (i32.const 2))))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sb)) (i32.add (local.get $hd) (local.get $jj))) (i32.const 2))))
+            (local.set $r (local.get $r0))
+            (loop $rows${V}
+${vs.map((v) => `              (local.set $k${v} (v128.load offset=${16 * v} (local.get $pb)))`).join('\n')}
+${rows
+  .map(
+    (a) =>
+      `              (local.set $x (f32x4.splat (f32.load offset=${4 * a} (local.get $pa))))\n` +
+      vs.map((v) => `              (local.set $c${a}${v} (f32x4.add (local.get $c${a}${v}) (f32x4.mul (local.get $x) (local.get $k${v}))))`).join('\n'),
+  )
+  .join('\n')}
+              (local.set $pa (i32.add (local.get $pa) (local.get $SA)))
+              (local.set $pb (i32.add (local.get $pb) (local.get $SB)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
+            (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $hd) (local.get $ii)) (local.get $d)) (local.get $jj)) (i32.const 2))))
+${rows
+  .map(
+    (a) =>
+      `            (if (i32.ge_u (i32.const ${a}) (local.get $si)) (then\n` +
+      vs
+        .map(
+          (v) =>
+            `              (v128.store offset=${16 * v} (local.get $pg) (f32x4.add (v128.load offset=${16 * v} (local.get $pg)) ${masked ? `(v128.and (local.get $c${a}${v}) (local.get $mask))` : `(local.get $c${a}${v})`}))`,
+        )
+        .join('\n') +
+      '))\n            (local.set $pg (i32.add (local.get $pg) (local.get $D4)))',
+  )
+  .join('\n')}`;
+};
+const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $d i32) (param $n i32)
+    (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $hd i32) (local $ib i32) (local $ii i32) (local $si i32)
+    (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $D4 i32)
+    (local $i i32) (local $total i32) (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
+    ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}
+    (local.set $SA (i32.shl (local.get $sa) (i32.const 2)))
+    (local.set $SB (i32.shl (local.get $sb) (i32.const 2)))
+    (local.set $D4 (i32.shl (local.get $d) (i32.const 2)))
+    ;; g = 0
+    (local.set $total (i32.shl (i32.mul (local.get $n) (i32.mul (local.get $d) (local.get $d))) (i32.const 2)))
+    (block $zDone (loop $z
+      (br_if $zDone (i32.ge_u (local.get $i) (local.get $total)))
+      (f32.store (i32.add (local.get $g) (local.get $i)) (f32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $z)))
+    (block $chunksDone (loop $chunk
+      (br_if $chunksDone (i32.ge_u (local.get $r0) (local.get $N)))
+      (local.set $r1 (call $min (i32.add (local.get $r0) (i32.const ${GRAM_ROWS})) (local.get $N)))
+      (local.set $h (i32.const 0))
+      (block $headsDone (loop $head
+        (br_if $headsDone (i32.ge_u (local.get $h) (local.get $n)))
+        (local.set $hd (i32.mul (local.get $h) (local.get $d)))
+        (local.set $ib (i32.const 0))
+        (block $ibDone (loop $iblock
+          (br_if $ibDone (i32.ge_u (local.get $ib) (local.get $d)))
+          (local.set $ii (call $min (local.get $ib) (i32.sub (local.get $d) (i32.const 4))))
+          (local.set $si (i32.sub (local.get $ib) (local.get $ii)))
+          (local.set $jb (i32.const 0))
+          ;; tiles of 8 columns while they fit
+          (block $j8Done (loop $j8
+            (br_if $j8Done (i32.gt_u (i32.add (local.get $jb) (i32.const 8)) (local.get $d)))
+            (local.set $jj (local.get $jb))
+${gramTile(2, false)}
+            (local.set $jb (i32.add (local.get $jb) (i32.const 8)))
+            (br $j8)))
+          ;; then of 4, the last one ending at d (its lanes before jb already added)
+          (block $j4Done (loop $j4
+            (br_if $j4Done (i32.ge_u (local.get $jb) (local.get $d)))
+            (local.set $jj (call $min (local.get $jb) (i32.sub (local.get $d) (i32.const 4))))
+            (local.set $mask (i32x4.ge_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $jb) (local.get $jj)))))
+${gramTile(1, true)}
+            (local.set $jb (i32.add (local.get $jb) (i32.const 4)))
+            (br $j4)))
+          (local.set $ib (i32.add (local.get $ib) (i32.const 4)))
+          (br $iblock)))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br $head)))
+      (local.set $r0 (local.get $r1))
+      (br $chunk))))`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -507,6 +602,8 @@ ${DW_FILTER_GRAD}
 ${COPY_ROWS}
 
 ${WINDOW}
+
+${GRAM}
 )
 `;
 

@@ -26,7 +26,7 @@ const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
  * FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv2DBackpropInput (a transposed convolution or a
  * convolution's input gradient), Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput/Filter, BatchMatMul and
  * _FusedMatMul, and restorekit's wasm kernels RestorekitDepthwiseConv2d and RestorekitDepthwiseFilterGrad (the same
- * counts as tfjs's depth-wise conv and its filter gradient); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
+ * counts as tfjs's depth-wise conv and its filter gradient) and RestorekitGram (as its per-head products); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
  */
 export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> | undefined, output: tf.Tensor): number {
   switch (name) {
@@ -57,6 +57,10 @@ export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, att
     case 'RestorekitDepthwiseFilterGrad': {
       const a = attrs as { kh: number; kw: number }; // restorekit's wasm kernel (wasm/kernels.ts)
       return 2 * prod(inputs.dy!.shape) * a.kh * a.kw;
+    }
+    case 'RestorekitGram': {
+      const n = inputs.a!.shape[0]!; // restorekit's wasm kernel: [heads, d, d] sums over the N rows (ops/gram.ts)
+      return 2 * prod(output.shape) * n;
     }
     case 'BatchMatMul':
     case '_FusedMatMul': {

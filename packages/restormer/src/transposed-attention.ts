@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, fmtShape, matMul, prefers } from '@restorekit/core';
+import { ConfigError, ShapeError, blockDiagonal, fmtShape, headGrams, matMul, prefers, spatialSum, splitChannels, useWasmKernels } from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
   /**
@@ -58,7 +58,10 @@ function inverseRowNorms(t: tf.Tensor): tf.Tensor {
  *   the heads. With several heads each head's Gram is its own product (rows of q_cf times its k channels, made by
  *   transposing rows of k_cf); the output's block-diagonal product spends heads× the multiply-adds of per-head
  *   products but is one call, no channel slices of v and no transpose back (at most 8 heads, on levels whose H·W
- *   is 1/16–1/64 of level 1's).
+ *   is 1/16–1/64 of level 1's). Where restorekit's wasm kernels run (settings `wasmKernels`, d ≥ 4) there is no
+ *   transpose at all: q, k and v are [N, C] rows of pixels (one channel split of qkv), the per-head Grams come from
+ *   core's `headGrams` kernel reading q and k as they are (8–30× the transpose and product it replaces), the norms are
+ *   spatial sums of squares; the output product's gradient vᵀ·dy is that kernel too (core's `matMul`).
  * - 'nhwc' (tensorflow): no transpose at all. q, k, v stay [B, N, C] as NHWC lays them out (one channel split of qkv,
  *   or none when they come as three tensors); the Gram of all C channels is one batched product with its first
  *   operand transposed (qᵀ·k, [B,C,C]: a BLAS flag, not a copy, where the backend's BatchMatMul takes it natively),
@@ -161,53 +164,51 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
   const d = c / n;
   const N = h * w;
   const image = (t: tf.Tensor, i: number) => (b === 1 ? t : tf.slice(t, [i, 0, 0, 0], [1, h, w, t.shape[3]!]));
-  // [n,d,d] → [C,C] with block (head, head) = Aₕᵀ: v·blockDiag gives head h's channels as v_h·Aₕᵀ.
-  const blockDiagT = (a: tf.Tensor) =>
-    tf.tidy(() => {
-      const at = tf.transpose(a, [0, 2, 1]);
-      return n === 1 ? tf.reshape(at, [c, c]) : tf.reshape(tf.mul(tf.reshape(at, [n, d, 1, d]), tf.reshape(tf.eye(n), [n, 1, n, 1])), [c, c]);
-    });
   const temp = tf.reshape(temperature, [n, 1, 1]);
+  // restorekit's wasm Gram kernel where it runs (headGrams: no transpose of q or k, 8–30× the plain form's speed)
+  const gramKernel = d >= 4 && useWasmKernels(inputs[0]!);
   const outs: tf.Tensor[] = [];
   const vs: tf.Tensor[] = [];
   const attns: tf.Tensor[] = [];
   for (let i = 0; i < b; i++) {
     // Stage 1: the d×d attention of each head (q, k and their rearrangements freed at the end of the tidy).
-    const [attn, v] = tf.tidy(() => {
-      let qcf: tf.Tensor2D;
-      let kcf: tf.Tensor2D;
-      let kN: tf.Tensor2D | null = null;
-      let vN: tf.Tensor2D;
-      if (separate) {
-        qcf = channelsFirst(image(inputs[0]!, i), h, w, c);
-        const k = tf.reshape(image(inputs[1]!, i), [N, c]) as tf.Tensor2D;
-        kcf = channelsFirst(k, h, w, c);
-        kN = k;
-        vN = tf.reshape(image(inputs[2]!, i), [N, c]) as tf.Tensor2D;
-      } else {
-        const t = tf.transpose(tf.reshape(image(inputs[0]!, i), [N, 3, c]), [1, 2, 0]); // [3,C,N]
-        const row = (r: number) => tf.reshape(tf.slice(t, [r, 0, 0], [1, c, N]), [c, N]) as tf.Tensor2D;
-        qcf = row(0);
-        kcf = row(1);
-        vN = tf.transpose(row(2)); // [C,N] → [N,C]: the cheap direction of a 2-D transpose on wasm
-      }
-      const rq = inverseRowNorms(qcf);
-      const rk = inverseRowNorms(kcf);
-      const grams: tf.Tensor[] = [];
-      for (let j = 0; j < n; j++) {
-        if (n === 1) grams.push(matMul(qcf, kN ?? tf.transpose(kcf)));
-        else grams.push(matMul(tf.slice(qcf, [j * d, 0], [d, N]), tf.transpose(tf.slice(kcf, [j * d, 0], [d, N]))));
-      }
-      const gram = n === 1 ? tf.reshape(grams[0]!, [1, d, d]) : tf.stack(grams); // [n,d,d]
-      const scale = tf.mul(tf.mul(tf.reshape(rq, [n, d, 1]), tf.reshape(rk, [n, 1, d])), temp);
-      return [tf.softmax(tf.mul(gram, scale), -1), vN] as [tf.Tensor, tf.Tensor];
-    });
+    const [attn, v] = gramKernel
+      ? tf.tidy(() => gramAttention(image(inputs[0]!, i), separate ? [image(inputs[1]!, i), image(inputs[2]!, i)] : null, c, n, temp))
+      : tf.tidy(() => {
+          let qcf: tf.Tensor2D;
+          let kcf: tf.Tensor2D;
+          let kN: tf.Tensor2D | null = null;
+          let vN: tf.Tensor2D;
+          if (separate) {
+            qcf = channelsFirst(image(inputs[0]!, i), h, w, c);
+            const k = tf.reshape(image(inputs[1]!, i), [N, c]) as tf.Tensor2D;
+            kcf = channelsFirst(k, h, w, c);
+            kN = k;
+            vN = tf.reshape(image(inputs[2]!, i), [N, c]) as tf.Tensor2D;
+          } else {
+            const t = tf.transpose(tf.reshape(image(inputs[0]!, i), [N, 3, c]), [1, 2, 0]); // [3,C,N]
+            const row = (r: number) => tf.reshape(tf.slice(t, [r, 0, 0], [1, c, N]), [c, N]) as tf.Tensor2D;
+            qcf = row(0);
+            kcf = row(1);
+            vN = tf.transpose(row(2)); // [C,N] → [N,C]: the cheap direction of a 2-D transpose on wasm
+          }
+          const rq = inverseRowNorms(qcf);
+          const rk = inverseRowNorms(kcf);
+          const grams: tf.Tensor[] = [];
+          for (let j = 0; j < n; j++) {
+            if (n === 1) grams.push(matMul(qcf, kN ?? tf.transpose(kcf)));
+            else grams.push(matMul(tf.slice(qcf, [j * d, 0], [d, N]), tf.transpose(tf.slice(kcf, [j * d, 0], [d, N]))));
+          }
+          const gram = n === 1 ? tf.reshape(grams[0]!, [1, d, d]) : tf.stack(grams); // [n,d,d]
+          const scale = tf.mul(tf.mul(tf.reshape(rq, [n, d, 1]), tf.reshape(rk, [n, 1, d])), temp);
+          return [tf.softmax(tf.mul(gram, scale), -1), vN] as [tf.Tensor, tf.Tensor];
+        });
     attns.push(attn);
     vs.push(v);
   }
   consume(); // v of separate inputs lives on in its reshape (tfjs counts references to the data)
   for (let i = 0; i < b; i++) {
-    outs.push(tf.tidy(() => tf.reshape(matMul(vs[i]! as tf.Tensor2D, blockDiagT(attns[i]!) as tf.Tensor2D), [1, h, w, c])));
+    outs.push(tf.tidy(() => tf.reshape(matMul(vs[i]! as tf.Tensor2D, blockDiagonal(attns[i]! as tf.Tensor3D, true)), [1, h, w, c])));
     vs[i]!.dispose();
     attns[i]!.dispose();
   }
@@ -216,4 +217,27 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
   const out = tf.concat(outs, 0);
   tf.dispose(outs);
   return out;
+}
+
+/**
+ * The 'matrices' layout's stage 1 with restorekit's wasm Gram kernel: q, k, v as [N, C] rows of pixels (one channel
+ * split of qkv, or reshapes of the three tensors), the per-head Grams q_hᵀ·k_h straight from them (`headGrams`), the
+ * norms over N as spatial sums of squares. Returns the attention [n, d, d] (softmax rows) and v [N, C].
+ */
+function gramAttention(first: tf.Tensor, rest: [tf.Tensor, tf.Tensor] | null, c: number, n: number, temp: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const [, h, w] = first.shape as [number, number, number, number];
+    const N = h * w;
+    const d = c / n;
+    const [q, k, v] = (rest ? [first, ...rest].map((t) => tf.reshape(t, [N, c])) : splitChannels(tf.reshape(first, [N, 3 * c]), 3)) as [
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+    ];
+    // 1 / max(‖column‖₂, 1e-12) over the N rows, NaN-safe at zero (see l2NormalizeLastAxis), as [n, d]
+    const inv = (t: tf.Tensor2D) =>
+      tf.reshape(tf.div(1, tf.sqrt(tf.maximum(spatialSum(tf.square(tf.reshape(t, [1, h, w, c])) as tf.Tensor4D), 1e-24))), [n, d]);
+    const scale = tf.mul(tf.mul(tf.reshape(inv(q), [n, d, 1]), tf.reshape(inv(k), [n, 1, d])), temp);
+    return [tf.softmax(tf.mul(headGrams(q, k, n), scale), -1), v];
+  });
 }

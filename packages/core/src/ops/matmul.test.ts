@@ -4,26 +4,32 @@ import { ShapeError, backendsPreferring, matMul, prefers } from '../index.js';
 import { transpose2d } from './matmul.js';
 
 describe('core matMul: 2-D products whose gradients are plain products on wasm', () => {
-  it('value and both gradients equal tf.matMul’s on this backend', async () => {
-    const before = tf.memory().numTensors;
-    const a = tf.randomNormal([37, 19], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const b = tf.randomNormal([19, 23], 0, 1, 'float32', 2) as tf.Tensor2D;
-    const probe = tf.randomNormal([37, 23], 0, 1, 'float32', 3);
-    const f = (mm: typeof matMul) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(mm(x as tf.Tensor2D, y as tf.Tensor2D), probe));
-    const mine = tf.grads(f(matMul))([a, b]);
-    const ref = tf.grads(f((x, y) => tf.matMul(x, y)))([a, b]);
-    const y0 = tf.matMul(a, b);
-    const y1 = matMul(a, b);
-    const close = async (p: tf.Tensor, q: tf.Tensor) => {
-      const [u, v] = [await p.data(), await q.data()];
-      for (let i = 0; i < v.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(v[i]!)));
-    };
-    await close(y1, y0);
-    await close(mine[0]!, ref[0]!);
-    await close(mine[1]!, ref[1]!);
-    tf.dispose([a, b, probe, y0, y1, ...mine, ...ref]);
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  // [m, k, n]; a square b of a tall a ([300, 13]·[13, 13]: the channel attention's v·A) takes its b-gradient aᵀ·dy
+  // from restorekit's Gram kernel on wasm
+  for (const [m, k, n] of [
+    [37, 19, 23],
+    [300, 13, 13],
+  ])
+    it(`value and both gradients equal tf.matMul’s on this backend ([${m}, ${k}]·[${k}, ${n}])`, async () => {
+      const before = tf.memory().numTensors;
+      const a = tf.randomNormal([m, k], 0, 1, 'float32', 1) as tf.Tensor2D;
+      const b = tf.randomNormal([k, n], 0, 1, 'float32', 2) as tf.Tensor2D;
+      const probe = tf.randomNormal([m, n], 0, 1, 'float32', 3);
+      const f = (mm: typeof matMul) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(mm(x as tf.Tensor2D, y as tf.Tensor2D), probe));
+      const mine = tf.grads(f(matMul))([a, b]);
+      const ref = tf.grads(f((x, y) => tf.matMul(x, y)))([a, b]);
+      const y0 = tf.matMul(a, b);
+      const y1 = matMul(a, b);
+      const close = async (p: tf.Tensor, q: tf.Tensor) => {
+        const [u, v] = [await p.data(), await q.data()];
+        for (let i = 0; i < v.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(v[i]!)));
+      };
+      await close(y1, y0);
+      await close(mine[0]!, ref[0]!);
+      await close(mine[1]!, ref[1]!);
+      tf.dispose([a, b, probe, y0, y1, ...mine, ...ref]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
 
   it('computes only the gradients the backward needs (none for a constant operand)', async () => {
     const before = tf.memory().numTensors;

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
+import { useWasmKernels } from '../wasm/kernels.js';
+import { headGrams } from './gram.js';
 
 /** tfjs-core's engine entry for a node with its own lazy gradients (the same one tf.customGrad uses). */
 interface KernelFuncEngine {
@@ -32,7 +34,14 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       return {
         a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, transpose2d(sb))),
-        b: () => tf.tidy(() => tf.matMul(transpose2d(sa), dy as tf.Tensor2D)),
+        // aᵀ·dy of a tall a [N, k] and dy [N, k] (the channel attention's v·A: dA = vᵀ·dy) as restorekit's Gram kernel,
+        // which reads both as they are (no transpose of a, no product of a k×N by an N×k matrix)
+        b: () =>
+          tf.tidy(() =>
+            sa.shape[1] === dy.shape[1] && sa.shape[1] >= 4 && useWasmKernels(sa)
+              ? tf.reshape(headGrams(sa, dy as tf.Tensor2D, 1), [sa.shape[1], sa.shape[1]])
+              : tf.matMul(transpose2d(sa), dy as tf.Tensor2D),
+          ),
       };
     },
     inputs: { a, b },

@@ -31,6 +31,7 @@ describe('kernels-binary.ts', () => {
       'dw_filter_grad',
       'copy_rows',
       'window2d',
+      'gram',
     ]);
   });
 });

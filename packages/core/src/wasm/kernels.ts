@@ -48,6 +48,8 @@ export interface WasmKernelExports {
   copy_rows(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, P: number, n: number): void;
   /** dst[p, oy, ox] = src[p, i + sh·oy, j + sw·ox] over P planes [H, W] into [P, OH, OW]. */
   window2d(src: number, dst: number, P: number, H: number, W: number, i: number, j: number, sh: number, sw: number, OH: number, OW: number): void;
+  /** g[h, i, j] = Σ_r a[r, h·d + i]·b[r, h·d + j] over N rows (row strides sa, sb values), g [n, d, d], d ≥ 4. */
+  gram(a: number, sa: number, b: number, sb: number, g: number, N: number, d: number, n: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -148,6 +150,7 @@ export const DEPTHWISE_FILTER_GRAD_KERNEL = 'RestorekitDepthwiseFilterGrad';
 export const SPLIT_CHANNELS_KERNEL = 'RestorekitSplitChannels';
 export const CONCAT_CHANNELS_KERNEL = 'RestorekitConcatChannels';
 export const WINDOW_KERNEL = 'RestorekitWindow2d';
+export const GRAM_KERNEL = 'RestorekitGram';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -324,3 +327,14 @@ export function kernelGelu(a: number, b: number): (x: tf.Tensor) => tf.Tensor {
     };
   }) as never) as (x: tf.Tensor) => tf.Tensor;
 }
+
+registerWasm(GRAM_KERNEL, (k, b, inputs, attrs) => {
+  const a = inputs.a as tf.TensorInfo;
+  const bb = inputs.b as tf.TensorInfo;
+  const { heads } = attrs as unknown as { heads: number };
+  const [n, c] = a.shape as [number, number];
+  const d = c / heads;
+  const g = b.makeOutput([heads, d, d], 'float32');
+  k.gram(offset(b, a), c, offset(b, bb), c, offset(b, g), n, d, heads);
+  return g;
+});

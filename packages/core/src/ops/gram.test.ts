@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DTypeError, ShapeError } from '../errors.js';
+import { countFlops } from '../flops.js';
+import { expectNoLeaks } from '../testing/index.js';
+import { withSettings } from '../settings.js';
+import { GRAM_KERNEL } from '../wasm/kernels.js';
+import { blockDiagonal, headGrams } from './gram.js';
+
+const onWasm = () => tf.getBackend() === 'wasm';
+
+/** g[h, i, j] = Σ_r a[r, h·d + i]·b[r, h·d + j] in float64 on the host. */
+function reference(a: Float32Array, b: Float32Array, n: number, c: number, heads: number): Float64Array {
+  const d = c / heads;
+  const g = new Float64Array(heads * d * d);
+  for (let r = 0; r < n; r++)
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < d; i++) {
+        const x = a[r * c + h * d + i]!;
+        for (let j = 0; j < d; j++) g[(h * d + i) * d + j]! += x * b[r * c + h * d + j]!;
+      }
+  return g;
+}
+
+/** Largest |got − want| relative to the largest |want|. */
+function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    e = Math.max(e, Math.abs(got[i]! - want[i]!));
+    m = Math.max(m, Math.abs(want[i]!));
+  }
+  return e / m;
+}
+
+describe("headGrams (per-head aᵀb of [N, C] matrices; wasm: restorekit's Gram kernel)", () => {
+  // [N, C, heads]: d = C/heads of 4 (one tile), 5, 7, 13 (overlapping last tiles), 8, 20, 48 (8- and 4-wide tiles);
+  // N below, at and across the kernel's 128-row blocks
+  const cases: [number, number, number][] = [
+    [1, 4, 1],
+    [37, 5, 1],
+    [128, 14, 2],
+    [129, 8, 1],
+    [300, 20, 1],
+    [257, 39, 3],
+    [200, 48, 1],
+    [64, 96, 2],
+  ];
+  for (const [n, c, heads] of cases)
+    it(`N=${n}, C=${c}, ${heads} head(s): the float64 sums, and gradients b_h·dg_hᵀ, a_h·dg_h`, () =>
+      expectNoLeaks(async () => {
+        const d = c / heads;
+        const a = tf.randomNormal([n, c], 0, 1, 'float32', n + c) as tf.Tensor2D;
+        const b = tf.randomNormal([n, c], 0, 1, 'float32', 2 * n + c) as tf.Tensor2D;
+        const dg = tf.randomNormal([heads, d, d], 0, 1, 'float32', 3);
+        const prof = await tf.profile(() => headGrams(a, b, heads));
+        const g = prof.result as tf.Tensor;
+        expect(prof.kernels.some((k) => k.name === GRAM_KERNEL)).toBe(onWasm() && d >= 4);
+        expect(g.shape).toEqual([heads, d, d]);
+        const [av, bv, dgv] = (await Promise.all([a.data(), b.data(), dg.data()])) as Float32Array[];
+        expect(relError(await g.data(), reference(av!, bv!, n, c, heads))).toBeLessThan(2e-6);
+        const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(headGrams(x as tf.Tensor2D, y as tf.Tensor2D, heads), dg)))([a, b]);
+        // by hand: da[r, h·d + i] = Σ_j b[r, h·d + j]·dg[h, i, j], db[r, h·d + j] = Σ_i a[r, h·d + i]·dg[h, i, j]
+        const wantA = new Float64Array(n * c);
+        const wantB = new Float64Array(n * c);
+        for (let r = 0; r < n; r++)
+          for (let h = 0; h < heads; h++)
+            for (let i = 0; i < d; i++)
+              for (let j = 0; j < d; j++) {
+                const w = dgv![(h * d + i) * d + j]!;
+                wantA[r * c + h * d + i]! += bv![r * c + h * d + j]! * w;
+                wantB[r * c + h * d + j]! += av![r * c + h * d + i]! * w;
+              }
+        expect(relError(await da!.data(), wantA)).toBeLessThan(2e-6);
+        expect(relError(await db!.data(), wantB)).toBeLessThan(2e-6);
+        // with the kernels off: tfjs's products (the same function)
+        const off = withSettings({ wasmKernels: false }, () => headGrams(a, b, heads));
+        expect(relError(await off.data(), await g.data())).toBeLessThan(2e-6);
+        tf.dispose([a, b, dg, g, da, db, off]);
+      }));
+
+  it('blockDiagonal puts block h (or its transpose) at rows and columns h·d … h·d + d − 1', () =>
+    expectNoLeaks(async () => {
+      const x = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+      const bd = blockDiagonal(x);
+      const bt = blockDiagonal(x, true);
+      expect(Array.from(await bd.data())).toEqual([1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 5, 6, 0, 0, 7, 8]);
+      expect(Array.from(await bt.data())).toEqual([1, 3, 0, 0, 2, 4, 0, 0, 0, 0, 5, 7, 0, 0, 6, 8]);
+      const x1 = tf.tensor3d([1, 2, 3, 4], [1, 2, 2]);
+      const one = blockDiagonal(x1, true);
+      expect(Array.from(await one.data())).toEqual([1, 3, 2, 4]);
+      tf.dispose([x, bd, bt, x1, one]);
+    }));
+
+  it('counts its FLOPs as its products: 2·N·d²·heads (forward), and the training step 3× that', async () => {
+    const a = tf.randomNormal([50, 24]) as tf.Tensor2D;
+    const b = tf.randomNormal([50, 24]) as tf.Tensor2D;
+    const { result, count } = await countFlops(async () => headGrams(a, b, 3));
+    expect(count.flops).toBe(2 * 50 * 8 * 8 * 3);
+    const step = await countFlops(async () => {
+      const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(headGrams(x as tf.Tensor2D, y as tf.Tensor2D, 1)))([a, b]);
+      tf.dispose(g);
+    });
+    // each gradient: an [N, C]·[C, C] product (the block-diagonal matrix; one head here, so exactly the forward's work)
+    expect(step.count.flops).toBe(3 * 2 * 50 * 24 * 24);
+    tf.dispose([a, b, result]);
+  });
+
+  it('rejects what is not two [N, C] float32 matrices of one shape split into whole heads, with typed errors', () =>
+    expectNoLeaks(() => {
+      const a = tf.zeros([6, 8]) as tf.Tensor2D;
+      const narrow = tf.zeros([6, 4]) as tf.Tensor2D;
+      const rank3 = tf.zeros([2, 6, 8]) as unknown as tf.Tensor2D;
+      const ints = tf.zeros([6, 8], 'int32') as tf.Tensor2D;
+      expect(() => headGrams(a, narrow, 1)).toThrow(ShapeError);
+      expect(() => headGrams(a, a, 3)).toThrow(/C divisible by heads = 3, got \[6, 8\] and \[6, 8\]/);
+      expect(() => headGrams(rank3, a, 1)).toThrow(ShapeError);
+      expect(() => headGrams(a, a, 0)).toThrow(ConfigError);
+      expect(() => headGrams(ints, a, 1)).toThrow(DTypeError);
+      expect(() => headGrams(a, 'b' as unknown as tf.Tensor2D, 1)).toThrow(/headGrams: b must be a tf.Tensor/);
+      tf.dispose([a, narrow, rank3, ints]);
+    }));
+});
