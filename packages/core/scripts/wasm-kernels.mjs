@@ -470,21 +470,22 @@ const WINDOW = `  (func (export "window2d") (param $src i32) (param $dst i32) (p
       (br $plane))))`;
 
 /**
- * Per-head Gram matrices of two row-major matrices, the channel attention's q·kᵀ read straight from NHWC: for head h < n
- * and i, j < d, g[h, i, j] = Σ_r a[r, h·d + i]·b[r, h·d + j] over the N rows (a and b: row strides sa and sb values,
- * g [n, d, d]), d ≥ 4. tfjs-backend-wasm runs a product with a transposed operand as a scalar loop, so its form was a
+ * Per-head products aᵀ·b of two row-major matrices read as they are (the channel attention's q·kᵀ from NHWC, a 1×1
+ * conv's filter gradient xᵀ·dy): for head h < n, i < da and j < db, g[h, i, j] = Σ_r a[r, h·da + i]·b[r, h·db + j] over
+ * the N rows (a and b: row strides sa and sb values; g [n, da, db]), da, db ≥ 4. tfjs-backend-wasm runs a product with a transposed operand as a scalar loop, so its form was a
  * transpose of q to [C, N] and XNNPACK's product of a d×N by an N×d matrix (15 GFLOP/s: long K, tiny M and N). Rows are
  * taken GRAM_ROWS at a time (their values stay in cache while every tile of g passes over them); a tile is 4 rows of g
  * (4 values of a splat) by 8 or 4 columns (vectors of b), its sums added to g at the end of each pass. The last tile of
- * rows (columns) starts at d − 4 when d is not a multiple of 4 and adds only the rows (lanes) not added before.
+ * rows (columns) starts at da − 4 (db − 4) when that is not a multiple of 4 and adds only the rows (lanes) not added
+ * before.
  */
 const GRAM_ROWS = 128;
 const gramTile = (V, masked) => {
   const rows = [0, 1, 2, 3];
   const vs = Array.from({ length: V }, (_, v) => v);
   return `            ${rows.flatMap((a) => vs.map((v) => `(local.set $c${a}${v} (v128.const i32x4 0 0 0 0))`)).join(' ')}
-            (local.set $pa (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sa)) (i32.add (local.get $hd) (local.get $ii))) (i32.const 2))))
-            (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sb)) (i32.add (local.get $hd) (local.get $jj))) (i32.const 2))))
+            (local.set $pa (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sa)) (i32.add (local.get $ha) (local.get $ii))) (i32.const 2))))
+            (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sb)) (i32.add (local.get $hb) (local.get $jj))) (i32.const 2))))
             (local.set $r (local.get $r0))
             (loop $rows${V}
 ${vs.map((v) => `              (local.set $k${v} (v128.load offset=${16 * v} (local.get $pb)))`).join('\n')}
@@ -499,7 +500,7 @@ ${rows
               (local.set $pb (i32.add (local.get $pb) (local.get $SB)))
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
-            (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $hd) (local.get $ii)) (local.get $d)) (local.get $jj)) (i32.const 2))))
+            (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $ha) (local.get $ii)) (local.get $db)) (local.get $jj)) (i32.const 2))))
 ${rows
   .map(
     (a) =>
@@ -510,20 +511,20 @@ ${rows
             `              (v128.store offset=${16 * v} (local.get $pg) (f32x4.add (v128.load offset=${16 * v} (local.get $pg)) ${masked ? `(v128.and (local.get $c${a}${v}) (local.get $mask))` : `(local.get $c${a}${v})`}))`,
         )
         .join('\n') +
-      '))\n            (local.set $pg (i32.add (local.get $pg) (local.get $D4)))',
+      '))\n            (local.set $pg (i32.add (local.get $pg) (local.get $G4)))',
   )
   .join('\n')}`;
 };
-const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $d i32) (param $n i32)
-    (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $hd i32) (local $ib i32) (local $ii i32) (local $si i32)
-    (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $D4 i32)
+const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $n i32)
+    (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
+    (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $G4 i32)
     (local $i i32) (local $total i32) (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
     ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}
     (local.set $SA (i32.shl (local.get $sa) (i32.const 2)))
     (local.set $SB (i32.shl (local.get $sb) (i32.const 2)))
-    (local.set $D4 (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $G4 (i32.shl (local.get $db) (i32.const 2)))
     ;; g = 0
-    (local.set $total (i32.shl (i32.mul (local.get $n) (i32.mul (local.get $d) (local.get $d))) (i32.const 2)))
+    (local.set $total (i32.shl (i32.mul (local.get $n) (i32.mul (local.get $da) (local.get $db))) (i32.const 2)))
     (block $zDone (loop $z
       (br_if $zDone (i32.ge_u (local.get $i) (local.get $total)))
       (f32.store (i32.add (local.get $g) (local.get $i)) (f32.const 0))
@@ -535,24 +536,25 @@ const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i
       (local.set $h (i32.const 0))
       (block $headsDone (loop $head
         (br_if $headsDone (i32.ge_u (local.get $h) (local.get $n)))
-        (local.set $hd (i32.mul (local.get $h) (local.get $d)))
+        (local.set $ha (i32.mul (local.get $h) (local.get $da)))
+        (local.set $hb (i32.mul (local.get $h) (local.get $db)))
         (local.set $ib (i32.const 0))
         (block $ibDone (loop $iblock
-          (br_if $ibDone (i32.ge_u (local.get $ib) (local.get $d)))
-          (local.set $ii (call $min (local.get $ib) (i32.sub (local.get $d) (i32.const 4))))
+          (br_if $ibDone (i32.ge_u (local.get $ib) (local.get $da)))
+          (local.set $ii (call $min (local.get $ib) (i32.sub (local.get $da) (i32.const 4))))
           (local.set $si (i32.sub (local.get $ib) (local.get $ii)))
           (local.set $jb (i32.const 0))
           ;; tiles of 8 columns while they fit
           (block $j8Done (loop $j8
-            (br_if $j8Done (i32.gt_u (i32.add (local.get $jb) (i32.const 8)) (local.get $d)))
+            (br_if $j8Done (i32.gt_u (i32.add (local.get $jb) (i32.const 8)) (local.get $db)))
             (local.set $jj (local.get $jb))
 ${gramTile(2, false)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 8)))
             (br $j8)))
-          ;; then of 4, the last one ending at d (its lanes before jb already added)
+          ;; then of 4, the last one ending at db (its lanes before jb already added)
           (block $j4Done (loop $j4
-            (br_if $j4Done (i32.ge_u (local.get $jb) (local.get $d)))
-            (local.set $jj (call $min (local.get $jb) (i32.sub (local.get $d) (i32.const 4))))
+            (br_if $j4Done (i32.ge_u (local.get $jb) (local.get $db)))
+            (local.set $jj (call $min (local.get $jb) (i32.sub (local.get $db) (i32.const 4))))
             (local.set $mask (i32x4.ge_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $jb) (local.get $jj)))))
 ${gramTile(1, true)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 4)))

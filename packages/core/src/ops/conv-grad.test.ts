@@ -86,7 +86,7 @@ function expectClose(got: Record<string, Float32Array>, ref: Record<string, Floa
   }
 }
 
-afterEach(() => configure({ convGradient: 'auto' }));
+afterEach(() => configure({ convGradient: 'auto', wasmKernels: true }));
 
 describe('convolution gradients on every backend match cpu native gradients', () => {
   it('conv stack: conv, strided conv, depthwise (mult 2, 7x7, stride 2), grouped, transposed', async () => {
@@ -143,13 +143,18 @@ describe('padding done by the conv kernel (no padded copy) equals tf.pad + valid
 });
 
 describe('1×1 conv filter gradient on the forward-op path', () => {
-  it('an expanding 1×1 conv (dWᵀ = dyᵀ·x, x packed as it is) and a shrinking one equal xᵀ·dy', async () => {
+  it('an expanding 1×1 conv (dWᵀ = dyᵀ·x, x packed as it is) and a shrinking one equal xᵀ·dy (wasm: restorekit’s kernel where both have ≥ 4 channels, the products with it off)', async () => {
     configure({ convGradient: 'forward' });
     const before = tf.memory().numTensors;
-    for (const [cin, cout] of [
-      [5, 12],
-      [12, 5],
+    for (const [cin, cout, kernels] of [
+      [5, 12, true],
+      [12, 5, true],
+      [3, 12, true],
+      [12, 3, true],
+      [5, 12, false],
+      [12, 5, false],
     ] as const) {
+      configure({ wasmKernels: kernels });
       const x = tf.randomNormal([2, 32, 36, cin], 0, 1, 'float32', cin) as tf.Tensor4D;
       const w = tf.randomNormal([1, 1, cin, cout], 0, 0.3, 'float32', cout) as tf.Tensor4D;
       const dy = tf.randomNormal([2, 32, 36, cout], 0, 1, 'float32', 9);

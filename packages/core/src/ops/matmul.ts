@@ -34,12 +34,12 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       return {
         a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, transpose2d(sb))),
-        // aᵀ·dy of a tall a [N, k] and dy [N, k] (the channel attention's v·A: dA = vᵀ·dy) as restorekit's Gram kernel,
-        // which reads both as they are (no transpose of a, no product of a k×N by an N×k matrix)
+        // aᵀ·dy of a tall a [N, k] (the channel attention's v·A: dA = vᵀ·dy) as restorekit's wasm kernel, which reads
+        // both as they are (no transpose of a, no product of a k×N by an N×n matrix)
         b: () =>
           tf.tidy(() =>
-            sa.shape[1] === dy.shape[1] && sa.shape[1] >= 4 && useWasmKernels(sa)
-              ? tf.reshape(headGrams(sa, dy as tf.Tensor2D, 1), [sa.shape[1], sa.shape[1]])
+            sa.shape[1] >= 4 && dy.shape[1]! >= 4 && sa.shape[0] > 4 * sa.shape[1] && useWasmKernels(sa)
+              ? tf.reshape(headGrams(sa, dy as tf.Tensor2D, 1), [sa.shape[1], dy.shape[1]!])
               : tf.matMul(transpose2d(sa), dy as tf.Tensor2D),
           ),
       };

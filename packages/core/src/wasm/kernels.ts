@@ -48,8 +48,8 @@ export interface WasmKernelExports {
   copy_rows(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, P: number, n: number): void;
   /** dst[p, oy, ox] = src[p, i + sh·oy, j + sw·ox] over P planes [H, W] into [P, OH, OW]. */
   window2d(src: number, dst: number, P: number, H: number, W: number, i: number, j: number, sh: number, sw: number, OH: number, OW: number): void;
-  /** g[h, i, j] = Σ_r a[r, h·d + i]·b[r, h·d + j] over N rows (row strides sa, sb values), g [n, d, d], d ≥ 4. */
-  gram(a: number, sa: number, b: number, sb: number, g: number, N: number, d: number, n: number): void;
+  /** g[h, i, j] = Σ_r a[r, h·da + i]·b[r, h·db + j] over N rows (row strides sa, sb values), g [n, da, db], da, db ≥ 4. */
+  gram(a: number, sa: number, b: number, sb: number, g: number, N: number, da: number, db: number, n: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -332,9 +332,9 @@ registerWasm(GRAM_KERNEL, (k, b, inputs, attrs) => {
   const a = inputs.a as tf.TensorInfo;
   const bb = inputs.b as tf.TensorInfo;
   const { heads } = attrs as unknown as { heads: number };
-  const [n, c] = a.shape as [number, number];
-  const d = c / heads;
-  const g = b.makeOutput([heads, d, d], 'float32');
-  k.gram(offset(b, a), c, offset(b, bb), c, offset(b, g), n, d, heads);
+  const [n, ca] = a.shape as [number, number];
+  const cb = bb.shape[1]!;
+  const g = b.makeOutput([heads, ca / heads, cb / heads], 'float32');
+  k.gram(offset(b, a), ca, offset(b, bb), cb, offset(b, g), n, ca / heads, cb / heads, heads);
   return g;
 });
