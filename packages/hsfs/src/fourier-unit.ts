@@ -111,7 +111,7 @@ export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
     let y = this.run(this.conv, stacked, training);
     y = free(this.run(this.norm, y, training), y);
     y = free(this.run(this.sg, y, training), y);
-    const [re, im] = tf.split(tf.reshape(y, [n, c, 2]), 2, 2) as [tf.Tensor, tf.Tensor];
+    const [re, im] = splitChannels(tf.reshape(y, [n, c, 2]), 2) as [tf.Tensor, tf.Tensor];
     return irfft2({ re: tf.reshape(re, [b, h, bins, c]), im: tf.reshape(im, [b, h, bins, c]) }, { norm, size: [h, w] });
   }
 

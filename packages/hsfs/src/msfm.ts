@@ -150,7 +150,7 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
     if (this.options.selectionSoftmax === 'branches') {
       // Softmax over the two bands, per sample and channel (rank 3: [B, c, 2]).
       const both = tf.softmax(tf.concat([tf.reshape(aHigh, [b, c, 1]), tf.reshape(aLow, [b, c, 1])], 2));
-      const [h2, l2] = tf.split(both, 2, 2);
+      const [h2, l2] = splitChannels(both, 2);
       [wHigh, wLow] = [tf.reshape(h2!, [b, 1, 1, c]), tf.reshape(l2!, [b, 1, 1, c])];
     } else {
       const both = tf.softmax(concatChannels([aHigh, aLow]));

@@ -32,6 +32,8 @@ describe('kernels-binary.ts', () => {
       'copy_rows',
       'window2d',
       'gram',
+      'gate_mul',
+      'gate_mul_grad',
     ]);
   });
 });

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
-import { channelLayerNorm, gelu, geluOfHalved } from '../ops/basic.js';
+import { channelLayerNorm, gelu, geluOfHalved, simpleGate } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
 import { countFlops } from '../flops.js';
 import {
   DEPTHWISE_FILTER_GRAD_KERNEL,
   DEPTHWISE_KERNEL,
+  GATE_KERNEL,
   GELU_GRAD_KERNEL,
   GELU_KERNEL,
   LAYER_NORM_KERNEL,
@@ -325,5 +326,36 @@ describe("restorekit's wasm window gather (a conv filter gradient's taps)", () =
       const [u, v] = [await got.data(), await off.data()];
       for (let i = 0; i < u.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v[i]!)));
       tf.dispose([x, w, got, off]);
+    }));
+});
+
+describe("restorekit's wasm SimpleGate (x[..., :h]·x[..., h:] and its gradient in one pass each)", () => {
+  it('equals the split-and-multiply form exactly, value and gradient, for h of 4–33 (tails of 1–3) and batches; below h = 4 the tfjs form', () =>
+    expectNoLeaks(async () => {
+      for (const [b, hh, ww, c] of [
+        [1, 3, 5, 8],
+        [2, 4, 3, 10],
+        [1, 7, 6, 14],
+        [1, 5, 5, 66],
+        [1, 4, 4, 6],
+      ] as const) {
+        const x = tf.randomNormal([b, hh, ww, c], 0, 1, 'float32', c) as tf.Tensor4D;
+        const dy = tf.randomNormal([b, hh, ww, c / 2], 0, 1, 'float32', c + 1);
+        const on = await tf.profile(() => [simpleGate(x), tf.grad((t: tf.Tensor) => simpleGate(t as tf.Tensor4D))(x, dy)]);
+        expect(
+          on.kernels.some((k) => k.name === GATE_KERNEL),
+          `C=${c}`,
+        ).toBe(tf.getBackend() === 'wasm' && c >= 8);
+        const off = withSettings({ wasmKernels: false }, () => {
+          const f = (t: tf.Tensor) => tf.tidy(() => tf.mul(tf.slice(t, [0, 0, 0, 0], [b, hh, ww, c / 2]), tf.slice(t, [0, 0, 0, c / 2], [b, hh, ww, c / 2])));
+          return [f(x), tf.grad(f)(x, dy)];
+        });
+        const got = on.result as tf.Tensor[];
+        for (let i = 0; i < 2; i++) {
+          expect(got[i]!.shape).toEqual(off[i]!.shape);
+          expect(Array.from(await got[i]!.data()), `C=${c} ${i ? 'gradient' : 'value'}`).toEqual(Array.from(await off[i]!.data()));
+        }
+        tf.dispose([x, dy, got, off]);
+      }
     }));
 });

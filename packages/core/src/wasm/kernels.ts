@@ -50,6 +50,10 @@ export interface WasmKernelExports {
   window2d(src: number, dst: number, P: number, H: number, W: number, i: number, j: number, sh: number, sw: number, OH: number, OW: number): void;
   /** g[h, i, j] = Σ_r a[r, h·da + i]·b[r, h·db + j] over N rows (row strides sa, sb values), g [n, da, db], da, db ≥ 4. */
   gram(a: number, sa: number, b: number, sb: number, g: number, N: number, da: number, db: number, n: number): void;
+  /** SimpleGate over P pixels of 2h channels (h ≥ 4): y[p, c] = x[p, c]·x[p, h + c]. */
+  gate_mul(x: number, y: number, P: number, h: number): void;
+  /** Its gradient: dx[p, c] = dy[p, c]·x[p, h + c], dx[p, h + c] = dy[p, c]·x[p, c]. */
+  gate_mul_grad(x: number, dy: number, dx: number, P: number, h: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
@@ -151,6 +155,8 @@ export const SPLIT_CHANNELS_KERNEL = 'RestorekitSplitChannels';
 export const CONCAT_CHANNELS_KERNEL = 'RestorekitConcatChannels';
 export const WINDOW_KERNEL = 'RestorekitWindow2d';
 export const GRAM_KERNEL = 'RestorekitGram';
+export const GATE_KERNEL = 'RestorekitSimpleGate';
+export const GATE_GRAD_KERNEL = 'RestorekitSimpleGateGrad';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -338,3 +344,39 @@ registerWasm(GRAM_KERNEL, (k, b, inputs, attrs) => {
   k.gram(offset(b, a), ca, offset(b, bb), cb, offset(b, g), n, ca / heads, cb / heads, heads);
   return g;
 });
+
+registerWasm(GATE_KERNEL, (k, b, inputs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const c = x.shape[x.shape.length - 1]!;
+  const y = b.makeOutput([...x.shape.slice(0, -1), c / 2], 'float32');
+  k.gate_mul(offset(b, x), offset(b, y), tf.util.sizeFromShape(x.shape) / c, c / 2);
+  return y;
+});
+
+registerWasm(GATE_GRAD_KERNEL, (k, b, inputs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const c = x.shape[x.shape.length - 1]!;
+  const dx = b.makeOutput(x.shape, 'float32');
+  k.gate_mul_grad(offset(b, x), offset(b, dy), offset(b, dx), tf.util.sizeFromShape(x.shape) / c, c / 2);
+  return dx;
+});
+
+/**
+ * NAFNet's SimpleGate x[..., :h]·x[..., h:] in one pass of restorekit's wasm kernel, with its gradient in one pass
+ * (tfjs: a split, a copy per half, and a product). Null where it does not apply (not `useWasmKernels`, not float32,
+ * h < 4).
+ */
+export function gateKernel(x: tf.Tensor): tf.Tensor | null {
+  const c = x.shape[x.rank - 1] ?? 0;
+  if (c % 2 || c / 2 < 4 || x.dtype !== 'float32' || !useWasmKernels(x)) return null;
+  return kernelGate(x);
+}
+
+const kernelGate = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.engine().runKernel(GATE_KERNEL, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.engine().runKernel(GATE_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }) as tf.Tensor,
+  };
+}) as never) as (x: tf.Tensor) => tf.Tensor;
