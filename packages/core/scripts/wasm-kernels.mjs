@@ -571,45 +571,41 @@ ${gramTile(1, true)}
  * dx[p, c] = dy[p, c]·x[p, h + c], dx[p, h + c] = dy[p, c]·x[p, c]. Vectors of 4 channels, the last one ending at h
  * (overlapping the one before when h is not a multiple of 4, and writing the same values again).
  */
-const GATE = `  (func (export "gate_mul") (param $x i32) (param $y i32) (param $P i32) (param $h i32)
-    (local $p i32) (local $c i32) (local $cc i32) (local $xa i32) (local $ya i32) (local $H4 i32)
-    (local.set $H4 (i32.shl (local.get $h) (i32.const 2)))
+/** A loop over P pixels (`setup` at each) and, inside, over the blocks of 4 of h channels ($cc: the block's byte offset). */
+const pixelsByChannelBlocks = (setup, body) => `    (local.set $H4 (i32.shl (local.get $h) (i32.const 2)))
     (block $pDone (loop $pix
       (br_if $pDone (i32.ge_u (local.get $p) (local.get $P)))
-      (local.set $xa (i32.add (local.get $x) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
-      (local.set $ya (i32.add (local.get $y) (i32.mul (local.get $p) (local.get $H4))))
+${setup}
       (local.set $c (i32.const 0))
       (block $cDone (loop $ch
         (br_if $cDone (i32.ge_u (local.get $c) (local.get $h)))
         (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $h) (i32.const 4))) (i32.const 2)))
-        (v128.store (i32.add (local.get $ya) (local.get $cc))
-          (f32x4.mul (v128.load (i32.add (local.get $xa) (local.get $cc))) (v128.load (i32.add (i32.add (local.get $xa) (local.get $H4)) (local.get $cc)))))
+${body}
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br $ch)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pix))))
+      (br $pix)))`;
+const GATE = `  (func (export "gate_mul") (param $x i32) (param $y i32) (param $P i32) (param $h i32)
+    (local $p i32) (local $c i32) (local $cc i32) (local $xa i32) (local $ya i32) (local $H4 i32)
+${pixelsByChannelBlocks(
+  `      (local.set $xa (i32.add (local.get $x) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
+      (local.set $ya (i32.add (local.get $y) (i32.mul (local.get $p) (local.get $H4))))`,
+  `        (v128.store (i32.add (local.get $ya) (local.get $cc))
+          (f32x4.mul (v128.load (i32.add (local.get $xa) (local.get $cc))) (v128.load (i32.add (i32.add (local.get $xa) (local.get $H4)) (local.get $cc)))))`,
+)})
 
   (func (export "gate_mul_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $P i32) (param $h i32)
     (local $p i32) (local $c i32) (local $cc i32) (local $xa i32) (local $da i32) (local $ga i32) (local $H4 i32) (local $g v128)
-    (local.set $H4 (i32.shl (local.get $h) (i32.const 2)))
-    (block $pDone (loop $pix
-      (br_if $pDone (i32.ge_u (local.get $p) (local.get $P)))
-      (local.set $xa (i32.add (local.get $x) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
+${pixelsByChannelBlocks(
+  `      (local.set $xa (i32.add (local.get $x) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
       (local.set $da (i32.add (local.get $dx) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
-      (local.set $ga (i32.add (local.get $dy) (i32.mul (local.get $p) (local.get $H4))))
-      (local.set $c (i32.const 0))
-      (block $cDone (loop $ch
-        (br_if $cDone (i32.ge_u (local.get $c) (local.get $h)))
-        (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $h) (i32.const 4))) (i32.const 2)))
-        (local.set $g (v128.load (i32.add (local.get $ga) (local.get $cc))))
+      (local.set $ga (i32.add (local.get $dy) (i32.mul (local.get $p) (local.get $H4))))`,
+  `        (local.set $g (v128.load (i32.add (local.get $ga) (local.get $cc))))
         (v128.store (i32.add (local.get $da) (local.get $cc))
           (f32x4.mul (local.get $g) (v128.load (i32.add (i32.add (local.get $xa) (local.get $H4)) (local.get $cc)))))
         (v128.store (i32.add (i32.add (local.get $da) (local.get $H4)) (local.get $cc))
-          (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $xa) (local.get $cc)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-        (br $ch)))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pix))))`;
+          (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $xa) (local.get $cc)))))`,
+)})`;
 
 export const WAT = `(module
   (import "env" "memory" (memory 1))
