@@ -107,18 +107,20 @@ async function gradientPaths(peak: number): Promise<GradientPathEntry[]> {
       await Promise.all(g.map((t) => t.data()));
       tf.dispose(g);
     };
-    const time = async (f: () => Promise<void>) => {
-      await f();
-      const ts: number[] = [];
-      for (let i = 0; i < 5; i++) {
+    // the two timed alternately (a warm-up each, then 7 pairs): the backward is their difference, so a change in the
+    // machine's speed between two separate series (one run read the forward at 29 ms against 16 alone) must not land
+    // on one side only
+    const ts: [number[], number[]] = [[], []];
+    await fwd();
+    await both();
+    for (let i = 0; i < 7; i++)
+      for (const [k, f] of [fwd, both].entries()) {
         const t0 = performance.now();
         await f();
-        ts.push(performance.now() - t0);
+        ts[k]!.push(performance.now() - t0);
       }
-      return median(ts);
-    };
-    const forwardMs = await time(fwd);
-    const forwardBackwardMs = await time(both);
+    const forwardMs = median(ts[0]);
+    const forwardBackwardMs = median(ts[1]);
     const forwardGflop = (2 * size * size * cin * cout * k * k) / 1e9;
     const backwardGflops = (2 * forwardGflop) / ((forwardBackwardMs - forwardMs) / 1000);
     out.push({ shape: `${size}² ${cin}→${cout} ${k}×${k}`, forwardGflop, forwardMs, forwardBackwardMs, backwardGflops, backwardOfPeak: backwardGflops / peak });
