@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, blockDiagonal, fmtShape, headGrams, matMul, prefers, spatialSum, splitChannels, useWasmKernels } from '@restorekit/core';
+import { ConfigError, ShapeError, blockDiagonal, fmtShape, headGrams, headGramsKernelRuns, matMul, prefers, spatialSum, splitChannels } from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
   /**
@@ -28,9 +28,14 @@ function l2NormalizeLastAxis(t: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24))));
 }
 
-/** 1 / max(‖row‖₂, 1e-12) of each row of a [R, N] matrix, as [R]: F.normalize's factor, NaN-safe like above. */
+/** 1 / max(‖t‖₂, 1e-12) from sums of squares Σt²: F.normalize's factor, NaN-safe like above. */
+function inverseNorm(sumOfSquares: tf.Tensor): tf.Tensor {
+  return tf.div(1, tf.sqrt(tf.maximum(sumOfSquares, 1e-24)));
+}
+
+/** F.normalize's factor of each row of a [R, N] matrix, as [R]. */
 function inverseRowNorms(t: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.div(1, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1), 1e-24))));
+  return tf.tidy(() => inverseNorm(tf.sum(tf.square(t), -1)));
 }
 
 /**
@@ -108,7 +113,7 @@ function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, c
   consume();
   const attn = tf.tidy(() => {
     // F.normalize over N, folded into the logits: q̂ᵀk̂ = diag(1/‖q‖)·(qᵀk)·diag(1/‖k‖)
-    const inv = (t: tf.Tensor) => tf.div(1, tf.sqrt(tf.maximum(tf.sum(tf.square(t), 1), 1e-24))); // [B,C]
+    const inv = (t: tf.Tensor) => inverseNorm(tf.sum(tf.square(t), 1)); // [B,C]
     const gram = tf.matMul(q, k, true, false); // [B,C,C]
     // per row: its head's temperature (temperature[head] for the d rows of that head)
     const tRows = n === 1 ? tf.reshape(temperature, [1, 1, 1]) : tf.reshape(tf.tile(tf.reshape(temperature, [n, 1]), [1, d]), [1, c, 1]);
@@ -166,7 +171,7 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
   const image = (t: tf.Tensor, i: number) => (b === 1 ? t : tf.slice(t, [i, 0, 0, 0], [1, h, w, t.shape[3]!]));
   const temp = tf.reshape(temperature, [n, 1, 1]);
   // restorekit's wasm Gram kernel where it runs (headGrams: no transpose of q or k, 8–30× the plain form's speed)
-  const gramKernel = d >= 4 && useWasmKernels(inputs[0]!);
+  const gramKernel = headGramsKernelRuns(inputs[0]!, d, d);
   const outs: tf.Tensor[] = [];
   const vs: tf.Tensor[] = [];
   const attns: tf.Tensor[] = [];
@@ -235,8 +240,7 @@ function gramAttention(first: tf.Tensor, rest: [tf.Tensor, tf.Tensor] | null, c:
       tf.Tensor2D,
     ];
     // 1 / max(‖column‖₂, 1e-12) over the N rows, NaN-safe at zero (see l2NormalizeLastAxis), as [n, d]
-    const inv = (t: tf.Tensor2D) =>
-      tf.reshape(tf.div(1, tf.sqrt(tf.maximum(spatialSum(tf.square(tf.reshape(t, [1, h, w, c])) as tf.Tensor4D), 1e-24))), [n, d]);
+    const inv = (t: tf.Tensor2D) => tf.reshape(inverseNorm(spatialSum(tf.square(tf.reshape(t, [1, h, w, c])) as tf.Tensor4D)), [n, d]);
     const scale = tf.mul(tf.mul(tf.reshape(inv(q), [n, d, 1]), tf.reshape(inv(k), [n, 1, d])), temp);
     return [tf.softmax(tf.mul(headGrams(q, k, n), scale), -1), v];
   });

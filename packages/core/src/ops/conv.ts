@@ -4,8 +4,8 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
-import { depthwiseFilterGradKernel, depthwiseKernel, useWasmKernels, windowKernel } from '../wasm/kernels.js';
-import { headGrams } from './gram.js';
+import { depthwiseFilterGradKernel, depthwiseKernel, windowKernel } from '../wasm/kernels.js';
+import { headGrams, headGramsKernelRuns } from './gram.js';
 
 /**
  * How convolution filter/input gradients are computed.
@@ -35,7 +35,7 @@ function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair
   return tf.tidy(() => {
     const [b, oh, ow, cout] = dy.shape;
     const cin = x.shape[3];
-    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && cin >= 4 && cout >= 4 && useWasmKernels(x)) {
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && headGramsKernelRuns(x, cin, cout)) {
       // xᵀ·dy read as they are by restorekit's wasm kernel (core headGrams): no transpose of x or dy, and not XNNPACK's
       // product of a Cin×N by an N×Cout matrix (a third to half of its peak for these long sums)
       const n = b * oh * ow;

@@ -26,12 +26,20 @@ export function headGrams(a: tf.Tensor2D, b: tf.Tensor2D, heads: number): tf.Ten
     );
   const da = a.shape[1] / heads;
   const db = b.shape[1] / heads;
-  if (da >= 4 && db >= 4 && useWasmKernels(a)) return tf.engine().runKernel(GRAM_KERNEL, { a, b }, { heads } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  if (headGramsKernelRuns(a, da, db)) return tf.engine().runKernel(GRAM_KERNEL, { a, b }, { heads } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
   return tf.tidy(() => {
     if (heads === 1) return tf.reshape(tf.matMul(a, b, true, false), [1, da, db]);
     const cols = (t: tf.Tensor2D, h: number, d: number) => tf.slice(t, [0, h * d], [t.shape[0], d]);
     return tf.stack(Array.from({ length: heads }, (_, h) => tf.matMul(cols(a, h, da), cols(b, h, db), true, false))) as tf.Tensor3D;
   });
+}
+
+/**
+ * Whether `headGrams` runs as restorekit's wasm kernel for matrices like `a` with per-head widths da and db (float32,
+ * both ≥ 4, `useWasmKernels`). Callers whose alternative is not a transposed tf.matMul pick their form by it.
+ */
+export function headGramsKernelRuns(a: tf.Tensor, da: number, db: number): boolean {
+  return da >= 4 && db >= 4 && a.dtype === 'float32' && useWasmKernels(a);
 }
 
 /** [n, r, c] → the block-diagonal [n·r, n·c] matrix with block h = x_h (or [n·c, n·r] with blocks x_hᵀ when `transposed`). */

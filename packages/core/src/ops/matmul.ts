@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
-import { useWasmKernels } from '../wasm/kernels.js';
-import { headGrams } from './gram.js';
+import { headGrams, headGramsKernelRuns } from './gram.js';
 
 /** tfjs-core's engine entry for a node with its own lazy gradients (the same one tf.customGrad uses). */
 interface KernelFuncEngine {
@@ -38,7 +37,7 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
         // both as they are (no transpose of a, no product of a k×N by an N×n matrix)
         b: () =>
           tf.tidy(() =>
-            sa.shape[1] >= 4 && dy.shape[1]! >= 4 && sa.shape[0] > 4 * sa.shape[1] && useWasmKernels(sa)
+            sa.shape[0] > 4 * sa.shape[1] && headGramsKernelRuns(sa, sa.shape[1], dy.shape[1]!)
               ? tf.reshape(headGrams(sa, dy as tf.Tensor2D, 1), [sa.shape[1], dy.shape[1]!])
               : tf.matMul(transpose2d(sa), dy as tf.Tensor2D),
           ),

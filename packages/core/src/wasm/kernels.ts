@@ -319,19 +319,26 @@ export function depthwiseKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [numb
 }
 
 /**
+ * A differentiable op of one tensor from two of restorekit's kernels: `forward` on x (with `attrs`), and for the
+ * backward `grad` on the saved x and dy (with the same attrs).
+ */
+function kernelPair(forward: string, grad: string, attrs: Record<string, number> = {}): (x: tf.Tensor) => tf.Tensor {
+  const a = attrs as unknown as tf.NamedAttrMap;
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x]);
+    return {
+      value: tf.engine().runKernel(forward, { x }, a) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.engine().runKernel(grad, { x: saved[0]!, dy: dy as tf.Tensor }, a) as tf.Tensor,
+    };
+  }) as never) as (x: tf.Tensor) => tf.Tensor;
+}
+
+/**
  * y = a·x·(1 + erf(b·x)) in one pass on wasm, with its exact gradient in one pass: core's `gelu` (a = ½, b = 1/√2) and
  * `geluOfHalved` (1, 1). Callers check `useWasmKernels(x)` first.
  */
 export function kernelGelu(a: number, b: number): (x: tf.Tensor) => tf.Tensor {
-  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x]);
-    const value = tf.engine().runKernel(GELU_KERNEL, { x }, { a, b } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }, { a, b } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    };
-  }) as never) as (x: tf.Tensor) => tf.Tensor;
+  return kernelPair(GELU_KERNEL, GELU_GRAD_KERNEL, { a, b });
 }
 
 registerWasm(GRAM_KERNEL, (k, b, inputs, attrs) => {
@@ -373,10 +380,4 @@ export function gateKernel(x: tf.Tensor): tf.Tensor | null {
   return kernelGate(x);
 }
 
-const kernelGate = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
-  return {
-    value: tf.engine().runKernel(GATE_KERNEL, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.engine().runKernel(GATE_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }) as tf.Tensor,
-  };
-}) as never) as (x: tf.Tensor) => tf.Tensor;
+const kernelGate = kernelPair(GATE_KERNEL, GATE_GRAD_KERNEL);
