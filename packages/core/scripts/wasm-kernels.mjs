@@ -480,11 +480,20 @@ const WINDOW = `  (func (export "window2d") (param $src i32) (param $dst i32) (p
  * before.
  */
 const GRAM_ROWS = 128;
-const gramTile = (V, masked) => {
+/**
+ * One tile of g (4 rows by V vectors, `masked`: only the lanes of $mask added). `rowMajor`: a is read the other way
+ * round, a[i, r] (row stride sa), as the left operand of a plain product ("gemm").
+ */
+const gramTile = (V, masked, rowMajor = false) => {
   const rows = [0, 1, 2, 3];
   const vs = Array.from({ length: V }, (_, v) => v);
+  const aRow = (a) => (rowMajor ? (a ? `(i32.add (local.get $pa) (local.get $SA${a}))` : '(local.get $pa)') : `offset=${4 * a} (local.get $pa)`);
   return `            ${rows.flatMap((a) => vs.map((v) => `(local.set $c${a}${v} (v128.const i32x4 0 0 0 0))`)).join(' ')}
-            (local.set $pa (i32.add (local.get $a) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sa)) (i32.add (local.get $ha) (local.get $ii))) (i32.const 2))))
+            (local.set $pa (i32.add (local.get $a) (i32.shl ${
+              rowMajor
+                ? '(i32.add (i32.mul (local.get $ii) (local.get $sa)) (local.get $r0))'
+                : '(i32.add (i32.mul (local.get $r0) (local.get $sa)) (i32.add (local.get $ha) (local.get $ii)))'
+            } (i32.const 2))))
             (local.set $pb (i32.add (local.get $b) (i32.shl (i32.add (i32.mul (local.get $r0) (local.get $sb)) (i32.add (local.get $hb) (local.get $jj))) (i32.const 2))))
             (local.set $r (local.get $r0))
             (loop $rows${V}
@@ -492,11 +501,11 @@ ${vs.map((v) => `              (local.set $k${v} (v128.load offset=${16 * v} (lo
 ${rows
   .map(
     (a) =>
-      `              (local.set $x (f32x4.splat (f32.load offset=${4 * a} (local.get $pa))))\n` +
+      `              (local.set $x (f32x4.splat (f32.load ${aRow(a)})))\n` +
       vs.map((v) => `              (local.set $c${a}${v} (f32x4.add (local.get $c${a}${v}) (f32x4.mul (local.get $x) (local.get $k${v}))))`).join('\n'),
   )
   .join('\n')}
-              (local.set $pa (i32.add (local.get $pa) (local.get $SA)))
+              (local.set $pa (i32.add (local.get $pa) ${rowMajor ? '(i32.const 4)' : '(local.get $SA)'}))
               (local.set $pb (i32.add (local.get $pb) (local.get $SB)))
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
@@ -515,11 +524,20 @@ ${rows
   )
   .join('\n')}`;
 };
-const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $n i32)
+const gramFunction = (head, rowMajor) => `  ${head}
     (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
     (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $G4 i32)
     (local $i i32) (local $total i32) (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
-    ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}
+    ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}${
+      rowMajor
+        ? `
+    (local $sa i32) (local $sb i32) (local $n i32) (local $SA1 i32) (local $SA2 i32) (local $SA3 i32)
+    (local.set $sa (local.get $N)) (local.set $sb (local.get $db)) (local.set $n (i32.const 1))
+    (local.set $SA1 (i32.shl (local.get $sa) (i32.const 2)))
+    (local.set $SA2 (i32.shl (local.get $sa) (i32.const 3)))
+    (local.set $SA3 (i32.add (local.get $SA1) (local.get $SA2)))`
+        : ''
+    }
     (local.set $SA (i32.shl (local.get $sa) (i32.const 2)))
     (local.set $SB (i32.shl (local.get $sb) (i32.const 2)))
     (local.set $G4 (i32.shl (local.get $db) (i32.const 2)))
@@ -548,7 +566,7 @@ const GRAM = `  (func (export "gram") (param $a i32) (param $sa i32) (param $b i
           (block $j8Done (loop $j8
             (br_if $j8Done (i32.gt_u (i32.add (local.get $jb) (i32.const 8)) (local.get $db)))
             (local.set $jj (local.get $jb))
-${gramTile(2, false)}
+${gramTile(2, false, rowMajor)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 8)))
             (br $j8)))
           ;; then of 4, the last one ending at db (its lanes before jb already added)
@@ -556,7 +574,7 @@ ${gramTile(2, false)}
             (br_if $j4Done (i32.ge_u (local.get $jb) (local.get $db)))
             (local.set $jj (call $min (local.get $jb) (i32.sub (local.get $db) (i32.const 4))))
             (local.set $mask (i32x4.ge_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $jb) (local.get $jj)))))
-${gramTile(1, true)}
+${gramTile(1, true, rowMajor)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 4)))
             (br $j4)))
           (local.set $ib (i32.add (local.get $ib) (i32.const 4)))
@@ -565,6 +583,190 @@ ${gramTile(1, true)}
         (br $head)))
       (local.set $r0 (local.get $r1))
       (br $chunk))))`;
+const GRAM = gramFunction(
+  '(func (export "gram") (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $n i32)',
+  false,
+);
+
+/**
+ * A 3×3, stride-1 convolution as Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016): each 2×2 block of output pixels ("tile") from the 4×4 window of input under it,
+ * y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A, so that the 16 positions of a tile's transformed window each take one product of
+ * a [tiles, C] by a [C, D] matrix: 16·C·D multiply-adds per tile where the direct conv takes 36·C·D (2.25× fewer; the
+ * transforms add O(C + D) per tile). Bᵀ, G and Aᵀ have entries 0, ±1 and ½ (exact in float32): the rounding differs
+ * from the direct sum by a few units in the last place. Written for tfjs-backend-wasm, whose XNNPACK has no Winograd
+ * path: there 3×3 dense convs run at the SIMD peak of the direct sum (DRCNet: 5.2 of its 6 s forward at 256²).
+ *
+ * "wino_filter": u[4i + j, m] = (G·g·Gᵀ)[i, j] of the 3×3 taps w[3a + b, m] (a conv's HWIO filter as [9, n], n = C·D ≥ 4,
+ * vectors of 4 values, the last one ending at n), G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+ *
+ * "wino3" convolves one image x [H, W, C] (C ≥ 4) with the transformed filter u [16, C, D] (D ≥ 4) into y [OH, OW, D],
+ * zero padding pt rows on top and pl columns on the left (the bottom and right follow from OH, OW; OW ≥ 7). The tiles
+ * are taken `rows` tile rows at a time (a band of Tb = rows·⌈OW/2⌉ tiles): "wino_in" writes the band's transformed
+ * windows V [16, Tb, C] (Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]; taps outside x read as 0),
+ * 16 products M_k = V_k·u_k [Tb, D] ("gemm": the Gram kernel's tiles with a read row-major), and "wino_out" the band's
+ * output pixels Aᵀ·m·A (Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]; a tile's second row or column only where OH, OW have it).
+ * V and M are scratch of 16·Tb·C and 16·Tb·D values at byte offsets v and m. Channels go in vectors of 4, the last one
+ * ending at C (D), overlapping the one before and writing the same values again.
+ */
+const wino = (() => {
+  const I4 = [0, 1, 2, 3];
+  const loc = (p, n = 4) =>
+    I4.slice(0, n)
+      .flatMap((i) => I4.map((j) => `(local $${p}${i}${j} v128)`))
+      .join(' ');
+  const get = (n) => `(local.get $${n})`;
+  const add = (a, b) => `(f32x4.add ${a} ${b})`;
+  const sub = (a, b) => `(f32x4.sub ${a} ${b})`;
+  const half = (a) => `(f32x4.mul ${a} (local.get $half))`;
+  const set = (n, v) => `(local.set $${n} ${v})`;
+  // Bᵀ·d (rows) then ·B (columns): one formula applied twice
+  const bt = (f) => [sub(f(0), f(2)), add(f(1), f(2)), sub(f(2), f(1)), sub(f(1), f(3))];
+  // G·g: 4 values from 3
+  const gt = (f) => [f(0), half(add(add(f(0), f(1)), f(2))), half(add(sub(f(0), f(1)), f(2))), f(2)];
+  // Aᵀ·m: 2 values from 4
+  const at = (f) => [add(add(f(0), f(1)), f(2)), sub(sub(f(1), f(2)), f(3))];
+  const filter = `  (func (export "wino_filter") (param $w i32) (param $u i32) (param $n i32)
+    (local $i i32) (local $p i32) (local $last i32) (local $NS i32) (local $q i32) (local $half v128)
+    ${I4.slice(0, 3)
+      .flatMap((a) => [0, 1, 2].map((b) => `(local $g${a}${b} v128)`))
+      .join(' ')} ${I4.flatMap((i) => [0, 1, 2].map((b) => `(local $t${i}${b} v128)`)).join(' ')}
+    (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $NS (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $last (i32.sub (local.get $n) (i32.const 4)))
+    (loop $next
+      (local.set $p (i32.shl (select (local.get $i) (local.get $last) (i32.lt_u (local.get $i) (local.get $last))) (i32.const 2)))
+      (local.set $q (i32.add (local.get $w) (local.get $p)))
+${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `      ${set(`g${a}${b}`, '(v128.load (local.get $q))')} (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
+${[0, 1, 2].flatMap((b) => gt((a) => get(`g${a}${b}`)).map((v, i) => `      ${set(`t${i}${b}`, v)}`)).join('\n')}
+      (local.set $q (i32.add (local.get $u) (local.get $p)))
+${I4.flatMap((i) => gt((b) => get(`t${i}${b}`)).map((v) => `      (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))`;
+  const load = (i, j) => `(v128.load (i32.add (local.get $p${i}) (local.get $PS${j})))`;
+  const input = `  (func $wino_in (param $x i32) (param $V i32) (param $H i32) (param $W i32) (param $C i32) (param $TW i32) (param $ty0 i32)
+    (param $ty1 i32) (param $pt i32) (param $pl i32) (param $Tb i32)
+    (local $ty i32) (local $tx i32) (local $r0 i32) (local $c0 i32) (local $inside i32) (local $base i32) (local $c i32) (local $cc i32)
+    (local $PS i32) (local $RS i32) (local $KS i32) (local $pv i32) (local $q i32) (local $zero v128)
+    ${I4.map((i) => `(local $p${i} i32) (local $PS${i} i32) (local $rv${i} i32) (local $cv${i} i32)`).join(' ')}
+    ${loc('d')} ${loc('e')}
+    (local.set $PS (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $RS (i32.mul (local.get $W) (local.get $PS)))
+    (local.set $KS (i32.mul (local.get $Tb) (local.get $PS)))
+    (local.set $PS1 (local.get $PS))
+    (local.set $PS2 (i32.shl (local.get $PS) (i32.const 1)))
+    (local.set $PS3 (i32.add (local.get $PS1) (local.get $PS2)))
+    (local.set $pv (local.get $V))
+    (local.set $ty (local.get $ty0))
+    (block $tyDone (loop $tyL
+      (br_if $tyDone (i32.ge_u (local.get $ty) (local.get $ty1)))
+      (local.set $r0 (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (local.get $pt)))
+${I4.map((i) => `      (local.set $rv${i} (i32.lt_u (i32.add (local.get $r0) (i32.const ${i})) (local.get $H)))`).join('\n')}
+      (local.set $tx (i32.const 0))
+      (block $txDone (loop $txL
+        (br_if $txDone (i32.ge_u (local.get $tx) (local.get $TW)))
+        (local.set $c0 (i32.sub (i32.shl (local.get $tx) (i32.const 1)) (local.get $pl)))
+${I4.map((j) => `        (local.set $cv${j} (i32.lt_u (i32.add (local.get $c0) (i32.const ${j})) (local.get $W)))`).join('\n')}
+        (local.set $inside (i32.and (i32.and (local.get $rv0) (local.get $rv3)) (i32.and (local.get $cv0) (local.get $cv3))))
+        (local.set $base (i32.add (local.get $x) (i32.add (i32.mul (local.get $r0) (local.get $RS)) (i32.mul (local.get $c0) (local.get $PS)))))
+        (local.set $c (i32.const 0))
+        (block $cDone (loop $cL
+          (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
+          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))) (i32.const 2)))
+          (local.set $p0 (i32.add (local.get $base) (local.get $cc)))
+          (local.set $p1 (i32.add (local.get $p0) (local.get $RS)))
+          (local.set $p2 (i32.add (local.get $p1) (local.get $RS)))
+          (local.set $p3 (i32.add (local.get $p2) (local.get $RS)))
+          (if (local.get $inside)
+            (then
+${I4.flatMap((i) => I4.map((j) => `              ${set(`d${i}${j}`, load(i, j))}`)).join('\n')})
+            (else
+${I4.flatMap((i) =>
+  I4.map(
+    (j) =>
+      `              ${set(`d${i}${j}`, `(if (result v128) (i32.and (local.get $rv${i}) (local.get $cv${j})) (then ${load(i, j)}) (else (local.get $zero)))`)}`,
+  ),
+).join('\n')}))
+${I4.flatMap((j) => bt((i) => get(`d${i}${j}`)).map((v, i) => `          ${set(`e${i}${j}`, v)}`)).join('\n')}
+          (local.set $q (i32.add (local.get $pv) (local.get $cc)))
+${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $cL)))
+        (local.set $pv (i32.add (local.get $pv) (local.get $PS)))
+        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
+        (br $txL)))
+      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+      (br $tyL))))`;
+  const output = `  (func $wino_out (param $M i32) (param $y i32) (param $OH i32) (param $OW i32) (param $D i32) (param $TW i32) (param $ty0 i32)
+    (param $ty1 i32) (param $Tb i32)
+    (local $ty i32) (local $tx i32) (local $c i32) (local $cc i32) (local $PD i32) (local $KS i32) (local $YR i32) (local $pm i32)
+    (local $py i32) (local $q i32) (local $row1 i32) (local $col1 i32)
+    ${loc('m')} ${loc('s', 2)}
+    (local.set $PD (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $KS (i32.mul (local.get $Tb) (local.get $PD)))
+    (local.set $YR (i32.mul (local.get $OW) (local.get $PD)))
+    (local.set $pm (local.get $M))
+    (local.set $ty (local.get $ty0))
+    (block $tyDone (loop $tyL
+      (br_if $tyDone (i32.ge_u (local.get $ty) (local.get $ty1)))
+      (local.set $row1 (i32.lt_u (i32.add (i32.shl (local.get $ty) (i32.const 1)) (i32.const 1)) (local.get $OH)))
+      (local.set $tx (i32.const 0))
+      (block $txDone (loop $txL
+        (br_if $txDone (i32.ge_u (local.get $tx) (local.get $TW)))
+        (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $OW)))
+        (local.set $py (i32.add (local.get $y) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
+          (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $PD)))))
+        (local.set $c (i32.const 0))
+        (block $cDone (loop $cL
+          (br_if $cDone (i32.ge_u (local.get $c) (local.get $D)))
+          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $D) (i32.const 4))) (i32.const 2)))
+          (local.set $q (i32.add (local.get $pm) (local.get $cc)))
+${I4.flatMap((i) => I4.map((j) => `          ${set(`m${i}${j}`, '(v128.load (local.get $q))')} (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
+${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`s${a}${j}`, v)}`)).join('\n')}
+          (local.set $q (i32.add (local.get $py) (local.get $cc)))
+          (v128.store (local.get $q) ${at((j) => get(`s0${j}`))[0]})
+          (if (local.get $col1) (then (v128.store (i32.add (local.get $q) (local.get $PD)) ${at((j) => get(`s0${j}`))[1]})))
+          (if (local.get $row1) (then
+            (local.set $q (i32.add (local.get $q) (local.get $YR)))
+            (v128.store (local.get $q) ${at((j) => get(`s1${j}`))[0]})
+            (if (local.get $col1) (then (v128.store (i32.add (local.get $q) (local.get $PD)) ${at((j) => get(`s1${j}`))[1]})))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $cL)))
+        (local.set $pm (i32.add (local.get $pm) (local.get $PD)))
+        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
+        (br $txL)))
+      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+      (br $tyL))))`;
+  const conv = `  (func (export "wino3") (param $x i32) (param $u i32) (param $y i32) (param $v i32) (param $m i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $D i32) (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32) (param $rows i32)
+    (local $TW i32) (local $TH i32) (local $ty0 i32) (local $ty1 i32) (local $Tb i32) (local $k i32) (local $pv i32) (local $pu i32) (local $pm i32)
+    (local $VS i32) (local $US i32) (local $MS i32)
+    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 1)) (i32.const 1)))
+    (local.set $TH (i32.shr_u (i32.add (local.get $OH) (i32.const 1)) (i32.const 1)))
+    (local.set $US (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
+    (block $done (loop $band
+      (br_if $done (i32.ge_u (local.get $ty0) (local.get $TH)))
+      (local.set $ty1 (call $min (i32.add (local.get $ty0) (local.get $rows)) (local.get $TH)))
+      (local.set $Tb (i32.mul (i32.sub (local.get $ty1) (local.get $ty0)) (local.get $TW)))
+      (call $wino_in (local.get $x) (local.get $v) (local.get $H) (local.get $W) (local.get $C) (local.get $TW) (local.get $ty0) (local.get $ty1)
+        (local.get $pt) (local.get $pl) (local.get $Tb))
+      (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
+      (local.set $MS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
+      (local.set $pv (local.get $v)) (local.set $pu (local.get $u)) (local.set $pm (local.get $m))
+      (local.set $k (i32.const 0))
+      (loop $products
+        (call $gemm (local.get $pv) (local.get $pu) (local.get $pm) (local.get $C) (local.get $Tb) (local.get $D))
+        (local.set $pv (i32.add (local.get $pv) (local.get $VS)))
+        (local.set $pu (i32.add (local.get $pu) (local.get $US)))
+        (local.set $pm (i32.add (local.get $pm) (local.get $MS)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $products (i32.lt_u (local.get $k) (i32.const 16))))
+      (call $wino_out (local.get $m) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
+      (local.set $ty0 (local.get $ty1))
+      (br $band))))`;
+  return [filter, input, output, conv].join('\n\n');
+})();
+const GEMM = gramFunction('(func $gemm (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32)', true);
 
 /**
  * NAFNet's SimpleGate over P pixels of 2h channels, h ≥ 4: y[p, c] = x[p, c]·x[p, h + c] (y: P × h), and its gradient
@@ -649,6 +851,10 @@ ${WINDOW}
 ${GRAM}
 
 ${GATE}
+
+${GEMM}
+
+${wino}
 )
 `;
 

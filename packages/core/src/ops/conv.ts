@@ -4,7 +4,7 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
-import { depthwiseFilterGradKernel, depthwiseKernel, windowKernel } from '../wasm/kernels.js';
+import { depthwiseFilterGradKernel, depthwiseKernel, useWasmKernels, windowKernel, winogradKernel } from '../wasm/kernels.js';
 import { headGrams, headGramsKernelRuns } from './gram.js';
 
 /**
@@ -144,6 +144,33 @@ function flipTaps(w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
+ * A transposed conv whose stride equals its kernel (DRCNet's 2×2 upsampling, a 2×2 stride-2 conv's input gradient):
+ * each output pixel takes one tap of one input pixel, y[s·p + i, s·q + j] = g[p, q]·w[i, j]ᵀ, so it is one product
+ * [pixels, C_in]·[C_in, kh·kw·C_out] and a depth-to-space of its columns (a rank-4 transpose: tfjs-backend-wasm's
+ * DepthToSpace is a scalar loop, 20× slower). The dilated form computes kh·kw − 1 zero taps of every kh·kw (a 2×2
+ * upsampling of 32² × 512 into 256 channels: 200 ms that way, ~30 ms this one). Rows/cols of `outShape` past the taps
+ * (a strided conv's remainder) are zeros.
+ */
+function tapsAsProduct(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, wd, cin] = g.shape;
+    const [kh, kw, cout] = w.shape;
+    const wm = tf.reshape(tf.transpose(w, [3, 0, 1, 2]), [cin, kh * kw * cout]);
+    const y = tf.reshape(tf.matMul(tf.reshape(g, [b * h * wd, cin]), wm), [b * h, wd, kh, kw * cout]);
+    const full = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, h * kh, wd * kw, cout]) as tf.Tensor4D;
+    const [rh, rw] = [outShape[1] - h * kh, outShape[2] - wd * kw];
+    return rh || rw
+      ? tf.pad(full, [
+          [0, 0],
+          [0, rh],
+          [0, rw],
+          [0, 0],
+        ])
+      : full;
+  });
+}
+
+/**
  * `tf.conv2dTranspose(g, w, outShape, s, 'valid')` — a valid conv's input gradient, and ConvTranspose2d's forward — with
  * `w` [kh, kw, C_out, C_in] (a conv's HWIO filter, read backwards). Where core `prefers('transposedConvAsConv')` (wasm,
  * whose Conv2DBackpropInput is a scalar loop: 47 % of an official Restormer training step at 32²) or the settings ask
@@ -153,6 +180,7 @@ function flipTaps(w: tf.Tensor4D): tf.Tensor4D {
 function transposedConvValid(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], s: Pair): tf.Tensor4D {
   const mode = getSettings().convGradient;
   if (mode === 'native' || (mode === 'auto' && !prefers('transposedConvAsConv'))) return tf.conv2dTranspose(g, w, outShape, s, 'valid');
+  if (w.shape[0] === s[0] && w.shape[1] === s[1] && s[0] * s[1] > 1) return tapsAsProduct(g, w, outShape);
   return tf.tidy(() => {
     const [kh, kw] = w.shape;
     const d = dilate(g, s);
@@ -265,12 +293,34 @@ const crop = (dxp: tf.Tensor4D, [ph, pw]: Pair, shape: readonly number[]): tf.Te
  * maximum texture size (the bands then read a padded copy).
  */
 function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair = [0, 0]): tf.Tensor4D {
+  // restorekit's wasm kernel for 3×3 stride-1 convs (Winograd F(2×2, 3×3): 1.6–2.2× XNNPACK's direct sum)
+  const own = s[0] === 1 && s[1] === 1 ? winogradKernel(x, w, [p[0], p[0], p[1], p[1]]) : null;
+  if (own) return own;
   if (tf.getBackend() === 'webgl') {
     const [b, h, wd, c] = x.shape;
     const rows = im2colBandRows([b, h + 2 * p[0], wd + 2 * p[1], c], w.shape, s, tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'));
     if (rows !== null) return tf.tidy(() => conv2dInBands(padInput(x, p), w, s, rows));
   }
   return tf.conv2d(x, w, s, padArg(p) as never);
+}
+
+/**
+ * dL/dx [B, H, W, C] of a stride-1 3×3 conv with padding p as restorekit's wasm Winograd kernel: the conv of dy with the
+ * flipped filter, in and out swapped, padded so that its output has x's shape (no padded dx to crop). Null where the
+ * kernel does not apply (see `winogradKernel`).
+ */
+function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], s: Pair, p: Pair): tf.Tensor4D | null {
+  const [kh, kw] = w.shape;
+  const top = kh - 1 - p[0];
+  const left = kw - 1 - p[1];
+  if (getSettings().convGradient === 'native' || s[0] !== 1 || s[1] !== 1 || kh !== 3 || kw !== 3 || top < 0 || left < 0 || !useWasmKernels(dy)) return null;
+  const pads: [number, number, number, number] = [top, xShape[1]! - dy.shape[1] - top + kh - 1, left, xShape[2]! - dy.shape[2] - left + kw - 1];
+  const wt = tf.tidy(() => tf.transpose(flipTaps(w), [0, 1, 3, 2]) as tf.Tensor4D);
+  try {
+    return winogradKernel(dy, wt, pads);
+  } finally {
+    wt.dispose();
+  }
 }
 
 /**
@@ -289,8 +339,7 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
           const g = dy as tf.Tensor4D;
           const xp = padInput(xs, p);
-          const dx = crop(transposedConvValid(g, ws, xp.shape, s), p, xs.shape);
-          return [dx, filterGrad(xp, g, ws.shape, s)];
+          return [inputGrad(g, ws, xs.shape, s, p) ?? crop(transposedConvValid(g, ws, xp.shape, s), p, xs.shape), filterGrad(xp, g, ws.shape, s)];
         }),
     };
   }) as never);

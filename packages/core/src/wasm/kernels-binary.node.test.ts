@@ -34,6 +34,8 @@ describe('kernels-binary.ts', () => {
       'gram',
       'gate_mul',
       'gate_mul_grad',
+      'wino_filter',
+      'wino3',
     ]);
   });
 });

@@ -54,11 +54,33 @@ export interface WasmKernelExports {
   gate_mul(x: number, y: number, P: number, h: number): void;
   /** Its gradient: dx[p, c] = dy[p, c]·x[p, h + c], dx[p, h + c] = dy[p, c]·x[p, c]. */
   gate_mul_grad(x: number, dy: number, dx: number, P: number, h: number): void;
+  /** Winograd F(2×2, 3×3)'s transform of 3×3 filter taps w [9, n] into u [16, n], n ≥ 4 (scripts/wasm-kernels.mjs). */
+  wino_filter(w: number, u: number, n: number): void;
+  /**
+   * A 3×3 stride-1 conv of one image x [H, W, C] with the transformed filter u [16, C, D] into y [OH, OW, D] (C, D ≥ 4,
+   * OW ≥ 7), zero padding pt, pl; `rows` tile rows per band, scratch of 16·rows·⌈OW/2⌉·C and ·D values at v and m.
+   */
+  wino3(
+    x: number,
+    u: number,
+    y: number,
+    v: number,
+    m: number,
+    H: number,
+    W: number,
+    C: number,
+    D: number,
+    OH: number,
+    OW: number,
+    pt: number,
+    pl: number,
+    rows: number,
+  ): void;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
 interface WasmBackendLike {
-  wasm?: { asm?: { memory?: unknown } };
+  wasm?: { asm?: { memory?: unknown }; _malloc?(bytes: number): number; _free?(offset: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
@@ -157,6 +179,8 @@ export const WINDOW_KERNEL = 'RestorekitWindow2d';
 export const GRAM_KERNEL = 'RestorekitGram';
 export const GATE_KERNEL = 'RestorekitSimpleGate';
 export const GATE_GRAD_KERNEL = 'RestorekitSimpleGateGrad';
+export const WINOGRAD_FILTER_KERNEL = 'RestorekitWinogradFilter';
+export const WINOGRAD_CONV_KERNEL = 'RestorekitWinogradConv3x3';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -381,3 +405,61 @@ export function gateKernel(x: tf.Tensor): tf.Tensor | null {
 }
 
 const kernelGate = kernelPair(GATE_KERNEL, GATE_GRAD_KERNEL);
+
+registerWasm(WINOGRAD_FILTER_KERNEL, (k, b, inputs) => {
+  const w = inputs.filter as tf.TensorInfo;
+  const [, , c, d] = w.shape as [number, number, number, number];
+  const u = b.makeOutput([16, c, d], 'float32');
+  k.wino_filter(offset(b, w), offset(b, u), c * d);
+  return u;
+});
+
+/**
+ * Tiles per band of `wino3` (its scratch: 16 transformed windows of C values and 16 products of D per tile; 64, 128,
+ * 256 and 512 measured on DRCNet's convs at 256² and 64²: 128 is in the fastest pair everywhere).
+ */
+const WINOGRAD_BAND_TILES = 128;
+
+registerWasm(WINOGRAD_CONV_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const u = inputs.filter as tf.TensorInfo;
+  const [pt, pb, pl, pr] = (attrs as unknown as { pads: [number, number, number, number] }).pads;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const d = u.shape[2]!;
+  const [oh, ow] = [h + pt + pb - 2, w + pl + pr - 2];
+  const y = b.makeOutput([n, oh, ow, d], 'float32');
+  const tw = Math.ceil(ow / 2);
+  const rows = Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(WINOGRAD_BAND_TILES / tw)));
+  const scratch = 4 * 16 * rows * tw;
+  const malloc = b.wasm!._malloc!;
+  const v = malloc(scratch * (c + d));
+  try {
+    const [xo, uo, yo] = [offset(b, x), offset(b, u), offset(b, y)];
+    for (let i = 0; i < n; i++) k.wino3(xo + 4 * i * h * w * c, uo, yo + 4 * i * oh * ow * d, v, v + scratch * c, h, w, c, d, oh, ow, pt, pl, rows);
+  } finally {
+    b.wasm!._free!(v);
+  }
+  return y;
+});
+
+/**
+ * A 3×3 stride-1 dense conv of x [B, H, W, C] with filter [3, 3, C, D] and zero padding [top, bottom, left, right] as
+ * restorekit's wasm kernels: Winograd's F(2×2, 3×3) (scripts/wasm-kernels.mjs "wino3"), 2.25× fewer multiply-adds than
+ * the direct sum XNNPACK computes. Its values differ from the direct sum's by float32 rounding only (the transforms'
+ * entries are 0, ±1 and ½; measured against float64 sums: see ops/winograd.test.ts). Null where it does not apply (not
+ * `useWasmKernels`, not float32, fewer than 8 input or output channels — too few to gain —, an output narrower than 8
+ * columns, negative padding, a wasm build without _malloc): the caller takes tf.conv2d. No gradient of its own:
+ * core's conv2d supplies it (its input gradient is again such a conv).
+ */
+export function winogradKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [number, number, number, number]): tf.Tensor4D | null {
+  const [kh, kw, c, d] = filter.shape;
+  if (kh !== 3 || kw !== 3 || c < 8 || d < 8 || x.shape[3] !== c || pads.some((p) => p < 0)) return null;
+  const [oh, ow] = [x.shape[1] + pads[0] + pads[1] - 2, x.shape[2] + pads[2] + pads[3] - 2];
+  if (oh < 1 || ow < 8 || x.dtype !== 'float32' || filter.dtype !== 'float32' || !useWasmKernels(x)) return null;
+  const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
+  if (typeof wasm?._malloc !== 'function' || typeof wasm._free !== 'function') return null;
+  return tf.tidy(() => {
+    const u = tf.engine().runKernel(WINOGRAD_FILTER_KERNEL, { filter }) as tf.Tensor;
+    return tf.engine().runKernel(WINOGRAD_CONV_KERNEL, { x, filter: u }, { pads } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  });
+}
