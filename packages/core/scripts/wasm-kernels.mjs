@@ -643,6 +643,41 @@ ${[0, 1, 2].flatMap((b) => gt((a) => get(`g${a}${b}`)).map((v, i) => `      ${se
 ${I4.flatMap((i) => gt((b) => get(`t${i}${b}`)).map((v) => `      (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))`;
+  // "wino_filter_t": the transform of the filter of a conv's input gradient (w's taps rotated by 180°, in and out
+  // swapped) straight from w [9, C, D]: G·rev(g) = P·G·g with P swapping rows 0 and 3, so position (i, j) of the rotated
+  // filter is (σi, σj) of w's, σ = (3, 1, 2, 0), and u [16, D, C] takes its [C, D] matrix transposed (4 lanes stored
+  // one by one)
+  const sigma = [3, 1, 2, 0];
+  const filterT = `  (func (export "wino_filter_t") (param $w i32) (param $u i32) (param $C i32) (param $D i32)
+    (local $c i32) (local $d i32) (local $dd i32) (local $NS i32) (local $KS i32) (local $LS i32) (local $q i32) (local $half v128) (local $o v128)
+    ${I4.slice(0, 3)
+      .flatMap((a) => [0, 1, 2].map((b) => `(local $g${a}${b} v128)`))
+      .join(' ')} ${I4.flatMap((i) => [0, 1, 2].map((b) => `(local $t${i}${b} v128)`)).join(' ')}
+    (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $NS (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
+    (local.set $KS (local.get $NS))
+    (local.set $LS (i32.shl (local.get $C) (i32.const 2)))
+    (block $cDone (loop $cL
+      (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $d (i32.const 0))
+      (block $dDone (loop $dL
+        (br_if $dDone (i32.ge_u (local.get $d) (local.get $D)))
+        (local.set $dd (call $min (local.get $d) (i32.sub (local.get $D) (i32.const 4))))
+        (local.set $q (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $D)) (local.get $dd)) (i32.const 2))))
+${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `        ${set(`g${a}${b}`, '(v128.load (local.get $q))')} (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
+${[0, 1, 2].flatMap((b) => gt((a) => get(`g${a}${b}`)).map((v, i) => `        ${set(`t${i}${b}`, v)}`)).join('\n')}
+${I4.flatMap((i) =>
+  gt((b) => get(`t${i}${b}`)).map(
+    (v, j) => `        (local.set $o ${v})
+        (local.set $q (i32.add (local.get $u) (i32.add (i32.mul (i32.const ${4 * sigma[i] + sigma[j]}) (local.get $KS))
+          (i32.shl (i32.add (i32.mul (local.get $dd) (local.get $C)) (local.get $c)) (i32.const 2)))))
+${I4.map((l) => `        (f32.store (local.get $q) (f32x4.extract_lane ${l} (local.get $o)))${l < 3 ? ' (local.set $q (i32.add (local.get $q) (local.get $LS)))' : ''}`).join('\n')}`,
+  ),
+).join('\n')}
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (br $dL)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $cL))))`;
   const load = (i, j) => `(v128.load (i32.add (local.get $p${i}) (local.get $PS${j})))`;
   const input = `  (func $wino_in (param $x i32) (param $V i32) (param $H i32) (param $W i32) (param $C i32) (param $TW i32) (param $ty0 i32)
     (param $ty1 i32) (param $pt i32) (param $pl i32) (param $Tb i32)
@@ -764,7 +799,7 @@ ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`
       (call $wino_out (local.get $m) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
       (local.set $ty0 (local.get $ty1))
       (br $band))))`;
-  return [filter, input, output, conv].join('\n\n');
+  return [filter, filterT, input, output, conv].join('\n\n');
 })();
 const GEMM = gramFunction('(func $gemm (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32)', true);
 

@@ -315,12 +315,7 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], s
   const left = kw - 1 - p[1];
   if (getSettings().convGradient === 'native' || s[0] !== 1 || s[1] !== 1 || kh !== 3 || kw !== 3 || top < 0 || left < 0 || !useWasmKernels(dy)) return null;
   const pads: [number, number, number, number] = [top, xShape[1]! - dy.shape[1] - top + kh - 1, left, xShape[2]! - dy.shape[2] - left + kw - 1];
-  const wt = tf.tidy(() => tf.transpose(flipTaps(w), [0, 1, 3, 2]) as tf.Tensor4D);
-  try {
-    return winogradKernel(dy, wt, pads);
-  } finally {
-    wt.dispose();
-  }
+  return winogradKernel(dy, w, pads, true);
 }
 
 /**

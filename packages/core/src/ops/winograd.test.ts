@@ -75,7 +75,12 @@ describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd F(2×2, 3×3) kernel
         expect(relError(await y.data(), convReference(xv!, x.shape, wv!, w.shape, p))).toBeLessThan(3e-6);
         // dL/dx of Σ y·dy is the conv of dy (padded by 2 − p) with the flipped filter, in and out swapped; dL/dw[i, j, c, d]
         // = Σ x[b, oy − p + i, ox − p + j, c]·dy[b, oy, ox, d]
-        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { padding: p }), dy)))([x, w]);
+        const back = await tf.profile(() =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { padding: p }), dy)))([x, w]),
+        );
+        const [gx, gw] = back.result as tf.Tensor[];
+        // the forward again, and the input gradient from the rotated filter's transform
+        expect(back.kernels.filter((k) => k.name === WINOGRAD_CONV_KERNEL).length).toBe(runs ? 2 : 0);
         const flipped = new Float32Array(9 * C * D);
         for (let i = 0; i < 3; i++)
           for (let j = 0; j < 3; j++)

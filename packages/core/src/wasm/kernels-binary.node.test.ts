@@ -35,6 +35,7 @@ describe('kernels-binary.ts', () => {
       'gate_mul',
       'gate_mul_grad',
       'wino_filter',
+      'wino_filter_t',
       'wino3',
     ]);
   });

@@ -56,6 +56,8 @@ export interface WasmKernelExports {
   gate_mul_grad(x: number, dy: number, dx: number, P: number, h: number): void;
   /** Winograd F(2×2, 3×3)'s transform of 3×3 filter taps w [9, n] into u [16, n], n ≥ 4 (scripts/wasm-kernels.mjs). */
   wino_filter(w: number, u: number, n: number): void;
+  /** The same for the filter rotated by 180° with in and out swapped: w [9, C, D] into u [16, D, C], D ≥ 4. */
+  wino_filter_t(w: number, u: number, C: number, D: number): void;
   /**
    * A 3×3 stride-1 conv of one image x [H, W, C] with the transformed filter u [16, C, D] into y [OH, OW, D] (C, D ≥ 4,
    * OW ≥ 7), zero padding pt, pl; `rows` tile rows per band, scratch of 16·rows·⌈OW/2⌉·C and ·D values at v and m.
@@ -406,9 +408,14 @@ export function gateKernel(x: tf.Tensor): tf.Tensor | null {
 
 const kernelGate = kernelPair(GATE_KERNEL, GATE_GRAD_KERNEL);
 
-registerWasm(WINOGRAD_FILTER_KERNEL, (k, b, inputs) => {
+registerWasm(WINOGRAD_FILTER_KERNEL, (k, b, inputs, attrs) => {
   const w = inputs.filter as tf.TensorInfo;
   const [, , c, d] = w.shape as [number, number, number, number];
+  if ((attrs as { rotated?: boolean }).rotated) {
+    const u = b.makeOutput([16, d, c], 'float32');
+    k.wino_filter_t(offset(b, w), offset(b, u), c, d);
+    return u;
+  }
   const u = b.makeOutput([16, c, d], 'float32');
   k.wino_filter(offset(b, w), offset(b, u), c * d);
   return u;
@@ -449,17 +456,19 @@ registerWasm(WINOGRAD_CONV_KERNEL, (k, b, inputs, attrs) => {
  * entries are 0, ±1 and ½; measured against float64 sums: see ops/winograd.test.ts). Null where it does not apply (not
  * `useWasmKernels`, not float32, fewer than 8 input or output channels — too few to gain —, an output narrower than 8
  * columns, negative padding, a wasm build without _malloc): the caller takes tf.conv2d. No gradient of its own:
- * core's conv2d supplies it (its input gradient is again such a conv).
+ * core's conv2d supplies it (its input gradient is again such a conv). `rotated`: convolve with `filter` [3, 3, D, C]
+ * rotated by 180° with in and out swapped — the input gradient of a conv with that filter — without forming it.
  */
-export function winogradKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [number, number, number, number]): tf.Tensor4D | null {
-  const [kh, kw, c, d] = filter.shape;
+export function winogradKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [number, number, number, number], rotated = false): tf.Tensor4D | null {
+  const [kh, kw] = filter.shape;
+  const [c, d] = rotated ? [filter.shape[3], filter.shape[2]] : [filter.shape[2], filter.shape[3]];
   if (kh !== 3 || kw !== 3 || c < 8 || d < 8 || x.shape[3] !== c || pads.some((p) => p < 0)) return null;
   const [oh, ow] = [x.shape[1] + pads[0] + pads[1] - 2, x.shape[2] + pads[2] + pads[3] - 2];
   if (oh < 1 || ow < 8 || x.dtype !== 'float32' || filter.dtype !== 'float32' || !useWasmKernels(x)) return null;
   const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
   if (typeof wasm?._malloc !== 'function' || typeof wasm._free !== 'function') return null;
   return tf.tidy(() => {
-    const u = tf.engine().runKernel(WINOGRAD_FILTER_KERNEL, { filter }) as tf.Tensor;
+    const u = tf.engine().runKernel(WINOGRAD_FILTER_KERNEL, { filter }, { rotated } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return tf.engine().runKernel(WINOGRAD_CONV_KERNEL, { x, filter: u }, { pads } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
