@@ -475,9 +475,10 @@ const WINDOW = `  (func (export "window2d") (param $src i32) (param $dst i32) (p
  * the N rows (a and b: row strides sa and sb values; g [n, da, db]), da, db ≥ 4. tfjs-backend-wasm runs a product with a transposed operand as a scalar loop, so its form was a
  * transpose of q to [C, N] and XNNPACK's product of a d×N by an N×d matrix (15 GFLOP/s: long K, tiny M and N). Rows are
  * taken GRAM_ROWS at a time (their values stay in cache while every tile of g passes over them); a tile is 4 rows of g
- * (4 values of a splat) by 8 or 4 columns (vectors of b), its sums added to g at the end of each pass. The last tile of
- * rows (columns) starts at da − 4 (db − 4) when that is not a multiple of 4 and adds only the rows (lanes) not added
- * before.
+ * (4 values of a splat) by 8 or 4 columns (vectors of b), its sums stored into g at the end of the first pass and added
+ * to it at the end of later ones (g is not cleared first). The last tile of rows (columns) starts at da − 4 (db − 4) when
+ * that is not a multiple of 4: in the first pass it stores the rows (lanes) before that again with the same sums, in
+ * later ones it adds only the rows (lanes) not added before.
  */
 const GRAM_ROWS = 128;
 /**
@@ -510,6 +511,15 @@ ${rows
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
             (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $ha) (local.get $ii)) (local.get $db)) (local.get $jj)) (i32.const 2))))
+            (if (i32.eqz (local.get $r0)) (then
+${rows
+  .map(
+    (a) =>
+      vs.map((v) => `              (v128.store offset=${16 * v} (local.get $pg) (local.get $c${a}${v}))`).join('\n') +
+      (a < 3 ? '\n              (local.set $pg (i32.add (local.get $pg) (local.get $G4)))' : ''),
+  )
+  .join('\n')}
+            ) (else
 ${rows
   .map(
     (a) =>
@@ -522,12 +532,12 @@ ${rows
         .join('\n') +
       '))\n            (local.set $pg (i32.add (local.get $pg) (local.get $G4)))',
   )
-  .join('\n')}`;
+  .join('\n')}))`;
 };
 const gramFunction = (head, rowMajor) => `  ${head}
     (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
     (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $G4 i32)
-    (local $i i32) (local $total i32) (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
+    (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
     ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}${
       rowMajor
         ? `
@@ -541,13 +551,6 @@ const gramFunction = (head, rowMajor) => `  ${head}
     (local.set $SA (i32.shl (local.get $sa) (i32.const 2)))
     (local.set $SB (i32.shl (local.get $sb) (i32.const 2)))
     (local.set $G4 (i32.shl (local.get $db) (i32.const 2)))
-    ;; g = 0
-    (local.set $total (i32.shl (i32.mul (local.get $n) (i32.mul (local.get $da) (local.get $db))) (i32.const 2)))
-    (block $zDone (loop $z
-      (br_if $zDone (i32.ge_u (local.get $i) (local.get $total)))
-      (f32.store (i32.add (local.get $g) (local.get $i)) (f32.const 0))
-      (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $z)))
     (block $chunksDone (loop $chunk
       (br_if $chunksDone (i32.ge_u (local.get $r0) (local.get $N)))
       (local.set $r1 (call $min (i32.add (local.get $r0) (i32.const ${GRAM_ROWS})) (local.get $N)))
