@@ -511,7 +511,7 @@ ${rows
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
             (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $ha) (local.get $ii)) (local.get $db)) (local.get $jj)) (i32.const 2))))
-            (if (i32.eqz (local.get $r0)) (then
+            (if (local.get $first) (then
 ${rows
   .map(
     (a) =>
@@ -534,8 +534,8 @@ ${rows
   )
   .join('\n')}))`;
 };
-const gramFunction = (head, rowMajor) => `  ${head}
-    (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
+const gramFunction = (head, rowMajor, accumulate = false) => `  ${head}
+    (local $first i32) (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
     (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $G4 i32)
     (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
     ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}${
@@ -554,6 +554,8 @@ const gramFunction = (head, rowMajor) => `  ${head}
     (block $chunksDone (loop $chunk
       (br_if $chunksDone (i32.ge_u (local.get $r0) (local.get $N)))
       (local.set $r1 (call $min (i32.add (local.get $r0) (i32.const ${GRAM_ROWS})) (local.get $N)))
+      ;; the first block of rows stores its sums (but adds them where the caller accumulates into g: $acc ≠ 0)
+      (local.set $first ${accumulate ? '(i32.and (i32.eqz (local.get $r0)) (i32.eqz (local.get $acc)))' : '(i32.eqz (local.get $r0))'})
       (local.set $h (i32.const 0))
       (block $headsDone (loop $head
         (br_if $headsDone (i32.ge_u (local.get $h) (local.get $n)))
@@ -802,8 +804,102 @@ ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`
       (call $wino_out (local.get $m) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
       (local.set $ty0 (local.get $ty1))
       (br $band))))`;
-  return [filter, filterT, input, output, conv].join('\n\n');
+  // The filter gradient dW[a, b, c, d] = Σ x[oy − pt + a, ox − pl + b, c]·dy[oy, ox, d] as F(3×3, 2×2): each 2×2 tile
+  // of dy (a "filter", zero past OH, OW) against the 4×4 window of x under it (the forward's tiles: "wino_in") gives
+  // the 3×3 taps; F(3, 2)'s Bᵀ is F(2, 3)'s with its last row negated, carried by the dy side here:
+  // G' = [[1, 0], [½, ½], [½, −½], [0, −1]], Aᵀ = [[1, 1, 1, 0], [0, 1, −1, 0], [0, 1, 1, 1]]. The sums over tiles are the
+  // Gram kernel's (X_k [Tb, C]ᵀ·Y_k [Tb, D], accumulated over bands and images into M [16, C, D]).
+  const gp = (f) => [f(0), half(add(f(0), f(1))), half(sub(f(0), f(1))), `(f32x4.neg ${f(1)})`];
+  const dyIn = `  (func $fg_dy (param $dy i32) (param $Y i32) (param $OH i32) (param $OW i32) (param $D i32) (param $TW i32) (param $ty0 i32)
+    (param $ty1 i32) (param $Tb i32)
+    (local $ty i32) (local $tx i32) (local $c i32) (local $cc i32) (local $PD i32) (local $KS i32) (local $YR i32) (local $py i32) (local $pv i32)
+    (local $q i32) (local $row1 i32) (local $col1 i32) (local $zero v128) (local $half v128)
+    ${[0, 1].flatMap((i) => [0, 1].map((j) => `(local $d${i}${j} v128)`)).join(' ')} ${I4.flatMap((i) => [0, 1].map((j) => `(local $e${i}${j} v128)`)).join(' ')}
+    (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $PD (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $KS (i32.mul (local.get $Tb) (local.get $PD)))
+    (local.set $YR (i32.mul (local.get $OW) (local.get $PD)))
+    (local.set $pv (local.get $Y))
+    (local.set $ty (local.get $ty0))
+    (block $tyDone (loop $tyL
+      (br_if $tyDone (i32.ge_u (local.get $ty) (local.get $ty1)))
+      (local.set $row1 (i32.lt_u (i32.add (i32.shl (local.get $ty) (i32.const 1)) (i32.const 1)) (local.get $OH)))
+      (local.set $tx (i32.const 0))
+      (block $txDone (loop $txL
+        (br_if $txDone (i32.ge_u (local.get $tx) (local.get $TW)))
+        (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $OW)))
+        (local.set $py (i32.add (local.get $dy) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
+          (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $PD)))))
+        (local.set $c (i32.const 0))
+        (block $cDone (loop $cL
+          (br_if $cDone (i32.ge_u (local.get $c) (local.get $D)))
+          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $D) (i32.const 4))) (i32.const 2)))
+          (local.set $q (i32.add (local.get $py) (local.get $cc)))
+          (local.set $d00 (v128.load (local.get $q)))
+          (local.set $d01 (if (result v128) (local.get $col1) (then (v128.load (i32.add (local.get $q) (local.get $PD)))) (else (local.get $zero))))
+          (local.set $d10 (if (result v128) (local.get $row1) (then (v128.load (i32.add (local.get $q) (local.get $YR)))) (else (local.get $zero))))
+          (local.set $d11 (if (result v128) (i32.and (local.get $row1) (local.get $col1))
+            (then (v128.load (i32.add (i32.add (local.get $q) (local.get $YR)) (local.get $PD)))) (else (local.get $zero))))
+${[0, 1].flatMap((j) => gp((i) => get(`d${i}${j}`)).map((v, i) => `          ${set(`e${i}${j}`, v)}`)).join('\n')}
+          (local.set $q (i32.add (local.get $pv) (local.get $cc)))
+${I4.flatMap((i) => gp((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $cL)))
+        (local.set $pv (i32.add (local.get $pv) (local.get $PD)))
+        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
+        (br $txL)))
+      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+      (br $tyL))))`;
+  const at3 = (f) => [add(add(f(0), f(1)), f(2)), sub(f(1), f(2)), add(add(f(1), f(2)), f(3))];
+  const fgOut = `  (func (export "wino_fg_out") (param $M i32) (param $g i32) (param $n i32)
+    (local $i i32) (local $p i32) (local $last i32) (local $NS i32) (local $q i32)
+    ${loc('m')} ${I4.flatMap((i) => [0, 1, 2].map((b) => `(local $s${i}${b} v128)`)).join(' ')}
+    (local.set $NS (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $last (i32.sub (local.get $n) (i32.const 4)))
+    (loop $next
+      (local.set $p (i32.shl (select (local.get $i) (local.get $last) (i32.lt_u (local.get $i) (local.get $last))) (i32.const 2)))
+      (local.set $q (i32.add (local.get $M) (local.get $p)))
+${I4.flatMap((i) => I4.map((j) => `      ${set(`m${i}${j}`, '(v128.load (local.get $q))')} (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
+${I4.flatMap((i) => at3((j) => get(`m${i}${j}`)).map((v, b) => `      ${set(`s${i}${b}`, v)}`)).join('\n')}
+      (local.set $q (i32.add (local.get $g) (local.get $p)))
+${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `      (v128.store (local.get $q) ${at3((i) => get(`s${i}${b}`))[a]}) (local.set $q (i32.add (local.get $q) (local.get $NS)))`)).join('\n')}
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))`;
+  const fg = `  (func (export "wino_fg") (param $x i32) (param $dy i32) (param $v i32) (param $y i32) (param $m i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $D i32) (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32) (param $rows i32) (param $acc i32)
+    (local $TW i32) (local $TH i32) (local $ty0 i32) (local $ty1 i32) (local $Tb i32) (local $k i32) (local $pv i32) (local $py i32) (local $pm i32)
+    (local $VS i32) (local $YS i32) (local $MS i32)
+    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 1)) (i32.const 1)))
+    (local.set $TH (i32.shr_u (i32.add (local.get $OH) (i32.const 1)) (i32.const 1)))
+    (local.set $MS (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
+    (block $done (loop $band
+      (br_if $done (i32.ge_u (local.get $ty0) (local.get $TH)))
+      (local.set $ty1 (call $min (i32.add (local.get $ty0) (local.get $rows)) (local.get $TH)))
+      (local.set $Tb (i32.mul (i32.sub (local.get $ty1) (local.get $ty0)) (local.get $TW)))
+      (call $wino_in (local.get $x) (local.get $v) (local.get $H) (local.get $W) (local.get $C) (local.get $TW) (local.get $ty0) (local.get $ty1)
+        (local.get $pt) (local.get $pl) (local.get $Tb))
+      (call $fg_dy (local.get $dy) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
+      (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
+      (local.set $YS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
+      (local.set $pv (local.get $v)) (local.set $py (local.get $y)) (local.set $pm (local.get $m))
+      (local.set $k (i32.const 0))
+      (loop $products
+        (call $gram_acc (local.get $pv) (local.get $C) (local.get $py) (local.get $D) (local.get $pm) (local.get $Tb) (local.get $C) (local.get $D)
+          (i32.const 1) (i32.or (local.get $acc) (i32.ne (local.get $ty0) (i32.const 0))))
+        (local.set $pv (i32.add (local.get $pv) (local.get $VS)))
+        (local.set $py (i32.add (local.get $py) (local.get $YS)))
+        (local.set $pm (i32.add (local.get $pm) (local.get $MS)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $products (i32.lt_u (local.get $k) (i32.const 16))))
+      (local.set $ty0 (local.get $ty1))
+      (br $band))))`;
+  return [filter, filterT, input, output, conv, dyIn, fgOut, fg].join('\n\n');
 })();
+const GRAM_ACC = gramFunction(
+  '(func $gram_acc (param $a i32) (param $sa i32) (param $b i32) (param $sb i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $n i32) (param $acc i32)',
+  false,
+  true,
+);
 const GEMM = gramFunction('(func $gemm (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32)', true);
 
 /**
@@ -891,6 +987,8 @@ ${GRAM}
 ${GATE}
 
 ${GEMM}
+
+${GRAM_ACC}
 
 ${wino}
 )

@@ -26,8 +26,8 @@ const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
  * FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv2DBackpropInput (a transposed convolution or a
  * convolution's input gradient), Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput/Filter, BatchMatMul and
  * _FusedMatMul, and restorekit's wasm kernels RestorekitDepthwiseConv2d and RestorekitDepthwiseFilterGrad (the same
- * counts as tfjs's depth-wise conv and its filter gradient), RestorekitWinogradConv3x3 (as the 3×3 conv it computes: a
- * Winograd conv's GFLOP/s are those of the direct sum it replaces) and RestorekitGram (as its per-head products); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
+ * counts as tfjs's depth-wise conv and its filter gradient), RestorekitWinogradConv3x3 and RestorekitWinogradFilterGrad3x3 (as
+ * the 3×3 conv and filter gradient they compute: a Winograd conv's GFLOP/s are those of the direct sum it replaces) and RestorekitGram (as its per-head products); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
  */
 export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> | undefined, output: tf.Tensor): number {
   switch (name) {
@@ -63,6 +63,10 @@ export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, att
       // restorekit's wasm kernel (wasm/kernels.ts), filter [16, inC, outC] transformed from a 3×3 one: counted as the
       // direct conv it computes (as PyTorch's count does), not as the fewer multiply-adds it runs
       return 2 * prod(output.shape) * 9 * inputs.filter!.shape[1]!;
+    }
+    case 'RestorekitWinogradFilterGrad3x3': {
+      // restorekit's wasm kernel: the filter gradient of a 3×3 conv, counted as Conv2DBackpropFilter is
+      return 2 * prod(inputs.dy!.shape) * 9 * inputs.x!.shape[3]!;
     }
     case 'RestorekitGram': {
       const n = inputs.a!.shape[0]!; // restorekit's wasm kernel: [heads, d, d] sums over the N rows (ops/gram.ts)

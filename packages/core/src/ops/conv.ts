@@ -4,7 +4,7 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
-import { depthwiseFilterGradKernel, depthwiseKernel, useWasmKernels, windowKernel, winogradKernel } from '../wasm/kernels.js';
+import { depthwiseFilterGradKernel, depthwiseKernel, useWasmKernels, windowKernel, winogradFilterGradKernel, winogradKernel } from '../wasm/kernels.js';
 import { headGrams, headGramsKernelRuns } from './gram.js';
 
 /**
@@ -333,8 +333,14 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
           const g = dy as tf.Tensor4D;
-          const xp = padInput(xs, p);
-          return [inputGrad(g, ws, xs.shape, s, p) ?? crop(transposedConvValid(g, ws, xp.shape, s), p, xs.shape), filterGrad(xp, g, ws.shape, s)];
+          // restorekit's wasm Winograd kernels read x unpadded; the other forms take a padded copy
+          const own =
+            s[0] === 1 && s[1] === 1 && ws.shape[0] === 3 && ws.shape[1] === 3 && getSettings().convGradient !== 'native'
+              ? winogradFilterGradKernel(xs, g, p)
+              : null;
+          const xp = own ? null : padInput(xs, p);
+          const xpShape = [xs.shape[0], xs.shape[1] + 2 * p[0], xs.shape[2] + 2 * p[1], xs.shape[3]] as [number, number, number, number];
+          return [inputGrad(g, ws, xs.shape, s, p) ?? crop(transposedConvValid(g, ws, xpShape, s), p, xs.shape), own ?? filterGrad(xp!, g, ws.shape, s)];
         }),
     };
   }) as never);

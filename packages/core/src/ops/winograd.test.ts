@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { countFlops } from '../flops.js';
 import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
-import { WINOGRAD_CONV_KERNEL } from '../wasm/kernels.js';
+import { WINOGRAD_CONV_KERNEL, WINOGRAD_FILTER_GRAD_KERNEL } from '../wasm/kernels.js';
 import { conv2d, convTranspose2d } from './conv.js';
 
 const onWasm = () => tf.getBackend() === 'wasm';
@@ -42,7 +42,7 @@ function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return e / m;
 }
 
-describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd F(2×2, 3×3) kernel)", () => {
+describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd kernels, F(2×2, 3×3) and for the filter gradient F(3×3, 2×2))", () => {
   // [B, H, W, C, D, padding]: whole tiles; odd output sizes (a tile's second row/column cut), channel counts that are
   // not multiples of 4 (overlapping vectors), a batch; valid and padding 2; several bands of tile rows (W 9: 5 tiles a
   // row, 25 rows a band) and one row a band (W 300: 150 tiles); C above the product's 128-row blocks; and shapes the
@@ -81,6 +81,8 @@ describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd F(2×2, 3×3) kernel
         const [gx, gw] = back.result as tf.Tensor[];
         // the forward again, and the input gradient from the rotated filter's transform
         expect(back.kernels.filter((k) => k.name === WINOGRAD_CONV_KERNEL).length).toBe(runs ? 2 : 0);
+        // and the filter gradient as F(3×3, 2×2) wherever both channel counts allow (any output width)
+        expect(back.kernels.filter((k) => k.name === WINOGRAD_FILTER_GRAD_KERNEL).length).toBe(onWasm() && C >= 8 && D >= 8 ? 1 : 0);
         const flipped = new Float32Array(9 * C * D);
         for (let i = 0; i < 3; i++)
           for (let j = 0; j < 3; j++)

@@ -37,6 +37,8 @@ describe('kernels-binary.ts', () => {
       'wino_filter',
       'wino_filter_t',
       'wino3',
+      'wino_fg_out',
+      'wino_fg',
     ]);
   });
 });

@@ -62,6 +62,29 @@ export interface WasmKernelExports {
    * A 3×3 stride-1 conv of one image x [H, W, C] with the transformed filter u [16, C, D] into y [OH, OW, D] (C, D ≥ 4,
    * OW ≥ 7), zero padding pt, pl; `rows` tile rows per band, scratch of 16·rows·⌈OW/2⌉·C and ·D values at v and m.
    */
+  /**
+   * The filter gradient of a 3×3 stride-1 conv of one image x [H, W, C] whose output gradient is dy [OH, OW, D], as
+   * Winograd's F(3×3, 2×2), summed into M [16, C, D] (stored where acc = 0, added otherwise): scratch v, y as wino3's.
+   */
+  wino_fg(
+    x: number,
+    dy: number,
+    v: number,
+    y: number,
+    m: number,
+    H: number,
+    W: number,
+    C: number,
+    D: number,
+    OH: number,
+    OW: number,
+    pt: number,
+    pl: number,
+    rows: number,
+    acc: number,
+  ): void;
+  /** dW [9, n] from M [16, n] (n = C·D ≥ 4). */
+  wino_fg_out(m: number, g: number, n: number): void;
   wino3(
     x: number,
     u: number,
@@ -183,6 +206,7 @@ export const GATE_KERNEL = 'RestorekitSimpleGate';
 export const GATE_GRAD_KERNEL = 'RestorekitSimpleGateGrad';
 export const WINOGRAD_FILTER_KERNEL = 'RestorekitWinogradFilter';
 export const WINOGRAD_CONV_KERNEL = 'RestorekitWinogradConv3x3';
+export const WINOGRAD_FILTER_GRAD_KERNEL = 'RestorekitWinogradFilterGrad3x3';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -448,6 +472,43 @@ registerWasm(WINOGRAD_CONV_KERNEL, (k, b, inputs, attrs) => {
   }
   return y;
 });
+
+registerWasm(WINOGRAD_FILTER_GRAD_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const { pt, pl } = attrs as unknown as { pt: number; pl: number };
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [, oh, ow, d] = dy.shape as [number, number, number, number];
+  const g = b.makeOutput([3, 3, c, d], 'float32');
+  const tw = Math.ceil(ow / 2);
+  const rows = Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(WINOGRAD_BAND_TILES / tw)));
+  const scratch = 4 * 16 * rows * tw;
+  const v = b.wasm!._malloc!(scratch * (c + d) + 4 * 16 * c * d);
+  try {
+    const [xo, dyo] = [offset(b, x), offset(b, dy)];
+    const m = v + scratch * (c + d);
+    for (let i = 0; i < n; i++) k.wino_fg(xo + 4 * i * h * w * c, dyo + 4 * i * oh * ow * d, v, v + scratch * c, m, h, w, c, d, oh, ow, pt, pl, rows, i);
+    k.wino_fg_out(m, offset(b, g), c * d);
+  } finally {
+    b.wasm!._free!(v);
+  }
+  return g;
+});
+
+/**
+ * dL/dw [3, 3, C, D] of a 3×3 stride-1 conv of x [B, H, W, C] (zero padding pt rows on top, pl columns on the left)
+ * whose output gradient is dy [B, OH, OW, D], as restorekit's wasm kernels: Winograd's F(3×3, 2×2) — each 2×2 tile of dy
+ * against the 4×4 window of x under it, 16 multiply-adds per tile and channel pair where the sum of shifted products
+ * takes 36, the sums over tiles as the Gram kernel's products. Null where it does not apply (not `useWasmKernels`, not
+ * float32, fewer than 8 channels in or out, negative padding, a wasm build without _malloc).
+ */
+export function winogradFilterGradKernel(x: tf.Tensor4D, dy: tf.Tensor4D, [pt, pl]: [number, number]): tf.Tensor4D | null {
+  const [c, d] = [x.shape[3], dy.shape[3]];
+  if (c < 8 || d < 8 || pt < 0 || pl < 0 || x.shape[0] !== dy.shape[0] || x.dtype !== 'float32' || dy.dtype !== 'float32' || !useWasmKernels(x)) return null;
+  const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
+  if (typeof wasm?._malloc !== 'function' || typeof wasm._free !== 'function') return null;
+  return tf.engine().runKernel(WINOGRAD_FILTER_GRAD_KERNEL, { x, dy }, { pt, pl } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
 
 /**
  * A 3×3 stride-1 dense conv of x [B, H, W, C] with filter [3, 3, C, D] and zero padding [top, bottom, left, right] as
