@@ -32,6 +32,7 @@ export {
   needTensor,
   spatialMean,
   spatialSum,
+  channelMax,
 } from './ops/basic.js';
 export type { PadMode, PaddedToMultiple } from './ops/basic.js';
 export { torchUniform, ones, zeros, constant } from './layers/init.js';

@@ -13,6 +13,7 @@ import {
   type OptionSpec,
   type OptionsInput,
   type ResolvedOptions,
+  channelMax,
   concatChannels,
 } from '@restorekit/core';
 import { oddKernelSize } from './options.js';
@@ -78,7 +79,7 @@ export class RegionNorm extends Block<ResolvedOptions<typeof OPTIONS>> {
 
   /** Importance map M = sigmoid(conv1([mean_c, max_c])), [B, H, W, 1]. */
   private importance(z: tf.Tensor, training: boolean): tf.Tensor {
-    const stats = concatChannels([tf.mean(z, 3, true), tf.max(z, 3, true)]);
+    const stats = concatChannels([tf.mean(z, 3, true), channelMax(z)]);
     return tf.sigmoid(this.run(this.conv1, stats, training));
   }
 

@@ -171,6 +171,43 @@ function tapsAsProduct(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number
 }
 
 /**
+ * A transposed conv whose kernel is a multiple of its stride (m·s: a 4×4 stride-2 conv's input gradient) as one conv of
+ * g itself and a depth-to-space: output row s·P + i takes the taps s·a + i of rows P − a (a < m), so each of the s²
+ * phases (i, j) is an m×m conv of g padded by m − 1, and the phases are the output channels of one conv whose filter
+ * holds tap (s(m − 1 − a) + i, s(m − 1 − b) + j) at (a, b). The dilated form's conv computes s² times the taps, all but
+ * one in s² on zeros (a 4×4 stride-2 conv's input gradient at 32² × 256: 64 ms that way in DRCNet's 128² training step).
+ * Rows/cols of `outShape` past the taps are zeros.
+ */
+function phasesAsConv(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], [sh, sw]: Pair): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, wd] = g.shape;
+    const [kh, kw, cout, cin] = w.shape;
+    const [mh, mw] = [kh / sh, kw / sw];
+    const taps = tf.unstack(tf.reshape(tf.transpose(w, [0, 1, 3, 2]), [kh * kw, cin, cout])) as tf.Tensor2D[];
+    const sub: tf.Tensor[] = [];
+    for (let a = 0; a < mh; a++)
+      for (let c = 0; c < mw; c++) {
+        const phases: tf.Tensor2D[] = [];
+        for (let i = 0; i < sh; i++) for (let j = 0; j < sw; j++) phases.push(taps[(sh * (mh - 1 - a) + i) * kw + sw * (mw - 1 - c) + j]!);
+        sub.push(tf.concat(phases, 1));
+      }
+    const filter = tf.reshape(tf.stack(sub), [mh, mw, cin, sh * sw * cout]) as tf.Tensor4D;
+    const y = conv2dForward(g, filter, [1, 1], [mh - 1, mw - 1]); // [b, h + mh − 1, wd + mw − 1, (i, j, c)]
+    const [ph, pw] = [h + mh - 1, wd + mw - 1];
+    const full = tf.reshape(tf.transpose(tf.reshape(y, [b * ph, pw, sh, sw * cout]), [0, 2, 1, 3]), [b, ph * sh, pw * sw, cout]) as tf.Tensor4D;
+    const [rh, rw] = [outShape[1] - ph * sh, outShape[2] - pw * sw];
+    return rh || rw
+      ? tf.pad(full, [
+          [0, 0],
+          [0, rh],
+          [0, rw],
+          [0, 0],
+        ])
+      : full;
+  });
+}
+
+/**
  * `tf.conv2dTranspose(g, w, outShape, s, 'valid')` — a valid conv's input gradient, and ConvTranspose2d's forward — with
  * `w` [kh, kw, C_out, C_in] (a conv's HWIO filter, read backwards). Where core `prefers('transposedConvAsConv')` (wasm,
  * whose Conv2DBackpropInput is a scalar loop: 47 % of an official Restormer training step at 32²) or the settings ask
@@ -181,6 +218,7 @@ function transposedConvValid(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, 
   const mode = getSettings().convGradient;
   if (mode === 'native' || (mode === 'auto' && !prefers('transposedConvAsConv'))) return tf.conv2dTranspose(g, w, outShape, s, 'valid');
   if (w.shape[0] === s[0] && w.shape[1] === s[1] && s[0] * s[1] > 1) return tapsAsProduct(g, w, outShape);
+  if (w.shape[0] % s[0] === 0 && w.shape[1] % s[1] === 0 && s[0] * s[1] > 1) return phasesAsConv(g, w, outShape, s);
   return tf.tidy(() => {
     const [kh, kw] = w.shape;
     const d = dilate(g, s);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { prefers } from '../settings.js';
-import { spatialMean, spatialSum } from './basic.js';
+import { channelMax, spatialMean, spatialSum } from './basic.js';
+import { expectNoLeaks } from '../testing/index.js';
 
 const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => {
   const [u, v] = await Promise.all([a.data(), b.data()]);
@@ -71,4 +72,29 @@ describe('spatialMean: the mean over H and W (a global average pool where core p
     tf.dispose([x, w, got, want, g1, g2, bad]);
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+describe('channelMax (tf.max over the last axis, keepDims; gradient as a mask from a subtraction)', () => {
+  it('equals tf.max and its gradient (ties: every channel equal to the max gets dy), no leaks', () =>
+    expectNoLeaks(async () => {
+      const x = tf.tensor4d([1, 5, 5, 2, -3, -1, -2, -1, 0.5, 0.25, 0.5, 0.5], [1, 2, 2, 3]);
+      const r = tf.randomNormal([2, 5, 7, 9], 0, 1, 'float32', 4);
+      for (const t of [x, r]) {
+        const m = channelMax(t);
+        const want = tf.max(t, -1, true);
+        expect(m.shape).toEqual(want.shape);
+        expect(Array.from(await m.data())).toEqual(Array.from(await want.data()));
+        const dy = tf.randomNormal(want.shape, 0, 1, 'float32', 5);
+        const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(channelMax(a), dy)))(t);
+        const gw = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.max(a, -1, true), dy)))(t);
+        expect(Array.from(await g.data())).toEqual(Array.from(await gw.data()));
+        tf.dispose([m, want, dy, g, gw]);
+      }
+      // the ties of x's first pixel (5, 5) both receive dy
+      const g1 = tf.grad((a: tf.Tensor) => tf.sum(channelMax(a)))(x);
+      expect(Array.from((await g1.data()).slice(0, 3))).toEqual([0, 1, 1]);
+      const s = tf.scalar(1);
+      expect(() => channelMax(s)).toThrow(ShapeError);
+      tf.dispose([x, r, g1, s]);
+    }));
 });

@@ -125,34 +125,60 @@ describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd kernels, F(2×2, 3×
   });
 });
 
-describe('transposed convs whose stride equals the kernel (wasm: one product and a depth-to-space)', () => {
-  // [B, H, W, C_in, C_out, k]
-  const cases: [number, number, number, number, number, number][] = [
-    [1, 6, 5, 8, 4, 2],
-    [2, 3, 4, 5, 7, 3],
+describe('transposed convs whose kernel is a multiple of the stride (wasm: one product or conv of g and a depth-to-space)', () => {
+  // [B, H, W, C_in, C_out, kh, kw, sh, sw]: kernel = stride (one product), 2 × stride (a 2×2 conv of g, DRCNet's 4×4
+  // stride-2 conv's input gradient), and an oblong kernel with different strides (phases 3 × 2, sub-kernel 2 × 2)
+  const cases: [number, number, number, number, number, number, number, number, number][] = [
+    [1, 6, 5, 8, 4, 2, 2, 2, 2],
+    [2, 3, 4, 5, 7, 3, 3, 3, 3],
+    [1, 5, 6, 9, 10, 4, 4, 2, 2],
+    [2, 4, 3, 6, 5, 6, 4, 3, 2],
   ];
-  for (const [B, H, W, cin, cout, k] of cases)
-    it(`convTranspose2d of [${B}, ${H}, ${W}, ${cin}] by ${k}×${k}×${cout}×${cin}, stride ${k}: y[k·p + i, k·q + j] = Σ g[p, q]·w[i, j]`, () =>
+  for (const [B, H, W, cin, cout, kh, kw, sh, sw] of cases)
+    it(`convTranspose2d of [${B}, ${H}, ${W}, ${cin}] by ${kh}×${kw}×${cout}×${cin}, stride ${sh}×${sw}: y[s·p + i, s·q + j] += g[p, q]·w[i, j]`, () =>
       expectNoLeaks(async () => {
         const g = tf.randomNormal([B, H, W, cin], 0, 1, 'float32', 3) as tf.Tensor4D;
-        const w = tf.randomNormal([k, k, cout, cin], 0, 1, 'float32', 4) as tf.Tensor4D;
-        const y = convTranspose2d(g, w, { stride: k });
-        expect(y.shape).toEqual([B, H * k, W * k, cout]);
+        const w = tf.randomNormal([kh, kw, cout, cin], 0, 1, 'float32', 4) as tf.Tensor4D;
+        const y = convTranspose2d(g, w, { stride: [sh, sw] });
+        const [OH, OW] = [(H - 1) * sh + kh, (W - 1) * sw + kw];
+        expect(y.shape).toEqual([B, OH, OW, cout]);
         const [gv, wv] = (await Promise.all([g.data(), w.data()])) as Float32Array[];
-        const want = new Float64Array(B * H * k * W * k * cout);
+        const want = new Float64Array(B * OH * OW * cout);
         for (let b = 0; b < B; b++)
           for (let p = 0; p < H; p++)
             for (let q = 0; q < W; q++)
-              for (let i = 0; i < k; i++)
-                for (let j = 0; j < k; j++)
+              for (let i = 0; i < kh; i++)
+                for (let j = 0; j < kw; j++)
                   for (let c = 0; c < cout; c++) {
                     let s = 0;
-                    for (let e = 0; e < cin; e++) s += gv![((b * H + p) * W + q) * cin + e]! * wv![((i * k + j) * cout + c) * cin + e]!;
-                    want[((b * H * k + k * p + i) * W * k + k * q + j) * cout + c] = s;
+                    for (let e = 0; e < cin; e++) s += gv![((b * H + p) * W + q) * cin + e]! * wv![((i * kw + j) * cout + c) * cin + e]!;
+                    want[((b * OH + sh * p + i) * OW + sw * q + j) * cout + c]! += s;
                   }
         expect(relError(await y.data(), want)).toBeLessThan(2e-6);
         tf.dispose([g, w, y]);
       }));
+
+  it("a 4×4 stride-2 conv's input gradient, padding 1, with a row and column past the last window (zeros there)", () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([1, 11, 9, 6], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const w = tf.randomNormal([4, 4, 6, 5], 0, 1, 'float32', 6) as tf.Tensor4D;
+      // padded 13 × 11: outputs 5 × 4, the windows cover padded rows 0..11 and cols 0..9
+      const dy = tf.randomNormal([1, 5, 4, 5], 0, 1, 'float32', 7);
+      const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, w, { stride: 2, padding: 1 }), dy)))(x);
+      const [wv, dyv] = (await Promise.all([w.data(), dy.data()])) as Float32Array[];
+      const want = new Float64Array(11 * 9 * 6);
+      for (let p = 0; p < 5; p++)
+        for (let q = 0; q < 4; q++)
+          for (let i = 0; i < 4; i++)
+            for (let j = 0; j < 4; j++) {
+              const [r, c0] = [2 * p + i - 1, 2 * q + j - 1];
+              if (r < 0 || r >= 11 || c0 < 0 || c0 >= 9) continue;
+              for (let c = 0; c < 6; c++)
+                for (let d = 0; d < 5; d++) want[(r * 9 + c0) * 6 + c]! += dyv![(p * 4 + q) * 5 + d]! * wv![((i * 4 + j) * 6 + c) * 5 + d]!;
+            }
+      expect(relError(await gx.data(), want)).toBeLessThan(2e-6);
+      tf.dispose([x, w, dy, gx]);
+    }));
 
   it("a 2×2 stride-2 conv's input gradient, with a row and column past the last window (zeros there)", () =>
     expectNoLeaks(async () => {
