@@ -144,39 +144,14 @@ function flipTaps(w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * A transposed conv whose stride equals its kernel (DRCNet's 2×2 upsampling, a 2×2 stride-2 conv's input gradient):
- * each output pixel takes one tap of one input pixel, y[s·p + i, s·q + j] = g[p, q]·w[i, j]ᵀ, so it is one product
- * [pixels, C_in]·[C_in, kh·kw·C_out] and a depth-to-space of its columns (a rank-4 transpose: tfjs-backend-wasm's
- * DepthToSpace is a scalar loop, 20× slower). The dilated form computes kh·kw − 1 zero taps of every kh·kw (a 2×2
- * upsampling of 32² × 512 into 256 channels: 200 ms that way, ~30 ms this one). Rows/cols of `outShape` past the taps
- * (a strided conv's remainder) are zeros.
- */
-function tapsAsProduct(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, wd, cin] = g.shape;
-    const [kh, kw, cout] = w.shape;
-    const wm = tf.reshape(tf.transpose(w, [3, 0, 1, 2]), [cin, kh * kw * cout]);
-    const y = tf.reshape(tf.matMul(tf.reshape(g, [b * h * wd, cin]), wm), [b * h, wd, kh, kw * cout]);
-    const full = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, h * kh, wd * kw, cout]) as tf.Tensor4D;
-    const [rh, rw] = [outShape[1] - h * kh, outShape[2] - wd * kw];
-    return rh || rw
-      ? tf.pad(full, [
-          [0, 0],
-          [0, rh],
-          [0, rw],
-          [0, 0],
-        ])
-      : full;
-  });
-}
-
-/**
- * A transposed conv whose kernel is a multiple of its stride (m·s: a 4×4 stride-2 conv's input gradient) as one conv of
- * g itself and a depth-to-space: output row s·P + i takes the taps s·a + i of rows P − a (a < m), so each of the s²
- * phases (i, j) is an m×m conv of g padded by m − 1, and the phases are the output channels of one conv whose filter
- * holds tap (s(m − 1 − a) + i, s(m − 1 − b) + j) at (a, b). The dilated form's conv computes s² times the taps, all but
- * one in s² on zeros (a 4×4 stride-2 conv's input gradient at 32² × 256: 64 ms that way in DRCNet's 128² training step).
- * Rows/cols of `outShape` past the taps are zeros.
+ * A transposed conv whose kernel is a multiple of its stride (m·s) as one conv of g itself and a depth-to-space: output
+ * row s·P + i takes the taps s·a + i of rows P − a (a < m), so each of the s² phases (i, j) is an m×m conv of g padded
+ * by m − 1, and the phases are the output channels of one conv whose filter holds tap (s(m − 1 − a) + i,
+ * s(m − 1 − b) + j) at (a, b). With m = 1 (DRCNet's 2×2 upsampling, a 2×2 stride-2 conv's input gradient) that conv is
+ * a 1×1 one, a product. The dilated form's conv computes s² times the taps, all but one in s² on zeros (a 2×2
+ * upsampling of 32² × 512 into 256 channels: 200 ms that way, ~30 ms this one; a 4×4 stride-2 conv's input gradient at
+ * 32² × 256 in DRCNet's 128² training step: 64 → 16 ms). The depth-to-space is a rank-4 transpose (tfjs-backend-wasm's
+ * DepthToSpace is a scalar loop, 20× slower). Rows/cols of `outShape` past the taps are zeros.
  */
 function phasesAsConv(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], [sh, sw]: Pair): tf.Tensor4D {
   return tf.tidy(() => {
@@ -217,7 +192,6 @@ function phasesAsConv(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number,
 function transposedConvValid(g: tf.Tensor4D, w: tf.Tensor4D, outShape: [number, number, number, number], s: Pair): tf.Tensor4D {
   const mode = getSettings().convGradient;
   if (mode === 'native' || (mode === 'auto' && !prefers('transposedConvAsConv'))) return tf.conv2dTranspose(g, w, outShape, s, 'valid');
-  if (w.shape[0] === s[0] && w.shape[1] === s[1] && s[0] * s[1] > 1) return tapsAsProduct(g, w, outShape);
   if (w.shape[0] % s[0] === 0 && w.shape[1] % s[1] === 0 && s[0] * s[1] > 1) return phasesAsConv(g, w, outShape, s);
   return tf.tidy(() => {
     const [kh, kw] = w.shape;
