@@ -737,15 +737,16 @@ ${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.stor
         (br $txL)))
       (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
       (br $tyL))))`;
-  const output = `  (func $wino_out (param $M i32) (param $y i32) (param $OH i32) (param $OW i32) (param $D i32) (param $TW i32) (param $ty0 i32)
-    (param $ty1 i32) (param $Tb i32)
-    (local $ty i32) (local $tx i32) (local $c i32) (local $cc i32) (local $PD i32) (local $KS i32) (local $YR i32) (local $pm i32)
-    (local $py i32) (local $q i32) (local $row1 i32) (local $col1 i32)
-    ${loc('m')} ${loc('s', 2)}
-    (local.set $PD (i32.shl (local.get $D) (i32.const 2)))
+  // A loop over the 2×2 output tiles of tile rows [ty0, ty1) and, in each, over its blocks of 4 of the D channels ($cc,
+  // a byte offset): $py points at the tile's first pixel in `image` [OH, OW, D], $row1 / $col1 say whether the tile has a
+  // second row / column there, and `ptr` (from `base`: a band's scratch of D values a tile, KS bytes between its 16
+  // positions) moves on one tile a tile.
+  const TILE_LOCALS =
+    '(local $ty i32) (local $tx i32) (local $c i32) (local $cc i32) (local $PD i32) (local $KS i32) (local $YR i32) (local $py i32) (local $q i32) (local $row1 i32) (local $col1 i32)';
+  const outputTiles = (image, ptr, base, body) => `    (local.set $PD (i32.shl (local.get $D) (i32.const 2)))
     (local.set $KS (i32.mul (local.get $Tb) (local.get $PD)))
     (local.set $YR (i32.mul (local.get $OW) (local.get $PD)))
-    (local.set $pm (local.get $M))
+    (local.set $${ptr} (local.get $${base}))
     (local.set $ty (local.get $ty0))
     (block $tyDone (loop $tyL
       (br_if $tyDone (i32.ge_u (local.get $ty) (local.get $ty1)))
@@ -754,13 +755,29 @@ ${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.stor
       (block $txDone (loop $txL
         (br_if $txDone (i32.ge_u (local.get $tx) (local.get $TW)))
         (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $OW)))
-        (local.set $py (i32.add (local.get $y) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
+        (local.set $py (i32.add (local.get $${image}) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
           (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $PD)))))
         (local.set $c (i32.const 0))
         (block $cDone (loop $cL
           (br_if $cDone (i32.ge_u (local.get $c) (local.get $D)))
           (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $D) (i32.const 4))) (i32.const 2)))
-          (local.set $q (i32.add (local.get $pm) (local.get $cc)))
+${body}
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $cL)))
+        (local.set $${ptr} (i32.add (local.get $${ptr}) (local.get $PD)))
+        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
+        (br $txL)))
+      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+      (br $tyL)))`;
+  const output = `  (func $wino_out (param $M i32) (param $y i32) (param $OH i32) (param $OW i32) (param $D i32) (param $TW i32) (param $ty0 i32)
+    (param $ty1 i32) (param $Tb i32)
+    ${TILE_LOCALS} (local $pm i32)
+    ${loc('m')} ${loc('s', 2)}
+${outputTiles(
+  'y',
+  'pm',
+  'M',
+  `          (local.set $q (i32.add (local.get $pm) (local.get $cc)))
 ${I4.flatMap((i) => I4.map((j) => `          ${set(`m${i}${j}`, '(v128.load (local.get $q))')} (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
 ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`s${a}${j}`, v)}`)).join('\n')}
           (local.set $q (i32.add (local.get $py) (local.get $cc)))
@@ -769,41 +786,45 @@ ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`
           (if (local.get $row1) (then
             (local.set $q (i32.add (local.get $q) (local.get $YR)))
             (v128.store (local.get $q) ${at((j) => get(`s1${j}`))[0]})
-            (if (local.get $col1) (then (v128.store (i32.add (local.get $q) (local.get $PD)) ${at((j) => get(`s1${j}`))[1]})))))
-          (local.set $c (i32.add (local.get $c) (i32.const 4)))
-          (br $cL)))
-        (local.set $pm (i32.add (local.get $pm) (local.get $PD)))
-        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
-        (br $txL)))
-      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-      (br $tyL))))`;
-  const conv = `  (func (export "wino3") (param $x i32) (param $u i32) (param $y i32) (param $v i32) (param $m i32) (param $H i32) (param $W i32)
-    (param $C i32) (param $D i32) (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32) (param $rows i32)
-    (local $TW i32) (local $TH i32) (local $ty0 i32) (local $ty1 i32) (local $Tb i32) (local $k i32) (local $pv i32) (local $pu i32) (local $pm i32)
-    (local $VS i32) (local $US i32) (local $MS i32)
-    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 1)) (i32.const 1)))
+            (if (local.get $col1) (then (v128.store (i32.add (local.get $q) (local.get $PD)) ${at((j) => get(`s1${j}`))[1]})))))`,
+)})`;
+  // The bands of `rows` tile rows of an image, each with its x windows transformed into v ("wino_in") first; then
+  // `perBand` with $ty0, $ty1, $Tb set.
+  const BAND_LOCALS = '(local $TW i32) (local $TH i32) (local $ty0 i32) (local $ty1 i32) (local $Tb i32) (local $k i32)';
+  const bands = (setup, perBand) => `    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 1)) (i32.const 1)))
     (local.set $TH (i32.shr_u (i32.add (local.get $OH) (i32.const 1)) (i32.const 1)))
-    (local.set $US (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
+${setup}
     (block $done (loop $band
       (br_if $done (i32.ge_u (local.get $ty0) (local.get $TH)))
       (local.set $ty1 (call $min (i32.add (local.get $ty0) (local.get $rows)) (local.get $TH)))
       (local.set $Tb (i32.mul (i32.sub (local.get $ty1) (local.get $ty0)) (local.get $TW)))
       (call $wino_in (local.get $x) (local.get $v) (local.get $H) (local.get $W) (local.get $C) (local.get $TW) (local.get $ty0) (local.get $ty1)
         (local.get $pt) (local.get $pl) (local.get $Tb))
-      (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
-      (local.set $MS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
-      (local.set $pv (local.get $v)) (local.set $pu (local.get $u)) (local.set $pm (local.get $m))
-      (local.set $k (i32.const 0))
-      (loop $products
-        (call $gemm (local.get $pv) (local.get $pu) (local.get $pm) (local.get $C) (local.get $Tb) (local.get $D))
-        (local.set $pv (i32.add (local.get $pv) (local.get $VS)))
-        (local.set $pu (i32.add (local.get $pu) (local.get $US)))
-        (local.set $pm (i32.add (local.get $pm) (local.get $MS)))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br_if $products (i32.lt_u (local.get $k) (i32.const 16))))
-      (call $wino_out (local.get $m) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
+${perBand}
       (local.set $ty0 (local.get $ty1))
       (br $band))))`;
+  // `call` for each of the 16 positions, its pointers ([name, start, stride]) moved on by their strides after each
+  const positions = (call, ptrs) => `      ${ptrs.map(([n, from]) => `(local.set $${n} (local.get $${from}))`).join(' ')}
+      (local.set $k (i32.const 0))
+      (loop $products
+        ${call}
+${ptrs.map(([n, , stride]) => `        (local.set $${n} (i32.add (local.get $${n}) (local.get $${stride})))`).join('\n')}
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $products (i32.lt_u (local.get $k) (i32.const 16))))`;
+  const conv = `  (func (export "wino3") (param $x i32) (param $u i32) (param $y i32) (param $v i32) (param $m i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $D i32) (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32) (param $rows i32)
+    ${BAND_LOCALS} (local $pv i32) (local $pu i32) (local $pm i32) (local $VS i32) (local $US i32) (local $MS i32)
+${bands(
+  '    (local.set $US (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))',
+  `      (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
+      (local.set $MS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
+${positions('(call $gemm (local.get $pv) (local.get $pu) (local.get $pm) (local.get $C) (local.get $Tb) (local.get $D))', [
+  ['pv', 'v', 'VS'],
+  ['pu', 'u', 'US'],
+  ['pm', 'm', 'MS'],
+])}
+      (call $wino_out (local.get $m) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))`,
+)}`;
   // The filter gradient dW[a, b, c, d] = Σ x[oy − pt + a, ox − pl + b, c]·dy[oy, ox, d] as F(3×3, 2×2): each 2×2 tile
   // of dy (a "filter", zero past OH, OW) against the 4×4 window of x under it (the forward's tiles: "wino_in") gives
   // the 3×3 taps; F(3, 2)'s Bᵀ is F(2, 3)'s with its last row negated, carried by the dy side here:
@@ -812,29 +833,14 @@ ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`
   const gp = (f) => [f(0), half(add(f(0), f(1))), half(sub(f(0), f(1))), `(f32x4.neg ${f(1)})`];
   const dyIn = `  (func $fg_dy (param $dy i32) (param $Y i32) (param $OH i32) (param $OW i32) (param $D i32) (param $TW i32) (param $ty0 i32)
     (param $ty1 i32) (param $Tb i32)
-    (local $ty i32) (local $tx i32) (local $c i32) (local $cc i32) (local $PD i32) (local $KS i32) (local $YR i32) (local $py i32) (local $pv i32)
-    (local $q i32) (local $row1 i32) (local $col1 i32) (local $zero v128) (local $half v128)
+    ${TILE_LOCALS} (local $pv i32) (local $zero v128) (local $half v128)
     ${[0, 1].flatMap((i) => [0, 1].map((j) => `(local $d${i}${j} v128)`)).join(' ')} ${I4.flatMap((i) => [0, 1].map((j) => `(local $e${i}${j} v128)`)).join(' ')}
     (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
-    (local.set $PD (i32.shl (local.get $D) (i32.const 2)))
-    (local.set $KS (i32.mul (local.get $Tb) (local.get $PD)))
-    (local.set $YR (i32.mul (local.get $OW) (local.get $PD)))
-    (local.set $pv (local.get $Y))
-    (local.set $ty (local.get $ty0))
-    (block $tyDone (loop $tyL
-      (br_if $tyDone (i32.ge_u (local.get $ty) (local.get $ty1)))
-      (local.set $row1 (i32.lt_u (i32.add (i32.shl (local.get $ty) (i32.const 1)) (i32.const 1)) (local.get $OH)))
-      (local.set $tx (i32.const 0))
-      (block $txDone (loop $txL
-        (br_if $txDone (i32.ge_u (local.get $tx) (local.get $TW)))
-        (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $OW)))
-        (local.set $py (i32.add (local.get $dy) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
-          (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $PD)))))
-        (local.set $c (i32.const 0))
-        (block $cDone (loop $cL
-          (br_if $cDone (i32.ge_u (local.get $c) (local.get $D)))
-          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $D) (i32.const 4))) (i32.const 2)))
-          (local.set $q (i32.add (local.get $py) (local.get $cc)))
+${outputTiles(
+  'dy',
+  'pv',
+  'Y',
+  `          (local.set $q (i32.add (local.get $py) (local.get $cc)))
           (local.set $d00 (v128.load (local.get $q)))
           (local.set $d01 (if (result v128) (local.get $col1) (then (v128.load (i32.add (local.get $q) (local.get $PD)))) (else (local.get $zero))))
           (local.set $d10 (if (result v128) (local.get $row1) (then (v128.load (i32.add (local.get $q) (local.get $YR)))) (else (local.get $zero))))
@@ -842,14 +848,8 @@ ${I4.flatMap((j) => at((i) => get(`m${i}${j}`)).map((v, a) => `          ${set(`
             (then (v128.load (i32.add (i32.add (local.get $q) (local.get $YR)) (local.get $PD)))) (else (local.get $zero))))
 ${[0, 1].flatMap((j) => gp((i) => get(`d${i}${j}`)).map((v, i) => `          ${set(`e${i}${j}`, v)}`)).join('\n')}
           (local.set $q (i32.add (local.get $pv) (local.get $cc)))
-${I4.flatMap((i) => gp((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
-          (local.set $c (i32.add (local.get $c) (i32.const 4)))
-          (br $cL)))
-        (local.set $pv (i32.add (local.get $pv) (local.get $PD)))
-        (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
-        (br $txL)))
-      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
-      (br $tyL))))`;
+${I4.flatMap((i) => gp((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}`,
+)})`;
   const at3 = (f) => [add(add(f(0), f(1)), f(2)), sub(f(1), f(2)), add(add(f(1), f(2)), f(3))];
   const fgOut = `  (func (export "wino_fg_out") (param $M i32) (param $g i32) (param $n i32)
     (local $i i32) (local $p i32) (local $last i32) (local $NS i32) (local $q i32)
@@ -867,32 +867,22 @@ ${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `      (v128.store (local.get $q
       (br_if $next (i32.lt_u (local.get $i) (local.get $n)))))`;
   const fg = `  (func (export "wino_fg") (param $x i32) (param $dy i32) (param $v i32) (param $y i32) (param $m i32) (param $H i32) (param $W i32)
     (param $C i32) (param $D i32) (param $OH i32) (param $OW i32) (param $pt i32) (param $pl i32) (param $rows i32) (param $acc i32)
-    (local $TW i32) (local $TH i32) (local $ty0 i32) (local $ty1 i32) (local $Tb i32) (local $k i32) (local $pv i32) (local $py i32) (local $pm i32)
-    (local $VS i32) (local $YS i32) (local $MS i32)
-    (local.set $TW (i32.shr_u (i32.add (local.get $OW) (i32.const 1)) (i32.const 1)))
-    (local.set $TH (i32.shr_u (i32.add (local.get $OH) (i32.const 1)) (i32.const 1)))
-    (local.set $MS (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
-    (block $done (loop $band
-      (br_if $done (i32.ge_u (local.get $ty0) (local.get $TH)))
-      (local.set $ty1 (call $min (i32.add (local.get $ty0) (local.get $rows)) (local.get $TH)))
-      (local.set $Tb (i32.mul (i32.sub (local.get $ty1) (local.get $ty0)) (local.get $TW)))
-      (call $wino_in (local.get $x) (local.get $v) (local.get $H) (local.get $W) (local.get $C) (local.get $TW) (local.get $ty0) (local.get $ty1)
-        (local.get $pt) (local.get $pl) (local.get $Tb))
-      (call $fg_dy (local.get $dy) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
+    ${BAND_LOCALS} (local $pv i32) (local $py i32) (local $pm i32) (local $VS i32) (local $YS i32) (local $MS i32)
+${bands(
+  '    (local.set $MS (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))',
+  `      (call $fg_dy (local.get $dy) (local.get $y) (local.get $OH) (local.get $OW) (local.get $D) (local.get $TW) (local.get $ty0) (local.get $ty1) (local.get $Tb))
       (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
       (local.set $YS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
-      (local.set $pv (local.get $v)) (local.set $py (local.get $y)) (local.set $pm (local.get $m))
-      (local.set $k (i32.const 0))
-      (loop $products
-        (call $gram_acc (local.get $pv) (local.get $C) (local.get $py) (local.get $D) (local.get $pm) (local.get $Tb) (local.get $C) (local.get $D)
-          (i32.const 1) (i32.or (local.get $acc) (i32.ne (local.get $ty0) (i32.const 0))))
-        (local.set $pv (i32.add (local.get $pv) (local.get $VS)))
-        (local.set $py (i32.add (local.get $py) (local.get $YS)))
-        (local.set $pm (i32.add (local.get $pm) (local.get $MS)))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br_if $products (i32.lt_u (local.get $k) (i32.const 16))))
-      (local.set $ty0 (local.get $ty1))
-      (br $band))))`;
+${positions(
+  `(call $gram_acc (local.get $pv) (local.get $C) (local.get $py) (local.get $D) (local.get $pm) (local.get $Tb) (local.get $C) (local.get $D)
+          (i32.const 1) (i32.or (local.get $acc) (i32.ne (local.get $ty0) (i32.const 0))))`,
+  [
+    ['pv', 'v', 'VS'],
+    ['py', 'y', 'YS'],
+    ['pm', 'm', 'MS'],
+  ],
+)}`,
+)}`;
   return [filter, filterT, input, output, conv, dyIn, fgOut, fg].join('\n\n');
 })();
 const GRAM_ACC = gramFunction(

@@ -1,4 +1,4 @@
-/** Float64 references for the tests of GELU and its kernels (not part of the package's API). */
+/** Float64 references and error measures for the tests of ops and their wasm kernels (not part of the package's API). */
 
 /** erf in float64: Taylor series below 3, continued fraction of erfc above. */
 export function erf64(z: number): number {
@@ -23,3 +23,15 @@ export function erf64(z: number): number {
 export const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
 /** Its derivative Φ(x) + x·φ(x) in float64. */
 export const dgelu64 = (x: number) => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
+
+/** Largest |got − want| relative to the largest |want| (throws if the lengths differ). */
+export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) throw new Error(`relError: ${got.length} values against ${want.length}`);
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    e = Math.max(e, Math.abs(got[i]! - want[i]!));
+    m = Math.max(m, Math.abs(want[i]!));
+  }
+  return e / m;
+}

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { countFlops } from '../flops.js';
 import { expectNoLeaks } from '../testing/index.js';
+import { relError } from './float64-reference.js';
 import { withSettings } from '../settings.js';
 import { GRAM_KERNEL } from '../wasm/kernels.js';
 import { blockDiagonal, headGrams } from './gram.js';
@@ -20,18 +21,6 @@ function reference(a: Float32Array, b: Float32Array, n: number, ca: number, cb: 
         for (let j = 0; j < db; j++) g[(h * da + i) * db + j]! += x * b[r * cb + h * db + j]!;
       }
   return g;
-}
-
-/** Largest |got − want| relative to the largest |want|. */
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let e = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    e = Math.max(e, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return e / m;
 }
 
 describe("headGrams (per-head aᵀb of matrices with N rows; wasm: restorekit's kernel)", () => {

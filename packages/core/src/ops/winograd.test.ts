@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { countFlops } from '../flops.js';
 import { expectNoLeaks } from '../testing/index.js';
+import { relError } from './float64-reference.js';
 import { withSettings } from '../settings.js';
 import { WINOGRAD_CONV_KERNEL, WINOGRAD_FILTER_GRAD_KERNEL } from '../wasm/kernels.js';
 import { conv2d, convTranspose2d } from './conv.js';
@@ -28,18 +29,6 @@ function convReference(x: Float32Array, [B, H, W, C]: number[], w: Float32Array,
           }
         }
   return y;
-}
-
-/** Largest |got − want| relative to the largest |want|. */
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let e = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    e = Math.max(e, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return e / m;
 }
 
 describe("3×3 stride-1 conv2d (wasm: restorekit's Winograd kernels, F(2×2, 3×3) and for the filter gradient F(3×3, 2×2))", () => {
