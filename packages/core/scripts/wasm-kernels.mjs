@@ -933,6 +933,36 @@ ${pixelsByChannelBlocks(
           (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $xa) (local.get $cc)))))`,
 )})`;
 
+/**
+ * Even and odd channels of P pixels of 2h channels (h ≥ 4): y0[p, c] = x[p, 2c], y1[p, c] = x[p, 2c + 1] (AnyIR's
+ * Skip-Split), two vectors of x shuffled into one of each; and its gradient, the interleave dx[p, 2c] = d0[p, c],
+ * dx[p, 2c + 1] = d1[p, c]. Blocks of 4 channels of y, the last one ending at h.
+ */
+const lanes = (...f) => f.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]).join(' ');
+const EVEN_ODD = `  (func (export "deinterleave") (param $x i32) (param $y0 i32) (param $y1 i32) (param $P i32) (param $h i32)
+    (local $p i32) (local $c i32) (local $cc i32) (local $xa i32) (local $ya i32) (local $yb i32) (local $H4 i32) (local $a v128) (local $b v128)
+${pixelsByChannelBlocks(
+  `      (local.set $xa (i32.add (local.get $x) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
+      (local.set $ya (i32.add (local.get $y0) (i32.mul (local.get $p) (local.get $H4))))
+      (local.set $yb (i32.add (local.get $y1) (i32.mul (local.get $p) (local.get $H4))))`,
+  `        (local.set $a (v128.load (i32.add (local.get $xa) (i32.shl (local.get $cc) (i32.const 1)))))
+        (local.set $b (v128.load offset=16 (i32.add (local.get $xa) (i32.shl (local.get $cc) (i32.const 1)))))
+        (v128.store (i32.add (local.get $ya) (local.get $cc)) (i8x16.shuffle ${lanes(0, 2, 4, 6)} (local.get $a) (local.get $b)))
+        (v128.store (i32.add (local.get $yb) (local.get $cc)) (i8x16.shuffle ${lanes(1, 3, 5, 7)} (local.get $a) (local.get $b)))`,
+)})
+
+  (func (export "interleave") (param $d0 i32) (param $d1 i32) (param $dx i32) (param $P i32) (param $h i32)
+    (local $p i32) (local $c i32) (local $cc i32) (local $xa i32) (local $ya i32) (local $yb i32) (local $H4 i32) (local $a v128) (local $b v128)
+${pixelsByChannelBlocks(
+  `      (local.set $xa (i32.add (local.get $dx) (i32.shl (i32.mul (local.get $p) (local.get $H4)) (i32.const 1))))
+      (local.set $ya (i32.add (local.get $d0) (i32.mul (local.get $p) (local.get $H4))))
+      (local.set $yb (i32.add (local.get $d1) (i32.mul (local.get $p) (local.get $H4))))`,
+  `        (local.set $a (v128.load (i32.add (local.get $ya) (local.get $cc))))
+        (local.set $b (v128.load (i32.add (local.get $yb) (local.get $cc))))
+        (v128.store (i32.add (local.get $xa) (i32.shl (local.get $cc) (i32.const 1))) (i8x16.shuffle ${lanes(0, 4, 1, 5)} (local.get $a) (local.get $b)))
+        (v128.store offset=16 (i32.add (local.get $xa) (i32.shl (local.get $cc) (i32.const 1))) (i8x16.shuffle ${lanes(2, 6, 3, 7)} (local.get $a) (local.get $b)))`,
+)})`;
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -975,6 +1005,8 @@ ${WINDOW}
 ${GRAM}
 
 ${GATE}
+
+${EVEN_ODD}
 
 ${GEMM}
 

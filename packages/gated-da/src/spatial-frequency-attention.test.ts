@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError } from '@restorekit/core';
+import { ConfigError, ShapeError, configure } from '@restorekit/core';
 import { compareArrays, expectNoLeaks } from '@restorekit/core/testing';
 import { GatedDA, SpatialFrequencyAttention, type FrequencyBranch } from './index.js';
 import { checkAnyIRFixture } from './test-utils.js';
@@ -15,7 +15,7 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
           (c) => new SpatialFrequencyAttention({ channels: c.dim as number, heads: c.num_heads as number, bias: c.bias as boolean, frequencyBranch: branch }),
         ));
 
-  it('gradients of the input and every weight equal the cpu backend’s (wasm selects the Skip-Split by products, cpu by slices)', async () => {
+  it('gradients of the input and every weight equal the cpu backend’s (wasm splits even from odd channels by restorekit’s kernel, or with the kernels off by products; cpu by slices)', async () => {
     const backend = tf.getBackend();
     const grads = async () => {
       const m = new SpatialFrequencyAttention({ channels: 8, heads: 2, bias: true, frequencyBranch: 'identity' });
@@ -34,6 +34,13 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
       return out;
     };
     const mine = await grads();
+    configure({ wasmKernels: false });
+    let off: Awaited<ReturnType<typeof grads>>;
+    try {
+      off = await grads();
+    } finally {
+      configure({ wasmKernels: true });
+    }
     await tf.setBackend('cpu');
     let ref: Awaited<ReturnType<typeof grads>>;
     try {
@@ -41,10 +48,11 @@ describe('SpatialFrequencyAttention (AnyIR Attention)', () => {
     } finally {
       await tf.setBackend(backend);
     }
-    mine.forEach((g, i) => {
-      const c = compareArrays(`gradient ${i}`, g, ref[i]!, 1e-3, 1e-3);
-      expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
-    });
+    for (const got of [mine, off])
+      got.forEach((g, i) => {
+        const c = compareArrays(`gradient ${i}`, g, ref[i]!, 1e-3, 1e-3);
+        expect(c.ok, `gradient ${i}: max |diff| ${c.maxAbsDiff}`).toBe(true);
+      });
   });
 
   it("the 'fft' branch equals the 'identity' shortcut (irfft2∘rfft2 is the identity), also for odd H and W", () =>

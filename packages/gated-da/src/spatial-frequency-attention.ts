@@ -7,12 +7,14 @@ import {
   constant,
   consume,
   conv2d,
+  evenOddChannels,
   free,
   matMul,
   ones,
   opt,
   prefers,
   registerBlock,
+  useWasmKernels,
   type BlockArgs,
   type OptionSpec,
   type OptionsInput,
@@ -138,9 +140,23 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     const thirds = product && prefers('xnnpackForms') && weightSlicesPay(b * hh * ww, 3 * h * c);
     const d = this.derived;
     const qkvBias = this.qkv.biasVar?.read() ?? null;
-    if (product) {
-      // A strided channel slice is a scalar loop on wasm (34 ms for one at 128², C = 56; a fifth of the official
-      // AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
+    // restorekit's wasm kernel splits even from odd channels in one pass (core evenOddChannels): qkv then reads h
+    // channels with its own weights, and the gate needs no 0/1 product (both cost ~2× the split's time in products)
+    const kernelSplit = product && h >= 4 && x.dtype === 'float32' && useWasmKernels(x);
+    if (kernelSplit) {
+      const [xAtt, xOdd] = evenOddChannels(x);
+      if (thirds) {
+        qkv = qkvThirds(xAtt!, this.qkv, this.qkvDwconv, d);
+        xAtt!.dispose();
+      } else
+        qkv = consume(
+          consume(xAtt!, (t) => this.run(this.qkv, t, training)),
+          (t) => this.run(this.qkvDwconv, t, training),
+        );
+      xGate = xOdd!;
+    } else if (product) {
+      // (wasm without restorekit's kernels) A strided channel slice is a scalar loop on wasm (34 ms for one at 128²,
+      // C = 56; a fifth of the official AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
       // with W[k] at row 2k and zeros at the odd rows (the same sums: the zero rows add exact zeros), and the gate's
       // input is x times a 0/1 matrix picking the odd channels. Both derived weights are cached between inference calls.
       const k = this.qkv.kernel.read();

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, DTypeError, ConfigError } from '../errors.js';
 import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
-import { CONCAT_CHANNELS_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
-import { concatChannels, splitChannels } from './channels.js';
+import { CONCAT_CHANNELS_KERNEL, EVEN_ODD_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
+import { concatChannels, evenOddChannels, splitChannels } from './channels.js';
 
 const onWasm = () => tf.getBackend() === 'wasm';
 
@@ -81,4 +81,48 @@ describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis;
       expect(() => concatChannels([x, [1, 2] as never])).toThrow(DTypeError);
       tf.dispose([x, y]);
     }));
+});
+
+describe("evenOddChannels (x[..., 0::2], x[..., 1::2]; wasm: restorekit's shuffle kernel)", () => {
+  it('gives the even and odd channels exactly, and gradients that interleave dy (zeros for an unused half), no leaks', () =>
+    expectNoLeaks(async () => {
+      // channel counts whose halves are a multiple of 4, have tails of 1–3 (overlapping vectors), and are below 4 (the slices)
+      for (const c of [8, 10, 14, 56, 6]) {
+        const x = tf.randomNormal([2, 3, 5, c], 0, 1, 'float32', c);
+        const xv = await x.data();
+        const prof = await tf.profile(() => evenOddChannels(x));
+        const [e, o] = prof.result as unknown as tf.Tensor[];
+        expect(prof.kernels.some((k) => k.name === EVEN_ODD_KERNEL)).toBe(onWasm() && c >= 8);
+        expect(e!.shape).toEqual([2, 3, 5, c / 2]);
+        const [ev, ov] = [await e!.data(), await o!.data()];
+        for (let p = 0; p < 30; p++)
+          for (let j = 0; j < c / 2; j++) {
+            expect(ev[p * (c / 2) + j]).toBe(xv[p * c + 2 * j]);
+            expect(ov[p * (c / 2) + j]).toBe(xv[p * c + 2 * j + 1]);
+          }
+        const we = tf.randomNormal(e!.shape, 0, 1, 'float32', 1);
+        const wo = tf.randomNormal(o!.shape, 0, 1, 'float32', 2);
+        const g = tf.grad((t: tf.Tensor) => {
+          const [a, b] = evenOddChannels(t);
+          return tf.add(tf.sum(tf.mul(a!, we)), tf.sum(tf.mul(b!, wo)));
+        })(x);
+        const gOdd = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(evenOddChannels(t)[1]!, wo)))(x);
+        const [gv, gov, wev, wov] = [await g.data(), await gOdd.data(), await we.data(), await wo.data()];
+        for (let p = 0; p < 30; p++)
+          for (let j = 0; j < c / 2; j++) {
+            expect(gv[p * c + 2 * j]).toBe(wev[p * (c / 2) + j]);
+            expect(gv[p * c + 2 * j + 1]).toBe(wov[p * (c / 2) + j]);
+            expect(gov[p * c + 2 * j]).toBe(0);
+            expect(gov[p * c + 2 * j + 1]).toBe(wov[p * (c / 2) + j]);
+          }
+        tf.dispose([x, e!, o!, we, wo, g, gOdd]);
+      }
+    }));
+
+  it('names an odd channel count', () => {
+    const x = tf.zeros([2, 3, 5]);
+    expect(() => evenOddChannels(x)).toThrow(ShapeError);
+    expect(() => evenOddChannels(x)).toThrow(/even number of channels.*\[2, 3, 5\]/);
+    x.dispose();
+  });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, fmtShape } from '../errors.js';
 import { needTensor } from './basic.js';
-import { CONCAT_CHANNELS_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
+import { CONCAT_CHANNELS_KERNEL, EVEN_ODD_KERNEL, INTERLEAVE_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
 
 /**
  * Channel (last-axis) splits and concats: `tf.split(x, sizes, -1)` and `tf.concat(xs, -1)`, with their gradients. On
@@ -34,6 +34,52 @@ export function concatChannels(xs: readonly tf.Tensor[]): tf.Tensor {
   if (xs[0]!.dtype !== 'float32' || !useWasmKernels(xs[0]!)) return tf.concat(xs as tf.Tensor[], -1);
   return concatKernel(xs);
 }
+
+/**
+ * The even and odd channels of x, `[x[..., 0::2], x[..., 1::2]]` (AnyIR's Skip-Split), with their gradients. On
+ * tfjs-backend-wasm (settings `wasmKernels`, float32, ≥ 8 channels) one pass of restorekit's kernel (two vectors of x
+ * shuffled into one of each; its gradient the interleave): tfjs-backend-wasm's strided Slice is a scalar loop (34 ms
+ * for one at 128² × 56). Elsewhere slices of x seen as [pixels, C/2, 2] (rank 3: the gradient of a rank-5 slice is a
+ * rank-5 pad, which webgl cannot compile).
+ */
+export function evenOddChannels(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  needTensor('evenOddChannels', 'the input', x, true);
+  const c = x.shape[x.rank - 1] ?? 0;
+  if (c < 2 || c % 2) throw new ShapeError(`evenOddChannels: needs an even number of channels, got ${fmtShape(x.shape)}`);
+  if (x.dtype === 'float32' && c >= 8 && useWasmKernels(x)) return tf.engine().runKernel(EVEN_ODD_KERNEL, { x }) as unknown as [tf.Tensor, tf.Tensor];
+  const lead = x.shape.slice(0, -1);
+  return tf.tidy(() => {
+    const pairs = tf.reshape(x, [tf.util.sizeFromShape(lead), c / 2, 2]);
+    return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, c / 2, 1]), [...lead, c / 2]));
+  }) as [tf.Tensor, tf.Tensor];
+}
+
+// The even/odd kernels' gradients: each other's (zeros for a half the loss does not use).
+if (!tf.getGradient(EVEN_ODD_KERNEL))
+  tf.registerGradient({
+    kernelName: EVEN_ODD_KERNEL,
+    inputsToSave: [],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      const [d0, d1] = dy as tf.Tensor[];
+      const like = (d0 ?? d1)!;
+      return {
+        x: () => tf.engine().runKernel(INTERLEAVE_KERNEL, { even: d0 ?? tf.zerosLike(like), odd: d1 ?? tf.zerosLike(like) }) as tf.Tensor,
+      };
+    },
+  });
+if (!tf.getGradient(INTERLEAVE_KERNEL))
+  tf.registerGradient({
+    kernelName: INTERLEAVE_KERNEL,
+    inputsToSave: [],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      let both: tf.Tensor[] | null = null;
+      const halves = () => {
+        both ??= tf.engine().runKernel(EVEN_ODD_KERNEL, { x: dy as tf.Tensor }) as unknown as tf.Tensor[];
+        return both;
+      };
+      return { even: () => halves()[0]!, odd: () => halves()[1]! };
+    },
+  });
 
 function splitEvenly(c: number, n: number): number[] {
   if (!Number.isInteger(n) || n < 1 || c % n !== 0) throw new ShapeError(`splitChannels: ${c} channels cannot be split into ${n} equal parts`);

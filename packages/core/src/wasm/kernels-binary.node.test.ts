@@ -34,6 +34,8 @@ describe('kernels-binary.ts', () => {
       'gram',
       'gate_mul',
       'gate_mul_grad',
+      'deinterleave',
+      'interleave',
       'wino_filter',
       'wino_filter_t',
       'wino3',

@@ -54,6 +54,10 @@ export interface WasmKernelExports {
   gate_mul(x: number, y: number, P: number, h: number): void;
   /** Its gradient: dx[p, c] = dy[p, c]·x[p, h + c], dx[p, h + c] = dy[p, c]·x[p, c]. */
   gate_mul_grad(x: number, dy: number, dx: number, P: number, h: number): void;
+  /** Even and odd channels of P pixels of 2h channels (h ≥ 4): y0[p, c] = x[p, 2c], y1[p, c] = x[p, 2c + 1]. */
+  deinterleave(x: number, y0: number, y1: number, P: number, h: number): void;
+  /** Its inverse (and gradient): dx[p, 2c] = d0[p, c], dx[p, 2c + 1] = d1[p, c]. */
+  interleave(d0: number, d1: number, dx: number, P: number, h: number): void;
   /** Winograd F(2×2, 3×3)'s transform of 3×3 filter taps w [9, n] into u [16, n], n ≥ 4 (scripts/wasm-kernels.mjs). */
   wino_filter(w: number, u: number, n: number): void;
   /** The same for the filter rotated by 180° with in and out swapped: w [9, C, D] into u [16, D, C], D ≥ 4. */
@@ -205,6 +209,8 @@ export const GRAM_KERNEL = 'RestorekitGram';
 export const GATE_KERNEL = 'RestorekitSimpleGate';
 export const GATE_GRAD_KERNEL = 'RestorekitSimpleGateGrad';
 export const WINOGRAD_FILTER_KERNEL = 'RestorekitWinogradFilter';
+export const EVEN_ODD_KERNEL = 'RestorekitEvenOddChannels';
+export const INTERLEAVE_KERNEL = 'RestorekitInterleaveChannels';
 export const WINOGRAD_CONV_KERNEL = 'RestorekitWinogradConv3x3';
 export const WINOGRAD_FILTER_GRAD_KERNEL = 'RestorekitWinogradFilterGrad3x3';
 
@@ -533,3 +539,20 @@ export function winogradKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [numbe
     return tf.engine().runKernel(WINOGRAD_CONV_KERNEL, { x, filter: u }, { pads } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
+
+registerWasm(EVEN_ODD_KERNEL, (k, b, inputs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const c = x.shape[x.shape.length - 1]!;
+  const shape = [...x.shape.slice(0, -1), c / 2];
+  const [y0, y1] = [b.makeOutput(shape, 'float32'), b.makeOutput(shape, 'float32')];
+  k.deinterleave(offset(b, x), offset(b, y0), offset(b, y1), tf.util.sizeFromShape(x.shape) / c, c / 2);
+  return [y0, y1];
+});
+
+registerWasm(INTERLEAVE_KERNEL, (k, b, inputs) => {
+  const [e, o] = [inputs.even as tf.TensorInfo, inputs.odd as tf.TensorInfo];
+  const h = e.shape[e.shape.length - 1]!;
+  const y = b.makeOutput([...e.shape.slice(0, -1), 2 * h], 'float32');
+  k.interleave(offset(b, e), offset(b, o), offset(b, y), tf.util.sizeFromShape(e.shape) / h, h);
+  return y;
+});
