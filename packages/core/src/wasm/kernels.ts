@@ -63,10 +63,6 @@ export interface WasmKernelExports {
   /** The same for the filter rotated by 180° with in and out swapped: w [9, C, D] into u [16, D, C], D ≥ 4. */
   wino_filter_t(w: number, u: number, C: number, D: number): void;
   /**
-   * A 3×3 stride-1 conv of one image x [H, W, C] with the transformed filter u [16, C, D] into y [OH, OW, D] (C, D ≥ 4,
-   * OW ≥ 7), zero padding pt, pl; `rows` tile rows per band, scratch of 16·rows·⌈OW/2⌉·C and ·D values at v and m.
-   */
-  /**
    * The filter gradient of a 3×3 stride-1 conv of one image x [H, W, C] whose output gradient is dy [OH, OW, D], as
    * Winograd's F(3×3, 2×2), summed into M [16, C, D] (stored where acc = 0, added otherwise): scratch v, y as wino3's.
    */
@@ -89,6 +85,10 @@ export interface WasmKernelExports {
   ): void;
   /** dW [9, n] from M [16, n] (n = C·D ≥ 4). */
   wino_fg_out(m: number, g: number, n: number): void;
+  /**
+   * A 3×3 stride-1 conv of one image x [H, W, C] with the transformed filter u [16, C, D] into y [OH, OW, D] (C, D ≥ 4,
+   * OW ≥ 7), zero padding pt, pl; `rows` tile rows per band, scratch of 16·rows·⌈OW/2⌉·C and ·D values at v and m.
+   */
   wino3(
     x: number,
     u: number,
