@@ -40,6 +40,18 @@ function constants() {
   return c;
 }
 
+/**
+ * A loop over the blocks of 4 of `n` channels (the local named `n`): $c counts them, $cc is the block's byte offset,
+ * the last block ending at n (overlapping the one before when n is not a multiple of 4, n ≥ 4).
+ */
+const channelBlocks = (n, body) => `(local.set $c (i32.const 0))
+      (block $cDone (loop $cL
+        (br_if $cDone (i32.ge_u (local.get $c) (local.get $${n})))
+        (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $${n}) (i32.const 4))) (i32.const 2)))
+${body}
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $cL)))`;
+
 /** From $v: $w = b·v, $E = e^(−w²), $ope = 1 + erf(w). */
 const erfBody = (c) => `      (local.set $w (f32x4.mul (local.get $v) (local.get $vb)))
       (local.set $z (v128.and (local.get $w) (local.get $kabs)))
@@ -654,13 +666,12 @@ ${I4.flatMap((i) => gt((b) => get(`t${i}${b}`)).map((v) => `      (v128.store (l
   // one by one)
   const sigma = [3, 1, 2, 0];
   const filterT = `  (func (export "wino_filter_t") (param $w i32) (param $u i32) (param $C i32) (param $D i32)
-    (local $c i32) (local $d i32) (local $dd i32) (local $NS i32) (local $KS i32) (local $LS i32) (local $q i32) (local $half v128) (local $o v128)
+    (local $c i32) (local $d i32) (local $dd i32) (local $NS i32) (local $LS i32) (local $q i32) (local $half v128) (local $o v128)
     ${I4.slice(0, 3)
       .flatMap((a) => [0, 1, 2].map((b) => `(local $g${a}${b} v128)`))
       .join(' ')} ${I4.flatMap((i) => [0, 1, 2].map((b) => `(local $t${i}${b} v128)`)).join(' ')}
     (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
     (local.set $NS (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))
-    (local.set $KS (local.get $NS))
     (local.set $LS (i32.shl (local.get $C) (i32.const 2)))
     (block $cDone (loop $cL
       (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
@@ -674,7 +685,7 @@ ${[0, 1, 2].flatMap((b) => gt((a) => get(`g${a}${b}`)).map((v, i) => `        ${
 ${I4.flatMap((i) =>
   gt((b) => get(`t${i}${b}`)).map(
     (v, j) => `        (local.set $o ${v})
-        (local.set $q (i32.add (local.get $u) (i32.add (i32.mul (i32.const ${4 * sigma[i] + sigma[j]}) (local.get $KS))
+        (local.set $q (i32.add (local.get $u) (i32.add (i32.mul (i32.const ${4 * sigma[i] + sigma[j]}) (local.get $NS))
           (i32.shl (i32.add (i32.mul (local.get $dd) (local.get $C)) (local.get $c)) (i32.const 2)))))
 ${I4.map((l) => `        (f32.store (local.get $q) (f32x4.extract_lane ${l} (local.get $o)))${l < 3 ? ' (local.set $q (i32.add (local.get $q) (local.get $LS)))' : ''}`).join('\n')}`,
   ),
@@ -709,11 +720,9 @@ ${I4.map((i) => `      (local.set $rv${i} (i32.lt_u (i32.add (local.get $r0) (i3
 ${I4.map((j) => `        (local.set $cv${j} (i32.lt_u (i32.add (local.get $c0) (i32.const ${j})) (local.get $W)))`).join('\n')}
         (local.set $inside (i32.and (i32.and (local.get $rv0) (local.get $rv3)) (i32.and (local.get $cv0) (local.get $cv3))))
         (local.set $base (i32.add (local.get $x) (i32.add (i32.mul (local.get $r0) (local.get $RS)) (i32.mul (local.get $c0) (local.get $PS)))))
-        (local.set $c (i32.const 0))
-        (block $cDone (loop $cL
-          (br_if $cDone (i32.ge_u (local.get $c) (local.get $C)))
-          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $C) (i32.const 4))) (i32.const 2)))
-          (local.set $p0 (i32.add (local.get $base) (local.get $cc)))
+        ${channelBlocks(
+          'C',
+          `          (local.set $p0 (i32.add (local.get $base) (local.get $cc)))
           (local.set $p1 (i32.add (local.get $p0) (local.get $RS)))
           (local.set $p2 (i32.add (local.get $p1) (local.get $RS)))
           (local.set $p3 (i32.add (local.get $p2) (local.get $RS)))
@@ -729,9 +738,8 @@ ${I4.flatMap((i) =>
 ).join('\n')}))
 ${I4.flatMap((j) => bt((i) => get(`d${i}${j}`)).map((v, i) => `          ${set(`e${i}${j}`, v)}`)).join('\n')}
           (local.set $q (i32.add (local.get $pv) (local.get $cc)))
-${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}
-          (local.set $c (i32.add (local.get $c) (i32.const 4)))
-          (br $cL)))
+${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.store (local.get $q) ${v}) (local.set $q (i32.add (local.get $q) (local.get $KS)))`)).join('\n')}`,
+        )}
         (local.set $pv (i32.add (local.get $pv) (local.get $PS)))
         (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
         (br $txL)))
@@ -757,13 +765,7 @@ ${I4.flatMap((i) => bt((j) => get(`e${i}${j}`)).map((v) => `          (v128.stor
         (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $OW)))
         (local.set $py (i32.add (local.get $${image}) (i32.add (i32.mul (i32.shl (local.get $ty) (i32.const 1)) (local.get $YR))
           (i32.mul (i32.shl (local.get $tx) (i32.const 1)) (local.get $PD)))))
-        (local.set $c (i32.const 0))
-        (block $cDone (loop $cL
-          (br_if $cDone (i32.ge_u (local.get $c) (local.get $D)))
-          (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $D) (i32.const 4))) (i32.const 2)))
-${body}
-          (local.set $c (i32.add (local.get $c) (i32.const 4)))
-          (br $cL)))
+        ${channelBlocks('D', body)}
         (local.set $${ptr} (i32.add (local.get $${ptr}) (local.get $PD)))
         (local.set $tx (i32.add (local.get $tx) (i32.const 1)))
         (br $txL)))
@@ -902,13 +904,7 @@ const pixelsByChannelBlocks = (setup, body) => `    (local.set $H4 (i32.shl (loc
     (block $pDone (loop $pix
       (br_if $pDone (i32.ge_u (local.get $p) (local.get $P)))
 ${setup}
-      (local.set $c (i32.const 0))
-      (block $cDone (loop $ch
-        (br_if $cDone (i32.ge_u (local.get $c) (local.get $h)))
-        (local.set $cc (i32.shl (call $min (local.get $c) (i32.sub (local.get $h) (i32.const 4))) (i32.const 2)))
-${body}
-        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-        (br $ch)))
+      ${channelBlocks('h', body)}
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pix)))`;
 const GATE = `  (func (export "gate_mul") (param $x i32) (param $y i32) (param $P i32) (param $h i32)

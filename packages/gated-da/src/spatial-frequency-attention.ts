@@ -8,13 +8,13 @@ import {
   consume,
   conv2d,
   evenOddChannels,
+  evenOddKernelRuns,
   free,
   matMul,
   ones,
   opt,
   prefers,
   registerBlock,
-  useWasmKernels,
   type BlockArgs,
   type OptionSpec,
   type OptionsInput,
@@ -140,25 +140,27 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
     const thirds = product && prefers('xnnpackForms') && weightSlicesPay(b * hh * ww, 3 * h * c);
     const d = this.derived;
     const qkvBias = this.qkv.biasVar?.read() ?? null;
-    // restorekit's wasm kernel splits even from odd channels in one pass (core evenOddChannels): qkv then reads h
-    // channels with its own weights, and the gate needs no 0/1 product (both cost ~2× the split's time in products)
-    const kernelSplit = product && h >= 4 && x.dtype === 'float32' && useWasmKernels(x);
-    if (kernelSplit) {
+    // core evenOddChannels: on wasm restorekit's kernel splits even from odd channels in one pass (qkv then reads h
+    // channels with its own weights, and the gate needs no 0/1 product: both cost ~2× the split's time in products);
+    // elsewhere slices. Wasm without the kernel takes the products below.
+    if (!product || evenOddKernelRuns(x)) {
       const [xAtt, xOdd] = evenOddChannels(x);
       if (thirds) {
-        qkv = qkvThirds(xAtt!, this.qkv, this.qkvDwconv, d);
-        xAtt!.dispose();
-      } else
+        qkv = qkvThirds(xAtt, this.qkv, this.qkvDwconv, d);
+        xAtt.dispose();
+      }
+      // Each stage's tensors are freed once the next has them (peak memory; tfjs keeps what backprop needs).
+      else
         qkv = consume(
-          consume(xAtt!, (t) => this.run(this.qkv, t, training)),
+          consume(xAtt, (t) => this.run(this.qkv, t, training)),
           (t) => this.run(this.qkvDwconv, t, training),
         );
-      xGate = xOdd!;
-    } else if (product) {
+      xGate = xOdd;
+    } else {
       // (wasm without restorekit's kernels) A strided channel slice is a scalar loop on wasm (34 ms for one at 128²,
-      // C = 56; a fifth of the official AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight W [h, 3h] is widened to [C, 3h]
-      // with W[k] at row 2k and zeros at the odd rows (the same sums: the zero rows add exact zeros), and the gate's
-      // input is x times a 0/1 matrix picking the odd channels. Both derived weights are cached between inference calls.
+      // C = 56; a fifth of the official AnyIR's time went to them). Here the selection is a product: qkv's 1×1 weight
+      // W [h, 3h] is widened to [C, 3h] with W[k] at row 2k and zeros at the odd rows (the same sums: the zero rows add
+      // exact zeros), and the gate's input is x times a 0/1 matrix picking the odd channels. Both derived weights are cached between inference calls.
       const k = this.qkv.kernel.read();
       const widen = (w: tf.Tensor, n: number) => tf.reshape(tf.concat([tf.reshape(w, [h, 1, n]), tf.zeros([h, 1, n])], 1), [1, 1, c, n]);
       // (A host-built 0/1 matrix: tfjs-backend-wasm's OneHot writes integer bits into a float32 output.)
@@ -180,18 +182,6 @@ export class SpatialFrequencyAttention extends FFTBlock<ResolvedOptions<typeof O
         qkv = consume(whole, (t) => this.run(this.qkvDwconv, t, training));
       }
       xGate = conv2d(x as tf.Tensor4D, pickOdd as tf.Tensor4D);
-    } else {
-      // Rank 3 on purpose: the gradient of a rank-5 slice is a rank-5 pad, which webgl cannot compile.
-      const [xAtt, xOdd] = tf.tidy(() => {
-        const pairs = tf.reshape(x, [b * hh * ww, h, 2]);
-        return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, h, 1]), [b, hh, ww, h]));
-      }) as [tf.Tensor, tf.Tensor];
-      // Each stage's tensors are freed once the next has them (peak memory; tfjs keeps what backprop needs).
-      qkv = consume(
-        consume(xAtt, (t) => this.run(this.qkv, t, training)),
-        (t) => this.run(this.qkvDwconv, t, training),
-      );
-      xGate = xOdd;
     }
     const fAtt = transposedAttention(qkv, this.temperature.read(), this.options.heads, { consumeQkv: true });
     const fGate = consume(xGate, (t) => this.run(this.gatedcnn, t, training));

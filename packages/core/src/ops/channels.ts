@@ -46,12 +46,18 @@ export function evenOddChannels(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
   needTensor('evenOddChannels', 'the input', x, true);
   const c = x.shape[x.rank - 1] ?? 0;
   if (c < 2 || c % 2) throw new ShapeError(`evenOddChannels: needs an even number of channels, got ${fmtShape(x.shape)}`);
-  if (x.dtype === 'float32' && c >= 8 && useWasmKernels(x)) return tf.engine().runKernel(EVEN_ODD_KERNEL, { x }) as unknown as [tf.Tensor, tf.Tensor];
+  if (evenOddKernelRuns(x)) return tf.engine().runKernel(EVEN_ODD_KERNEL, { x }) as unknown as [tf.Tensor, tf.Tensor];
   const lead = x.shape.slice(0, -1);
   return tf.tidy(() => {
     const pairs = tf.reshape(x, [tf.util.sizeFromShape(lead), c / 2, 2]);
     return [0, 1].map((i) => tf.reshape(tf.slice(pairs, [0, 0, i], [-1, c / 2, 1]), [...lead, c / 2]));
   }) as [tf.Tensor, tf.Tensor];
+}
+
+/** Whether `evenOddChannels(x)` runs as restorekit's wasm kernel (float32, an even count of ≥ 8 channels, `useWasmKernels`). */
+export function evenOddKernelRuns(x: tf.Tensor): boolean {
+  const c = x.shape[x.rank - 1] ?? 0;
+  return x.dtype === 'float32' && c >= 8 && c % 2 === 0 && useWasmKernels(x);
 }
 
 // The even/odd kernels' gradients: each other's (zeros for a half the loss does not use).

@@ -4,7 +4,7 @@ import { getSettings, prefers } from '../settings.js';
 import type { DerivedWeights } from '../derived.js';
 import { needTensor } from './basic.js';
 import { transpose2d } from './matmul.js';
-import { depthwiseFilterGradKernel, depthwiseKernel, useWasmKernels, windowKernel, winogradFilterGradKernel, winogradKernel } from '../wasm/kernels.js';
+import { depthwiseFilterGradKernel, depthwiseKernel, windowKernel, winogradFilterGradKernel, winogradKernel } from '../wasm/kernels.js';
 import { headGrams, headGramsKernelRuns } from './gram.js';
 
 /**
@@ -319,15 +319,11 @@ function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair = [0, 0]
 /**
  * dL/dx [B, H, W, C] of a stride-1 3×3 conv with padding p as restorekit's wasm Winograd kernel: the conv of dy with the
  * flipped filter, in and out swapped, padded so that its output has x's shape (no padded dx to crop). Null where the
- * kernel does not apply (see `winogradKernel`).
+ * kernel does not apply (see `winogradKernel`: padding above 2 among others).
  */
-function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], s: Pair, p: Pair): tf.Tensor4D | null {
-  const [kh, kw] = w.shape;
-  const top = kh - 1 - p[0];
-  const left = kw - 1 - p[1];
-  if (getSettings().convGradient === 'native' || s[0] !== 1 || s[1] !== 1 || kh !== 3 || kw !== 3 || top < 0 || left < 0 || !useWasmKernels(dy)) return null;
-  const pads: [number, number, number, number] = [top, xShape[1]! - dy.shape[1] - top + kh - 1, left, xShape[2]! - dy.shape[2] - left + kw - 1];
-  return winogradKernel(dy, w, pads, true);
+function winogradInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], p: Pair): tf.Tensor4D | null {
+  const [top, left] = [2 - p[0], 2 - p[1]];
+  return winogradKernel(dy, w, [top, xShape[1]! - dy.shape[1] - top + 2, left, xShape[2]! - dy.shape[2] - left + 2], true);
 }
 
 /**
@@ -345,14 +341,14 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
           const g = dy as tf.Tensor4D;
-          // restorekit's wasm Winograd kernels read x unpadded; the other forms take a padded copy
-          const own =
-            s[0] === 1 && s[1] === 1 && ws.shape[0] === 3 && ws.shape[1] === 3 && getSettings().convGradient !== 'native'
-              ? winogradFilterGradKernel(xs, g, p)
-              : null;
-          const xp = own ? null : padInput(xs, p);
+          // restorekit's wasm Winograd kernels (null where they do not run) read x unpadded; the other forms take a
+          // padded copy
+          const winograd = s[0] === 1 && s[1] === 1 && ws.shape[0] === 3 && ws.shape[1] === 3 && getSettings().convGradient !== 'native';
+          const dw = winograd ? winogradFilterGradKernel(xs, g, p) : null;
+          const dx = winograd ? winogradInputGrad(g, ws, xs.shape, p) : null;
+          const xp = dw ? null : padInput(xs, p);
           const xpShape = [xs.shape[0], xs.shape[1] + 2 * p[0], xs.shape[2] + 2 * p[1], xs.shape[3]] as [number, number, number, number];
-          return [inputGrad(g, ws, xs.shape, s, p) ?? crop(transposedConvValid(g, ws, xpShape, s), p, xs.shape), own ?? filterGrad(xp!, g, ws.shape, s)];
+          return [dx ?? crop(transposedConvValid(g, ws, xpShape, s), p, xs.shape), dw ?? filterGrad(xp!, g, ws.shape, s)];
         }),
     };
   }) as never);

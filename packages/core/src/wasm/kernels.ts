@@ -457,6 +457,29 @@ registerWasm(WINOGRAD_FILTER_KERNEL, (k, b, inputs, attrs) => {
  */
 const WINOGRAD_BAND_TILES = 128;
 
+/** Tile rows per band of the Winograd kernels for an OH × OW output, and a band's scratch per channel (bytes). */
+function winogradBands(oh: number, ow: number): { rows: number; scratch: number } {
+  const tw = Math.ceil(ow / 2);
+  const rows = Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(WINOGRAD_BAND_TILES / tw)));
+  return { rows, scratch: 4 * 16 * rows * tw };
+}
+
+/** `run` with `bytes` of the wasm heap (malloc'd, freed after it whatever happens). */
+function withScratch<T>(b: WasmBackendLike, bytes: number, run: (at: number) => T): T {
+  const at = b.wasm!._malloc!(bytes);
+  try {
+    return run(at);
+  } finally {
+    b.wasm!._free!(at);
+  }
+}
+
+/** Whether this wasm build exposes the malloc and free the Winograd kernels take their scratch from. */
+function hasMalloc(): boolean {
+  const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
+  return typeof wasm?._malloc === 'function' && typeof wasm._free === 'function';
+}
+
 registerWasm(WINOGRAD_CONV_KERNEL, (k, b, inputs, attrs) => {
   const x = inputs.x as tf.TensorInfo;
   const u = inputs.filter as tf.TensorInfo;
@@ -465,17 +488,11 @@ registerWasm(WINOGRAD_CONV_KERNEL, (k, b, inputs, attrs) => {
   const d = u.shape[2]!;
   const [oh, ow] = [h + pt + pb - 2, w + pl + pr - 2];
   const y = b.makeOutput([n, oh, ow, d], 'float32');
-  const tw = Math.ceil(ow / 2);
-  const rows = Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(WINOGRAD_BAND_TILES / tw)));
-  const scratch = 4 * 16 * rows * tw;
-  const malloc = b.wasm!._malloc!;
-  const v = malloc(scratch * (c + d));
-  try {
+  const { rows, scratch } = winogradBands(oh, ow);
+  withScratch(b, scratch * (c + d), (v) => {
     const [xo, uo, yo] = [offset(b, x), offset(b, u), offset(b, y)];
     for (let i = 0; i < n; i++) k.wino3(xo + 4 * i * h * w * c, uo, yo + 4 * i * oh * ow * d, v, v + scratch * c, h, w, c, d, oh, ow, pt, pl, rows);
-  } finally {
-    b.wasm!._free!(v);
-  }
+  });
   return y;
 });
 
@@ -486,18 +503,13 @@ registerWasm(WINOGRAD_FILTER_GRAD_KERNEL, (k, b, inputs, attrs) => {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [, oh, ow, d] = dy.shape as [number, number, number, number];
   const g = b.makeOutput([3, 3, c, d], 'float32');
-  const tw = Math.ceil(ow / 2);
-  const rows = Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(WINOGRAD_BAND_TILES / tw)));
-  const scratch = 4 * 16 * rows * tw;
-  const v = b.wasm!._malloc!(scratch * (c + d) + 4 * 16 * c * d);
-  try {
+  const { rows, scratch } = winogradBands(oh, ow);
+  withScratch(b, scratch * (c + d) + 4 * 16 * c * d, (v) => {
     const [xo, dyo] = [offset(b, x), offset(b, dy)];
     const m = v + scratch * (c + d);
     for (let i = 0; i < n; i++) k.wino_fg(xo + 4 * i * h * w * c, dyo + 4 * i * oh * ow * d, v, v + scratch * c, m, h, w, c, d, oh, ow, pt, pl, rows, i);
     k.wino_fg_out(m, offset(b, g), c * d);
-  } finally {
-    b.wasm!._free!(v);
-  }
+  });
   return g;
 });
 
@@ -510,9 +522,8 @@ registerWasm(WINOGRAD_FILTER_GRAD_KERNEL, (k, b, inputs, attrs) => {
  */
 export function winogradFilterGradKernel(x: tf.Tensor4D, dy: tf.Tensor4D, [pt, pl]: [number, number]): tf.Tensor4D | null {
   const [c, d] = [x.shape[3], dy.shape[3]];
-  if (c < 8 || d < 8 || pt < 0 || pl < 0 || x.shape[0] !== dy.shape[0] || x.dtype !== 'float32' || dy.dtype !== 'float32' || !useWasmKernels(x)) return null;
-  const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
-  if (typeof wasm?._malloc !== 'function' || typeof wasm._free !== 'function') return null;
+  if (c < 8 || d < 8 || pt < 0 || pl < 0 || x.shape[0] !== dy.shape[0] || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  if (!useWasmKernels(x) || !hasMalloc()) return null;
   return tf.engine().runKernel(WINOGRAD_FILTER_GRAD_KERNEL, { x, dy }, { pt, pl } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
@@ -531,9 +542,7 @@ export function winogradKernel(x: tf.Tensor4D, filter: tf.Tensor4D, pads: [numbe
   const [c, d] = rotated ? [filter.shape[3], filter.shape[2]] : [filter.shape[2], filter.shape[3]];
   if (kh !== 3 || kw !== 3 || c < 8 || d < 8 || x.shape[3] !== c || pads.some((p) => p < 0)) return null;
   const [oh, ow] = [x.shape[1] + pads[0] + pads[1] - 2, x.shape[2] + pads[2] + pads[3] - 2];
-  if (oh < 1 || ow < 8 || x.dtype !== 'float32' || filter.dtype !== 'float32' || !useWasmKernels(x)) return null;
-  const wasm = (tf.backend() as unknown as WasmBackendLike).wasm;
-  if (typeof wasm?._malloc !== 'function' || typeof wasm._free !== 'function') return null;
+  if (oh < 1 || ow < 8 || x.dtype !== 'float32' || filter.dtype !== 'float32' || !useWasmKernels(x) || !hasMalloc()) return null;
   return tf.tidy(() => {
     const u = tf.engine().runKernel(WINOGRAD_FILTER_KERNEL, { filter }, { rotated } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return tf.engine().runKernel(WINOGRAD_CONV_KERNEL, { x, filter: u }, { pads } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
