@@ -959,6 +959,260 @@ ${pixelsByChannelBlocks(
         (v128.store offset=16 (i32.add (local.get $xa) (i32.shl (local.get $cc) (i32.const 1))) (i8x16.shuffle ${lanes(2, 6, 3, 7)} (local.get $a) (local.get $b)))`,
 )})`;
 
+/**
+ * One pass of a DFT along the middle axis of values [parts, pre, L, post] (parts 2: re and im planes; 1: real), the fft
+ * package's "DFT pass" (its kernels.ts): y[·, p, o, q] = scale·Σ_j w_j·(c_oj + sign·i·s_oj)·x[·, p, n_oj, q] for o < ly.
+ * Each output's R terms come from a row of the table, tab[o] = [n_0, c_0, s_0, n_1, c_1, s_1, …] (n as a float, exact
+ * below 2²⁴, ascending along a row), so that a transform and its adjoint share one table: terms from the first n ≥ lenIn
+ * on are left out (a c2r's half spectrum), and w_j = 2 where `herm` is set and 0 < n < N/2 (the c2r weights), else 1.
+ * Modes: 0 real x → complex y, 1 complex → complex, 2 complex → real (y's re plane only). Vectorised over q (the `post`
+ * contiguous values after the axis): blocks of 16 (four vectors) while they fit, then vectors of 4, the last one ending
+ * at post (overlapping the one before and writing the same values again), one value at a time where post < 4. For a
+ * block of q the loop runs over every output o, so that block's column of x (L·16 values a part) stays in cache.
+ */
+const dft = (() => {
+  const V = [0, 1, 2, 3];
+  /** The loop over outputs o for the current block ($xa, $ya: x and y at the block's first value) of width w. */
+  const outputs = (mode, w, id) => {
+    const vec = w > 0;
+    const n = vec ? w : 1;
+    const T = vec ? 'f32x4' : 'f32';
+    const ks = V.slice(0, n);
+    const load = (addr, k) => (vec ? `(v128.load offset=${16 * k} ${addr})` : `(f32.load ${addr})`);
+    const store = (addr, k, v) => (vec ? `(v128.store offset=${16 * k} ${addr} ${v})` : `(f32.store ${addr} ${v})`);
+    const zero = vec ? '(v128.const f32x4 0 0 0 0)' : '(f32.const 0)';
+    const r = (k) => `(local.get $${vec ? 'v' : 'f'}r${k})`;
+    const i = (k) => `(local.get $${vec ? 'v' : 'f'}i${k})`;
+    const c = `(local.get $${vec ? 'v' : 'f'}c)`;
+    const s = `(local.get $${vec ? 'v' : 'f'}s)`;
+    const mul = (a, b) => `(${T}.mul ${a} ${b})`;
+    const add = (a, b) => `(${T}.add ${a} ${b})`;
+    const sub = (a, b) => `(${T}.sub ${a} ${b})`;
+    const setR = (k, v) => `(local.set $${vec ? 'v' : 'f'}r${k} ${v})`;
+    const setI = (k, v) => `(local.set $${vec ? 'v' : 'f'}i${k} ${v})`;
+    const term = (k) => {
+      const xr = load('(local.get $a)', k);
+      const xi = load('(local.get $b)', k);
+      const gr = `(local.get $${vec ? 'v' : 'f'}xr)`;
+      const gi = `(local.get $${vec ? 'v' : 'f'}xi)`;
+      if (mode === 0)
+        return `            (local.set $${vec ? 'v' : 'f'}xr ${xr})\n            ${setR(k, add(r(k), mul(gr, c)))}\n            ${setI(k, add(i(k), mul(gr, s)))}`;
+      const lr = `(local.set $${vec ? 'v' : 'f'}xr ${xr}) (local.set $${vec ? 'v' : 'f'}xi ${xi})`;
+      const re = `            ${setR(k, add(r(k), sub(mul(gr, c), mul(gi, s))))}`;
+      if (mode === 2) return `            ${lr}\n${re}`;
+      return `            ${lr}\n${re}\n            ${setI(k, add(i(k), add(mul(gr, s), mul(gi, c))))}`;
+    };
+    const splat = (v) => (vec ? `(f32x4.splat ${v})` : v);
+    return `        (local.set $o (i32.const 0))
+        (local.set $row (local.get $tab))
+        (local.set $yo (local.get $ya))
+        (block $oDone${id} (loop $oL${id}
+          (br_if $oDone${id} (i32.ge_u (local.get $o) (local.get $ly)))
+          (local.set $t (local.get $row))
+          (local.set $tEnd (i32.add (local.get $row) (local.get $TS)))
+${ks.map((k) => `          ${setR(k, zero)} ${setI(k, zero)}`).join('\n')}
+          (block $jDone${id} (loop $jL${id}
+            (br_if $jDone${id} (i32.ge_u (local.get $t) (local.get $tEnd)))
+            (local.set $n (i32.trunc_f32_u (f32.load (local.get $t))))
+            (br_if $jDone${id} (i32.ge_u (local.get $n) (local.get $lenIn)))
+            (local.set $w2 (i32.and (local.get $herm) (i32.and (i32.ne (local.get $n) (i32.const 0)) (i32.ne (i32.shl (local.get $n) (i32.const 1)) (local.get $N)))))
+            (local.set $a (i32.add (local.get $xa) (i32.mul (local.get $n) (local.get $PS))))
+            (local.set $b (i32.add (local.get $a) (local.get $XS)))
+            (local.set $${vec ? 'v' : 'f'}c ${splat('(f32.mul (f32.load offset=4 (local.get $t)) (select (local.get $sc2) (local.get $sc) (local.get $w2)))')})
+            (local.set $${vec ? 'v' : 'f'}s ${splat('(f32.mul (f32.load offset=8 (local.get $t)) (select (local.get $ss2) (local.get $ss) (local.get $w2)))')})
+${ks.map(term).join('\n')}
+            (local.set $t (i32.add (local.get $t) (i32.const 12)))
+            (br $jL${id})))
+${ks.map((k) => `          ${store('(local.get $yo)', k, r(k))}`).join('\n')}
+${mode === 2 ? '' : ks.map((k) => `          ${store('(i32.add (local.get $yo) (local.get $YS))', k, i(k))}`).join('\n')}
+          (local.set $row (i32.add (local.get $row) (local.get $TS)))
+          (local.set $yo (i32.add (local.get $yo) (local.get $PS)))
+          (local.set $o (i32.add (local.get $o) (i32.const 1)))
+          (br $oL${id})))`;
+  };
+  const block = (set) => `(local.set $xa (i32.add (local.get $xp) (i32.shl ${set} (i32.const 2))))
+        (local.set $ya (i32.add (local.get $yp) (i32.shl ${set} (i32.const 2))))`;
+  const params = `(param $x i32) (param $tab i32) (param $y i32) (param $pre i32) (param $lx i32) (param $ly i32) (param $post i32)
+    (param $R i32) (param $lenIn i32) (param $N i32) (param $herm i32) (param $sc f32) (param $ss f32)`;
+  const ARGS =
+    '(local.get $x) (local.get $tab) (local.get $y) (local.get $pre) (local.get $lx) (local.get $ly) (local.get $post) (local.get $R) (local.get $lenIn) (local.get $N) (local.get $herm) (local.get $sc) (local.get $ss)';
+  const pass = (mode) => `  (func $dft_m${mode} ${params}
+    (local $n i32) (local $w2 i32) (local $sc2 f32) (local $ss2 f32) (local $p i32) (local $q i32) (local $o i32) (local $t i32) (local $tEnd i32) (local $row i32) (local $a i32) (local $b i32)
+    (local $xp i32) (local $yp i32) (local $xa i32) (local $ya i32) (local $yo i32) (local $PS i32) (local $XS i32) (local $YS i32) (local $TS i32)
+    (local $vc v128) (local $vs v128) (local $vxr v128) (local $vxi v128) ${V.map((k) => `(local $vr${k} v128) (local $vi${k} v128)`).join(' ')}
+    (local $fc f32) (local $fs f32) (local $fxr f32) (local $fxi f32) (local $fr0 f32) (local $fi0 f32)
+    (local.set $PS (i32.shl (local.get $post) (i32.const 2)))
+    (local.set $XS (i32.mul (i32.mul (local.get $pre) (local.get $lx)) (local.get $PS)))
+    (local.set $YS (i32.mul (i32.mul (local.get $pre) (local.get $ly)) (local.get $PS)))
+    (local.set $TS (i32.mul (local.get $R) (i32.const 12)))
+    (local.set $sc2 (f32.add (local.get $sc) (local.get $sc)))
+    (local.set $ss2 (f32.add (local.get $ss) (local.get $ss)))
+    (block $pDone (loop $pL
+      (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
+      (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
+      (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $p) (local.get $ly)) (local.get $PS))))
+      (local.set $q (i32.const 0))
+      ;; blocks of 16 values while they fit
+      (block $q16Done (loop $q16
+        (br_if $q16Done (i32.gt_u (i32.add (local.get $q) (i32.const 16)) (local.get $post)))
+        ${block('(local.get $q)')}
+${outputs(mode, 4, 'a')}
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $q16)))
+      (if (i32.ge_u (local.get $post) (i32.const 4))
+        (then
+          ;; vectors of 4, the last one ending at post
+          (block $q4Done (loop $q4
+            (br_if $q4Done (i32.ge_u (local.get $q) (local.get $post)))
+            ${block('(call $min (local.get $q) (i32.sub (local.get $post) (i32.const 4)))')}
+${outputs(mode, 1, 'b')}
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br $q4))))
+        (else
+          (block $q1Done (loop $q1
+            (br_if $q1Done (i32.ge_u (local.get $q) (local.get $post)))
+            ${block('(local.get $q)')}
+${outputs(mode, 0, 'c')}
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $q1)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pL))))`;
+  return `${[0, 1, 2].map(pass).join('\n\n')}
+
+  (func (export "dft_pass") ${params} (param $mode i32)
+    (if (i32.eqz (local.get $mode)) (then (call $dft_m0 ${ARGS}) (return)))
+    (if (i32.eq (local.get $mode) (i32.const 1)) (then (call $dft_m1 ${ARGS}) (return)))
+    (call $dft_m2 ${ARGS}))`;
+})();
+
+/**
+ * A whole DFT of a power-of-two length N ≥ 8 along the middle axis of [parts, pre, L, post] values (post ≥ 4), with the
+ * DFT pass's meaning (dft_pass with one term per input: y[o] = sc·Σ_{n < lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N} for
+ * o < ly, w_n = 2 where herm ≠ 0 and 0 < n < N/2), as a radix-2 Stockham FFT (self-sorting: natural order in and out,
+ * log₂N passes of N/2 butterflies instead of N² or 2N√N multiply-adds). Columns of 8 post values (two vectors; then
+ * single vectors, the last one ending at post) are copied into scratch s0 (2·N·64 bytes) with the weights, scale and
+ * zero padding applied, transformed there in cache, passes ping-ponging between the scratch's two halves
+ * (y[q + s·2p] = a + b, y[q + s·(2p + 1)] = (a − b)·t^{p·s}, a = x[q + s·p], b = x[q + s·(p + n/2)], n = N/s, t the
+ * twiddle e^{sign·i·2π/N} from the host's float64 table tw [2, N]), and the first ly outputs stored (re only in mode 2).
+ */
+const fft = (() => {
+  const col = (V) => {
+    const vs = Array.from({ length: V }, (_, v) => v);
+    const E = 32 * V; // bytes per element: V vectors of re, then V of im
+    return `  (func $fft_col${V} (param $xa i32) (param $ya i32) (param $XS i32) (param $YS i32) (param $PS i32) (param $tw i32) (param $s0 i32) (param $N i32)
+    (param $lenIn i32) (param $ly i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32)
+    (local $i i32) (local $src i32) (local $dst i32) (local $tmp i32) (local $n i32) (local $m i32) (local $s i32) (local $p i32) (local $q i32)
+    (local $ia i32) (local $ib i32) (local $oa i32) (local $ob i32) (local $SE i32) (local $e i32) (local $w v128) (local $wr v128) (local $wi v128)
+    (local $ar v128) (local $ai v128) (local $br v128) (local $bi v128) (local $dr v128) (local $di v128)
+    (local.set $src (local.get $s0))
+    (local.set $dst (i32.add (local.get $s0) (i32.mul (local.get $N) (i32.const ${E}))))
+    ;; the column into the scratch: weighted, scaled, zero from lenIn on (im zero for a real x, mode 0)
+    (block $lDone (loop $lL
+      (br_if $lDone (i32.ge_u (local.get $i) (local.get $N)))
+      (local.set $e (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const ${E}))))
+      (if (i32.lt_u (local.get $i) (local.get $lenIn))
+        (then
+          (local.set $w (f32x4.splat (select (f32.add (local.get $sc) (local.get $sc)) (local.get $sc)
+            (i32.and (local.get $herm) (i32.and (i32.ne (local.get $i) (i32.const 0)) (i32.ne (i32.shl (local.get $i) (i32.const 1)) (local.get $N)))))))
+          (local.set $ia (i32.add (local.get $xa) (i32.mul (local.get $i) (local.get $PS))))
+${vs.map((v) => `          (v128.store offset=${16 * v} (local.get $e) (f32x4.mul (v128.load offset=${16 * v} (local.get $ia)) (local.get $w)))`).join('\n')}
+          (if (i32.eqz (local.get $mode))
+            (then
+${vs.map((v) => `              (v128.store offset=${16 * (V + v)} (local.get $e) (v128.const f32x4 0 0 0 0))`).join('\n')})
+            (else
+              (local.set $ib (i32.add (local.get $ia) (local.get $XS)))
+${vs.map((v) => `              (v128.store offset=${16 * (V + v)} (local.get $e) (f32x4.mul (v128.load offset=${16 * v} (local.get $ib)) (local.get $w)))`).join('\n')})))
+        (else
+${vs.map((v) => `          (v128.store offset=${16 * v} (local.get $e) (v128.const f32x4 0 0 0 0)) (v128.store offset=${16 * (V + v)} (local.get $e) (v128.const f32x4 0 0 0 0))`).join('\n')}))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $lL)))
+    ;; log₂N Stockham passes
+    (local.set $n (local.get $N))
+    (local.set $s (i32.const 1))
+    (block $sDone (loop $sL
+      (br_if $sDone (i32.le_u (local.get $n) (i32.const 1)))
+      (local.set $m (i32.shr_u (local.get $n) (i32.const 1)))
+      (local.set $SE (i32.mul (local.get $s) (i32.const ${E})))
+      (local.set $p (i32.const 0))
+      (block $pDone (loop $pL
+        (br_if $pDone (i32.ge_u (local.get $p) (local.get $m)))
+        (local.set $e (i32.shl (i32.mul (local.get $p) (local.get $s)) (i32.const 2)))
+        (local.set $wr (f32x4.splat (f32.load (i32.add (local.get $tw) (local.get $e)))))
+        (local.set $wi (f32x4.splat (f32.mul (local.get $sign) (f32.load (i32.add (i32.add (local.get $tw) (i32.shl (local.get $N) (i32.const 2))) (local.get $e))))))
+        (local.set $ia (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $SE))))
+        (local.set $ib (i32.add (local.get $ia) (i32.mul (local.get $m) (local.get $SE))))
+        (local.set $oa (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p) (local.get $SE)) (i32.const 1))))
+        (local.set $ob (i32.add (local.get $oa) (local.get $SE)))
+        (local.set $q (i32.const 0))
+        (block $qDone (loop $qL
+${vs
+  .map(
+    (v) => `          (local.set $ar (v128.load offset=${16 * v} (local.get $ia))) (local.set $ai (v128.load offset=${16 * (V + v)} (local.get $ia)))
+          (local.set $br (v128.load offset=${16 * v} (local.get $ib))) (local.set $bi (v128.load offset=${16 * (V + v)} (local.get $ib)))
+          (v128.store offset=${16 * v} (local.get $oa) (f32x4.add (local.get $ar) (local.get $br)))
+          (v128.store offset=${16 * (V + v)} (local.get $oa) (f32x4.add (local.get $ai) (local.get $bi)))
+          (local.set $dr (f32x4.sub (local.get $ar) (local.get $br))) (local.set $di (f32x4.sub (local.get $ai) (local.get $bi)))
+          (v128.store offset=${16 * v} (local.get $ob) (f32x4.sub (f32x4.mul (local.get $dr) (local.get $wr)) (f32x4.mul (local.get $di) (local.get $wi))))
+          (v128.store offset=${16 * (V + v)} (local.get $ob) (f32x4.add (f32x4.mul (local.get $dr) (local.get $wi)) (f32x4.mul (local.get $di) (local.get $wr))))`,
+  )
+  .join('\n')}
+          (local.set $ia (i32.add (local.get $ia) (i32.const ${E})))
+          (local.set $ib (i32.add (local.get $ib) (i32.const ${E})))
+          (local.set $oa (i32.add (local.get $oa) (i32.const ${E})))
+          (local.set $ob (i32.add (local.get $ob) (i32.const ${E})))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br_if $qL (i32.lt_u (local.get $q) (local.get $s)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pL)))
+      (local.set $tmp (local.get $src)) (local.set $src (local.get $dst)) (local.set $dst (local.get $tmp))
+      (local.set $n (local.get $m))
+      (local.set $s (i32.shl (local.get $s) (i32.const 1)))
+      (br $sL)))
+    ;; the first ly outputs
+    (local.set $i (i32.const 0))
+    (block $oDone (loop $oL
+      (br_if $oDone (i32.ge_u (local.get $i) (local.get $ly)))
+      (local.set $e (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const ${E}))))
+      (local.set $oa (i32.add (local.get $ya) (i32.mul (local.get $i) (local.get $PS))))
+${vs.map((v) => `      (v128.store offset=${16 * v} (local.get $oa) (v128.load offset=${16 * v} (local.get $e)))`).join('\n')}
+      (if (i32.ne (local.get $mode) (i32.const 2))
+        (then
+${vs.map((v) => `          (v128.store offset=${16 * v} (i32.add (local.get $oa) (local.get $YS)) (v128.load offset=${16 * (V + v)} (local.get $e)))`).join('\n')}))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $oL))))`;
+  };
+  const args = (qq) =>
+    `(i32.add (local.get $xp) (i32.shl ${qq} (i32.const 2))) (i32.add (local.get $yp) (i32.shl ${qq} (i32.const 2))) (local.get $XS) (local.get $YS) (local.get $PS) (local.get $tw) (local.get $s0) (local.get $N)
+          (local.get $lenIn) (local.get $ly) (local.get $herm) (local.get $sc) (local.get $sign) (local.get $mode)`;
+  return `${col(2)}
+
+${col(1)}
+
+  (func (export "fft_pow2") (param $x i32) (param $tw i32) (param $y i32) (param $s0 i32) (param $pre i32) (param $lx i32) (param $ly i32) (param $post i32)
+    (param $N i32) (param $lenIn i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32)
+    (local $p i32) (local $q i32) (local $xp i32) (local $yp i32) (local $PS i32) (local $XS i32) (local $YS i32)
+    (local.set $PS (i32.shl (local.get $post) (i32.const 2)))
+    (local.set $XS (i32.mul (i32.mul (local.get $pre) (local.get $lx)) (local.get $PS)))
+    (local.set $YS (i32.mul (i32.mul (local.get $pre) (local.get $ly)) (local.get $PS)))
+    (block $pDone (loop $pL
+      (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
+      (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
+      (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $p) (local.get $ly)) (local.get $PS))))
+      (local.set $q (i32.const 0))
+      (block $q8Done (loop $q8
+        (br_if $q8Done (i32.gt_u (i32.add (local.get $q) (i32.const 8)) (local.get $post)))
+        (call $fft_col2 ${args('(local.get $q)')})
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (br $q8)))
+      (block $q4Done (loop $q4
+        (br_if $q4Done (i32.ge_u (local.get $q) (local.get $post)))
+        (call $fft_col1 ${args('(call $min (local.get $q) (i32.sub (local.get $post) (i32.const 4)))')})
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $q4)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pL))))`;
+})();
+
 export const WAT = `(module
   (import "env" "memory" (memory 1))
 
@@ -1009,6 +1263,10 @@ ${GEMM}
 ${GRAM_ACC}
 
 ${wino}
+
+${dft}
+
+${fft}
 )
 `;
 

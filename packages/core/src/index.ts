@@ -14,7 +14,16 @@ export { blocks, models, losses, metrics } from './registries.js';
 export { matMul } from './ops/matmul.js';
 export { splitChannels, concatChannels, evenOddChannels, evenOddKernelRuns } from './ops/channels.js';
 export { headGrams, headGramsKernelRuns, blockDiagonal } from './ops/gram.js';
-export { prepareWasmKernels, useWasmKernels, winogradFilterGradKernel, winogradKernel } from './wasm/kernels.js';
+export {
+  type DftPassOptions,
+  dftPassKernel,
+  fftKernel,
+  prepareWasmKernels,
+  useWasmKernels,
+  wasmKernelsActive,
+  winogradFilterGradKernel,
+  winogradKernel,
+} from './wasm/kernels.js';
 export { conv2d, conv2dValid, depthwiseConv2dValid, convTranspose2d, convTranspose2dValid } from './ops/conv.js';
 export type { Conv2dOpOptions, ConvGradientMode } from './ops/conv.js';
 export {

@@ -272,3 +272,28 @@ export function twiddleTable(N: number): tf.Tensor {
     return t;
   });
 }
+
+/**
+ * The terms of one DFT pass for the wasm kernel (core's `dftPassKernel`) as a table [N, 3R]: row o holds
+ * [n_0, c_0, s_0, n_1, c_1, s_1, …] with c + i·s = e^{i·2π·m/N} (m = (k·n) mod N, from the same float64 cos/sin as the
+ * bases) and n ascending; the kernel applies the sign, scale, c2r weights and a shorter input (n ≥ lenIn) itself, so a
+ * transform, its inverse and its adjoint share the table. Pass A (R = P): o = k1·Q + n2, n = Q·j + n2, m = k1·n;
+ * pass B (R = Q): o = k1 + P·k2, n = k1·Q + j, m = P·j·k2 (the dense DFT is pass A with Q = 1). A pass with fewer
+ * outputs (an r2c's ⌊N/2⌋ + 1 bins) reads the first rows.
+ */
+export function passTable(pass: 'A' | 'B', N: number, P: number, Q: number): tf.Tensor {
+  const R = pass === 'A' ? P : Q;
+  return cached(`pass|${pass}|${N}|${P}|${Q}`, [N, 3 * R], () => {
+    const t = new Float32Array(N * 3 * R);
+    let at = 0;
+    for (let o = 0; o < N; o++)
+      for (let j = 0; j < R; j++) {
+        const [n, m] = pass === 'A' ? [Q * j + (o % Q), Math.floor(o / Q) * (Q * j + (o % Q))] : [(o % P) * Q + j, P * j * Math.floor(o / P)];
+        const [c, sn] = cosSin(m % N, 1, N);
+        t[at++] = n;
+        t[at++] = c;
+        t[at++] = sn;
+      }
+    return t;
+  });
+}

@@ -27,7 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFTPath } from './types.js';
-import { KERNEL_BACKENDS, kernelStage } from './kernels.js';
+import { KERNEL_BACKENDS, hasFFTKernel, kernelStage } from './kernels.js';
 import { packedStage, stackParts, takePart } from './kernels-webgl.js';
 import { BackendError, matMul, prefers } from '@restorekit/core';
 import { c2cBases, c2rBasis, c2rSplitBases, c2rWeights, fourStepBases, r2cBases, rowsTwiddles, transposed } from './basis.js';
@@ -77,6 +77,10 @@ function layoutFor(backend = tf.getBackend()): 'left' | 'rows' {
   return STAGE_LAYOUT[backend] ?? 'left';
 }
 
+function isPow2(n: number): boolean {
+  return n >= 8 && (n & (n - 1)) === 0;
+}
+
 /** N = P·Q with Q the largest divisor ≤ √N; null when N has no factor pair with both factors ≥ 2. */
 export function factorPair(n: number): [number, number] | null {
   for (let q = Math.floor(Math.sqrt(n)); q >= 2; q--) if (n % q === 0) return [n / q, q];
@@ -106,7 +110,7 @@ export function pathFor(n: number, path: FFTPath = 'auto', backend?: string, pos
 
 function usesKernel(path: FFTPath, backend = tf.getBackend()): boolean {
   if (path === 'kernel') return true;
-  return path === 'auto' && KERNEL_BACKENDS.includes(backend) && prefers('fftKernel', backend);
+  return path === 'auto' && prefers('fftKernel', backend) && hasFFTKernel(backend);
 }
 
 /** basis [K, N] applied from the left along the middle axis of x viewed as [pre, N, post] → [pre, K, post]. */
@@ -218,7 +222,11 @@ function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: num
   const backend = tf.getBackend();
   if (!KERNEL_BACKENDS.includes(backend))
     throw new BackendError(
-      `fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(' or ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`,
+      `fft: path 'kernel' needs the ${KERNEL_BACKENDS.join(', ')} backend, the current one is '${backend}'; use path 'auto', 'matmul' or 'fourstep'`,
+    );
+  if (!hasFFTKernel(backend))
+    throw new BackendError(
+      "fft: path 'kernel' on wasm needs restorekit's wasm kernels, which are off or could not start on this backend (core's wasmKernelsActive; configure({ wasmKernels: true })); use path 'auto', 'matmul' or 'fourstep'",
     );
   if (backend === 'webgl') return run2dPacked(input, shape, first, second, s1, s2);
   const cur = shape.slice();
@@ -229,7 +237,8 @@ function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: num
   ] as const) {
     const pre = prod(cur.slice(0, axis));
     const post = prod(cur.slice(axis + 1));
-    const f = st.n >= KERNEL_FOURSTEP_MIN_N ? factorPair(st.n) : null;
+    // (wasm: a power of two is one pass of its FFT kernel)
+    const f = st.n >= KERNEL_FOURSTEP_MIN_N && !(backend === 'wasm' && isPow2(st.n)) ? factorPair(st.n) : null;
     v = kernelStage(tf.reshape(v, [v.shape[0]!, pre, cur[axis]!, post]), { kind: st.kind, n: st.n, sign: st.sign, scale: st.scale, factors: f });
     cur[axis] = st.kind === 'r2c' ? Math.floor(st.n / 2) + 1 : st.n;
   }

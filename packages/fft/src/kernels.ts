@@ -15,8 +15,8 @@
  * adjoint (the conjugate transform), see kernelStage.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '@restorekit/core';
-import { twiddleTable } from './basis.js';
+import { BackendError, dftPassKernel, fftKernel, wasmKernelsActive } from '@restorekit/core';
+import { passTable, twiddleTable } from './basis.js';
 
 export interface PassSpec {
   pass: 'A' | 'B';
@@ -40,7 +40,17 @@ export interface PassSpec {
  * webgpu (SwiftShader) every dispatch costs tens of ms, so two launches per axis beat the four-step's ~10 tensor ops
  * by 4–5×; on webgl the packed-texture form (kernels-webgl.ts) is ~4× faster than the tensor-op four-step at 256²).
  */
-export const KERNEL_BACKENDS: readonly string[] = ['webgl', 'webgpu'];
+export const KERNEL_BACKENDS: readonly string[] = ['webgl', 'webgpu', 'wasm'];
+
+/**
+ * Whether the DFT-pass kernel runs on `backend` (default: the active one) now: webgl and webgpu always; wasm where
+ * restorekit's wasm kernels are active (core's `wasmKernelsActive`: the active backend, the `wasmKernels` setting on,
+ * the module instantiated on its memory).
+ */
+export function hasFFTKernel(backend: string = tf.getBackend()): boolean {
+  if (!KERNEL_BACKENDS.includes(backend)) return false;
+  return backend !== 'wasm' || (tf.getBackend() === 'wasm' && wasmKernelsActive());
+}
 
 function flt(v: number): string {
   const s = String(Math.fround(v));
@@ -86,6 +96,14 @@ interface TensorInfoLike {
 }
 
 function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
+  // wasm: the whole pass in one call of restorekit's wasm kernel, each output's terms from a host-built table
+  if (tf.getBackend() === 'wasm') {
+    const { N, P, Q, lenIn, lenOut, hermitian, scale, sign, realOut } = s;
+    const opts = { rows: lenOut, lenIn, n: N, hermitian, scale, sign, realOut };
+    // a dense pass of a power-of-two length: the radix-2 FFT kernel (null where it does not apply)
+    const fft = s.pass === 'A' && Q === 1 ? fftKernel(x as tf.Tensor4D, twiddleTable(N) as tf.Tensor2D, opts) : null;
+    return fft ?? dftPassKernel(x as tf.Tensor4D, passTable(s.pass, N, P, Q) as tf.Tensor2D, opts);
+  }
   const [, pre, , post] = x.shape as [number, number, number, number];
   const outputShape = [s.realOut ? 1 : 2, pre, s.lenOut, post];
   const table = twiddleTable(s.N);
@@ -116,7 +134,7 @@ function runPass(x: tf.Tensor, s: PassSpec): tf.Tensor {
     };
     info = b.runWebGPUProgram!.call(b, program, [x, table], 'float32');
   } else {
-    throw new BackendError(`fft: the DFT-pass kernel exists for ${KERNEL_BACKENDS.join(' and ')}, not for '${name}'`);
+    throw new BackendError(`fft: the DFT-pass kernel exists for ${KERNEL_BACKENDS.join(', ')}, not for '${name}'`);
   }
   return tf.engine().makeTensorFromTensorInfo(info as never);
 }

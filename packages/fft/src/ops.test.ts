@@ -24,6 +24,7 @@ import {
   pathFor,
   ROWS_FOURSTEP_MIN_N,
   KERNEL_BACKENDS,
+  hasFFTKernel,
   type Complex,
   type FFTPath,
 } from './index.js';
@@ -122,8 +123,8 @@ describe('round trips, axes and ranks', () => {
 });
 
 describe('implementations agree', () => {
-  const alternatives = (): FFTPath[] => (['webgl', 'webgpu'].includes(tf.getBackend()) ? ['fourstep', 'kernel'] : ['fourstep']);
-  it('four-step (and, on webgl/webgpu, the DFT-pass kernels) match the dense matMul DFT (64×48, 60×90, 128×32, 72×35×1)', async () => {
+  const alternatives = (): FFTPath[] => (hasFFTKernel() ? ['fourstep', 'kernel'] : ['fourstep']);
+  it('four-step (and, on webgl/webgpu/wasm, the DFT-pass kernels) match the dense matMul DFT (64×48, 60×90, 128×32, 72×35×1)', async () => {
     for (const path of alternatives()) {
       for (const [H, W, C] of [
         [64, 48, 2],
@@ -176,7 +177,7 @@ describe('implementations agree', () => {
     }
   });
   it('the kernel path handles the last axis, odd channel counts and long prime lengths (67: a looped pass) like the dense path', async () => {
-    if (!['webgl', 'webgpu'].includes(tf.getBackend())) return; // path 'kernel' is a BackendError elsewhere (tested below)
+    if (!hasFFTKernel()) return; // path 'kernel' is a BackendError elsewhere (tested below)
     for (const [shape, axes] of [
       [
         [2, 3, 70, 67],
@@ -190,6 +191,10 @@ describe('implementations agree', () => {
         [66, 3],
         [0, 1],
       ],
+      [
+        [1, 32, 16, 5],
+        [1, 2],
+      ],
     ] as const) {
       const x = rnd(shape as unknown as number[], 5);
       const a = rfft2(x, { axes: axes as unknown as [number, number], path: 'matmul' });
@@ -198,6 +203,18 @@ describe('implementations agree', () => {
       const what = `${shape} axes ${axes}`;
       expect(await maxAbsDiff(a.re, b.re), what).toBeLessThan(1e-5 * scale);
       expect(await maxAbsDiff(a.im, b.im), what).toBeLessThan(1e-5 * scale);
+      if (tf.getBackend() === 'wasm') {
+        // restorekit's wasm kernel ran ('auto' takes it too), not a fallback
+        const info = await tf.profile(() => {
+          const z = rfft2(x, { axes: axes as unknown as [number, number] });
+          return [z.re, z.im];
+        });
+        // (powers of two with ≥ 4 values after the axis: the radix-2 FFT kernel; other lengths: the DFT pass)
+        const pow2 = shape[1] === 32;
+        expect(info.kernelNames, what).toContain(pow2 ? 'RestorekitFftPow2' : 'RestorekitDftPass');
+        if (pow2) expect(info.kernelNames, what).not.toContain('RestorekitDftPass');
+        expect(info.kernelNames, what).not.toContain('BatchMatMul');
+      }
       const size = axes.map((ax) => shape[ax]!) as [number, number];
       const y = irfft2(b, { axes: axes as unknown as [number, number], size, path: 'kernel' });
       expect(await maxAbsDiff(y, x), what).toBeLessThan(1e-5);
@@ -209,8 +226,11 @@ describe('implementations agree', () => {
   });
   it("'auto' takes the DFT-pass kernel exactly where core prefers it (prefers('fftKernel')) and the backend has it", () => {
     for (const b of ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'])
-      expect(pathFor(256, 'auto', b) === 'kernel', b).toBe(backendsPreferring('fftKernel').includes(b) && KERNEL_BACKENDS.includes(b));
-    expect([...backendsPreferring('fftKernel')].sort()).toEqual(['webgl', 'webgpu']);
+      expect(pathFor(256, 'auto', b) === 'kernel', b).toBe(backendsPreferring('fftKernel').includes(b) && hasFFTKernel(b));
+    expect([...backendsPreferring('fftKernel')].sort()).toEqual(['wasm', 'webgl', 'webgpu']);
+    // wasm's kernel is restorekit's wasm module: only while wasm is the active backend with the kernels on
+    expect(hasFFTKernel('wasm')).toBe(tf.getBackend() === 'wasm' && getSettings().wasmKernels);
+    if (tf.getBackend() === 'wasm') withSettings({ wasmKernels: false }, () => expect(pathFor(256, 'auto')).not.toBe('kernel'));
   });
   it("'auto' picks four-step for long composite lengths (per-backend threshold) and the dense DFT for short or prime ones", () => {
     expect(pathFor(512, 'auto', 'webgl')).toBe('kernel');
@@ -222,14 +242,18 @@ describe('implementations agree', () => {
     expect(pathFor(16, 'auto', 'webgpu')).toBe('kernel');
     expect(pathFor(1024, 'auto', 'cpu')).toBe('fourstep');
     expect(pathFor(1024, 'auto', 'cpu', 1)).toBe('matmul'); // nothing after the axis: its second stage would be matrix-vector products
-    // wasm's 'rows' layout: complex stages from ROWS_FOURSTEP_MIN_N as four steps of plain 2-D products; its real ones stay dense
-    expect(pathFor(1024, 'auto', 'wasm')).toBe('fourstep');
-    expect(pathFor(ROWS_FOURSTEP_MIN_N, 'auto', 'wasm')).toBe('fourstep');
-    expect(pathFor(ROWS_FOURSTEP_MIN_N - 2, 'auto', 'wasm')).toBe('matmul');
-    expect(pathFor(1024, 'auto', 'wasm', Infinity, 'r2c')).toBe('matmul');
-    expect(pathFor(1024, 'fourstep', 'wasm', Infinity, 'c2r')).toBe('matmul');
-    expect(pathFor(12, 'fourstep', 'wasm')).toBe('fourstep');
-    expect(pathFor(1031, 'auto', 'wasm')).toBe('matmul'); // prime
+    // wasm's 'rows' layout (its kernels off): complex stages from ROWS_FOURSTEP_MIN_N as four steps of plain 2-D products;
+    // its real ones stay dense. With the kernels on (wasm active) every length takes the DFT-pass kernel.
+    withSettings({ wasmKernels: false }, () => {
+      expect(pathFor(1024, 'auto', 'wasm')).toBe('fourstep');
+      expect(pathFor(ROWS_FOURSTEP_MIN_N, 'auto', 'wasm')).toBe('fourstep');
+      expect(pathFor(ROWS_FOURSTEP_MIN_N - 2, 'auto', 'wasm')).toBe('matmul');
+      expect(pathFor(1024, 'auto', 'wasm', Infinity, 'r2c')).toBe('matmul');
+      expect(pathFor(1024, 'fourstep', 'wasm', Infinity, 'c2r')).toBe('matmul');
+      expect(pathFor(12, 'fourstep', 'wasm')).toBe('fourstep');
+      expect(pathFor(1031, 'auto', 'wasm')).toBe('matmul'); // prime
+    });
+    if (hasFFTKernel('wasm')) for (const n of [1024, 256, 129, 12, 1031]) expect(pathFor(n, 'auto', 'wasm'), `${n}`).toBe('kernel');
     expect(pathFor(64, 'kernel', 'cpu')).toBe('kernel'); // as asked (running it on cpu is a BackendError)
     expect(pathFor(16, 'auto', 'cpu')).toBe('matmul');
     expect(pathFor(1031, 'auto', 'cpu')).toBe('matmul'); // prime
@@ -478,8 +502,13 @@ describe('bad input → typed errors, no leaks', () => {
         expect(() => rfft2(x, { path: 'fast' as never })).toThrow(/option 'path' must be one of 'auto', 'matmul', 'fourstep', 'kernel'/);
         if (!KERNEL_BACKENDS.includes(tf.getBackend())) {
           expect(() => rfft2(x, { path: 'kernel' })).toThrow(BackendError);
-          expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' needs the webgl or webgpu backend/);
+          expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' needs the webgl, webgpu, wasm backend/);
         }
+        if (tf.getBackend() === 'wasm')
+          withSettings({ wasmKernels: false }, () => {
+            expect(() => rfft2(x, { path: 'kernel' })).toThrow(BackendError);
+            expect(() => rfft2(x, { path: 'kernel' })).toThrow(/path 'kernel' on wasm needs restorekit's wasm kernels/);
+          });
         expect(() => rfft2(x, { axes: [1, 1] })).toThrow(/same axis twice/);
         expect(() => rfft2(x, { axes: [1, 4] })).toThrow(/out of range/);
         expect(() => rfft2(x, { axes: [1] as never })).toThrow(/option 'axes' must be two integer axes/);

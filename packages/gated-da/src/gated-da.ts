@@ -177,11 +177,11 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
       ]),
     );
     const wAlphaGate = d.get('alpha-gate', [wg], () => tf.slice(wg, [0, 0, c, 0], [1, 1, a, c]));
-    const withBias = (t: tf.Tensor, b: tf.Tensor | null) => (b ? tf.add(t, b) : t);
-    const gamma = withBias(conv2d(fHat as tf.Tensor4D, wGamma as tf.Tensor4D), be && tf.slice(be, [0], [c]));
-    const alpha = withBias(conv2d(fHat as tf.Tensor4D, wAlpha as tf.Tensor4D), be && tf.slice(be, [2 * c], [a]));
+    // (biases inside the convs: core's conv2d fuses them where the backend can)
+    const part = (from: number, n: number) => (be ? (tf.slice(be, [from], [n]) as tf.Tensor1D) : undefined);
+    const gamma = conv2d(fHat as tf.Tensor4D, wGamma as tf.Tensor4D, { bias: part(0, c) });
+    const alpha = conv2d(fHat as tf.Tensor4D, wAlpha as tf.Tensor4D, { bias: part(2 * c, a) });
     const alphaPrime = tf.mul(this.run(this.wDepth, alpha, training), tf.add(tauAlpha, 1));
-    let gateIn = tf.add(conv2d(fHat as tf.Tensor4D, wBetaGate as tf.Tensor4D), conv2d(alphaPrime as tf.Tensor4D, wAlphaGate as tf.Tensor4D));
     const bias =
       be || bg
         ? d.get('gate-bias', [we, wg, ...(be ? [be] : []), ...(bg ? [bg] : [])], () => {
@@ -197,7 +197,10 @@ export class GatedDA extends Block<ResolvedOptions<typeof OPTIONS>> {
             return fromBeta && bg ? tf.add(fromBeta, bg) : (fromBeta ?? bg!);
           })
         : null;
-    if (bias) gateIn = tf.add(gateIn, bias);
+    const gateIn = tf.add(
+      conv2d(fHat as tf.Tensor4D, wBetaGate as tf.Tensor4D, { bias: (bias as tf.Tensor1D | null) ?? undefined }),
+      conv2d(alphaPrime as tf.Tensor4D, wAlphaGate as tf.Tensor4D),
+    );
     return tf.mul(tf.sigmoid(gamma), gateIn);
   }
 

@@ -71,13 +71,13 @@ export class Conv2d extends Block<ResolvedOptions<typeof OPTIONS>> {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    const y = conv2d(x as tf.Tensor4D, this.kernel.read() as tf.Tensor4D, {
+    return conv2d(x as tf.Tensor4D, this.kernel.read() as tf.Tensor4D, {
       stride: this.options.stride,
       padding: this.padding,
       groups: this.options.groups,
       derived: this.derived,
+      bias: this.biasVar ? (this.biasVar.read() as tf.Tensor1D) : undefined,
     });
-    return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
   }
 
   protected override releaseResources(): void {

@@ -168,3 +168,57 @@ describe('1×1 conv filter gradient on the forward-op path', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe("conv2d's bias option (inside the conv kernel where the backend fuses it)", () => {
+  it('equals conv + add in value and in the gradients of x, w and the bias: dense 1×1, 3×3 (Winograd on wasm), strided, grouped, depth-wise', async () => {
+    const before = tf.memory().numTensors;
+    for (const [what, cin, cout, k, stride, padding, groups] of [
+      ['1×1', 12, 16, 1, 1, 0, 1],
+      ['3×3', 8, 8, 3, 1, 1, 1],
+      ['3×3 stride 2', 6, 5, 3, 2, 1, 1],
+      ['grouped', 8, 4, 3, 1, 1, 2],
+      ['depth-wise', 8, 8, 3, 1, 1, 8],
+    ] as const) {
+      const x = tf.randomNormal([2, 17, 19, cin], 0, 1, 'float32', cin + k) as tf.Tensor4D;
+      const w = tf.randomNormal([k, k, cin / groups, cout], 0, 0.3, 'float32', cout) as tf.Tensor4D;
+      const b = tf.randomNormal([cout], 0, 1, 'float32', 3) as tf.Tensor1D;
+      const opts = { stride, padding, groups };
+      const y = conv2d(x, w, opts);
+      const dyShape = y.shape;
+      y.dispose();
+      const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 9);
+      const fused = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) => conv2d(a as tf.Tensor4D, f as tf.Tensor4D, { ...opts, bias: c as tf.Tensor1D }));
+      const plain = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) => tf.add(conv2d(a as tf.Tensor4D, f as tf.Tensor4D, opts), c));
+      const y1 = conv2d(x, w, { ...opts, bias: b });
+      const y0 = tf.tidy(() => tf.add(conv2d(x, w, opts), b));
+      if (['wasm', 'webgl', 'webgpu'].includes(tf.getBackend()) && what === '1×1') {
+        // the bias inside tfjs's fused conv kernel: no Add after it
+        const info = await tf.profile(() => conv2d(x, w, { ...opts, bias: b }));
+        expect(info.kernelNames, what).toContain('FusedConv2D');
+        expect(info.kernelNames, what).not.toContain('Add');
+        (info.result as tf.Tensor).dispose();
+      }
+      const g1 = fused([x, w, b], dy);
+      const g0 = plain([x, w, b], dy);
+      for (const [name, u, v] of [
+        ['y', y1, y0],
+        ['dx', g1[0], g0[0]],
+        ['dw', g1[1], g0[1]],
+        ['db', g1[2], g0[2]],
+      ] as const) {
+        expect(u!.shape, `${what} ${name}`).toEqual(v!.shape);
+        const [a, c] = [await u!.data(), await v!.data()];
+        let worst = 0;
+        for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(a[i]! - c[i]!) / (1 + Math.abs(c[i]!)));
+        expect(worst, `${what} ${name}`).toBeLessThan(2e-5);
+      }
+      tf.dispose([x, w, b, dy, y1, y0, ...g1, ...g0]);
+    }
+    const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const w = tf.zeros([1, 1, 3, 5]) as tf.Tensor4D;
+    const bad = tf.zeros([4]) as tf.Tensor1D;
+    expect(() => conv2d(x, w, { bias: bad })).toThrow(/the bias must have shape \[5\] \(the output channels\), got \[4\]/);
+    tf.dispose([x, w, bad]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

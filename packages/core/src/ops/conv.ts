@@ -304,15 +304,19 @@ const crop = (dxp: tf.Tensor4D, [ph, pw]: Pair, shape: readonly number[]): tf.Te
  * 3×3 convs would copy 300–540 MB tensors), in row bands on webgl where its im2col matrix would exceed the
  * maximum texture size (the bands then read a padded copy).
  */
-function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair = [0, 0]): tf.Tensor4D {
+function conv2dForward(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair = [0, 0], bias?: tf.Tensor): tf.Tensor4D {
+  const withBias = (y: tf.Tensor4D | null) => (y && bias ? tf.tidy(() => tf.add(y, bias) as tf.Tensor4D) : y);
   // restorekit's wasm kernel for 3×3 stride-1 convs (Winograd F(2×2, 3×3): 1.6–2.2× XNNPACK's direct sum)
   const own = s[0] === 1 && s[1] === 1 ? winogradKernel(x, w, [p[0], p[0], p[1], p[1]]) : null;
-  if (own) return own;
+  if (own) return withBias(own)!;
   if (tf.getBackend() === 'webgl') {
     const [b, h, wd, c] = x.shape;
     const rows = im2colBandRows([b, h + 2 * p[0], wd + 2 * p[1], c], w.shape, s, tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE'));
-    if (rows !== null) return tf.tidy(() => conv2dInBands(padInput(x, p), w, s, rows));
+    if (rows !== null) return withBias(tf.tidy(() => conv2dInBands(padInput(x, p), w, s, rows)))!;
   }
+  // the bias inside the conv kernel where the backend fuses it (XNNPACK on wasm, the webgl/webgpu shaders; cpu and
+  // tfjs-node add it as a second op, as before)
+  if (bias) return tf.fused.conv2d({ x, filter: w, strides: s, pad: padArg(p) as never, bias });
   return tf.conv2d(x, w, s, padArg(p) as never);
 }
 
@@ -330,13 +334,15 @@ function winogradInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly num
  * conv2d with symmetric zero padding `p`, filter HWIO, with gradients on every backend. The forward pads in
  * the kernel; the backward works on a padded copy (gradients of a valid conv) and crops dL/dx back.
  */
-function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tensor4D {
-  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair, bias?: tf.Tensor): tf.Tensor4D {
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor | tf.GradSaveFunc, saveArg?: tf.GradSaveFunc) => {
     const x4 = xi as tf.Tensor4D;
     const w4 = wi as tf.Tensor4D;
+    const b = bias ? (bi as tf.Tensor) : undefined;
+    const save = (bias ? saveArg : bi) as tf.GradSaveFunc;
     save([x4, w4]);
     return {
-      value: conv2dForward(x4, w4, s, p),
+      value: conv2dForward(x4, w4, s, p, b),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
@@ -348,11 +354,12 @@ function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, p: Pair): tf.Tens
           const dx = winograd ? winogradInputGrad(g, ws, xs.shape, p) : null;
           const xp = dw ? null : padInput(xs, p);
           const xpShape = [xs.shape[0], xs.shape[1] + 2 * p[0], xs.shape[2] + 2 * p[1], xs.shape[3]] as [number, number, number, number];
-          return [dx ?? crop(transposedConvValid(g, ws, xpShape, s), p, xs.shape), dw ?? filterGrad(xp!, g, ws.shape, s)];
+          const grads = [dx ?? crop(transposedConvValid(g, ws, xpShape, s), p, xs.shape), dw ?? filterGrad(xp!, g, ws.shape, s)];
+          return bias ? [...grads, tf.sum(g, [0, 1, 2])] : grads;
         }),
     };
   }) as never);
-  return f(x, w) as tf.Tensor4D;
+  return (bias ? f(x, w, bias) : f(x, w)) as tf.Tensor4D;
 }
 
 /** Valid (unpadded) conv2d, filter HWIO, with gradients on every backend. */
@@ -508,6 +515,12 @@ export interface Conv2dOpOptions {
    * calls. Optional: without it they are recomputed per call.
    */
   derived?: DerivedWeights;
+  /**
+   * A bias [Cout] added to the output (with its gradient): for dense convs (groups 1) inside the conv kernel where the
+   * backend fuses it (tfjs's fused conv: XNNPACK on wasm, the webgl/webgpu shaders), instead of a second pass over the
+   * output; other convs add it after.
+   */
+  bias?: tf.Tensor1D;
 }
 
 /**
@@ -533,15 +546,24 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOpOptions = {
     );
   const s = pair(opts.stride ?? 1);
   const p: Pair = [ph, pw];
-  if (groups === 1) return conv2dPadded(x, w, s, p);
+  const bias = opts.bias;
+  if (bias !== undefined) {
+    needTensor('conv2d', 'the bias', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== cout)
+      throw new ShapeError(`conv2d: the bias must have shape [${cout}] (the output channels), got ${fmtShape(bias.shape)}`);
+  }
+  if (groups === 1) return conv2dPadded(x, w, s, p, bias);
   return tf.tidy(() => {
-    if (groups === cin) return depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p, opts.derived);
-    const xs = tf.split(x, groups, 3);
-    const ws = tf.split(w, groups, 3);
-    return tf.concat(
-      xs.map((xg, g) => conv2dPadded(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, s, p)),
-      3,
-    );
+    let y: tf.Tensor4D;
+    if (groups === cin) y = depthwiseConv2dPadded(x, tf.reshape(w, [kh, kw, cin, cout / cin]), s, p, opts.derived);
+    else {
+      const ws = tf.split(w, groups, 3);
+      y = tf.concat(
+        tf.split(x, groups, 3).map((xg, g) => conv2dPadded(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, s, p)),
+        3,
+      );
+    }
+    return bias ? (tf.add(y, bias) as tf.Tensor4D) : y;
   });
 }
 

@@ -41,6 +41,8 @@ describe('kernels-binary.ts', () => {
       'wino3',
       'wino_fg_out',
       'wino_fg',
+      'dft_pass',
+      'fft_pow2',
     ]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
 import { withSettings } from '../settings.js';
+import { BackendError, DTypeError, ShapeError } from '../errors.js';
 import { channelLayerNorm, gelu, geluOfHalved, simpleGate } from '../ops/basic.js';
 import { conv2d } from '../ops/conv.js';
 import { countFlops } from '../flops.js';
@@ -13,6 +14,9 @@ import {
   GELU_KERNEL,
   LAYER_NORM_KERNEL,
   depthwiseKernel,
+  type DftPassOptions,
+  dftPassKernel,
+  fftKernel,
   useWasmKernels,
   wasmKernels,
   WINDOW_KERNEL,
@@ -357,5 +361,152 @@ describe("restorekit's wasm SimpleGate (x[..., :h]·x[..., h:] and its gradient 
         }
         tf.dispose([x, dy, got, off]);
       }
+    }));
+});
+
+describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)", () => {
+  /** A table [rows, 3R] of random terms with ascending positions n < L (and its values). */
+  function table(rows: number, R: number, L: number, seed: number): { t: tf.Tensor2D; v: Float32Array } {
+    let st = seed;
+    const rnd = () => {
+      st = (st * 1103515245 + 12345) % 2147483648;
+      return (st / 2147483648) * 2 - 1;
+    };
+    const v = new Float32Array(rows * 3 * R);
+    for (let o = 0; o < rows; o++) {
+      let n = o % 2; // ascending steps of 0–2 from 0 or 1, kept below L
+      for (let j = 0; j < R; j++) {
+        const at = (o * R + j) * 3;
+        v[at] = Math.min(n, L - 1);
+        v[at + 1] = rnd();
+        v[at + 2] = rnd();
+        n += Math.floor(((rnd() + 1) / 2) * 3);
+      }
+    }
+    return { t: tf.tensor2d(v, [rows, 3 * R]), v };
+  }
+  /** The pass in float64: y [parts', pre, rows, post]. */
+  function reference(x: Float32Array, [parts, pre, L, post]: number[], v: Float32Array, R: number, o: DftPassOptions): Float64Array {
+    const y = new Float64Array((o.realOut ? 1 : 2) * pre! * o.rows * post!);
+    for (let p = 0; p < pre!; p++)
+      for (let r = 0; r < o.rows; r++)
+        for (let q = 0; q < post!; q++) {
+          let [sr, si] = [0, 0];
+          for (let j = 0; j < R; j++) {
+            const [n, c, s] = [v[(r * R + j) * 3]!, v[(r * R + j) * 3 + 1]!, o.sign * v[(r * R + j) * 3 + 2]!];
+            if (n >= o.lenIn) break;
+            const w = o.hermitian && n !== 0 && 2 * n !== o.n ? 2 : 1;
+            const xr = x[(p * L! + n) * post! + q]!;
+            const xi = parts === 2 ? x[((pre! + p) * L! + n) * post! + q]! : 0;
+            sr += w * (xr * c - xi * s);
+            si += w * (xr * s + xi * c);
+          }
+          y[(p * o.rows + r) * post! + q] = o.scale * sr;
+          if (!o.realOut) y[((pre! + p) * o.rows + r) * post! + q] = o.scale * si;
+        }
+    return y;
+  }
+  it('equals float64 sums in all three modes for post of 1–37 (one value at a time, overlapping vectors, blocks of 16 with tails)', () =>
+    expectNoLeaks(async () => {
+      if (!onWasm()) return;
+      for (const [parts, realOut] of [
+        [1, false],
+        [2, false],
+        [2, true],
+      ] as const)
+        for (const post of [1, 3, 4, 5, 16, 21, 37])
+          for (const [pre, L, rows, R, lenIn, hermitian, sign, scale] of [
+            [1, 9, 7, 4, 9, false, -1, 1],
+            [3, 6, 5, 5, 4, true, 1, 0.25],
+          ] as const) {
+            const shape = [parts, pre, L, post];
+            const x = tf.randomNormal(shape, 0, 1, 'float32', post + L);
+            const { t, v } = table(rows + 2, R, L, 7 * post + parts); // two more rows than outputs: the first `rows` are read
+            const opts: DftPassOptions = { rows, lenIn, n: 2 * (L - 1), hermitian, sign, scale, realOut };
+            const y = dftPassKernel(x as tf.Tensor4D, t, opts);
+            expect(y.shape).toEqual([realOut ? 1 : 2, pre, rows, post]);
+            const ref = reference((await x.data()) as Float32Array, shape, v, R, opts);
+            const got = await y.data();
+            let worst = 0;
+            for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+            expect(worst, `parts ${parts} realOut ${realOut} post ${post} pre ${pre}`).toBeLessThan(4e-6 * R);
+            tf.dispose([x, t, y]);
+          }
+    }));
+  it('the radix-2 FFT kernel equals the float64 DFT for N = 8–256 in all three modes (weights, zero tail, scale, sign; post 4–21)', () =>
+    expectNoLeaks(async () => {
+      if (!onWasm()) return;
+      for (const [N, post, pre, lenIn, rows, hermitian, sign, scale] of [
+        [8, 4, 1, 8, 8, false, -1, 1],
+        [16, 5, 2, 9, 16, true, 1, 0.0625],
+        [64, 8, 1, 64, 33, false, -1, 0.125],
+        [256, 13, 1, 129, 256, true, 1, 1 / 256],
+        [32, 21, 3, 20, 17, false, 1, 1],
+      ] as const)
+        for (const [parts, realOut] of [
+          [1, false],
+          [2, false],
+          [2, true],
+        ] as const) {
+          // the full DFT as a table of N terms a row, for the float64 reference
+          const v = new Float32Array(N * 3 * N);
+          for (let o = 0; o < N; o++)
+            for (let n = 0; n < N; n++) {
+              const a = (2 * Math.PI * ((o * n) % N)) / N;
+              v.set([n, Math.cos(a), Math.sin(a)], (o * N + n) * 3);
+            }
+          const shape = [parts, pre, lenIn + 1, post]; // one row more than lenIn: it must be ignored
+          const x = tf.randomNormal(shape, 0, 1, 'float32', N + post);
+          const tw = tf.tensor2d(
+            [...Array.from({ length: N }, (_, m) => Math.cos((2 * Math.PI * m) / N)), ...Array.from({ length: N }, (_, m) => Math.sin((2 * Math.PI * m) / N))],
+            [2, N],
+          );
+          const opts: DftPassOptions = { rows, lenIn, n: N, hermitian, sign, scale, realOut };
+          const y = fftKernel(x as tf.Tensor4D, tw, opts)!;
+          expect(y, `N ${N}`).not.toBeNull();
+          expect(y.shape).toEqual([realOut ? 1 : 2, pre, rows, post]);
+          const ref = reference((await x.data()) as Float32Array, shape, v, N, opts);
+          const got = await y.data();
+          let [worst, big] = [0, 0];
+          for (let i = 0; i < ref.length; i++) {
+            worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+            big = Math.max(big, Math.abs(ref[i]!));
+          }
+          expect(worst / big, `N ${N} parts ${parts} realOut ${realOut}`).toBeLessThan(1e-6 * Math.log2(N));
+          tf.dispose([x, tw, y]);
+        }
+      // where it does not apply: the caller takes the DFT pass
+      const x = tf.zeros([2, 1, 12, 4]) as tf.Tensor4D;
+      const tw = tf.zeros([2, 12]) as tf.Tensor2D;
+      const o: DftPassOptions = { rows: 12, lenIn: 12, n: 12, hermitian: false, sign: -1, scale: 1, realOut: false };
+      expect(fftKernel(x, tw, o)).toBeNull(); // not a power of two
+      const x3 = tf.zeros([2, 1, 8, 3]) as tf.Tensor4D;
+      const tw8 = tf.zeros([2, 8]) as tf.Tensor2D;
+      expect(fftKernel(x3, tw8, { ...o, rows: 8, lenIn: 8, n: 8 })).toBeNull(); // post < 4
+      const x8 = tf.zeros([2, 1, 8, 4]) as tf.Tensor4D;
+      expect(() => fftKernel(x8, tw, { ...o, rows: 8, lenIn: 8, n: 8 })).toThrow(/twiddles \[2, 8\]/);
+      tf.dispose([x, tw, x3, tw8, x8]);
+    }));
+  it('refuses other backends, the kernels off, wrong dtypes and shapes with typed errors, leaking nothing', () =>
+    expectNoLeaks(async () => {
+      const x = tf.zeros([2, 1, 4, 4]) as tf.Tensor4D;
+      const t = tf.zeros([4, 6]) as tf.Tensor2D;
+      const o: DftPassOptions = { rows: 4, lenIn: 4, n: 4, hermitian: false, sign: -1, scale: 1, realOut: false };
+      if (!onWasm()) {
+        expect(() => dftPassKernel(x, t, o)).toThrow(BackendError);
+      } else {
+        withSettings({ wasmKernels: false }, () => expect(() => dftPassKernel(x, t, o)).toThrow(/not active/));
+        const xi = tf.zeros([2, 1, 4, 4], 'int32') as tf.Tensor4D;
+        expect(() => dftPassKernel(xi, t, o)).toThrow(DTypeError);
+        const x3 = tf.zeros([3, 1, 4, 4]) as tf.Tensor4D;
+        expect(() => dftPassKernel(x3, t, o)).toThrow(ShapeError);
+        const bad = tf.zeros([4, 5]) as tf.Tensor2D;
+        expect(() => dftPassKernel(x, bad, o)).toThrow(/table \[≥ 4 rows, 3R\]/);
+        expect(() => dftPassKernel(x, t, { ...o, rows: 5 })).toThrow(ShapeError);
+        const real = tf.zeros([1, 1, 4, 4]) as tf.Tensor4D;
+        expect(() => dftPassKernel(real, t, { ...o, realOut: true })).toThrow(/real output needs a complex x/);
+        tf.dispose([xi, x3, bad, real]);
+      }
+      tf.dispose([x, t]);
     }));
 });

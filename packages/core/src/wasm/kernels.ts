@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError, DTypeError, ShapeError } from '../errors.js';
 import { getSettings } from '../settings.js';
 import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
 
@@ -104,6 +105,48 @@ export interface WasmKernelExports {
     pt: number,
     pl: number,
     rows: number,
+  ): void;
+  /**
+   * One DFT pass along the middle axis of x [parts, pre, lx, post] into y [parts', pre, ly, post]: y[o] =
+   * sc·Σ_j w_j·(c + i·(ss/sc)·s)·x[n] over the terms of table row tab[o] = [n, c, s, n, c, s, …] (R terms a row, n
+   * ascending; those from the first n ≥ lenIn on left out; w_j = 2 where herm ≠ 0 and 0 < n < N/2, else 1); mode 0 real
+   * x → complex y, 1 complex → complex, 2 complex → real.
+   */
+  dft_pass(
+    x: number,
+    tab: number,
+    y: number,
+    pre: number,
+    lx: number,
+    ly: number,
+    post: number,
+    R: number,
+    lenIn: number,
+    N: number,
+    herm: number,
+    sc: number,
+    ss: number,
+    mode: number,
+  ): void;
+  /**
+   * The same transform with one term per input (y[o] = sc·Σ_{n<lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N}) for a power-of-two N ≥ 8
+   * and post ≥ 4, as a radix-2 Stockham FFT with twiddles tw [2, N] (cos, sin of 2π·m/N) and 2·N·64 bytes of scratch s0.
+   */
+  fft_pow2(
+    x: number,
+    tw: number,
+    y: number,
+    s0: number,
+    pre: number,
+    lx: number,
+    ly: number,
+    post: number,
+    N: number,
+    lenIn: number,
+    herm: number,
+    sc: number,
+    sign: number,
+    mode: number,
   ): void;
 }
 
@@ -213,6 +256,8 @@ export const EVEN_ODD_KERNEL = 'RestorekitEvenOddChannels';
 export const INTERLEAVE_KERNEL = 'RestorekitInterleaveChannels';
 export const WINOGRAD_CONV_KERNEL = 'RestorekitWinogradConv3x3';
 export const WINOGRAD_FILTER_GRAD_KERNEL = 'RestorekitWinogradFilterGrad3x3';
+export const DFT_PASS_KERNEL = 'RestorekitDftPass';
+export const FFT_KERNEL = 'RestorekitFftPow2';
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -565,3 +610,100 @@ registerWasm(INTERLEAVE_KERNEL, (k, b, inputs) => {
   k.interleave(offset(b, e), offset(b, o), offset(b, y), tf.util.sizeFromShape(e.shape) / h, h);
   return y;
 });
+
+registerWasm(DFT_PASS_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const table = inputs.table as tf.TensorInfo;
+  const { rows, lenIn, n, hermitian, scale, sign, realOut } = attrs as unknown as DftPassAttrs;
+  const [parts, pre, lx, post] = x.shape as [number, number, number, number];
+  const mode = parts === 1 ? 0 : realOut ? 2 : 1;
+  const y = b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32');
+  k.dft_pass(offset(b, x), offset(b, table), offset(b, y), pre, lx, rows, post, table.shape[1]! / 3, lenIn, n, hermitian ? 1 : 0, scale, sign * scale, mode);
+  return y;
+});
+
+/** Whether restorekit's wasm kernels run on the active backend now (it is wasm, the setting is on, the module instantiated there). */
+export function wasmKernelsActive(): boolean {
+  return tf.getBackend() === 'wasm' && getSettings().wasmKernels && wasmKernels() !== null;
+}
+
+/** How `dftPassKernel` combines a table's terms (see there). */
+export interface DftPassOptions {
+  /** Outputs: the table's first `rows` rows. */
+  rows: number;
+  /** Terms at positions n ≥ lenIn (and every later term of the row) read as zero. */
+  lenIn: number;
+  /** The transform length N (for the c2r weights). */
+  n: number;
+  /** Weight 2 on the terms with 0 < n < N/2 (a c2r's Hermitian weights). */
+  hermitian: boolean;
+  scale: number;
+  /** The sign of the imaginary parts: −1 forward, +1 inverse (multiplies the table's s). */
+  sign: 1 | -1;
+  /** The real part alone (complex x only). */
+  realOut: boolean;
+}
+type DftPassAttrs = DftPassOptions;
+
+/**
+ * One DFT pass along the middle axis of x [parts, pre, L, post] (parts 2: re and im planes, 1: a real signal) as
+ * restorekit's wasm kernel (the fft package's 'kernel' path on wasm): output o of y [parts', pre, rows, post] is
+ * scale·Σ_j w_j·(c_oj + i·sign·s_oj)·x[·, ·, n_oj, ·] over the R terms of row o of `table` [≥ rows, 3R]:
+ * [n_0, c_0, s_0, n_1, c_1, s_1, …] (n < L as a float, ascending along a row; see DftPassOptions for lenIn and the
+ * weights w). A transform and its adjoint (opposite sign; r2c ↔ unweighted c2r) read the same table. y is complex
+ * (parts' = 2) unless `realOut`. No gradient of its own: the fft package wraps passes with their adjoint. The table's
+ * positions are trusted (below L: not read back to check). Throws where the kernels do not run (see
+ * `wasmKernelsActive`) or the shapes do not fit.
+ */
+export function dftPassKernel(x: tf.Tensor4D, table: tf.Tensor2D, opts: DftPassOptions): tf.Tensor4D {
+  if (!wasmKernelsActive())
+    throw new BackendError(`dftPassKernel: restorekit's wasm kernels are not active on the '${tf.getBackend()}' backend (see wasmKernelsActive)`);
+  if (x.dtype !== 'float32' || table.dtype !== 'float32') throw new DTypeError(`dftPassKernel: x and table must be float32, got ${x.dtype} and ${table.dtype}`);
+  const parts = x.shape[0];
+  if (x.rank !== 4 || (parts !== 1 && parts !== 2) || table.rank !== 2 || table.shape[1] % 3 !== 0 || table.shape[0] < opts.rows)
+    throw new ShapeError(`dftPassKernel: needs x [1 or 2, pre, L, post] and a table [≥ ${opts.rows} rows, 3R], got x [${x.shape}] and table [${table.shape}]`);
+  if (opts.realOut && parts === 1) throw new ShapeError('dftPassKernel: a real output needs a complex x (2 parts)');
+  return tf.engine().runKernel(DFT_PASS_KERNEL, { x, table }, { ...opts } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+registerWasm(FFT_KERNEL, (k, b, inputs, attrs) => {
+  const x = inputs.x as tf.TensorInfo;
+  const tw = inputs.twiddles as tf.TensorInfo;
+  const { rows, lenIn, n, hermitian, scale, sign, realOut } = attrs as unknown as DftPassAttrs;
+  const [parts, pre, lx, post] = x.shape as [number, number, number, number];
+  const mode = parts === 1 ? 0 : realOut ? 2 : 1;
+  const y = b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32');
+  withScratch(b, 2 * n * 64, (s0) =>
+    k.fft_pow2(offset(b, x), offset(b, tw), offset(b, y), s0, pre, lx, rows, post, n, lenIn, hermitian ? 1 : 0, scale, sign, mode),
+  );
+  return y;
+});
+
+/**
+ * The DFT `dftPassKernel` computes with one term per input — output o = scale·Σ_{n<lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N}
+ * (see DftPassOptions) — for a power-of-two N = opts.n ≥ 8 and post ≥ 4, as restorekit's radix-2 Stockham FFT kernel:
+ * log₂N passes over each column held in cache instead of a table of terms. `twiddles` [2, N]: cos and sin of 2π·m/N.
+ * Null where it does not apply (N not a power of two or below 8, post < 4, rows or lenIn above N, a wasm build without
+ * _malloc): the caller takes `dftPassKernel`. Throws as `dftPassKernel` does where the kernels do not run or shapes do
+ * not fit.
+ */
+export function fftKernel(x: tf.Tensor4D, twiddles: tf.Tensor2D, opts: DftPassOptions): tf.Tensor4D | null {
+  const N = opts.n;
+  if (N < 8 || (N & (N - 1)) !== 0 || x.shape[3] < 4 || opts.rows > N || opts.lenIn > N) return null;
+  if (!wasmKernelsActive())
+    throw new BackendError(`fftKernel: restorekit's wasm kernels are not active on the '${tf.getBackend()}' backend (see wasmKernelsActive)`);
+  if (!hasMalloc()) return null;
+  if (x.dtype !== 'float32' || twiddles.dtype !== 'float32')
+    throw new DTypeError(`fftKernel: x and twiddles must be float32, got ${x.dtype} and ${twiddles.dtype}`);
+  if (
+    x.rank !== 4 ||
+    (x.shape[0] !== 1 && x.shape[0] !== 2) ||
+    twiddles.rank !== 2 ||
+    twiddles.shape[0] !== 2 ||
+    twiddles.shape[1] !== N ||
+    x.shape[2] < opts.lenIn
+  )
+    throw new ShapeError(`fftKernel: needs x [1 or 2, pre, L ≥ lenIn, post] and twiddles [2, ${N}], got x [${x.shape}] and twiddles [${twiddles.shape}]`);
+  if (opts.realOut && x.shape[0] === 1) throw new ShapeError('fftKernel: a real output needs a complex x (2 parts)');
+  return tf.engine().runKernel(FFT_KERNEL, { x, twiddles }, { ...opts } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
