@@ -160,10 +160,8 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
       bias: (() => tf.Tensor) | null,
       opts?: { padding: number; groups: number },
     ) =>
-      tf.tidy(() => {
-        const t = conv2d(input as tf.Tensor4D, d.get(key, deps, make) as tf.Tensor4D, opts);
-        return bias ? tf.add(t, bias()) : t;
-      });
+      // (the bias inside the conv: core's conv2d fuses a dense conv's bias where the backend can)
+      tf.tidy(() => conv2d(input as tf.Tensor4D, d.get(key, deps, make) as tf.Tensor4D, { ...opts, bias: bias ? (bias() as tf.Tensor1D) : undefined }));
     const wIn = this.projectIn.kernel.read();
     const bIn = this.projectIn.biasVar?.read() ?? null;
     const p = [0, 1].map((i) => convWith(x, `in-${i}`, [wIn], () => cols(wIn, i * half, half), bIn && (() => cols(bIn, i * half, half))));
@@ -203,10 +201,13 @@ export class MSFFN extends Block<ResolvedOptions<typeof OPTIONS>> {
     const rowsJ = (j: number) =>
       tf.reshape(tf.slice(tf.reshape(wOut, [half, 2, wOut.shape[3]!]), [0, j, 0], [half, 1, wOut.shape[3]!]), [1, 1, half, wOut.shape[3]!]);
     const bOut = this.projectOut.biasVar?.read() ?? null;
-    const out = tf.tidy(() => {
-      const y = tf.add(...([0, 1].map((j) => conv2d(q[j] as tf.Tensor4D, d.get(`out-${j}`, [wOut], () => rowsJ(j)) as tf.Tensor4D)) as [tf.Tensor, tf.Tensor]));
-      return bOut ? tf.add(y, bOut) : y;
-    });
+    const out = tf.tidy(() =>
+      tf.add(
+        ...([0, 1].map((j) =>
+          conv2d(q[j] as tf.Tensor4D, d.get(`out-${j}`, [wOut], () => rowsJ(j)) as tf.Tensor4D, { bias: j === 0 && bOut ? (bOut as tf.Tensor1D) : undefined }),
+        ) as [tf.Tensor, tf.Tensor]),
+      ),
+    );
     tf.dispose(q);
     return out;
   }

@@ -32,8 +32,8 @@ describe('gatedConvs: SimpleGate(dw(pw(x))) from weight halves', () => {
         }
         tf.dispose([a, b, probe, g1.value, g2.value, Object.values(g1.grads), Object.values(g2.grads)]);
       }, 'gatedConvs');
-      // the weight halves are cached between inference calls exactly where the halves form runs
-      expect(derived.size).toBe(prefers('weightHalves') ? (withDw ? 4 : 2) : 0);
+      // the weight and bias halves are cached between inference calls exactly where the halves form runs
+      expect(derived.size).toBe(prefers('weightHalves') ? (withDw ? 8 : 4) : 0);
       derived.dispose();
       tf.dispose(x);
       pw.dispose();

@@ -116,15 +116,16 @@ export function gatedConvs(x: tf.Tensor, pw: Conv2d, dw: Conv2d | null, derived:
     );
   const [a, b] = [0, 1].map((i) =>
     tf.tidy(() => {
+      // (the biases' halves inside the convs: core's conv2d fuses a dense conv's bias where the backend can)
+      const biasHalf = (layer: Conv2d) => {
+        const b = layer.biasVar?.read();
+        return b ? (derived.get(`${layer.name}/bias-half-${i}`, [b], () => half(b, i)) as tf.Tensor1D) : undefined;
+      };
       const wp = pw.kernel.read();
-      let t = conv2d(x as tf.Tensor4D, derived.get(`${pw.name}/half-${i}`, [wp], () => half(wp, i)) as tf.Tensor4D);
-      if (pw.biasVar) t = tf.add(t, half(pw.biasVar.read(), i));
-      if (dw) {
-        const wd = dw.kernel.read();
-        t = conv2d(t as tf.Tensor4D, derived.get(`${dw.name}/half-${i}`, [wd], () => half(wd, i)) as tf.Tensor4D, { padding: dw.padding, groups: h });
-        if (dw.biasVar) t = tf.add(t, half(dw.biasVar.read(), i));
-      }
-      return t;
+      const t = conv2d(x as tf.Tensor4D, derived.get(`${pw.name}/half-${i}`, [wp], () => half(wp, i)) as tf.Tensor4D, { bias: biasHalf(pw) });
+      if (!dw) return t;
+      const wd = dw.kernel.read();
+      return conv2d(t, derived.get(`${dw.name}/half-${i}`, [wd], () => half(wd, i)) as tf.Tensor4D, { padding: dw.padding, groups: h, bias: biasHalf(dw) });
     }),
   ) as [tf.Tensor, tf.Tensor];
   return free(tf.mul(a, b), a, b);
