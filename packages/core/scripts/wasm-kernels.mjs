@@ -967,19 +967,33 @@ ${pixelsByChannelBlocks(
  * on are left out (a c2r's half spectrum), and w_j = 2 where `herm` is set and 0 < n < N/2 (the c2r weights), else 1.
  * Modes: 0 real x → complex y, 1 complex → complex, 2 complex → real (y's re plane only). Vectorised over q (the `post`
  * contiguous values after the axis): blocks of 16 (four vectors) while they fit, then vectors of 4, the last one ending
- * at post (overlapping the one before and writing the same values again), one value at a time where post < 4. For a
- * block of q the loop runs over every output o, so that block's column of x (L·16 values a part) stays in cache.
+ * at post (overlapping the one before and writing the same values again); where post < 4, vectors of 4 lines of
+ * consecutive p gathered (pre ≥ 4; the last group ending at pre), else one value at a time. For a block of q the loop
+ * runs over every output o, so that block's column of x (L·16 values a part) stays in cache.
  */
 const dft = (() => {
   const V = [0, 1, 2, 3];
   /** The loop over outputs o for the current block ($xa, $ya: x and y at the block's first value) of width w. */
+  // w 'g': one vector whose 4 lanes are 4 lines $XL (x) and $YL (y) bytes apart (fewer than 4 values after the axis)
   const outputs = (mode, w, id) => {
-    const vec = w > 0;
-    const n = vec ? w : 1;
+    const gathered = w === 'g';
+    const vec = gathered || w > 0;
+    const n = gathered ? 1 : vec ? w : 1;
     const T = vec ? 'f32x4' : 'f32';
     const ks = V.slice(0, n);
-    const load = (addr, k) => (vec ? `(v128.load offset=${16 * k} ${addr})` : `(f32.load ${addr})`);
-    const store = (addr, k, v) => (vec ? `(v128.store offset=${16 * k} ${addr} ${v})` : `(f32.store ${addr} ${v})`);
+    const load = (addr, k) =>
+      gathered
+        ? `(f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (f32.load ${addr})) (f32.load (i32.add ${addr} (local.get $XL))))
+              (f32.load (i32.add ${addr} (i32.shl (local.get $XL) (i32.const 1))))) (f32.load (i32.add ${addr} (i32.mul (local.get $XL) (i32.const 3)))))`
+        : vec
+          ? `(v128.load offset=${16 * k} ${addr})`
+          : `(f32.load ${addr})`;
+    const store = (addr, k, v) =>
+      gathered
+        ? `(local.set $vxr ${v})\n${[0, 1, 2, 3].map((l) => `          (f32.store (i32.add ${addr} (i32.mul (local.get $YL) (i32.const ${l}))) (f32x4.extract_lane ${l} (local.get $vxr)))`).join('\n')}`
+        : vec
+          ? `(v128.store offset=${16 * k} ${addr} ${v})`
+          : `(f32.store ${addr} ${v})`;
     const zero = vec ? '(v128.const f32x4 0 0 0 0)' : '(f32.const 0)';
     const r = (k) => `(local.get $${vec ? 'v' : 'f'}r${k})`;
     const i = (k) => `(local.get $${vec ? 'v' : 'f'}i${k})`;
@@ -1037,7 +1051,7 @@ ${mode === 2 ? '' : ks.map((k) => `          ${store('(i32.add (local.get $yo) (
   const ARGS =
     '(local.get $x) (local.get $tab) (local.get $y) (local.get $pre) (local.get $lx) (local.get $ly) (local.get $post) (local.get $R) (local.get $lenIn) (local.get $N) (local.get $herm) (local.get $sc) (local.get $ss)';
   const pass = (mode) => `  (func $dft_m${mode} ${params}
-    (local $n i32) (local $w2 i32) (local $sc2 f32) (local $ss2 f32) (local $p i32) (local $q i32) (local $o i32) (local $t i32) (local $tEnd i32) (local $row i32) (local $a i32) (local $b i32)
+    (local $n i32) (local $w2 i32) (local $sc2 f32) (local $ss2 f32) (local $XL i32) (local $YL i32) (local $p i32) (local $q i32) (local $o i32) (local $t i32) (local $tEnd i32) (local $row i32) (local $a i32) (local $b i32)
     (local $xp i32) (local $yp i32) (local $xa i32) (local $ya i32) (local $yo i32) (local $PS i32) (local $XS i32) (local $YS i32) (local $TS i32)
     (local $vc v128) (local $vs v128) (local $vxr v128) (local $vxi v128) ${V.map((k) => `(local $vr${k} v128) (local $vi${k} v128)`).join(' ')}
     (local $fc f32) (local $fs f32) (local $fxr f32) (local $fxi f32) (local $fr0 f32) (local $fi0 f32)
@@ -1047,6 +1061,24 @@ ${mode === 2 ? '' : ks.map((k) => `          ${store('(i32.add (local.get $yo) (
     (local.set $TS (i32.mul (local.get $R) (i32.const 12)))
     (local.set $sc2 (f32.add (local.get $sc) (local.get $sc)))
     (local.set $ss2 (f32.add (local.get $ss) (local.get $ss)))
+    (if (i32.and (i32.lt_u (local.get $post) (i32.const 4)) (i32.ge_u (local.get $pre) (i32.const 4)))
+      (then
+        ;; fewer than 4 values after the axis: vectors of 4 lines of consecutive p at one q, the last group ending at pre
+        (local.set $XL (i32.mul (local.get $lx) (local.get $PS)))
+        (local.set $YL (i32.mul (local.get $ly) (local.get $PS)))
+        (block $gDone (loop $gL
+          (br_if $gDone (i32.ge_u (local.get $q) (local.get $post)))
+          (local.set $p (i32.const 0))
+          (block $gpDone (loop $gpL
+            (br_if $gpDone (i32.ge_u (local.get $p) (local.get $pre)))
+            (local.set $xa (i32.add (i32.add (local.get $x) (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $XL))) (i32.shl (local.get $q) (i32.const 2))))
+            (local.set $ya (i32.add (i32.add (local.get $y) (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $YL))) (i32.shl (local.get $q) (i32.const 2))))
+${outputs(mode, 'g', 'g')}
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $gpL)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $gL)))
+        (return)))
     (block $pDone (loop $pL
       (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
       (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
@@ -1088,19 +1120,32 @@ ${outputs(mode, 0, 'c')}
 /**
  * A whole DFT of a power-of-two length N ≥ 8 along the middle axis of [parts, pre, L, post] values (post ≥ 4), with the
  * DFT pass's meaning (dft_pass with one term per input: y[o] = sc·Σ_{n < lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N} for
- * o < ly, w_n = 2 where herm ≠ 0 and 0 < n < N/2), as a radix-2 Stockham FFT (self-sorting: natural order in and out,
+ * o < ly, w_n = 2 where herm ≠ 0 and 0 < n < N/2), post ≥ 4 or pre ≥ 4, as a radix-2 Stockham FFT (self-sorting: natural order in and out,
  * log₂N passes of N/2 butterflies instead of N² or 2N√N multiply-adds). Columns of 8 post values (two vectors; then
- * single vectors, the last one ending at post) are copied into scratch s0 (2·N·64 bytes) with the weights, scale and
+ * single vectors, the last one ending at post; with post < 4, vectors of 4 lines p at one q gathered, the last group
+ * ending at pre) are copied into scratch s0 (2·N·64 bytes) with the weights, scale and
  * zero padding applied, transformed there in cache, passes ping-ponging between the scratch's two halves
  * (y[q + s·2p] = a + b, y[q + s·(2p + 1)] = (a − b)·t^{p·s}, a = x[q + s·p], b = x[q + s·(p + n/2)], n = N/s, t the
  * twiddle e^{sign·i·2π/N} from the host's float64 table tw [2, N]), and the first ly outputs stored (re only in mode 2).
  */
 const fft = (() => {
-  const col = (V) => {
+  // gathered (one vector): the 4 lanes are 4 lines $XL (x) and $YL (y) bytes apart instead of 4 adjacent values
+  const col = (V, gathered = false) => {
     const vs = Array.from({ length: V }, (_, v) => v);
     const E = 32 * V; // bytes per element: V vectors of re, then V of im
-    return `  (func $fft_col${V} (param $xa i32) (param $ya i32) (param $XS i32) (param $YS i32) (param $PS i32) (param $tw i32) (param $s0 i32) (param $N i32)
-    (param $lenIn i32) (param $ly i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32)
+    const load = (v, addr) =>
+      gathered
+        ? `(f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (f32.load ${addr}))
+            (f32.load (i32.add ${addr} (local.get $XL)))) (f32.load (i32.add ${addr} (i32.shl (local.get $XL) (i32.const 1)))))
+            (f32.load (i32.add ${addr} (i32.mul (local.get $XL) (i32.const 3)))))`
+        : `(v128.load offset=${16 * v} ${addr})`;
+    const store = (v, addr, value) =>
+      gathered
+        ? `(local.set $ar ${value})
+${[0, 1, 2, 3].map((l) => `      (f32.store (i32.add ${addr} (i32.mul (local.get $YL) (i32.const ${l}))) (f32x4.extract_lane ${l} (local.get $ar)))`).join('\n')}`
+        : `(v128.store offset=${16 * v} ${addr} ${value})`;
+    return `  (func $fft_col${V}${gathered ? 'g' : ''} (param $xa i32) (param $ya i32) (param $XS i32) (param $YS i32) (param $PS i32) (param $tw i32) (param $s0 i32) (param $N i32)
+    (param $lenIn i32) (param $ly i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32) (param $XL i32) (param $YL i32)
     (local $i i32) (local $src i32) (local $dst i32) (local $tmp i32) (local $n i32) (local $m i32) (local $s i32) (local $p i32) (local $q i32)
     (local $ia i32) (local $ib i32) (local $oa i32) (local $ob i32) (local $SE i32) (local $e i32) (local $w v128) (local $wr v128) (local $wi v128)
     (local $ar v128) (local $ai v128) (local $br v128) (local $bi v128) (local $dr v128) (local $di v128)
@@ -1115,13 +1160,13 @@ const fft = (() => {
           (local.set $w (f32x4.splat (select (f32.add (local.get $sc) (local.get $sc)) (local.get $sc)
             (i32.and (local.get $herm) (i32.and (i32.ne (local.get $i) (i32.const 0)) (i32.ne (i32.shl (local.get $i) (i32.const 1)) (local.get $N)))))))
           (local.set $ia (i32.add (local.get $xa) (i32.mul (local.get $i) (local.get $PS))))
-${vs.map((v) => `          (v128.store offset=${16 * v} (local.get $e) (f32x4.mul (v128.load offset=${16 * v} (local.get $ia)) (local.get $w)))`).join('\n')}
+${vs.map((v) => `          (v128.store offset=${16 * v} (local.get $e) (f32x4.mul ${load(v, '(local.get $ia)')} (local.get $w)))`).join('\n')}
           (if (i32.eqz (local.get $mode))
             (then
 ${vs.map((v) => `              (v128.store offset=${16 * (V + v)} (local.get $e) (v128.const f32x4 0 0 0 0))`).join('\n')})
             (else
               (local.set $ib (i32.add (local.get $ia) (local.get $XS)))
-${vs.map((v) => `              (v128.store offset=${16 * (V + v)} (local.get $e) (f32x4.mul (v128.load offset=${16 * v} (local.get $ib)) (local.get $w)))`).join('\n')})))
+${vs.map((v) => `              (v128.store offset=${16 * (V + v)} (local.get $e) (f32x4.mul ${load(v, '(local.get $ib)')} (local.get $w)))`).join('\n')})))
         (else
 ${vs.map((v) => `          (v128.store offset=${16 * v} (local.get $e) (v128.const f32x4 0 0 0 0)) (v128.store offset=${16 * (V + v)} (local.get $e) (v128.const f32x4 0 0 0 0))`).join('\n')}))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -1174,19 +1219,21 @@ ${vs
       (br_if $oDone (i32.ge_u (local.get $i) (local.get $ly)))
       (local.set $e (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const ${E}))))
       (local.set $oa (i32.add (local.get $ya) (i32.mul (local.get $i) (local.get $PS))))
-${vs.map((v) => `      (v128.store offset=${16 * v} (local.get $oa) (v128.load offset=${16 * v} (local.get $e)))`).join('\n')}
+${vs.map((v) => `      ${store(v, '(local.get $oa)', `(v128.load offset=${16 * v} (local.get $e))`)}`).join('\n')}
       (if (i32.ne (local.get $mode) (i32.const 2))
         (then
-${vs.map((v) => `          (v128.store offset=${16 * v} (i32.add (local.get $oa) (local.get $YS)) (v128.load offset=${16 * (V + v)} (local.get $e)))`).join('\n')}))
+${vs.map((v) => `          ${store(v, '(i32.add (local.get $oa) (local.get $YS))', `(v128.load offset=${16 * (V + v)} (local.get $e))`)}`).join('\n')}))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $oL))))`;
   };
-  const args = (qq) =>
+  const args = (qq, lines = '(i32.const 4) (i32.const 4)') =>
     `(i32.add (local.get $xp) (i32.shl ${qq} (i32.const 2))) (i32.add (local.get $yp) (i32.shl ${qq} (i32.const 2))) (local.get $XS) (local.get $YS) (local.get $PS) (local.get $tw) (local.get $s0) (local.get $N)
-          (local.get $lenIn) (local.get $ly) (local.get $herm) (local.get $sc) (local.get $sign) (local.get $mode)`;
+          (local.get $lenIn) (local.get $ly) (local.get $herm) (local.get $sc) (local.get $sign) (local.get $mode) ${lines}`;
   return `${col(2)}
 
 ${col(1)}
+
+${col(1, true)}
 
   (func (export "fft_pow2") (param $x i32) (param $tw i32) (param $y i32) (param $s0 i32) (param $pre i32) (param $lx i32) (param $ly i32) (param $post i32)
     (param $N i32) (param $lenIn i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32)
@@ -1194,6 +1241,23 @@ ${col(1)}
     (local.set $PS (i32.shl (local.get $post) (i32.const 2)))
     (local.set $XS (i32.mul (i32.mul (local.get $pre) (local.get $lx)) (local.get $PS)))
     (local.set $YS (i32.mul (i32.mul (local.get $pre) (local.get $ly)) (local.get $PS)))
+    (if (i32.lt_u (local.get $post) (i32.const 4))
+      (then
+        ;; fewer than 4 values after the axis (pre ≥ 4): each vector's lanes are 4 lines of consecutive p at one q, the
+        ;; last group ending at pre
+        (block $gDone (loop $gL
+          (br_if $gDone (i32.ge_u (local.get $q) (local.get $post)))
+          (local.set $p (i32.const 0))
+          (block $gpDone (loop $gpL
+            (br_if $gpDone (i32.ge_u (local.get $p) (local.get $pre)))
+            (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $lx)) (local.get $PS))))
+            (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $ly)) (local.get $PS))))
+            (call $fft_col1g ${args('(local.get $q)', '(i32.mul (local.get $lx) (local.get $PS)) (i32.mul (local.get $ly) (local.get $PS))')})
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $gpL)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $gL)))
+        (return)))
     (block $pDone (loop $pL
       (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
       (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))

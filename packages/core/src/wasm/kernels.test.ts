@@ -406,7 +406,7 @@ describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)",
         }
     return y;
   }
-  it('equals float64 sums in all three modes for post of 1–37 (one value at a time, overlapping vectors, blocks of 16 with tails)', () =>
+  it('equals float64 sums in all three modes for post of 1–37 (one value at a time, gathered lines, overlapping vectors, blocks of 16 with tails)', () =>
     expectNoLeaks(async () => {
       if (!onWasm()) return;
       for (const [parts, realOut] of [
@@ -418,6 +418,7 @@ describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)",
           for (const [pre, L, rows, R, lenIn, hermitian, sign, scale] of [
             [1, 9, 7, 4, 9, false, -1, 1],
             [3, 6, 5, 5, 4, true, 1, 0.25],
+            [6, 7, 6, 3, 7, false, -1, 0.5], // pre ≥ 4: below 4 values after the axis, lines of consecutive pre gathered
           ] as const) {
             const shape = [parts, pre, L, post];
             const x = tf.randomNormal(shape, 0, 1, 'float32', post + L);
@@ -433,7 +434,7 @@ describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)",
             tf.dispose([x, t, y]);
           }
     }));
-  it('the radix-2 FFT kernel equals the float64 DFT for N = 8–256 in all three modes (weights, zero tail, scale, sign; post 4–21)', () =>
+  it('the radix-2 FFT kernel equals the float64 DFT for N = 8–256 in all three modes (weights, zero tail, scale, sign; post 1–21, gathered lines below 4)', () =>
     expectNoLeaks(async () => {
       if (!onWasm()) return;
       for (const [N, post, pre, lenIn, rows, hermitian, sign, scale] of [
@@ -442,6 +443,8 @@ describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)",
         [64, 8, 1, 64, 33, false, -1, 0.125],
         [256, 13, 1, 129, 256, true, 1, 1 / 256],
         [32, 21, 3, 20, 17, false, 1, 1],
+        [16, 3, 6, 16, 9, true, -1, 0.5], // post < 4: lines of consecutive pre gathered, the last group overlapping
+        [8, 1, 4, 5, 8, false, 1, 1],
       ] as const)
         for (const [parts, realOut] of [
           [1, false],
@@ -480,9 +483,9 @@ describe("restorekit's wasm DFT pass (the fft package's 'kernel' path on wasm)",
       const tw = tf.zeros([2, 12]) as tf.Tensor2D;
       const o: DftPassOptions = { rows: 12, lenIn: 12, n: 12, hermitian: false, sign: -1, scale: 1, realOut: false };
       expect(fftKernel(x, tw, o)).toBeNull(); // not a power of two
-      const x3 = tf.zeros([2, 1, 8, 3]) as tf.Tensor4D;
+      const x3 = tf.zeros([2, 3, 8, 3]) as tf.Tensor4D;
       const tw8 = tf.zeros([2, 8]) as tf.Tensor2D;
-      expect(fftKernel(x3, tw8, { ...o, rows: 8, lenIn: 8, n: 8 })).toBeNull(); // post < 4
+      expect(fftKernel(x3, tw8, { ...o, rows: 8, lenIn: 8, n: 8 })).toBeNull(); // pre and post < 4
       const x8 = tf.zeros([2, 1, 8, 4]) as tf.Tensor4D;
       expect(() => fftKernel(x8, tw, { ...o, rows: 8, lenIn: 8, n: 8 })).toThrow(/twiddles \[2, 8\]/);
       tf.dispose([x, tw, x3, tw8, x8]);

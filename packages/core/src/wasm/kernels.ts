@@ -130,7 +130,7 @@ export interface WasmKernelExports {
   ): void;
   /**
    * The same transform with one term per input (y[o] = sc·Σ_{n<lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N}) for a power-of-two N ≥ 8
-   * and post ≥ 4, as a radix-2 Stockham FFT with twiddles tw [2, N] (cos, sin of 2π·m/N) and 2·N·64 bytes of scratch s0.
+   * and post ≥ 4 or pre ≥ 4, as a radix-2 Stockham FFT with twiddles tw [2, N] (cos, sin of 2π·m/N) and 2·N·64 bytes of scratch s0.
    */
   fft_pow2(
     x: number,
@@ -611,14 +611,34 @@ registerWasm(INTERLEAVE_KERNEL, (k, b, inputs) => {
   return y;
 });
 
+/** The output of a DFT kernel on x [parts, pre, L, post] (mode 0 real → complex, 1 complex → complex, 2 complex → real). */
+function dftOutput(b: WasmBackendLike, x: tf.TensorInfo, { rows, realOut }: DftPassAttrs) {
+  const [parts, pre, lx, post] = x.shape as [number, number, number, number];
+  const mode = parts === 1 ? 0 : realOut ? 2 : 1;
+  return { y: b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32'), mode, pre, lx, post };
+}
+
 registerWasm(DFT_PASS_KERNEL, (k, b, inputs, attrs) => {
   const x = inputs.x as tf.TensorInfo;
   const table = inputs.table as tf.TensorInfo;
-  const { rows, lenIn, n, hermitian, scale, sign, realOut } = attrs as unknown as DftPassAttrs;
-  const [parts, pre, lx, post] = x.shape as [number, number, number, number];
-  const mode = parts === 1 ? 0 : realOut ? 2 : 1;
-  const y = b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32');
-  k.dft_pass(offset(b, x), offset(b, table), offset(b, y), pre, lx, rows, post, table.shape[1]! / 3, lenIn, n, hermitian ? 1 : 0, scale, sign * scale, mode);
+  const a = attrs as unknown as DftPassAttrs;
+  const { y, mode, pre, lx, post } = dftOutput(b, x, a);
+  k.dft_pass(
+    offset(b, x),
+    offset(b, table),
+    offset(b, y),
+    pre,
+    lx,
+    a.rows,
+    post,
+    table.shape[1]! / 3,
+    a.lenIn,
+    a.n,
+    a.hermitian ? 1 : 0,
+    a.scale,
+    a.sign * a.scale,
+    mode,
+  );
   return y;
 });
 
@@ -646,6 +666,19 @@ export interface DftPassOptions {
 type DftPassAttrs = DftPassOptions;
 
 /**
+ * The checks of the DFT kernels: active kernels, float32 x and `aux` (the table or the twiddles), x [1 or 2, pre, L,
+ * post], `auxBad` (what the kernel needs of aux, said by `auxWant`), a real output only from a complex x.
+ */
+function checkDft(op: string, x: tf.Tensor, aux: tf.Tensor, auxName: string, opts: DftPassOptions, auxBad: boolean, auxWant: string): void {
+  if (!wasmKernelsActive())
+    throw new BackendError(`${op}: restorekit's wasm kernels are not active on the '${tf.getBackend()}' backend (see wasmKernelsActive)`);
+  if (x.dtype !== 'float32' || aux.dtype !== 'float32') throw new DTypeError(`${op}: x and ${auxName} must be float32, got ${x.dtype} and ${aux.dtype}`);
+  if (x.rank !== 4 || (x.shape[0] !== 1 && x.shape[0] !== 2) || auxBad)
+    throw new ShapeError(`${op}: needs x [1 or 2, pre, L, post] and ${auxWant}, got x [${x.shape}] and ${auxName} [${aux.shape}]`);
+  if (opts.realOut && x.shape[0] === 1) throw new ShapeError(`${op}: a real output needs a complex x (2 parts)`);
+}
+
+/**
  * One DFT pass along the middle axis of x [parts, pre, L, post] (parts 2: re and im planes, 1: a real signal) as
  * restorekit's wasm kernel (the fft package's 'kernel' path on wasm): output o of y [parts', pre, rows, post] is
  * scale·Σ_j w_j·(c_oj + i·sign·s_oj)·x[·, ·, n_oj, ·] over the R terms of row o of `table` [≥ rows, 3R]:
@@ -656,54 +689,50 @@ type DftPassAttrs = DftPassOptions;
  * `wasmKernelsActive`) or the shapes do not fit.
  */
 export function dftPassKernel(x: tf.Tensor4D, table: tf.Tensor2D, opts: DftPassOptions): tf.Tensor4D {
-  if (!wasmKernelsActive())
-    throw new BackendError(`dftPassKernel: restorekit's wasm kernels are not active on the '${tf.getBackend()}' backend (see wasmKernelsActive)`);
-  if (x.dtype !== 'float32' || table.dtype !== 'float32') throw new DTypeError(`dftPassKernel: x and table must be float32, got ${x.dtype} and ${table.dtype}`);
-  const parts = x.shape[0];
-  if (x.rank !== 4 || (parts !== 1 && parts !== 2) || table.rank !== 2 || table.shape[1] % 3 !== 0 || table.shape[0] < opts.rows)
-    throw new ShapeError(`dftPassKernel: needs x [1 or 2, pre, L, post] and a table [≥ ${opts.rows} rows, 3R], got x [${x.shape}] and table [${table.shape}]`);
-  if (opts.realOut && parts === 1) throw new ShapeError('dftPassKernel: a real output needs a complex x (2 parts)');
+  checkDft(
+    'dftPassKernel',
+    x,
+    table,
+    'table',
+    opts,
+    table.rank !== 2 || table.shape[1] % 3 !== 0 || table.shape[0] < opts.rows,
+    `a table [≥ ${opts.rows} rows, 3R]`,
+  );
   return tf.engine().runKernel(DFT_PASS_KERNEL, { x, table }, { ...opts } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 registerWasm(FFT_KERNEL, (k, b, inputs, attrs) => {
   const x = inputs.x as tf.TensorInfo;
   const tw = inputs.twiddles as tf.TensorInfo;
-  const { rows, lenIn, n, hermitian, scale, sign, realOut } = attrs as unknown as DftPassAttrs;
-  const [parts, pre, lx, post] = x.shape as [number, number, number, number];
-  const mode = parts === 1 ? 0 : realOut ? 2 : 1;
-  const y = b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32');
-  withScratch(b, 2 * n * 64, (s0) =>
-    k.fft_pow2(offset(b, x), offset(b, tw), offset(b, y), s0, pre, lx, rows, post, n, lenIn, hermitian ? 1 : 0, scale, sign, mode),
+  const a = attrs as unknown as DftPassAttrs;
+  const { y, mode, pre, lx, post } = dftOutput(b, x, a);
+  withScratch(b, 2 * a.n * 64, (s0) =>
+    k.fft_pow2(offset(b, x), offset(b, tw), offset(b, y), s0, pre, lx, a.rows, post, a.n, a.lenIn, a.hermitian ? 1 : 0, a.scale, a.sign, mode),
   );
   return y;
 });
 
 /**
  * The DFT `dftPassKernel` computes with one term per input — output o = scale·Σ_{n<lenIn} w_n·x[n]·e^{sign·i·2π·o·n/N}
- * (see DftPassOptions) — for a power-of-two N = opts.n ≥ 8 and post ≥ 4, as restorekit's radix-2 Stockham FFT kernel:
- * log₂N passes over each column held in cache instead of a table of terms. `twiddles` [2, N]: cos and sin of 2π·m/N.
- * Null where it does not apply (N not a power of two or below 8, post < 4, rows or lenIn above N, a wasm build without
+ * (see DftPassOptions) — for a power-of-two N = opts.n ≥ 8, as restorekit's radix-2 Stockham FFT kernel: log₂N passes
+ * over each column of 4 or 8 lines held in cache instead of a table of terms (lines: 4 or 8 adjacent values after the
+ * axis, or with fewer than 4 of those, 4 lines of consecutive `pre` gathered). `twiddles` [2, N]: cos and sin of 2π·m/N.
+ * Null where it does not apply (N not a power of two or below 8, both pre and post below 4, rows or lenIn above N, a wasm build without
  * _malloc): the caller takes `dftPassKernel`. Throws as `dftPassKernel` does where the kernels do not run or shapes do
  * not fit.
  */
 export function fftKernel(x: tf.Tensor4D, twiddles: tf.Tensor2D, opts: DftPassOptions): tf.Tensor4D | null {
   const N = opts.n;
-  if (N < 8 || (N & (N - 1)) !== 0 || x.shape[3] < 4 || opts.rows > N || opts.lenIn > N) return null;
-  if (!wasmKernelsActive())
-    throw new BackendError(`fftKernel: restorekit's wasm kernels are not active on the '${tf.getBackend()}' backend (see wasmKernelsActive)`);
+  if (N < 8 || (N & (N - 1)) !== 0 || (x.shape[3] < 4 && x.shape[1] < 4) || opts.rows > N || opts.lenIn > N) return null;
+  checkDft(
+    'fftKernel',
+    x,
+    twiddles,
+    'twiddles',
+    opts,
+    twiddles.rank !== 2 || twiddles.shape[0] !== 2 || twiddles.shape[1] !== N || x.shape[2] < opts.lenIn,
+    `twiddles [2, ${N}] (and L ≥ lenIn)`,
+  );
   if (!hasMalloc()) return null;
-  if (x.dtype !== 'float32' || twiddles.dtype !== 'float32')
-    throw new DTypeError(`fftKernel: x and twiddles must be float32, got ${x.dtype} and ${twiddles.dtype}`);
-  if (
-    x.rank !== 4 ||
-    (x.shape[0] !== 1 && x.shape[0] !== 2) ||
-    twiddles.rank !== 2 ||
-    twiddles.shape[0] !== 2 ||
-    twiddles.shape[1] !== N ||
-    x.shape[2] < opts.lenIn
-  )
-    throw new ShapeError(`fftKernel: needs x [1 or 2, pre, L ≥ lenIn, post] and twiddles [2, ${N}], got x [${x.shape}] and twiddles [${twiddles.shape}]`);
-  if (opts.realOut && x.shape[0] === 1) throw new ShapeError('fftKernel: a real output needs a complex x (2 parts)');
   return tf.engine().runKernel(FFT_KERNEL, { x, twiddles }, { ...opts } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
