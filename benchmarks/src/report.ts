@@ -132,7 +132,7 @@ export interface Reference {
   workers?: { source: number; what: string; speedup: Record<string, number> };
 }
 
-export const DEFAULT_REFERENCE = 'reference/anchors-2026-12-01b.json';
+export const DEFAULT_REFERENCE = 'reference/anchors-2026-12-01c.json';
 const COLORS: Record<string, string> = {
   cpu: '#8c564b',
   wasm: '#1f77b4',
