@@ -1,12 +1,13 @@
 /**
- * Custom GPU kernels for the 1-D transforms: webgpu (WGSL) here, webgl (GLSL on packed textures) in
- * kernels-webgl.ts. One generic program,
+ * Custom kernels for the 1-D transforms: webgpu (WGSL) here, webgl (GLSL on packed textures) in kernels-webgl.ts,
+ * wasm in @restorekit/core (restorekit's WebAssembly SIMD module: `dftPassKernel` runs a pass from a table of terms,
+ * basis.ts `passTable`; `fftKernel` a whole dense pass of a power-of-two length as a radix-2 FFT). One generic program,
  * the "DFT pass", does a whole four-step stage in two launches per axis (or a dense DFT in one):
  *
  *   pass A (over n1, with the twiddle): out[k1·Q + n2] = scale·Σ_{n1<P} w_n·x[n]·e^{sign·i·2π·k1·n/N},  n = Q·n1 + n2
  *   pass B (over n2, into natural order): out[k1 + P·k2] = scale·Σ_{n2<Q} y[k1·Q + n2]·e^{sign·i·2π·P·n2·k2/N}
  *
- * (N = P·Q; the dense DFT is pass A with Q = 1.) On webgpu values live as [parts, pre, L, post] with parts = 2
+ * (N = P·Q; the dense DFT is pass A with Q = 1.) On webgpu and wasm values live as [parts, pre, L, post] with parts = 2
  * (re, im stacked) or 1 (real), so any axis of any tensor is transformed in place — no transposes,
  * concats or reshapes between passes. cos/sin come from a host-computed float64 table of e^{i·2π·m/N}
  * (exact angle reduction m = (n·k) mod N), the same values the matMul path's bases use.
