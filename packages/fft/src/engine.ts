@@ -69,6 +69,12 @@ export const FOURSTEP_MIN_POST = 4;
  * (four-step); shorter ones one dense pass.
  */
 export const KERNEL_FOURSTEP_MIN_N = 64;
+/**
+ * The same on wasm, whose kernel path runs a power of two as one radix-2 FFT pass and other lengths from this one up as
+ * the four-step's two DFT passes (P + Q terms per output instead of N): measured with fft's round trip of [1, N, N, 32]
+ * on wasm, N = 60: 1.9 ms dense → 0.8 ms four-step, N = 48: 1.2 → 0.75, N = 20: within noise.
+ */
+export const WASM_KERNEL_FOURSTEP_MIN_N = 12;
 
 /** How each backend lays out a stage (see the module comment); unlisted backends use 'left'. */
 export const STAGE_LAYOUT: Record<string, 'left' | 'rows'> = { wasm: 'rows' };
@@ -238,7 +244,8 @@ function run2dKernel(input: tf.Tensor | Cx, shape: readonly number[], first: num
     const pre = prod(cur.slice(0, axis));
     const post = prod(cur.slice(axis + 1));
     // (wasm: a power of two is one pass of its FFT kernel)
-    const f = st.n >= KERNEL_FOURSTEP_MIN_N && !(backend === 'wasm' && isPow2(st.n)) ? factorPair(st.n) : null;
+    const f =
+      st.n >= (backend === 'wasm' ? WASM_KERNEL_FOURSTEP_MIN_N : KERNEL_FOURSTEP_MIN_N) && !(backend === 'wasm' && isPow2(st.n)) ? factorPair(st.n) : null;
     v = kernelStage(tf.reshape(v, [v.shape[0]!, pre, cur[axis]!, post]), { kind: st.kind, n: st.n, sign: st.sign, scale: st.scale, factors: f });
     cur[axis] = st.kind === 'r2c' ? Math.floor(st.n / 2) + 1 : st.n;
   }

@@ -1,7 +1,16 @@
 export type { Complex, FFTNorm, FFTOptions, FFTPath, IRFFTOptions } from './types.js';
 export { rfft2, irfft2, fft2, ifft2 } from './fft.js';
 export { releaseFFTCache, retainFFTCache, releaseFFTCacheUse, fftCacheUsers, fftCacheSize } from './basis.js';
-export { pathFor, factorPair, FOURSTEP_MIN_N, FOURSTEP_MIN_POST, ROWS_FOURSTEP_MIN_N, STAGE_LAYOUT, KERNEL_FOURSTEP_MIN_N } from './engine.js';
+export {
+  pathFor,
+  factorPair,
+  FOURSTEP_MIN_N,
+  FOURSTEP_MIN_POST,
+  ROWS_FOURSTEP_MIN_N,
+  STAGE_LAYOUT,
+  KERNEL_FOURSTEP_MIN_N,
+  WASM_KERNEL_FOURSTEP_MIN_N,
+} from './engine.js';
 export { KERNEL_BACKENDS, hasFFTKernel } from './kernels.js';
 export { fftshift, ifftshift, roll } from './shift.js';
 export { amplitude, phase, fromPolar, complexMul, conj } from './polar.js';
