@@ -90,9 +90,13 @@ export class FourierUnit extends FFTBlock<ResolvedOptions<typeof OPTIONS>> {
       const d = this.derived;
       const y = tf.tidy(() => {
         // Weight [1, 1, 2C, 4C]: rows (k, t) → (t, k); columns (g, k, t) → (g, t, k) in each gate half g. Cached
-        // between inference calls (on wasm the 5-D transpose of a 256 × 512 kernel takes 7 ms).
+        // between inference calls, recomputed in every training step: [c, 2, 2, c, 2] permuted by [1, 0, 2, 4, 3] as two
+        // rank-3 transposes (tfjs-backend-wasm's rank-5 transpose is a JavaScript loop: 7.6 vs 0.4 ms for c = 128).
         const k = this.conv.kernel.read();
-        const kernel = d.get('kernel', [k], () => tf.reshape(tf.transpose(tf.reshape(k, [c, 2, 2, c, 2]), [1, 0, 2, 4, 3]), [1, 1, 2 * c, 4 * c]));
+        const kernel = d.get('kernel', [k], () => {
+          const rows = tf.transpose(tf.reshape(k, [c, 2, 4 * c]), [1, 0, 2]); // input (c, part) → (part, c)
+          return tf.reshape(tf.transpose(tf.reshape(rows, [4 * c, c, 2]), [0, 2, 1]), [1, 1, 2 * c, 4 * c]); // output (c, part) → (part, c)
+        });
         const cols = (key: string, v: tf.Tensor) => d.get(key, [v], () => tf.reshape(tf.transpose(tf.reshape(v, [2, c, 2]), [0, 2, 1]), [4 * c]));
         let t: tf.Tensor = conv2d(stacked as tf.Tensor4D, kernel as tf.Tensor4D);
         if (this.conv.biasVar) t = tf.add(t, cols('bias', this.conv.biasVar.read()));
