@@ -960,6 +960,30 @@ ${pixelsByChannelBlocks(
 )})`;
 
 /**
+ * The loops of the DFT kernels over lines along the transformed axis of [parts, pre, L, post] values. `gatheredLines`:
+ * where fewer than 4 values follow the axis, for each q < post the groups of 4 consecutive p (the last group ending at
+ * pre), $g0 the group's first p. `eachPre`: for each p < pre, $xp and $yp at x and y's row p (lx and ly long).
+ */
+const gatheredLines = (body) => `(block $gDone (loop $gL
+          (br_if $gDone (i32.ge_u (local.get $q) (local.get $post)))
+          (local.set $p (i32.const 0))
+          (block $gpDone (loop $gpL
+            (br_if $gpDone (i32.ge_u (local.get $p) (local.get $pre)))
+            (local.set $g0 (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))))
+${body}
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $gpL)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $gL)))`;
+const eachPre = (body) => `(block $pDone (loop $pL
+      (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
+      (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
+      (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $p) (local.get $ly)) (local.get $PS))))
+${body}
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pL)))`;
+
+/**
  * One pass of a DFT along the middle axis of values [parts, pre, L, post] (parts 2: re and im planes; 1: real), the fft
  * package's "DFT pass" (its kernels.ts): y[·, p, o, q] = scale·Σ_j w_j·(c_oj + sign·i·s_oj)·x[·, p, n_oj, q] for o < ly.
  * Each output's R terms come from a row of the table, tab[o] = [n_0, c_0, s_0, n_1, c_1, s_1, …] (n as a float, exact
@@ -1051,7 +1075,7 @@ ${mode === 2 ? '' : ks.map((k) => `          ${store('(i32.add (local.get $yo) (
   const ARGS =
     '(local.get $x) (local.get $tab) (local.get $y) (local.get $pre) (local.get $lx) (local.get $ly) (local.get $post) (local.get $R) (local.get $lenIn) (local.get $N) (local.get $herm) (local.get $sc) (local.get $ss)';
   const pass = (mode) => `  (func $dft_m${mode} ${params}
-    (local $n i32) (local $w2 i32) (local $sc2 f32) (local $ss2 f32) (local $XL i32) (local $YL i32) (local $p i32) (local $q i32) (local $o i32) (local $t i32) (local $tEnd i32) (local $row i32) (local $a i32) (local $b i32)
+    (local $n i32) (local $w2 i32) (local $sc2 f32) (local $ss2 f32) (local $XL i32) (local $YL i32) (local $g0 i32) (local $p i32) (local $q i32) (local $o i32) (local $t i32) (local $tEnd i32) (local $row i32) (local $a i32) (local $b i32)
     (local $xp i32) (local $yp i32) (local $xa i32) (local $ya i32) (local $yo i32) (local $PS i32) (local $XS i32) (local $YS i32) (local $TS i32)
     (local $vc v128) (local $vs v128) (local $vxr v128) (local $vxi v128) ${V.map((k) => `(local $vr${k} v128) (local $vi${k} v128)`).join(' ')}
     (local $fc f32) (local $fs f32) (local $fxr f32) (local $fxi f32) (local $fr0 f32) (local $fi0 f32)
@@ -1066,24 +1090,11 @@ ${mode === 2 ? '' : ks.map((k) => `          ${store('(i32.add (local.get $yo) (
         ;; fewer than 4 values after the axis: vectors of 4 lines of consecutive p at one q, the last group ending at pre
         (local.set $XL (i32.mul (local.get $lx) (local.get $PS)))
         (local.set $YL (i32.mul (local.get $ly) (local.get $PS)))
-        (block $gDone (loop $gL
-          (br_if $gDone (i32.ge_u (local.get $q) (local.get $post)))
-          (local.set $p (i32.const 0))
-          (block $gpDone (loop $gpL
-            (br_if $gpDone (i32.ge_u (local.get $p) (local.get $pre)))
-            (local.set $xa (i32.add (i32.add (local.get $x) (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $XL))) (i32.shl (local.get $q) (i32.const 2))))
-            (local.set $ya (i32.add (i32.add (local.get $y) (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $YL))) (i32.shl (local.get $q) (i32.const 2))))
-${outputs(mode, 'g', 'g')}
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (br $gpL)))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br $gL)))
+        ${gatheredLines(`            (local.set $xa (i32.add (i32.add (local.get $x) (i32.mul (local.get $g0) (local.get $XL))) (i32.shl (local.get $q) (i32.const 2))))
+            (local.set $ya (i32.add (i32.add (local.get $y) (i32.mul (local.get $g0) (local.get $YL))) (i32.shl (local.get $q) (i32.const 2))))
+${outputs(mode, 'g', 'g')}`)}
         (return)))
-    (block $pDone (loop $pL
-      (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
-      (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
-      (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $p) (local.get $ly)) (local.get $PS))))
-      (local.set $q (i32.const 0))
+    ${eachPre(`      (local.set $q (i32.const 0))
       ;; blocks of 16 values while they fit
       (block $q16Done (loop $q16
         (br_if $q16Done (i32.gt_u (i32.add (local.get $q) (i32.const 16)) (local.get $post)))
@@ -1106,9 +1117,7 @@ ${outputs(mode, 1, 'b')}
             ${block('(local.get $q)')}
 ${outputs(mode, 0, 'c')}
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
-            (br $q1)))))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pL))))`;
+            (br $q1)))))`)})`;
   return `${[0, 1, 2].map(pass).join('\n\n')}
 
   (func (export "dft_pass") ${params} (param $mode i32)
@@ -1237,7 +1246,7 @@ ${col(1, true)}
 
   (func (export "fft_pow2") (param $x i32) (param $tw i32) (param $y i32) (param $s0 i32) (param $pre i32) (param $lx i32) (param $ly i32) (param $post i32)
     (param $N i32) (param $lenIn i32) (param $herm i32) (param $sc f32) (param $sign f32) (param $mode i32)
-    (local $p i32) (local $q i32) (local $xp i32) (local $yp i32) (local $PS i32) (local $XS i32) (local $YS i32)
+    (local $p i32) (local $q i32) (local $g0 i32) (local $xp i32) (local $yp i32) (local $PS i32) (local $XS i32) (local $YS i32)
     (local.set $PS (i32.shl (local.get $post) (i32.const 2)))
     (local.set $XS (i32.mul (i32.mul (local.get $pre) (local.get $lx)) (local.get $PS)))
     (local.set $YS (i32.mul (i32.mul (local.get $pre) (local.get $ly)) (local.get $PS)))
@@ -1245,24 +1254,11 @@ ${col(1, true)}
       (then
         ;; fewer than 4 values after the axis (pre ≥ 4): each vector's lanes are 4 lines of consecutive p at one q, the
         ;; last group ending at pre
-        (block $gDone (loop $gL
-          (br_if $gDone (i32.ge_u (local.get $q) (local.get $post)))
-          (local.set $p (i32.const 0))
-          (block $gpDone (loop $gpL
-            (br_if $gpDone (i32.ge_u (local.get $p) (local.get $pre)))
-            (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $lx)) (local.get $PS))))
-            (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (call $min (local.get $p) (i32.sub (local.get $pre) (i32.const 4))) (local.get $ly)) (local.get $PS))))
-            (call $fft_col1g ${args('(local.get $q)', '(i32.mul (local.get $lx) (local.get $PS)) (i32.mul (local.get $ly) (local.get $PS))')})
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (br $gpL)))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br $gL)))
+        ${gatheredLines(`            (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $g0) (local.get $lx)) (local.get $PS))))
+            (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $g0) (local.get $ly)) (local.get $PS))))
+            (call $fft_col1g ${args('(local.get $q)', '(i32.mul (local.get $lx) (local.get $PS)) (i32.mul (local.get $ly) (local.get $PS))')})`)}
         (return)))
-    (block $pDone (loop $pL
-      (br_if $pDone (i32.ge_u (local.get $p) (local.get $pre)))
-      (local.set $xp (i32.add (local.get $x) (i32.mul (i32.mul (local.get $p) (local.get $lx)) (local.get $PS))))
-      (local.set $yp (i32.add (local.get $y) (i32.mul (i32.mul (local.get $p) (local.get $ly)) (local.get $PS))))
-      (local.set $q (i32.const 0))
+    ${eachPre(`      (local.set $q (i32.const 0))
       (block $q8Done (loop $q8
         (br_if $q8Done (i32.gt_u (i32.add (local.get $q) (i32.const 8)) (local.get $post)))
         (call $fft_col2 ${args('(local.get $q)')})
@@ -1272,9 +1268,7 @@ ${col(1, true)}
         (br_if $q4Done (i32.ge_u (local.get $q) (local.get $post)))
         (call $fft_col1 ${args('(call $min (local.get $q) (i32.sub (local.get $post) (i32.const 4)))')})
         (local.set $q (i32.add (local.get $q) (i32.const 4)))
-        (br $q4)))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pL))))`;
+        (br $q4)))`)})`;
 })();
 
 export const WAT = `(module
