@@ -289,7 +289,7 @@ export function passTable(pass: 'A' | 'B', N: number, P: number, Q: number): tf.
     for (let o = 0; o < N; o++)
       for (let j = 0; j < R; j++) {
         const [n, m] = pass === 'A' ? [Q * j + (o % Q), Math.floor(o / Q) * (Q * j + (o % Q))] : [(o % P) * Q + j, P * j * Math.floor(o / P)];
-        const [c, sn] = cosSin(m % N, 1, N);
+        const [c, sn] = cosSin(m, 1, N); // (reduces m mod N itself)
         t[at++] = n;
         t[at++] = c;
         t[at++] = sn;

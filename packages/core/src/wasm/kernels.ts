@@ -612,7 +612,7 @@ registerWasm(INTERLEAVE_KERNEL, (k, b, inputs) => {
 });
 
 /** The output of a DFT kernel on x [parts, pre, L, post] (mode 0 real → complex, 1 complex → complex, 2 complex → real). */
-function dftOutput(b: WasmBackendLike, x: tf.TensorInfo, { rows, realOut }: DftPassAttrs) {
+function dftOutput(b: WasmBackendLike, x: tf.TensorInfo, { rows, realOut }: DftPassOptions) {
   const [parts, pre, lx, post] = x.shape as [number, number, number, number];
   const mode = parts === 1 ? 0 : realOut ? 2 : 1;
   return { y: b.makeOutput([mode === 2 ? 1 : 2, pre, rows, post], 'float32'), mode, pre, lx, post };
@@ -621,7 +621,7 @@ function dftOutput(b: WasmBackendLike, x: tf.TensorInfo, { rows, realOut }: DftP
 registerWasm(DFT_PASS_KERNEL, (k, b, inputs, attrs) => {
   const x = inputs.x as tf.TensorInfo;
   const table = inputs.table as tf.TensorInfo;
-  const a = attrs as unknown as DftPassAttrs;
+  const a = attrs as unknown as DftPassOptions;
   const { y, mode, pre, lx, post } = dftOutput(b, x, a);
   k.dft_pass(
     offset(b, x),
@@ -663,7 +663,6 @@ export interface DftPassOptions {
   /** The real part alone (complex x only). */
   realOut: boolean;
 }
-type DftPassAttrs = DftPassOptions;
 
 /**
  * The checks of the DFT kernels: active kernels, float32 x and `aux` (the table or the twiddles), x [1 or 2, pre, L,
@@ -704,7 +703,7 @@ export function dftPassKernel(x: tf.Tensor4D, table: tf.Tensor2D, opts: DftPassO
 registerWasm(FFT_KERNEL, (k, b, inputs, attrs) => {
   const x = inputs.x as tf.TensorInfo;
   const tw = inputs.twiddles as tf.TensorInfo;
-  const a = attrs as unknown as DftPassAttrs;
+  const a = attrs as unknown as DftPassOptions;
   const { y, mode, pre, lx, post } = dftOutput(b, x, a);
   withScratch(b, 2 * a.n * 64, (s0) =>
     k.fft_pow2(offset(b, x), offset(b, tw), offset(b, y), s0, pre, lx, a.rows, post, a.n, a.lenIn, a.hermitian ? 1 : 0, a.scale, a.sign, mode),
