@@ -1,7 +1,7 @@
 export { RestormerLayerNorm } from './restormer-layer-norm.js';
 export type { RestormerLayerNormOptions } from './restormer-layer-norm.js';
 export { transposedAttention } from './transposed-attention.js';
-export type { TransposedAttentionOptions } from './transposed-attention.js';
+export type { AttentionProjection, TransposedAttentionOptions } from './transposed-attention.js';
 export { MDTA, qkvThirds } from './mdta.js';
 export type { MDTAOptions } from './mdta.js';
 export { GDFN, gdfnHidden, weightSlicesPay } from './gdfn.js';

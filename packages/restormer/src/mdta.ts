@@ -7,7 +7,6 @@ import {
   DerivedWeights,
   consume,
   conv2d,
-  free,
   opt,
   prefers,
   registerBlock,
@@ -31,7 +30,7 @@ export type MDTAOptions = OptionsInput<typeof OPTIONS>;
 /**
  * Multi-Dconv-head Transposed Attention (Restormer's `Attention`): qkv = DW3×3(1×1(x)), then the transposed
  * attention of `transposedAttention` (q, k L2-normalised over H·W, a d×d softmax attention per head with a learnable
- * temperature), out = project_out(A·v).
+ * temperature), out = project_out(A·v) — project_out folded into the product with v where that saves work (v·(Aᵀ·W)).
  * PyTorch keys: `temperature` [heads,1,1], `qkv.weight`, `qkv_dwconv.weight`, `project_out.weight`.
  */
 export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
@@ -80,13 +79,13 @@ export class MDTA extends Block<ResolvedOptions<typeof OPTIONS>> {
     const temperature = this.temperature.read();
     const { heads } = this.options;
     const c = this.options.channels;
-    if (!prefers('xnnpackForms') || !weightSlicesPay(x.shape[0]! * x.shape[1]! * x.shape[2]!, 3 * c * c)) {
-      const qkv = consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
-      const attended = transposedAttention(qkv, temperature, heads, { consumeQkv: true });
-      return consume(attended, (t) => this.run(this.projectOut, t, training));
-    }
-    const attended = transposedAttention(qkvThirds(x, this.qkv, this.qkvDwconv, this.derived), temperature, heads, { consumeQkv: true });
-    return consume(attended, (t) => this.run(this.projectOut, t, training));
+    // project_out goes into the attention's output product where that saves work (transposedAttention's `project`)
+    const project = { kernel: this.projectOut.kernel.read(), bias: this.projectOut.biasVar?.read() ?? null };
+    const qkv =
+      prefers('xnnpackForms') && weightSlicesPay(x.shape[0]! * x.shape[1]! * x.shape[2]!, 3 * c * c)
+        ? qkvThirds(x, this.qkv, this.qkvDwconv, this.derived)
+        : consume(this.run(this.qkv, x, training), (t) => this.run(this.qkvDwconv, t, training));
+    return transposedAttention(qkv, temperature, heads, { consumeQkv: true, project });
   }
 
   protected override releaseResources(): void {

@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, blockDiagonal, fmtShape, headGrams, headGramsKernelRuns, matMul, prefers, spatialSum, splitChannels } from '@restorekit/core';
+import {
+  ConfigError,
+  ShapeError,
+  blockDiagonal,
+  conv2d,
+  fmtShape,
+  headGrams,
+  headGramsKernelRuns,
+  matMul,
+  prefers,
+  spatialSum,
+  splitChannels,
+} from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
   /**
@@ -15,6 +27,46 @@ export interface TransposedAttentionOptions {
    * function (to float rounding) with the same gradients; the option exists for tests and measurements.
    */
   layout?: 'auto' | 'batched' | 'matrices' | 'nhwc';
+  /**
+   * A 1×1 projection of the result (MDTA's `project_out`): the output is then conv1×1(A·v) with this kernel, [1, 1, C, C']
+   * or [C, C'], and bias [C'] if given. Where an image has more pixels than C' (every level of Restormer but the
+   * smallest images' deepest one), it is folded into the output product instead of run after it: y = v·(Aᵀ·W) + b, so
+   * one N×C by C×C' product (Aᵀ·W, C×C by C×C', costs no more than a pixel row per channel) replaces the N×C by C×C
+   * product A·v followed by the N×C by C×C' projection — 2·N·C² fewer multiply-adds per image in forward, 4·N·C² in
+   * backward (a thirteenth of a Restormer block's work at one head), and no [B, H, W, C] tensor between them.
+   * Same function and gradients (to float rounding).
+   */
+  project?: AttentionProjection;
+}
+
+/** A 1×1 projection applied to the attention's output: kernel [1, 1, C, C'] or [C, C'], bias [C'] or none. */
+export interface AttentionProjection {
+  kernel: tf.Tensor;
+  bias?: tf.Tensor | null;
+}
+
+/** The projection's weight as [C, C'] and bias, checked against the attention's C (ShapeError). */
+function projectionOf(p: AttentionProjection, c: number): { w: tf.Tensor2D; bias: tf.Tensor | null; cOut: number } {
+  const k = p.kernel;
+  const ok = (k.rank === 4 && k.shape[0] === 1 && k.shape[1] === 1 && k.shape[2] === c) || (k.rank === 2 && k.shape[0] === c);
+  if (!ok) throw new ShapeError(`transposedAttention: project.kernel must be [1, 1, ${c}, C'] or [${c}, C'] for C = ${c}, got shape ${fmtShape(k.shape)}`);
+  const cOut = k.shape[k.rank - 1]!;
+  const bias = p.bias ?? null;
+  if (bias && bias.size !== cOut) throw new ShapeError(`transposedAttention: project.bias must hold ${cOut} values (C'), got shape ${fmtShape(bias.shape)}`);
+  return { w: (k.rank === 2 ? k : tf.reshape(k, [c, cOut])) as tf.Tensor2D, bias, cOut };
+}
+
+/** The projection for the layouts below: `fold` (into the output product) or not, with its [C, C'] weight and bias. */
+interface Projection {
+  fold: boolean;
+  w: tf.Tensor2D;
+  bias: tf.Tensor | null;
+  cOut: number;
+}
+
+/** y + bias where there is one (broadcast over the last axis). */
+function withBias(y: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+  return bias ? tf.add(y, tf.reshape(bias, [bias.size])) : y;
 }
 
 /** q, k and v as one [B,H,W,3C] tensor (consecutive blocks of C channels), or as three [B,H,W,C] tensors. */
@@ -95,15 +147,34 @@ export function transposedAttention(qkv: QkvInput, temperature: tf.Tensor, heads
     throw new ShapeError(`transposedAttention: temperature must hold one value per head (${heads}), got shape ${fmtShape(temperature.shape)}`);
   const layout = opts.layout && opts.layout !== 'auto' ? opts.layout : prefers('transposedMatMul') ? 'nhwc' : prefers('xnnpackForms') ? 'matrices' : 'batched';
   const inputs = parts ?? [qkv as tf.Tensor];
+  const [, h, w, ch] = inputs[0]!.shape as number[];
+  const c = parts ? ch! : ch! / 3;
+  const proj = opts.project ? projectionOf(opts.project, c) : null;
+  // Folded where the product it saves (N·C² multiply-adds per image) outweighs the one it adds (C²·C')
+  const projection: Projection | null = proj ? { ...proj, fold: h! * w! > proj.cOut } : null;
   const consume = () => {
     if (opts.consumeQkv) for (const t of inputs) t.dispose();
   };
-  if (layout === 'nhwc') return nhwc(inputs, temperature, heads, consume);
-  return layout === 'matrices' ? matrices(inputs, temperature, heads, consume) : batched(inputs, temperature, heads, consume);
+  const y =
+    layout === 'nhwc'
+      ? nhwc(inputs, temperature, heads, consume, projection)
+      : layout === 'matrices'
+        ? matrices(inputs, temperature, heads, consume, projection)
+        : batched(inputs, temperature, heads, consume, projection);
+  if (proj && proj.w !== opts.project!.kernel) proj.w.dispose(); // a reshape of the kernel (the layouts are done with it)
+  if (!projection || projection.fold) return y;
+  const k = opts.project!.kernel;
+  const out = tf.tidy(() =>
+    conv2d(y as tf.Tensor4D, (k.rank === 4 ? k : tf.reshape(k, [1, 1, c, projection.cOut])) as tf.Tensor4D, {
+      bias: (projection.bias ?? undefined) as tf.Tensor1D | undefined,
+    }),
+  );
+  y.dispose();
+  return out;
 }
 
 /** The 'nhwc' layout: batched products with transposed operands on [B, N, C], a head mask instead of per-head products. */
-function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void, p: Projection | null): tf.Tensor {
   const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
   const c = inputs.length === 3 ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
   const d = c / n;
@@ -126,13 +197,19 @@ function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, c
     return tf.softmax(logits, -1);
   });
   tf.dispose([q, k]);
-  const out = tf.tidy(() => tf.reshape(tf.matMul(v, attn, false, true), [b, h, w, c]));
+  const out = tf.tidy(() => {
+    if (!p?.fold) return tf.reshape(tf.matMul(v, attn, false, true), [b, h, w, c]);
+    // v·(Aᵀ·W): Aᵀ·W per image (W repeated over a batch: a batched product's operands share their batch)
+    const wb = tf.reshape(p.w, [1, c, p.cOut]);
+    const m = tf.matMul(attn, b === 1 ? wb : tf.tile(wb, [b, 1, 1]), true, false); // [B,C,C']
+    return tf.reshape(withBias(tf.matMul(v, m), p.bias), [b, h, w, p.cOut]);
+  });
   tf.dispose([v, attn]);
   return out;
 }
 
 /** The 'batched' layout: [3,B,C,N] parts, batched matMuls over [B, heads]. */
-function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void, p: Projection | null): tf.Tensor {
   const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
   const c = inputs.length === 3 ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
   const d = c / n;
@@ -147,7 +224,15 @@ function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number
     const logits = tf.mul(tf.matMul(l2NormalizeLastAxis(part(0)), l2NormalizeLastAxis(part(1)), false, true), tf.reshape(temperature, [1, n, 1, 1]));
     return tf.softmax(logits, -1); // [B,n,d,d]
   });
-  const out = tf.tidy(() => tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]));
+  const out = tf.tidy(() => {
+    if (!p?.fold) return tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]);
+    // v·(Aᵀ·W) with Aᵀ·W per head (A_hᵀ·W_h, W_h: the head's d rows of W), and v channels-first as the product's
+    // transposed first operand: the result comes out [B, N, C'] (NHWC), no transpose back
+    const wh = tf.reshape(p.w, [1, n, d, p.cOut]);
+    const m = tf.reshape(tf.matMul(attn, b === 1 ? wh : tf.tile(wh, [b, 1, 1, 1]), true, false), [b, c, p.cOut]);
+    const v = tf.reshape(tf.slice(parts, [2, 0, 0, 0], [1, b, c, h * w]), [b, c, h * w]);
+    return tf.reshape(withBias(tf.matMul(v, m, true, false), p.bias), [b, h, w, p.cOut]);
+  });
   tf.dispose([parts, attn]);
   return out;
 }
@@ -162,7 +247,7 @@ function channelsFirst(t: tf.Tensor, h: number, w: number, c: number): tf.Tensor
  * tensor, one transpose [N,3,C] → [3,C,N] gives q, k and v channels-first (outer slices: contiguous copies); v and,
  * with one head, k go back to NHWC by 2-D transposes [C,N] → [N,C], the direction that is cheap on wasm.
  */
-function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void): tf.Tensor {
+function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, consume: () => void, p: Projection | null): tf.Tensor {
   const [b, h, w] = inputs[0]!.shape as [number, number, number, number];
   const separate = inputs.length === 3;
   const c = separate ? inputs[0]!.shape[3]! : inputs[0]!.shape[3]! / 3;
@@ -213,7 +298,13 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
   }
   consume(); // v of separate inputs lives on in its reshape (tfjs counts references to the data)
   for (let i = 0; i < b; i++) {
-    outs.push(tf.tidy(() => tf.reshape(matMul(vs[i]! as tf.Tensor2D, blockDiagonal(attns[i]! as tf.Tensor3D, true)), [1, h, w, c])));
+    outs.push(
+      tf.tidy(() => {
+        const at = blockDiagonal(attns[i]! as tf.Tensor3D, true); // Aᵀ, [C, C]
+        if (!p?.fold) return tf.reshape(matMul(vs[i]! as tf.Tensor2D, at), [1, h, w, c]);
+        return tf.reshape(withBias(matMul(vs[i]! as tf.Tensor2D, matMul(at, p.w)), p.bias), [1, h, w, p.cOut]); // v·(Aᵀ·W)
+      }),
+    );
     vs[i]!.dispose();
     attns[i]!.dispose();
   }
