@@ -31,9 +31,9 @@ export interface TransposedAttentionOptions {
    * A 1×1 projection of the result (MDTA's `project_out`): the output is then conv1×1(A·v) with this kernel, [1, 1, C, C']
    * or [C, C'], and bias [C'] if given. Where an image has more pixels than C' (every level of Restormer but the
    * smallest images' deepest one), it is folded into the output product instead of run after it: y = v·(Aᵀ·W) + b, so
-   * one N×C by C×C' product (Aᵀ·W, C×C by C×C', costs no more than a pixel row per channel) replaces the N×C by C×C
-   * product A·v followed by the N×C by C×C' projection — 2·N·C² fewer multiply-adds per image in forward, 4·N·C² in
-   * backward (a thirteenth of a Restormer block's work at one head), and no [B, H, W, C] tensor between them.
+   * one N×C by C×C' product replaces the N×C by C×C product A·v followed by the N×C by C×C' projection, at the price
+   * of Aᵀ·W (C²·C' multiply-adds, fewer than the N·C² saved when N > C'): per image 2·N·C² fewer multiply-adds in
+   * forward, 4·N·C² in backward (≈ 7 % of a Restormer block's at one head), and no [B, H, W, C] tensor between them.
    * Same function and gradients (to float rounding).
    */
   project?: AttentionProjection;
