@@ -85,13 +85,19 @@ function conv2dFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair
  */
 function depthwiseFilterGradForward(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: Pair, m: number, [sh, sw]: Pair): tf.Tensor4D {
   return tf.tidy(() => {
-    const [b, oh, ow] = dy.shape;
+    const b = dy.shape[0];
     const c = x.shape[3];
     let acc: tf.Tensor4D | null = null;
     for (let n = 0; n < b; n++) {
       const xi = b === 1 ? x : (tf.slice(x, [n, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
-      const f = tf.reshape(b === 1 ? dy : tf.slice(dy, [n, 0, 0, 0], [1, -1, -1, -1]), [oh, ow, c, m]) as tf.Tensor4D;
-      const r = tf.depthwiseConv2d(xi, f, 1, 'valid', 'NHWC', [sh, sw]);
+      const dyi = (b === 1 ? dy : tf.slice(dy, [n, 0, 0, 0], [1, -1, -1, -1])) as tf.Tensor4D;
+      // libtensorflow's DepthwiseConv2dNative takes no dilations (only its oneDNN build, which TF turns on by default on
+      // AVX-512 CPUs alone: "Current kernel implementation does not support dilations"): there dy gets the stride's
+      // zeros instead (an undilated filter of the same taps; s² the multiply-adds, on that one path)
+      const undilated = tf.getBackend() === 'tensorflow' && (sh > 1 || sw > 1);
+      const fi = undilated ? dilate(dyi, [sh, sw]) : dyi;
+      const f = tf.reshape(fi, [fi.shape[1], fi.shape[2], c, m]) as tf.Tensor4D;
+      const r = undilated ? tf.depthwiseConv2d(xi, f, 1, 'valid') : tf.depthwiseConv2d(xi, f, 1, 'valid', 'NHWC', [sh, sw]);
       // tfjs-backend-wasm keeps an XNNPACK operator (its packed filter: ~20 MB for a 64² filter of 144 channels) per
       // filter tensor until that tensor is disposed: free each sample's filter now, not at the end of the tidy.
       f.dispose();
