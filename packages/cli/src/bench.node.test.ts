@@ -44,12 +44,11 @@ async function runHere(argv: string[], cwd = dir) {
 }
 
 /**
- * restormer:tiny (dim 8, heads [1,1,2,2], one block per level): wasm runs the output product of an attention with
- * h > 1 heads as one [N,C]·[C,C] block-diagonal product, 2·N·C·C FLOPs where the per-head products of cpu spend
- * 2·N·C·(C/h). With two heads that is 2·N·C·C/2 more: at level 3 (C 32, N = H·W/16; one encoder and one decoder
- * block) and in the latent block (C 64, N = H·W/64).
+ * restormer:tiny (dim 8, heads [1,1,2,2], one block per level; the decoder's level 1 and the refinement at 2·dim): its
+ * MDTAs as [channels C, head size d = C/h, image pixels per level pixel] — encoder, latent, decoder, refinement. wasm
+ * runs an attention's output product as one block-diagonal product over all C channels where cpu's per-head products
+ * spend 1/h of it: extra work only at h = 2 (level 3, C 32, and the latent block, C 64).
  */
-/** restormer:tiny's MDTAs: [channels C, head size d, image pixels per level pixel] — encoder, latent, decoder, refinement. */
 const tinyAttentions: [number, number, number][] = [
   [8, 8, 1],
   [16, 16, 4],
