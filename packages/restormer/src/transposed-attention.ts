@@ -45,23 +45,21 @@ export interface AttentionProjection {
   bias?: tf.Tensor | null;
 }
 
-/** The projection's weight as [C, C'] and bias, checked against the attention's C (ShapeError). */
-function projectionOf(p: AttentionProjection, c: number): { w: tf.Tensor2D; bias: tf.Tensor | null; cOut: number } {
+/** A projection checked against the attention's C (ShapeError): its kernel as given, its bias or null, and C'. */
+interface Projection {
+  kernel: tf.Tensor;
+  bias: tf.Tensor | null;
+  cOut: number;
+}
+
+function projectionOf(p: AttentionProjection, c: number): Projection {
   const k = p.kernel;
   const ok = (k.rank === 4 && k.shape[0] === 1 && k.shape[1] === 1 && k.shape[2] === c) || (k.rank === 2 && k.shape[0] === c);
   if (!ok) throw new ShapeError(`transposedAttention: project.kernel must be [1, 1, ${c}, C'] or [${c}, C'] for C = ${c}, got shape ${fmtShape(k.shape)}`);
   const cOut = k.shape[k.rank - 1]!;
   const bias = p.bias ?? null;
   if (bias && bias.size !== cOut) throw new ShapeError(`transposedAttention: project.bias must hold ${cOut} values (C'), got shape ${fmtShape(bias.shape)}`);
-  return { w: (k.rank === 2 ? k : tf.reshape(k, [c, cOut])) as tf.Tensor2D, bias, cOut };
-}
-
-/** The projection for the layouts below: `fold` (into the output product) or not, with its [C, C'] weight and bias. */
-interface Projection {
-  fold: boolean;
-  w: tf.Tensor2D;
-  bias: tf.Tensor | null;
-  cOut: number;
+  return { kernel: k, bias, cOut };
 }
 
 /** y + bias where there is one (broadcast over the last axis). */
@@ -150,24 +148,21 @@ export function transposedAttention(qkv: QkvInput, temperature: tf.Tensor, heads
   const [, h, w, ch] = inputs[0]!.shape as number[];
   const c = parts ? ch! : ch! / 3;
   const proj = opts.project ? projectionOf(opts.project, c) : null;
-  // Folded where the product it saves (N·C² multiply-adds per image) outweighs the one it adds (C²·C')
-  const projection: Projection | null = proj ? { ...proj, fold: h! * w! > proj.cOut } : null;
+  // Folded where the product it saves (N·C² multiply-adds per image) outweighs the one it adds (C²·C'); the layouts
+  // get the projection only to fold it
+  const fold = proj && h! * w! > proj.cOut ? proj : null;
   const consume = () => {
     if (opts.consumeQkv) for (const t of inputs) t.dispose();
   };
   const y =
     layout === 'nhwc'
-      ? nhwc(inputs, temperature, heads, consume, projection)
+      ? nhwc(inputs, temperature, heads, consume, fold)
       : layout === 'matrices'
-        ? matrices(inputs, temperature, heads, consume, projection)
-        : batched(inputs, temperature, heads, consume, projection);
-  if (proj && proj.w !== opts.project!.kernel) proj.w.dispose(); // a reshape of the kernel (the layouts are done with it)
-  if (!projection || projection.fold) return y;
-  const k = opts.project!.kernel;
+        ? matrices(inputs, temperature, heads, consume, fold)
+        : batched(inputs, temperature, heads, consume, fold);
+  if (!proj || fold) return y;
   const out = tf.tidy(() =>
-    conv2d(y as tf.Tensor4D, (k.rank === 4 ? k : tf.reshape(k, [1, 1, c, projection.cOut])) as tf.Tensor4D, {
-      bias: (projection.bias ?? undefined) as tf.Tensor1D | undefined,
-    }),
+    conv2d(y as tf.Tensor4D, tf.reshape(proj.kernel, [1, 1, c, proj.cOut]) as tf.Tensor4D, { bias: (proj.bias ?? undefined) as tf.Tensor1D | undefined }),
   );
   y.dispose();
   return out;
@@ -198,9 +193,9 @@ function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, c
   });
   tf.dispose([q, k]);
   const out = tf.tidy(() => {
-    if (!p?.fold) return tf.reshape(tf.matMul(v, attn, false, true), [b, h, w, c]);
+    if (!p) return tf.reshape(tf.matMul(v, attn, false, true), [b, h, w, c]);
     // v·(Aᵀ·W): Aᵀ·W per image (W repeated over a batch: a batched product's operands share their batch)
-    const wb = tf.reshape(p.w, [1, c, p.cOut]);
+    const wb = tf.reshape(p.kernel, [1, c, p.cOut]);
     const m = tf.matMul(attn, b === 1 ? wb : tf.tile(wb, [b, 1, 1]), true, false); // [B,C,C']
     return tf.reshape(withBias(tf.matMul(v, m), p.bias), [b, h, w, p.cOut]);
   });
@@ -225,10 +220,10 @@ function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number
     return tf.softmax(logits, -1); // [B,n,d,d]
   });
   const out = tf.tidy(() => {
-    if (!p?.fold) return tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]);
+    if (!p) return tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]);
     // v·(Aᵀ·W) with Aᵀ·W per head (A_hᵀ·W_h, W_h: the head's d rows of W), and v channels-first as the product's
     // transposed first operand: the result comes out [B, N, C'] (NHWC), no transpose back
-    const wh = tf.reshape(p.w, [1, n, d, p.cOut]);
+    const wh = tf.reshape(p.kernel, [1, n, d, p.cOut]);
     const m = tf.reshape(tf.matMul(attn, b === 1 ? wh : tf.tile(wh, [b, 1, 1, 1]), true, false), [b, c, p.cOut]);
     const v = tf.reshape(tf.slice(parts, [2, 0, 0, 0], [1, b, c, h * w]), [b, c, h * w]);
     return tf.reshape(withBias(tf.matMul(v, m, true, false), p.bias), [b, h, w, p.cOut]);
@@ -301,8 +296,9 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
     outs.push(
       tf.tidy(() => {
         const at = blockDiagonal(attns[i]! as tf.Tensor3D, true); // Aᵀ, [C, C]
-        if (!p?.fold) return tf.reshape(matMul(vs[i]! as tf.Tensor2D, at), [1, h, w, c]);
-        return tf.reshape(withBias(matMul(vs[i]! as tf.Tensor2D, matMul(at, p.w)), p.bias), [1, h, w, p.cOut]); // v·(Aᵀ·W)
+        if (!p) return tf.reshape(matMul(vs[i]! as tf.Tensor2D, at), [1, h, w, c]);
+        const wp = tf.reshape(p.kernel, [c, p.cOut]) as tf.Tensor2D;
+        return tf.reshape(withBias(matMul(vs[i]! as tf.Tensor2D, matMul(at, wp)), p.bias), [1, h, w, p.cOut]); // v·(Aᵀ·W)
       }),
     );
     vs[i]!.dispose();
