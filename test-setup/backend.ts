@@ -46,6 +46,12 @@ beforeAll(async () => {
     if (node.Tensor !== undefined && node.Tensor !== tf.Tensor)
       throw new Error(`${mod} loads another copy of @tensorflow/tfjs-core than the tests: make its tfjs-core the workspace's (scripts/tfjs-node.sh does)`);
   }
+  // webgl: shaders that read tensor shapes from uniforms, so that one compiled program serves every shape of an op
+  // (tfjs's flag; off by default). SwiftShader compiles each program on the CPU, and with shapes compiled in, shader
+  // compiling was most of the webgl tests' time: restormer's webgl suite 105 s → 60 s, LCDNet's full-model fixture
+  // 22 s → 12 s, same results. The math is tfjs's either way; the default shaders (shapes compiled in) stay covered
+  // by models' Restormer, AnyIR and DRCNet tests, which turn the flag off again (models' test-helpers.ts).
+  if (backend === 'webgl') tf.env().set('WEBGL_USE_SHAPES_UNIFORMS', true);
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   await tf.ready();
   // Read by @restorekit/core/testing's fixture loader (no import here, so no second module instance).

@@ -115,6 +115,14 @@ const BACKEND_CHOICES = {
    */
   transposedConvAsConv: ['wasm'],
   /**
+   * Conv and depth-wise conv filter gradients from forward ops (products of shifted windows, depth-wise convs with dy
+   * as the filter) although the backend has backprop kernels: tfjs-backend-cpu's Conv2DBackpropFilter and
+   * DepthwiseConv2dNativeBackpropFilter loop over the filter's taps outermost, dozens of times slower than its forward
+   * convs (LCDNet 'tiny', one training step on 2×48² × 3: 15.6 s and 6.7 s of its 31.6 s; 7.3 s with these forms and
+   * core's copy kernels on cpu, see cpu/kernels.ts).
+   */
+  filterGradFromForwardOps: ['cpu'],
+  /**
    * Gradients of 2-D products (core `matMul`) as plain products of explicitly transposed operands: tfjs's own take
    * transposed-operand products, which tfjs-backend-wasm runs as a scalar loop (150 ms against 1 ms for a
    * [1024, 96]ᵀ·[1024, 96]); tensorflow, webgl and webgpu run them as they are.

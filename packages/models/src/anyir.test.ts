@@ -12,7 +12,9 @@ import {
 } from '@restorekit/core/testing';
 import type { AnyIR } from './anyir.js';
 import './anyir.js';
-import { fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
+import { defaultWebglShaders, fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
+
+defaultWebglShaders(); // tfjs's default webgl shaders here (test-helpers.ts)
 
 // The FFT basis cache is owned by the model's attention blocks: disposing the model releases it, so the leak checks
 // below run with the cache on (as users do).

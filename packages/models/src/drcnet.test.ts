@@ -4,7 +4,9 @@ import { checkBlock, HarnessError, loadFixture, fixtureTensor, loadFixtureWeight
 import { recordRegionMasks, regionNormPaths } from '@restorekit/dfr';
 import './drcnet.js'; // registers the 'drcnet' model
 import type { DRCNet } from './drcnet.js';
-import { presetModel } from './test-helpers.js';
+import { defaultWebglShaders, presetModel } from './test-helpers.js';
+
+defaultWebglShaders(); // tfjs's default webgl shaders here (test-helpers.ts)
 
 // The two small full-model fixtures of the official DRCNet (seeded random weights, 1×3×32×32):
 // both outputs within the manifest tolerances and every RN_L hard mask equal pixel for pixel.

@@ -7,7 +7,9 @@ import { checkBlock, checkFixture, compareWithFixture, expectNoLeaks, fixtureTen
 import './restormer.js';
 import type { Restormer } from './restormer.js';
 import { createModel } from './registry.js';
-import { fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
+import { defaultWebglShaders, fixtureWithFfnBytes, officialModel, presetModel } from './test-helpers.js';
+
+defaultWebglShaders(); // tfjs's default webgl shaders here (test-helpers.ts)
 
 describe('Restormer (full model)', () => {
   for (const kind of ['withbias', 'biasfree'])

@@ -1,10 +1,23 @@
-import { expect, inject } from 'vitest';
+import { beforeAll, expect, inject } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { isBlock, withSettings, type Block } from '@restorekit/core';
 import { compareWithFixture, fixtureTensor, loadFixtureWeights, type Comparison, type Fixture } from '@restorekit/core/testing';
 import { fromOfficialConfig, getModelSpec, type ModelOf } from './registry.js';
 import { GDFN } from '@restorekit/restormer';
+
+/**
+ * Runs the calling test file on tfjs's default webgl shaders (tensor shapes compiled into each program): the test setup
+ * (test-setup/backend.ts) turns shape uniforms on for every other file, to compile fewer programs on SwiftShader, and
+ * these files keep the default path that most webgl users run covered. No effect on other backends.
+ */
+export function defaultWebglShaders(): void {
+  beforeAll(() => {
+    if (tf.getBackend() !== 'webgl') return;
+    expect(tf.env().getBool('WEBGL_USE_SHAPES_UNIFORMS'), 'the test setup turns shape uniforms on before this file runs').toBe(true);
+    tf.env().set('WEBGL_USE_SHAPES_UNIFORMS', false);
+  });
+}
 
 /** Every GDFN inside a block, depth first (tests: where a model option must reach each feed-forward). */
 export function gdfnsOf(layer: tfl.layers.Layer): GDFN[] {

@@ -7,8 +7,10 @@ import { CONCAT_CHANNELS_KERNEL, EVEN_ODD_KERNEL, SPLIT_CHANNELS_KERNEL, useWasm
 import { concatChannels, evenOddChannels, splitChannels } from './channels.js';
 
 const onWasm = () => tf.getBackend() === 'wasm';
+/** The split/concat copy kernels run on wasm and, in JavaScript, on cpu (core cpu/kernels.ts). */
+const copyKernels = () => onWasm() || tf.getBackend() === 'cpu';
 
-describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis; wasm: restorekit's copy kernel)", () => {
+describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis; wasm and cpu: restorekit's copy kernels)", () => {
   it('equal tf.split and tf.concat exactly, values and gradients, for channel counts with and without tails of 1–3', () =>
     expectNoLeaks(async () => {
       for (const sizes of [
@@ -22,7 +24,7 @@ describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis;
         const w = sizes.map((n, i) => tf.randomNormal([2, 5, 3, n], 0, 1, 'float32', 10 * c + i));
         const loss = (t: tf.Tensor) => tf.addN(splitChannels(t, sizes).map((p, i) => tf.sum(tf.mul(p, w[i]!))));
         const on = await tf.profile(() => [...splitChannels(x, sizes), tf.grad(loss)(x)]);
-        expect(on.kernels.some((k) => k.name === SPLIT_CHANNELS_KERNEL)).toBe(onWasm());
+        expect(on.kernels.some((k) => k.name === SPLIT_CHANNELS_KERNEL)).toBe(copyKernels());
         const off = withSettings({ wasmKernels: false }, () => [
           ...tf.split(x, sizes, -1),
           tf.grad((t: tf.Tensor) => tf.addN(tf.split(t, sizes, -1).map((p, i) => tf.sum(tf.mul(p, w[i]!)))))(x),
@@ -35,7 +37,7 @@ describe("splitChannels / concatChannels (tf.split / tf.concat on the last axis;
         // concat of the parts gives x back, its gradient splits dy
         const parts = splitChannels(x, sizes);
         const back = await tf.profile(() => concatChannels(parts));
-        expect(back.kernels.some((k) => k.name === CONCAT_CHANNELS_KERNEL)).toBe(onWasm());
+        expect(back.kernels.some((k) => k.name === CONCAT_CHANNELS_KERNEL)).toBe(copyKernels());
         expect(Array.from(await (back.result as tf.Tensor).data())).toEqual(Array.from(await x.data()));
         const dy = tf.randomNormal(x.shape, 0, 1, 'float32', 99);
         const g = tf.grads((...ps: tf.Tensor[]) => tf.sum(tf.mul(concatChannels(ps), dy)))(parts);

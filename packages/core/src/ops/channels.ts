@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, fmtShape } from '../errors.js';
 import { needTensor } from './basic.js';
-import { CONCAT_CHANNELS_KERNEL, EVEN_ODD_KERNEL, INTERLEAVE_KERNEL, SPLIT_CHANNELS_KERNEL, useWasmKernels } from '../wasm/kernels.js';
+import { CONCAT_CHANNELS_KERNEL, EVEN_ODD_KERNEL, INTERLEAVE_KERNEL, SPLIT_CHANNELS_KERNEL, useCopyKernels, useWasmKernels } from '../wasm/kernels.js';
+import '../cpu/kernels.js'; // the copy kernels on cpu
 
 /**
  * Channel (last-axis) splits and concats: `tf.split(x, sizes, -1)` and `tf.concat(xs, -1)`, with their gradients. On
  * tfjs-backend-wasm with settings `wasmKernels` on, float32 tensors are copied by restorekit's kernel (rows of channels
  * in vectors of 4; tfjs-backend-wasm copies them in JavaScript one value at a time: a 256×129×64 split into halves
- * took 9.5 ms of LCDNet's 256² forward); elsewhere tfjs's own ops.
+ * took 9.5 ms of LCDNet's 256² forward), on tfjs-backend-cpu by the same kernels in JavaScript (row copies; see
+ * cpu/kernels.ts); elsewhere tfjs's own ops.
  */
 export function splitChannels(x: tf.Tensor, sizes: number | readonly number[]): tf.Tensor[] {
   needTensor('splitChannels', 'the input', x, true);
@@ -16,7 +18,7 @@ export function splitChannels(x: tf.Tensor, sizes: number | readonly number[]): 
   if (parts.some((n) => !Number.isInteger(n) || n < 1) || parts.reduce((a, b) => a + b, 0) !== c)
     throw new ShapeError(`splitChannels: sizes ${JSON.stringify(sizes)} must be positive integers summing to the ${c} channels of ${fmtShape(x.shape)}`);
   if (parts.length === 1) return [tf.clone(x)];
-  if (x.dtype !== 'float32' || !useWasmKernels(x)) return tf.split(x, parts, -1);
+  if (x.dtype !== 'float32' || !useCopyKernels(x)) return tf.split(x, parts, -1);
   return splitKernel(x, parts);
 }
 
@@ -31,7 +33,7 @@ export function concatChannels(xs: readonly tf.Tensor[]): tf.Tensor {
         `concatChannels: tensor ${i} ${fmtShape(t.shape)} (${t.dtype}) does not match tensor 0 ${fmtShape(xs[0]!.shape)} (${xs[0]!.dtype}) outside the last axis`,
       );
   if (xs.length === 1) return tf.clone(xs[0]!);
-  if (xs[0]!.dtype !== 'float32' || !useWasmKernels(xs[0]!)) return tf.concat(xs as tf.Tensor[], -1);
+  if (xs[0]!.dtype !== 'float32' || !useCopyKernels(xs[0]!)) return tf.concat(xs as tf.Tensor[], -1);
   return concatKernel(xs);
 }
 
@@ -138,7 +140,7 @@ if (!tf.getGradient(CONCAT_CHANNELS_KERNEL))
       const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
       const d = dy as tf.Tensor;
       const part = (i: number) =>
-        d.dtype === 'float32' && useWasmKernels(d)
+        d.dtype === 'float32' && useCopyKernels(d)
           ? splitKernel(d, [sizes[i]!], starts[i])[0]!
           : tf.slice(
               d,

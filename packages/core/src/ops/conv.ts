@@ -6,6 +6,7 @@ import { needTensor, spatialSum } from './basic.js';
 import { transpose2d } from './matmul.js';
 import { depthwiseFilterGradKernel, depthwiseKernel, windowKernel, winogradFilterGradKernel, winogradKernel } from '../wasm/kernels.js';
 import { headGrams, headGramsKernelRuns } from './gram.js';
+import '../cpu/kernels.js'; // windowKernel's cpu form
 
 /**
  * How convolution filter/input gradients are computed.
@@ -19,6 +20,7 @@ function native(kernel: string): boolean {
   const gradientMode = getSettings().convGradient;
   if (gradientMode === 'native') return true;
   if (gradientMode === 'forward') return false;
+  if (kernel.endsWith('BackpropFilter') && prefers('filterGradFromForwardOps')) return false;
   return tf.getKernel(kernel, tf.getBackend()) != null;
 }
 

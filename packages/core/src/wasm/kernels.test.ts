@@ -25,6 +25,8 @@ import {
 import { dgelu64, gelu64 } from '../ops/float64-reference.js';
 
 const onWasm = () => tf.getBackend() === 'wasm';
+/** The copy kernels (window gather, channel split/concat) also run on cpu, in JavaScript (core cpu/kernels.ts). */
+const copyKernels = () => onWasm() || tf.getBackend() === 'cpu';
 
 async function kernelNames(f: () => tf.Tensor): Promise<string[]> {
   const info = await tf.profile(f);
@@ -287,7 +289,7 @@ describe("restorekit's wasm layer norm over channels (WithBias and BiasFree)", (
     }));
 });
 
-describe("restorekit's wasm window gather (a conv filter gradient's taps)", () => {
+describe("restorekit's window gather (a conv filter gradient's taps; wasm, and cpu in JavaScript)", () => {
   it('equals tf.slice / tf.stridedSlice of the last two axes for strides, offsets and widths with tails', () =>
     expectNoLeaks(async () => {
       const x = tf.randomNormal([3, 2, 9, 11], 0, 1, 'float32', 7);
@@ -305,7 +307,7 @@ describe("restorekit's wasm window gather (a conv filter gradient's taps)", () =
           const oh = Math.floor((9 - 1 - i) / sh) + 1 - (sh > 1 ? 1 : 0);
           const ow = Math.floor((11 - 1 - j) / sw) + 1;
           const got = windowKernel(x, [i, j], [sh, sw], [oh, ow]);
-          expect(got === null).toBe(!onWasm());
+          expect(got === null).toBe(!copyKernels());
           if (!got) continue;
           const want = tf.stridedSlice(x, [0, 0, i, j], [3, 2, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1], [1, 1, sh, sw]);
           expect(got.shape).toEqual(want.shape);
@@ -317,15 +319,17 @@ describe("restorekit's wasm window gather (a conv filter gradient's taps)", () =
       x.dispose();
     }));
 
-  it("a strided conv's filter gradient takes it on wasm and equals the tfjs-op form", () =>
+  it("a strided conv's filter gradient takes it on wasm and cpu and equals the tfjs-op form", () =>
     expectNoLeaks(async () => {
       const x = tf.randomNormal([2, 12, 10, 5], 0, 1, 'float32', 8) as tf.Tensor4D;
       const w = tf.randomNormal([4, 4, 5, 6], 0, 0.3, 'float32', 9) as tf.Tensor4D;
       const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: 2, padding: 1 })));
       const dwOnly = () => tf.tidy(() => tf.grads(loss)([x, w])[1]!);
       const on = await tf.profile(dwOnly);
-      const off = withSettings({ wasmKernels: false }, dwOnly);
-      expect(on.kernels.filter((k) => k.name === WINDOW_KERNEL).length).toBe(onWasm() ? 16 : 0);
+      // against wasm's tfjs-op form (kernels off), and on cpu (whose forward-op form takes the window either way) its
+      // Conv2DBackpropFilter kernel
+      const off = withSettings(onWasm() ? { wasmKernels: false } : { convGradient: 'native' }, dwOnly);
+      expect(on.kernels.filter((k) => k.name === WINDOW_KERNEL).length).toBe(copyKernels() ? 16 : 0);
       const got = on.result as tf.Tensor;
       const [u, v] = [await got.data(), await off.data()];
       for (let i = 0; i < u.length; i++) expect(Math.abs(u[i]! - v[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v[i]!)));

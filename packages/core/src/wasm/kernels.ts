@@ -240,6 +240,15 @@ export function useWasmKernels(x: tf.Tensor): boolean {
   return tf.getBackend() === 'wasm' && getSettings().wasmKernels && x.size >= 4 && wasmKernels() !== null;
 }
 
+/**
+ * Whether restorekit's copy kernels (channel splits and concats, filter-gradient windows) run for x: as its wasm
+ * kernels (`useWasmKernels`), or on tfjs-backend-cpu as their JavaScript forms (core/src/cpu/kernels.ts, registered
+ * when core loads). Callers also check the dtype (float32).
+ */
+export function useCopyKernels(x: tf.Tensor): boolean {
+  return useWasmKernels(x) || (tf.getBackend() === 'cpu' && tf.getKernel(SPLIT_CHANNELS_KERNEL, 'cpu') != null);
+}
+
 export const GELU_KERNEL = 'RestorekitGelu';
 export const GELU_GRAD_KERNEL = 'RestorekitGeluGrad';
 export const DEPTHWISE_KERNEL = 'RestorekitDepthwiseConv2d';
@@ -392,12 +401,13 @@ registerWasm(WINDOW_KERNEL, (k, b, inputs, attrs) => {
 
 /**
  * The window of x [..., H, W] (the last two axes) at offset (i, j) with strides (sh, sw), [..., oh, ow]: a slice
- * (stride 1) or strided slice of the last two axes, as one pass of restorekit's wasm kernel. Null where it does not apply
- * (not `useWasmKernels`, not float32, a window reaching outside x). No gradient: callers use it inside gradients.
+ * (stride 1) or strided slice of the last two axes, as one pass of restorekit's wasm kernel (on cpu its JavaScript form).
+ * Null where it does not apply (not `useCopyKernels`, not float32, a window reaching outside x). No gradient: callers use
+ * it inside gradients.
  */
 export function windowKernel(x: tf.Tensor, [i, j]: [number, number], [sh, sw]: [number, number], [oh, ow]: [number, number]): tf.Tensor | null {
   const [h, w] = x.shape.slice(-2) as [number, number];
-  if (x.rank < 2 || x.dtype !== 'float32' || oh < 1 || ow < 1 || i + (oh - 1) * sh >= h || j + (ow - 1) * sw >= w || !useWasmKernels(x)) return null;
+  if (x.rank < 2 || x.dtype !== 'float32' || oh < 1 || ow < 1 || i + (oh - 1) * sh >= h || j + (ow - 1) * sw >= w || !useCopyKernels(x)) return null;
   return tf.engine().runKernel(WINDOW_KERNEL, { x }, { i, j, sh, sw, oh, ow } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
