@@ -70,6 +70,11 @@ export function tfjsNodeModule(): string | null {
   return null;
 }
 
+/** The rule of @restorekit/runtime's `oneDNNHazard`, restated so that this config needs no build: Linux x64 without /sys/…/cache. */
+function oneDNNHazard(): boolean {
+  return process.platform === 'linux' && process.arch === 'x64' && !existsSync('/sys/devices/system/cpu/cpu0/cache');
+}
+
 export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; testTimeout?: number } = {}) {
   const include = ['src/**/*.test.ts', 'test/**/*.test.ts'];
   const exclude = ['**/*.node.test.ts', '**/node_modules/**', '**/dist/**'];
@@ -124,6 +129,9 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
         },
         { test: { ...common, name: 'node-wasm', environment: 'node', include, exclude, provide: { backend: 'wasm', sharedDir } } },
         // TF_CPP_MIN_LOG_LEVEL=2: libtensorflow's start-up notices (CPU features) stay out of every test file's output.
+        // The rest as @restorekit/runtime's loadTfjsNode sets them (what users get): TF's pooling CPU allocator, and
+        // oneDNN off where the CPU reports no cache hierarchy (its `oneDNNHazard`: oneDNN can die of SIGFPE and compute
+        // wrong gradients there) unless the environment says otherwise.
         ...(tfjsNode
           ? [
               {
@@ -133,7 +141,11 @@ export function restorekitTestConfig(pkgDir: string, opts: { browser?: boolean; 
                   environment: 'node',
                   include,
                   exclude,
-                  env: { TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+                  env: {
+                    TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
+                    TF_CPU_ALLOCATOR_USE_BFC: process.env.TF_CPU_ALLOCATOR_USE_BFC ?? 'true',
+                    ...(process.env.TF_ENABLE_ONEDNN_OPTS === undefined && oneDNNHazard() ? { TF_ENABLE_ONEDNN_OPTS: '0' } : {}),
+                  },
                   provide: { backend: 'tensorflow' as const, sharedDir, tfjsNode: pathToFileURL(tfjsNode).href },
                 },
               },

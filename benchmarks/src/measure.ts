@@ -198,10 +198,16 @@ async function commitOf(): Promise<string | null> {
   }
 }
 
-/** tfjs-node's package and version; with tfjs-node-gpu the device is the CUDA GPU libtensorflow picks. */
+/**
+ * tfjs-node's package and version, and what libtensorflow's CPU engine ran with (oneDNN on or off and why, TF's
+ * pooling allocator); with tfjs-node-gpu the device is the CUDA GPU libtensorflow picks.
+ */
 async function tensorflowDevice(cpu: string): Promise<Record<string, unknown>> {
   const tfjsNode = await tfjsNodeVersion();
-  return tfjsNode?.includes('-gpu') ? { tfjsNode, device: `CUDA GPU through ${tfjsNode} (host: ${cpu})` } : { tfjsNode };
+  const { tensorflowCpuState } = await import('@restorekit/runtime/node');
+  const s = tensorflowCpuState();
+  const engine = { oneDNN: s.oneDNN, oneDNNWhy: s.why, bfcAllocator: s.bfcAllocator };
+  return tfjsNode?.includes('-gpu') ? { tfjsNode, device: `CUDA GPU through ${tfjsNode} (host: ${cpu})`, ...engine } : { tfjsNode, ...engine };
 }
 
 async function tfjsNodeVersion(): Promise<string | null> {

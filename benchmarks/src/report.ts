@@ -227,6 +227,7 @@ function envLine(b: string, r: ModelResults): string {
     String(env.device ?? env.env ?? ''),
     env.node ? `Node ${env.node}` : '',
     env.tfjsNode ? String(env.tfjsNode) : '',
+    typeof env.oneDNN === 'boolean' ? `oneDNN ${env.oneDNN ? 'on' : 'off'} (${String(env.oneDNNWhy)})` : '',
     env.tfjs ? `tfjs ${env.tfjs}` : '',
     env.commit ? `commit ${env.commit}` : '',
     Array.isArray(env.loadavg) ? `load average at start ${(env.loadavg as number[]).join(' / ')}` : '',

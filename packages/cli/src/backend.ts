@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@restorekit/core';
-import { findTfjsNode, loadTfjsNode, useFastestBackend } from '@restorekit/runtime/node';
+import { findTfjsNode, loadTfjsNode, loadedTensorflowCpu, tensorflowCpuState, useFastestBackend, type TensorflowCpuState } from '@restorekit/runtime/node';
 import { FailureError, UsageError, reason } from './errors.js';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'] as const;
@@ -20,6 +20,19 @@ export interface ChosenBackend {
   why: string;
   /** For 'tensorflow': the module that registers it (worker threads import it too). */
   tfjsNode?: string;
+  /** For 'tensorflow': what libtensorflow's CPU engine runs with (oneDNN on or off, and why). */
+  tensorflowCpu?: TensorflowCpuState;
+}
+
+/**
+ * The line the commands print under their backend line on 'tensorflow': whether oneDNN's kernels are on and why, and
+ * the variable that switches them (read once, when libtensorflow starts: per run, in the environment).
+ */
+export function tensorflowCpuLine(s: TensorflowCpuState): string {
+  const state = s.oneDNN === null ? 'oneDNN: libtensorflow decides' : `oneDNN ${s.oneDNN ? 'on' : 'off'}`;
+  if (s.hazard) return `tensorflow: ${state} (${s.why}); TF_ENABLE_ONEDNN_OPTS=1 forces it on, at that risk`;
+  const other = s.oneDNN === null ? 'TF_ENABLE_ONEDNN_OPTS=0 or 1 sets it' : `TF_ENABLE_ONEDNN_OPTS=${s.oneDNN ? 0 : 1} turns it ${s.oneDNN ? 'off' : 'on'}`;
+  return `tensorflow: ${state} (${s.why}); ${other}: faster or slower by CPU and model, restorekit bench tells`;
 }
 
 /** Silences tfjs's console warnings (its cpu backend's "install tfjs-node" banner among them): tfjs's production mode. */
@@ -52,7 +65,7 @@ export async function selectBackend(requested: string | undefined, cwd: string, 
         `backend 'tensorflow': ${found.pkg} loaded but registered its backend in another copy of @tensorflow/tfjs-core than restorekit's (${tf.version_core}); install @tensorflow/tfjs-node@${tf.version_core} next to @restorekit/cli`,
       );
     await start('tensorflow');
-    return { name: 'tensorflow', why: '--backend', tfjsNode: found.file };
+    return { name: 'tensorflow', why: '--backend', tfjsNode: found.file, tensorflowCpu: loadedTensorflowCpu() ?? tensorflowCpuState() };
   }
   if (requested === 'cpu' || requested === 'wasm') {
     await start(requested);
@@ -67,7 +80,12 @@ export async function selectBackend(requested: string | undefined, cwd: string, 
   }
   for (const s of chosen.skipped) warn(`warning: ${s}: using the next backend`);
   if (chosen.name === 'cpu') quietCpu();
-  return { name: chosen.name, why: chosen.why, ...(chosen.tfjsNode ? { tfjsNode: chosen.tfjsNode } : {}) };
+  return {
+    name: chosen.name,
+    why: chosen.why,
+    ...(chosen.tfjsNode ? { tfjsNode: chosen.tfjsNode } : {}),
+    ...(chosen.tensorflowCpu ? { tensorflowCpu: chosen.tensorflowCpu } : {}),
+  };
 }
 
 async function start(name: NodeBackend): Promise<void> {

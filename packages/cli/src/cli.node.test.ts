@@ -485,6 +485,28 @@ for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backen
     const r = await cli(['restore', at('clean', 'b.png'), '-o', 'b.png', '--model', 'restormer:tiny', '--weights', at('tiny.safetensors')], cwd);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('backend: tensorflow (found @tensorflow/tfjs-node)');
+    // Under it, libtensorflow's CPU engine: oneDNN on or off and why, and the variable that switches it.
+    const off = await cli(['restore', at('clean', 'b.png'), '-o', 'b-off.png', '--model', 'restormer:tiny', '--weights', at('tiny.safetensors')], cwd, {
+      TF_ENABLE_ONEDNN_OPTS: '0',
+    });
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).toContain(
+      'backend: tensorflow (found @tensorflow/tfjs-node)\ntensorflow: oneDNN off (TF_ENABLE_ONEDNN_OPTS=0); TF_ENABLE_ONEDNN_OPTS=1 turns it on: faster or slower by CPU and model, restorekit bench tells\n',
+    );
+    // restorekit bench records it with the figures, in the JSON and the table's environment line.
+    const bj = await cli(['bench', '--backends', 'tensorflow', '--models', 'restormer:tiny', '--sizes', '8', '--runs', '1', '--warmup', '0', '--json'], cwd, {
+      TF_ENABLE_ONEDNN_OPTS: 'true',
+    });
+    expect(bj.code, bj.stderr).toBe(0);
+    const env = (JSON.parse(bj.stdout) as { environment: { backends: Record<string, unknown> } }).environment.backends.tensorflow;
+    expect(env).toMatchObject({ ok: true, package: '@tensorflow/tfjs-node@4.22.0', oneDNN: true, oneDNNWhy: 'TF_ENABLE_ONEDNN_OPTS=true' });
+    // TF's pooling allocator for CPU tensors, unless the environment says otherwise.
+    if (process.env.TF_CPU_ALLOCATOR_USE_BFC === undefined) expect(env).toMatchObject({ bfcAllocator: true });
+    const t = await cli(['bench', '--backends', 'tensorflow', '--models', 'restormer:tiny', '--sizes', '8', '--runs', '1', '--warmup', '0'], cwd, {
+      TF_ENABLE_ONEDNN_OPTS: '0',
+    });
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain('tensorflow: @tensorflow/tfjs-node@4.22.0, oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)');
     const w = await cli(
       ['restore', at('clean', 'b.png'), '-o', 'b-wasm.png', '--model', 'restormer:tiny', '--weights', at('tiny.safetensors'), '--backend', 'wasm'],
       cwd,

@@ -22,6 +22,7 @@ import {
   parseSeed,
   rngFor,
 } from './degrade.js';
+import { tensorflowCpuLine } from './backend.js';
 import { UsageError } from './errors.js';
 import { listInputs, planOutputs } from './files.js';
 import { DEFAULT_MODEL, run } from './index.js';
@@ -275,6 +276,22 @@ describe('inputs and outputs', () => {
     writeFileSync(join(dir, 'y', 'same.png'), '');
     expect(() => planOutputs(listInputs(['x', 'y'], dir), 'both', dir)).toThrow(/would both be written to/);
     expect(() => planOutputs(listInputs(['x'], dir), 'all.png', dir)).toThrow(/written into a folder; give a folder, not a file name/);
+  });
+});
+
+describe("the tensorflow line (libtensorflow's CPU engine)", () => {
+  it('says on or off and why, and the variable that switches it; where restorekit turned oneDNN off as a hazard, that forcing it is at that risk', () => {
+    expect(tensorflowCpuLine({ oneDNN: true, why: "libtensorflow's default on this CPU (avx512_vnni)", bfcAllocator: true })).toBe(
+      "tensorflow: oneDNN on (libtensorflow's default on this CPU (avx512_vnni)); TF_ENABLE_ONEDNN_OPTS=0 turns it off: faster or slower by CPU and model, restorekit bench tells",
+    );
+    expect(tensorflowCpuLine({ oneDNN: null, why: "libtensorflow's default on darwin-arm64", bfcAllocator: false })).toBe(
+      "tensorflow: oneDNN: libtensorflow decides (libtensorflow's default on darwin-arm64); TF_ENABLE_ONEDNN_OPTS=0 or 1 sets it: faster or slower by CPU and model, restorekit bench tells",
+    );
+    const hazard =
+      'this CPU reports no cache hierarchy (no /sys/devices/system/cpu/cpu0/cache), and there oneDNN can kill the process (SIGFPE) and compute wrong gradients';
+    expect(tensorflowCpuLine({ oneDNN: false, why: `restorekit's default: ${hazard}`, bfcAllocator: true, hazard })).toBe(
+      `tensorflow: oneDNN off (restorekit's default: ${hazard}); TF_ENABLE_ONEDNN_OPTS=1 forces it on, at that risk`,
+    );
   });
 });
 

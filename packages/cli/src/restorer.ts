@@ -6,7 +6,7 @@ import type { ImageBuffer } from '@restorekit/runtime';
 import { createWorkerPool, restore, type WorkerPool } from '@restorekit/runtime/node';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { selectBackend, type ChosenBackend } from './backend.js';
+import { selectBackend, tensorflowCpuLine, type ChosenBackend } from './backend.js';
 import type { Context } from './context.js';
 import { FailureError, UsageError } from './errors.js';
 import { buildModel, checkFile, defaultModel, modelInChannels, parseModel, restoredOutputIndex, type BuiltModel, type ModelChoice } from './models.js';
@@ -67,6 +67,7 @@ export class Restorer {
     if (flags.weights !== undefined) checkFile(resolve(ctx.cwd, flags.weights), 'weights file', flags.weights);
     const backend = await selectBackend(flags.backend, ctx.cwd, (l) => ctx.ui.log(l));
     ctx.ui.log(`backend: ${backend.name} (${backend.why})`);
+    if (backend.tensorflowCpu) ctx.ui.log(tensorflowCpuLine(backend.tensorflowCpu));
     const built = await buildModel(choice, flags.weights, ctx.cwd, (l) => ctx.ui.log(l));
     try {
       const inC = modelInChannels(built.model) ?? 3;

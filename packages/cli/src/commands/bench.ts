@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { countParams, type Block } from '@restorekit/core';
 import { createModel, getModelSpec } from '@restorekit/models';
 import { findTfjsNode } from '@restorekit/runtime/node';
-import { BACKENDS, NODE_BACKENDS, selectBackend, type NodeBackend } from '../backend.js';
+import { BACKENDS, NODE_BACKENDS, selectBackend, type ChosenBackend, type NodeBackend } from '../backend.js';
 import { countedForward, forward, timingStats } from '../bench-measure.js';
 import { abs, seconds, type Context } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, FailureError, UsageError, reason } from '../errors.js';
@@ -96,6 +96,11 @@ export interface BackendInfo {
   threads?: number;
   /** tensorflow: the package (and version) that registered it. */
   package?: string;
+  /** tensorflow: whether libtensorflow runs oneDNN's kernels (null: it decides, not told here), and why (TF_ENABLE_ONEDNN_OPTS or the CPU). */
+  oneDNN?: boolean | null;
+  oneDNNWhy?: string;
+  /** tensorflow: whether CPU tensors come from TF's pooling allocator (TF_CPU_ALLOCATOR_USE_BFC). */
+  bfcAllocator?: boolean;
 }
 
 export interface BenchReport {
@@ -204,7 +209,7 @@ function tfjsNodePackage(file: string): string | undefined {
 }
 
 /** What the active backend says about itself (wasm's SIMD and threads, tfjs-node's package). */
-async function describeBackend(name: NodeBackend, tfjsNode: string | undefined): Promise<BackendInfo> {
+async function describeBackend(name: NodeBackend, chosen: ChosenBackend): Promise<BackendInfo> {
   if (name === 'wasm') {
     const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
     return {
@@ -215,8 +220,9 @@ async function describeBackend(name: NodeBackend, tfjsNode: string | undefined):
     };
   }
   if (name === 'tensorflow') {
-    const pkg = tfjsNode ? tfjsNodePackage(tfjsNode) : undefined;
-    return { ok: true, ...(pkg ? { package: pkg } : {}) };
+    const pkg = chosen.tfjsNode ? tfjsNodePackage(chosen.tfjsNode) : undefined;
+    const cpu = chosen.tensorflowCpu;
+    return { ok: true, ...(pkg ? { package: pkg } : {}), ...(cpu ? { oneDNN: cpu.oneDNN, oneDNNWhy: cpu.why, bfcAllocator: cpu.bfcAllocator } : {}) };
   }
   return { ok: true };
 }
@@ -302,7 +308,8 @@ export function formatBenchTable(report: BenchReport): string {
     .map(([name, b]) => {
       if (!b?.ok) return `${name}: failed to start`;
       if (name === 'wasm') return `wasm: SIMD ${b.simd ? 'on' : 'off'}, ${b.threads ?? 1} thread${(b.threads ?? 1) === 1 ? '' : 's'}`;
-      if (name === 'tensorflow') return `tensorflow: ${b.package ?? 'tfjs-node'}`;
+      if (name === 'tensorflow')
+        return `tensorflow: ${b.package ?? 'tfjs-node'}${b.oneDNN === undefined ? '' : `, oneDNN ${b.oneDNN === null ? 'as libtensorflow decides' : b.oneDNN ? 'on' : 'off'} (${b.oneDNNWhy})`}`;
       return name;
     })
     .join('; ');
@@ -368,11 +375,9 @@ export async function benchCommand(ctx: Context, flags: BenchFlags): Promise<num
   });
   try {
     for (const backend of backends) {
-      let tfjsNode: string | undefined;
       try {
         const chosen = await selectBackend(backend, ctx.cwd, (l) => ctx.ui.log(l));
-        tfjsNode = chosen.tfjsNode;
-        report.environment.backends[backend] = await describeBackend(backend, tfjsNode);
+        report.environment.backends[backend] = await describeBackend(backend, chosen);
       } catch (e) {
         // The messages of selectBackend name the backend already ("backend 'tensorflow' needs ...").
         const why = reason(e).startsWith(`backend '${backend}'`) ? reason(e) : `backend '${backend}' failed to start: ${reason(e)}`;

@@ -37,7 +37,7 @@ import {
   type StepResult,
   type ValidationResult,
 } from '@restorekit/train';
-import { selectBackend } from '../backend.js';
+import { selectBackend, tensorflowCpuLine } from '../backend.js';
 import { abs, seconds, shown, type Context } from '../context.js';
 import { EXIT_OK, FailureError, UsageError, isWeightsProblem, reason } from '../errors.js';
 import { listInputs, writeFileWhole } from '../files.js';
@@ -338,6 +338,7 @@ export async function trainCommand(ctx: Context, recipeArg: string, flags: Train
   };
   const backend = await selectBackend(flags.backend, ctx.cwd, (l) => ctx.ui.log(l));
   say(`backend: ${backend.name} (${backend.why})`);
+  if (backend.tensorflowCpu) say(tensorflowCpuLine(backend.tensorflowCpu));
 
   // ---- the model, the data, the loss weights: failures (exit 1) name the file ----
   let model: Block;

@@ -8,6 +8,16 @@ export { restore } from './restore.js';
 export { WorkerPool, createWorkerPool, WORKER_OPTIONS } from './pool.js';
 export type { WorkerPoolOptions, NodeRestoreOptions, PoolModel } from './pool.js';
 export { readImage, writeImage } from './io.js';
-export { useFastestBackend, findTfjsNode, loadTfjsNode, TFJS_NODE_PACKAGES } from './backend.js';
-export type { ChosenBackend } from './backend.js';
+export {
+  useFastestBackend,
+  findTfjsNode,
+  loadTfjsNode,
+  tensorflowCpuState,
+  loadedTensorflowCpu,
+  oneDNNHazard,
+  cpuFlags,
+  TFJS_NODE_PACKAGES,
+  ONEDNN_DEFAULT_FEATURES,
+} from './backend.js';
+export type { ChosenBackend, TensorflowCpuOptions, TensorflowCpuState } from './backend.js';
 export type { ReadImageOptions, WriteImageOptions } from './io.js';
