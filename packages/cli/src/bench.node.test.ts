@@ -176,7 +176,12 @@ for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backen
     const j = JSON.parse(r.stdout) as BenchReport;
     expect(j.options.models).toEqual([defaultModel().id]);
     expect(j.options.backends).toEqual(['cpu', 'wasm', 'tensorflow']);
-    expect(j.environment.backends.tensorflow).toEqual({ ok: true, package: '@tensorflow/tfjs-node@4.22.0' });
+    // With libtensorflow's CPU engine as this machine has it (the rules are cli.node.test.ts's and the runtime's tests).
+    const tfEnv = j.environment.backends.tensorflow!;
+    expect(tfEnv).toMatchObject({ ok: true, package: '@tensorflow/tfjs-node@4.22.0' });
+    expect([true, false, null]).toContain(tfEnv.oneDNN);
+    expect(tfEnv.oneDNNWhy).toMatch(/^(TF_ENABLE_ONEDNN_OPTS=|libtensorflow's default|restorekit's default: )/);
+    if (process.env.TF_CPU_ALLOCATOR_USE_BFC === undefined) expect(tfEnv.bfcAllocator).toBe(true);
     expect(j.cells.map((c) => c.backend)).toEqual(['cpu', 'wasm', 'tensorflow']);
     // The stand-in runs cpu's kernels: the same count as cpu.
     expect(j.cells[2]!.kernelGflop).toBe(j.cells[0]!.kernelGflop);
