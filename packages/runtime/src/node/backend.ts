@@ -112,12 +112,12 @@ export function tensorflowCpuState(machine: { env?: NodeJS.ProcessEnv; platform?
  * Why oneDNN is not safe to run on this machine, or null. Linux x64 only: a CPU that reports no cache hierarchy
  * (no /sys/devices/system/cpu/cpu0/cache — CPUID's cache and topology leaves empty, as some virtual machines' CPUs
  * have them). On such a VM (2 vCPUs of a Zen 5 EPYC) libtensorflow 2.21 with oneDNN on died with SIGFPE in its
- * first 1×1 convolution of 256 or 512 channels into 1024 or 2048 (LCDNet's, for one): an integer division by zero
+ * 1×1 convolutions of 512 channels into 1024 or 2048 and of 256 into 1024 (LCDNet's, for one): an integer division by zero
  * while oneDNN set the convolution up (gdb: `idiv` by 0 under `MklConvFwdPrimitive::Setup`), whatever
  * ONEDNN_MAX_CPU_ISA said; and FSDRNet's input gradient came out wrong by up to 19.7 (its fsdrnet_backward fixture;
  * right with ONEDNN_MAX_CPU_ISA=AVX2). With TF's own kernels both are right, and on the Zen 4 EPYC of earlier runs
- * oneDNN passed every fixture. The missing caches are what that VM shows and the others did not (a division by a
- * cache or core count of zero fits the crash): the sign this keys on, not a proven cause. `cacheDir` is for tests.
+ * oneDNN passed every fixture. The missing caches are that VM's oddity (a division by a cache or core count of zero
+ * fits the crash): the sign this keys on, not a proven cause. `cacheDir` is for tests.
  */
 export function oneDNNHazard(machine: { platform?: string; arch?: string; cacheDir?: string } = {}): string | null {
   const platform = machine.platform ?? process.platform;
