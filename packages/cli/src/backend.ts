@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@restorekit/core';
-import { findTfjsNode, loadTfjsNode, loadedTensorflowCpu, tensorflowCpuState, useFastestBackend, type TensorflowCpuState } from '@restorekit/runtime/node';
+import { findTfjsNode, loadTfjsNode, loadedTensorflowCpu, useFastestBackend, type TensorflowCpuState } from '@restorekit/runtime/node';
 import { FailureError, UsageError, reason } from './errors.js';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'] as const;
@@ -65,7 +65,7 @@ export async function selectBackend(requested: string | undefined, cwd: string, 
         `backend 'tensorflow': ${found.pkg} loaded but registered its backend in another copy of @tensorflow/tfjs-core than restorekit's (${tf.version_core}); install @tensorflow/tfjs-node@${tf.version_core} next to @restorekit/cli`,
       );
     await start('tensorflow');
-    return { name: 'tensorflow', why: '--backend', tfjsNode: found.file, tensorflowCpu: loadedTensorflowCpu() ?? tensorflowCpuState() };
+    return { name: 'tensorflow', why: '--backend', tfjsNode: found.file, tensorflowCpu: loadedTensorflowCpu() ?? undefined };
   }
   if (requested === 'cpu' || requested === 'wasm') {
     await start(requested);

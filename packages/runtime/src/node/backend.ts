@@ -131,9 +131,12 @@ export function oneDNNHazard(machine: { platform?: string; arch?: string; cacheD
 /** What the tfjs-node that `loadTfjsNode` loaded started with (the environment may change after). */
 let loadedWith: TensorflowCpuState | null = null;
 
-/** What libtensorflow's CPU engine started with when `loadTfjsNode` loaded tfjs-node (null: it has not). */
+/**
+ * What libtensorflow's CPU engine started with: as `loadTfjsNode` set it up, or, where tfjs-node was loaded some
+ * other way, as the environment says (`tensorflowCpuState()`); null while no 'tensorflow' backend is registered.
+ */
 export function loadedTensorflowCpu(): TensorflowCpuState | null {
-  return loadedWith;
+  return loadedWith ?? (tf.findBackendFactory('tensorflow') ? tensorflowCpuState() : null);
 }
 
 /**
@@ -154,7 +157,7 @@ export async function loadTfjsNode(file: string, options: TensorflowCpuOptions =
   const { oneDNN } = options;
   if (oneDNN !== undefined && typeof oneDNN !== 'boolean') throw new ConfigError(`tensorflow.oneDNN must be true or false, got ${JSON.stringify(oneDNN)}`);
   if (tf.findBackendFactory('tensorflow')) {
-    const now = loadedWith ?? tensorflowCpuState();
+    const now = loadedTensorflowCpu()!;
     if (oneDNN !== undefined && now.oneDNN !== null && now.oneDNN !== oneDNN)
       throw new ConfigError(
         `tensorflow.oneDNN: ${oneDNN}, but tfjs-node is loaded already with oneDNN ${now.oneDNN ? 'on' : 'off'} (${now.why}); libtensorflow reads TF_ENABLE_ONEDNN_OPTS once, when it starts: set it before tfjs-node loads`,
@@ -164,17 +167,13 @@ export async function loadTfjsNode(file: string, options: TensorflowCpuOptions =
   // libtensorflow's start-up notices (CPU features) stay out of the output unless asked for.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   process.env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
-  let state: TensorflowCpuState;
-  if (oneDNN !== undefined) {
-    process.env.TF_ENABLE_ONEDNN_OPTS = oneDNN ? '1' : '0';
-    state = tensorflowCpuState();
-  } else {
-    state = tensorflowCpuState();
-    const hazard = state.oneDNN === true && envBool(process.env.TF_ENABLE_ONEDNN_OPTS) === undefined ? machineProbe.hazard() : null;
-    if (hazard) {
-      process.env.TF_ENABLE_ONEDNN_OPTS = '0';
-      state = { ...tensorflowCpuState(), why: `restorekit's default: ${hazard}`, hazard };
-    }
+  if (oneDNN !== undefined) process.env.TF_ENABLE_ONEDNN_OPTS = oneDNN ? '1' : '0';
+  let state = tensorflowCpuState();
+  // Only libtensorflow's own default (neither the option nor the variable chose) gives way to the hazard.
+  const hazard = state.oneDNN === true && envBool(process.env.TF_ENABLE_ONEDNN_OPTS) === undefined ? machineProbe.hazard() : null;
+  if (hazard) {
+    process.env.TF_ENABLE_ONEDNN_OPTS = '0';
+    state = { ...tensorflowCpuState(), why: `restorekit's default: ${hazard}`, hazard };
   }
   await import(pathToFileURL(file).href);
   const ok = Boolean(tf.findBackendFactory('tensorflow'));
@@ -209,7 +208,7 @@ export async function useFastestBackend(options: { from?: string; tensorflow?: T
     try {
       if (await loadTfjsNode(found.file, options.tensorflow)) {
         await useBackend('tensorflow');
-        return { name: 'tensorflow', why: `found ${found.pkg}`, tfjsNode: found.file, tensorflowCpu: loadedWith ?? tensorflowCpuState(), skipped };
+        return { name: 'tensorflow', why: `found ${found.pkg}`, tfjsNode: found.file, tensorflowCpu: loadedTensorflowCpu() ?? undefined, skipped };
       }
       skipped.push(`tensorflow: ${found.pkg} registered its backend in another copy of @tensorflow/tfjs-core than restorekit's (${tf.version_core})`);
     } catch (e) {
