@@ -1,4 +1,4 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Block, registerBlock, type BlockArgs } from '../block.js';
@@ -10,7 +10,6 @@ import { HarnessError, checkBlock } from './index.js';
 // user's broken block gets told. On the reference backend (cpu) the save/load round trip is compared exactly; on every
 // other backend the model rebuilt from the saved artifacts on cpu must reproduce the first forward (one check for the
 // round trip and the backends' agreement), and the block runs two passes there, one forward and one training step.
-const backend = inject('backend');
 const OPTIONS = { channels: opt.posInt(), factor: opt.number({}, 1) };
 /** Forward passes per backend, counted by every probe block. */
 const passes = new Map<string, number>();
@@ -88,6 +87,7 @@ const spec = (create: () => tfl.layers.Layer) => ({
 
 describe('checkBlock', () => {
   it('passes a sound block in two passes off the reference backend (one forward, one training step), three on it', async () => {
+    const backend = tf.getBackend();
     passes.clear();
     const before = tf.memory().numTensors;
     const report = await checkBlock(spec(() => new HarnessProbe({ channels: 4, factor: 1.5 })));
@@ -113,6 +113,7 @@ describe('checkBlock', () => {
   });
 
   it('catches a config that loses an option (the reloaded model computes with its default)', async () => {
+    const backend = tf.getBackend();
     const before = tf.memory().numTensors;
     const run = checkBlock(spec(() => new ForgetfulProbe({ channels: 4, factor: 1.5 })));
     await expect(run).rejects.toThrow(HarnessError);
@@ -124,6 +125,7 @@ describe('checkBlock', () => {
   });
 
   it('catches a backend that computes something else than the reference', async () => {
+    const backend = tf.getBackend();
     const run = checkBlock(spec(() => new BackendBiasedProbe({ channels: 4 })));
     if (backend === 'cpu') await expect(run).resolves.toMatchObject({ maxDiffVsReference: 0 });
     else await expect(run).rejects.toThrow(/differs from the model saved and reloaded on cpu on output 0: max \|diff\| 5\.00e-1/);
@@ -134,6 +136,7 @@ describe('checkBlock', () => {
   });
 
   it('catches a leak', async () => {
+    const backend = tf.getBackend();
     kept.length = 0;
     const before = tf.memory().numTensors;
     // one kept tensor per forward pass: on cpu predict, the reloaded model's predict and the training step; elsewhere
