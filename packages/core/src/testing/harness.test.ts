@@ -101,7 +101,7 @@ describe('checkBlock', () => {
     expect(report.gradients[0]!.maxAbs).toBeGreaterThan(0);
     expect(report.leakedTensors).toBe(0);
     if (backend === 'cpu') {
-      // predict, the reloaded model's predict, the training step
+      // predict, the training step, the reloaded model's predict
       expect(passes.get('cpu')).toBe(3);
       expect(report.maxDiffVsReference).toBe(0);
     } else {
@@ -139,7 +139,7 @@ describe('checkBlock', () => {
     const backend = tf.getBackend();
     kept.length = 0;
     const before = tf.memory().numTensors;
-    // one kept tensor per forward pass: on cpu predict, the reloaded model's predict and the training step; elsewhere
+    // one kept tensor per forward pass: on cpu predict, the training step and the reloaded model's predict; elsewhere
     // the forward and the training step there and the rebuilt model's forward on cpu (tf.memory() counts every backend's)
     await expect(checkBlock(spec(() => new LeakyProbe({ channels: 4 })))).rejects.toThrow(
       new RegExp(`checkBlock\\(restorekit>LeakyProbe\\) on ${backend}:\\n  - 3 tensors leaked$`),
