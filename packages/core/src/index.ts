@@ -24,6 +24,7 @@ export {
   winogradFilterGradKernel,
   winogradKernel,
 } from './wasm/kernels.js';
+export { useWebGpuKernels } from './webgpu/kernels.js';
 export { conv2d, conv2dValid, depthwiseConv2dValid, convTranspose2d, convTranspose2dValid } from './ops/conv.js';
 export type { Conv2dOpOptions, ConvGradientMode } from './ops/conv.js';
 export {
@@ -35,6 +36,8 @@ export {
   pixelUnshuffle,
   simam,
   channelLayerNorm,
+  softmax,
+  dotLastAxis,
   padToMultiple,
   mirrorPad2d,
   cropTo,

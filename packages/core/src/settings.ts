@@ -27,6 +27,12 @@ const SETTINGS_SCHEMA = {
    * where the kernels cannot run (see `wasmKernels`) the tfjs-op forms are taken either way.
    */
   wasmKernels: opt.bool(true),
+  /**
+   * restorekit's own WebGPU kernels on tfjs-backend-webgpu (core `channelLayerNorm` and `softmax` over short rows, and
+   * their gradients, one invocation per row in one dispatch, instead of tfjs's reductions with a 64-thread workgroup
+   * per row). Off: the tfjs-op forms. Default on.
+   */
+  webgpuKernels: opt.bool(true),
 };
 export type Settings = ResolvedOptions<typeof SETTINGS_SCHEMA>;
 

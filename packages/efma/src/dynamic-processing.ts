@@ -14,6 +14,7 @@ import {
   type ResolvedOptions,
   spatialMean,
   concatChannels,
+  softmax,
 } from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 import { IFilter, KFilter, MixFilter, SFilter } from './filters.js';
@@ -67,7 +68,7 @@ export class DegradationSelector extends Block<ResolvedOptions<typeof SELECTOR_O
       consume(h, (t) => this.run(this.act, t, training)),
       (t) => this.run(this.conv2, t, training),
     );
-    return consume(h, (t) => tf.softmax(tf.reshape(t, [x.shape[0]!, this.options.types]), -1));
+    return consume(h, (t) => softmax(tf.reshape(t, [x.shape[0]!, this.options.types])));
   }
 
   override computeOutputShape(s: tfl.Shape): tfl.Shape {

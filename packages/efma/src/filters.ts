@@ -18,6 +18,8 @@ import {
   type ResolvedOptions,
   spatialMean,
   splitChannels,
+  softmax,
+  dotLastAxis,
 } from '@restorekit/core';
 import { firstShape, floorOption, oddKernelSize, sameGrid, withChannels } from './common.js';
 
@@ -254,7 +256,8 @@ export function applyPixelKernels(x: tf.Tensor4D, kernels: tf.Tensor4D, k: numbe
     const pick = new Float32Array(kk * c * kk);
     for (let t = 0; t < kk; t++) for (let ch = 0; ch < c; ch++) pick[(t * c + ch) * kk + t] = 1;
     const patches = dataMovement(() => depthwiseConv2dValid(xp, tf.tensor4d(pick, [k, k, c, kk])));
-    return tf.reshape(tf.sum(tf.reshape(tf.mul(patches, kernels), [n, c, kk]), 2), [b, h, w, c]) as tf.Tensor4D;
+    // Σ over the taps of patch·kernel: on webgpu one kernel invocation per (pixel, channel) (core dotLastAxis)
+    return tf.reshape(dotLastAxis(tf.reshape(patches, [n, c, kk]), tf.reshape(kernels, [n, c, kk])), [b, h, w, c]) as tf.Tensor4D;
   });
 }
 
@@ -280,7 +283,7 @@ export class KFilter extends PhysicsFilter<ResolvedOptions<typeof K_OPTIONS>> {
     const k = this.options.kernelSize;
     const c = this.options.channels;
     const [b, h, w] = x.shape as [number, number, number, number];
-    const kappa = consume(head, (t) => tf.reshape(tf.softmax(tf.reshape(t, [b * h * w, c, k * k]), -1), [b, h, w, c * k * k]));
+    const kappa = consume(head, (t) => tf.reshape(softmax(tf.reshape(t, [b * h * w, c, k * k])), [b, h, w, c * k * k]));
     return free(applyPixelKernels(x as tf.Tensor4D, kappa as tf.Tensor4D, k), kappa);
   }
 }

@@ -18,6 +18,7 @@ import {
   spatialMean,
   concatChannels,
   splitChannels,
+  softmax,
 } from '@restorekit/core';
 import { LCD_LN_EPS, kernelSizesOption, withChannels } from './common.js';
 
@@ -108,7 +109,7 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
     const { groups: g, kernelSize: k } = this.options;
     return tf.tidy(() => {
       const f = this.run(this.filterNorm, this.run(this.filterConv, spatialMean(z as tf.Tensor4D), training), training);
-      return tf.softmax(tf.reshape(f, [z.shape[0]!, g, k * k])) as tf.Tensor3D;
+      return softmax(tf.reshape(f, [z.shape[0]!, g, k * k])) as tf.Tensor3D;
     });
   }
 
@@ -149,11 +150,11 @@ export class MSFMBranch extends Block<ResolvedOptions<typeof BRANCH_OPTIONS>> {
     const b = z.shape[0];
     if (this.options.selectionSoftmax === 'branches') {
       // Softmax over the two bands, per sample and channel (rank 3: [B, c, 2]).
-      const both = tf.softmax(tf.concat([tf.reshape(aHigh, [b, c, 1]), tf.reshape(aLow, [b, c, 1])], 2));
+      const both = softmax(tf.concat([tf.reshape(aHigh, [b, c, 1]), tf.reshape(aLow, [b, c, 1])], 2));
       const [h2, l2] = splitChannels(both, 2);
       [wHigh, wLow] = [tf.reshape(h2!, [b, 1, 1, c]), tf.reshape(l2!, [b, 1, 1, c])];
     } else {
-      const both = tf.softmax(concatChannels([aHigh, aLow]));
+      const both = softmax(concatChannels([aHigh, aLow]));
       [wHigh, wLow] = splitChannels(both, 2) as [tf.Tensor, tf.Tensor];
     }
     tf.dispose([aHigh, aLow]);

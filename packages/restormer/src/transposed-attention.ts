@@ -11,6 +11,7 @@ import {
   prefers,
   spatialSum,
   splitChannels,
+  softmax,
 } from '@restorekit/core';
 
 export interface TransposedAttentionOptions {
@@ -189,7 +190,7 @@ function nhwc(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number, c
       const block = tf.reshape(tf.mul(tf.reshape(tf.eye(n), [n, 1, n, 1]), tf.ones([1, d, 1, d])), [1, c, c]);
       logits = tf.add(logits, tf.mul(tf.sub(block, 1), 1e30));
     }
-    return tf.softmax(logits, -1);
+    return softmax(logits);
   });
   tf.dispose([q, k]);
   const out = tf.tidy(() => {
@@ -217,7 +218,7 @@ function batched(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: number
   const part = (i: number) => tf.reshape(tf.slice(parts, [i, 0, 0, 0], [1, b, c, h * w]), [b, n, d, h * w]); // [B,n,d,N]
   const attn = tf.tidy(() => {
     const logits = tf.mul(tf.matMul(l2NormalizeLastAxis(part(0)), l2NormalizeLastAxis(part(1)), false, true), tf.reshape(temperature, [1, n, 1, 1]));
-    return tf.softmax(logits, -1); // [B,n,d,d]
+    return softmax(logits); // [B,n,d,d]
   });
   const out = tf.tidy(() => {
     if (!p) return tf.reshape(tf.transpose(tf.matMul(attn, part(2)), [0, 3, 1, 2]), [b, h, w, c]);
@@ -286,7 +287,7 @@ function matrices(inputs: readonly tf.Tensor[], temperature: tf.Tensor, n: numbe
           }
           const gram = n === 1 ? tf.reshape(grams[0]!, [1, d, d]) : tf.stack(grams); // [n,d,d]
           const scale = tf.mul(tf.mul(tf.reshape(rq, [n, d, 1]), tf.reshape(rk, [n, 1, d])), temp);
-          return [tf.softmax(tf.mul(gram, scale), -1), vN] as [tf.Tensor, tf.Tensor];
+          return [softmax(tf.mul(gram, scale)), vN] as [tf.Tensor, tf.Tensor];
         });
     attns.push(attn);
     vs.push(v);
@@ -329,6 +330,6 @@ function gramAttention(first: tf.Tensor, rest: [tf.Tensor, tf.Tensor] | null, c:
     // 1 / max(‖column‖₂, 1e-12) over the N rows, NaN-safe at zero (see l2NormalizeLastAxis), as [n, d]
     const inv = (t: tf.Tensor2D) => tf.reshape(inverseNorm(spatialSum(tf.square(tf.reshape(t, [1, h, w, c])) as tf.Tensor4D)), [n, d]);
     const scale = tf.mul(tf.mul(tf.reshape(inv(q), [n, d, 1]), tf.reshape(inv(k), [n, 1, d])), temp);
-    return [tf.softmax(tf.mul(headGrams(q, k, n), scale), -1), v];
+    return [softmax(tf.mul(headGrams(q, k, n), scale)), v];
   });
 }

@@ -17,6 +17,7 @@ import {
   type OptionsInput,
   type ResolvedOptions,
   spatialMean,
+  softmax,
 } from '@restorekit/core';
 
 /** SCAM variants: 'A' is the single-scale skip attention of spec §2.7 (the only one implemented). */
@@ -129,8 +130,8 @@ export class SCAM extends Block<ResolvedOptions<typeof OPTIONS>> {
     const z = free(run(this.sg, h), h);
     const lr = run(this.fcR, z);
     const lm = free(run(this.fcM, z), z);
-    const ar = free(tf.softmax(lr), lr);
-    const am = free(tf.softmax(lm), lm);
+    const ar = free(softmax(lr), lr);
+    const am = free(softmax(lm), lm);
     const mOut = free(tf.add(tf.mul(fm, am), fm), am);
     const rPart = free(tf.add(tf.mul(fr, ar), fr), ar);
     const r = free(tf.add(rPart, mOut), rPart, fm, fr);

@@ -2,6 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
 import { LAYER_NORM_KERNEL, gateKernel, kernelGelu, useWasmKernels } from '../wasm/kernels.js';
+import {
+  WEBGPU_LAYER_NORM_GRAD_KERNEL,
+  WEBGPU_ROW_DOT_KERNEL,
+  WEBGPU_SOFTMAX_GRAD_KERNEL,
+  WEBGPU_SOFTMAX_KERNEL,
+  useWebGpuKernels,
+} from '../webgpu/kernels.js';
 import { splitChannels } from './channels.js';
 
 /** What a value that should have been a tensor is, for an error message. */
@@ -292,14 +299,15 @@ export function simam(x: tf.Tensor4D, lambda = 1e-4): tf.Tensor4D {
  * Channel LayerNorm (Restormer): normalise over C per pixel, biased variance. BiasFree does not centre the numerator.
  * Written out instead of `tf.moments` (which casts x, a full copy, and subtracts the mean twice with the line below):
  * x − μ is made once and serves both the variance and the output, 7 passes over x instead of 9 (WithBias). On wasm with
- * settings `wasmKernels` on: one pass of restorekit's kernel, the same ops per pixel (its gradient written out below).
+ * settings `wasmKernels` on, and on webgpu with `webgpuKernels` on: one pass of restorekit's kernel, the same ops per
+ * pixel (its gradient written out below).
  */
 export function channelLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
   needTensor('channelLayerNorm', 'the input', x);
   needTensor('channelLayerNorm', 'the weight', weight);
   if (bias !== null) needTensor('channelLayerNorm', 'the bias', bias);
   const c = x.shape[x.rank - 1];
-  if (useWasmKernels(x) && weight.size === c && (bias === null || bias.size === c)) return layerNormKernel(x, weight, bias, eps);
+  if ((useWasmKernels(x) || useWebGpuKernels(x)) && weight.size === c && (bias === null || bias.size === c)) return layerNormKernel(x, weight, bias, eps);
   return layerNormOps(x, weight, bias, eps);
 }
 
@@ -318,10 +326,11 @@ function layerNormOps(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, e
 }
 
 /**
- * The layer norm as one pass of restorekit's wasm kernel (wasm/kernels.ts; the op order above, per pixel), with its
- * gradient written out (tfjs cannot nest tf.grads in a gradient): g = dy·w, x̂ = (x − μ)·inv;
- * WithBias dx = inv·(g − mean(g) − x̂·mean(g·x̂)), BiasFree dx = inv·g − inv³·(x − μ)·mean(g·x) (means over C);
- * dw = Σ dy·x̂ (BiasFree: dy·x·inv), db = Σ dy, sums over every axis but C.
+ * The layer norm as one pass of restorekit's wasm or WebGPU kernel (wasm/kernels.ts, webgpu/kernels.ts; the op order
+ * above, per pixel), with its gradient written out (tfjs cannot nest tf.grads in a gradient): g = dy·w,
+ * x̂ = (x − μ)·inv; WithBias dx = inv·(g − mean(g) − x̂·mean(g·x̂)), BiasFree dx = inv·g − inv³·(x − μ)·mean(g·x)
+ * (means over C); dw = Σ dy·x̂ (BiasFree: dy·x·inv), db = Σ dy, sums over every axis but C. On webgpu dx is one pass of
+ * restorekit's gradient kernel and x̂ the forward kernel with w = 1, b = 0 (no reductions over C as ops).
  */
 function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, eps: number): tf.Tensor {
   const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -339,6 +348,15 @@ function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null
           // sums over every axis but C (NHWC: spatial sums, average pools where core prefers them, then over B)
           const sumOuter = (t: tf.Tensor) =>
             tf.reshape(t.rank === 4 ? tf.sum(spatialSum(t as tf.Tensor4D), [0, 1, 2]) : outer.length ? tf.sum(t, outer) : t, ws.shape);
+          if (useWebGpuKernels(xs)) {
+            const dx = tf.engine().runKernel(WEBGPU_LAYER_NORM_GRAD_KERNEL, { x: xs, weight: ws, dy: d }, { eps, withBias: bias !== null } as never);
+            const one = tf.onesLike(ws);
+            const normed = tf.engine().runKernel(LAYER_NORM_KERNEL, bias ? { x: xs, weight: one, bias: tf.zerosLike(ws) } : { x: xs, weight: one }, {
+              eps,
+            } as never) as tf.Tensor;
+            const dw = sumOuter(tf.mul(d, normed));
+            return bias ? [dx as tf.Tensor, dw, sumOuter(d)] : [dx as tf.Tensor, dw];
+          }
           const [xc, inv] = centredAndInverseStd(xs, eps);
           const g = tf.mul(d, ws);
           if (bias) {
@@ -353,6 +371,60 @@ function layerNormKernel(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null
   }) as never) as (...t: tf.Tensor[]) => tf.Tensor;
   return bias ? f(x, weight, bias) : f(x, weight);
 }
+
+/** Rows up to this long take restorekit's WebGPU softmax (one invocation per row); longer ones tfjs's (64 per row). */
+const SHORT_SOFTMAX_ROW = 64;
+
+/**
+ * Softmax over the last axis (`tf.softmax(x, -1)`). On webgpu with settings `webgpuKernels` on and rows of at most 64
+ * values — a filter's k² taps, a head's d × d attention — one invocation per row of restorekit's kernel, forward and
+ * gradient (dx = y·(dy − Σ dy·y)), where tfjs-backend-webgpu runs a 64-thread workgroup per row (webgpu/kernels.ts).
+ */
+export function softmax(x: tf.Tensor): tf.Tensor {
+  needTensor('softmax', 'the input', x);
+  if (x.rank === 0) throw new ShapeError('softmax: the input must have at least one axis, got a scalar');
+  if (!useWebGpuKernels(x) || x.shape[x.rank - 1]! > SHORT_SOFTMAX_ROW) return tf.softmax(x, -1);
+  return softmaxWebGpu(x);
+}
+
+const softmaxWebGpu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const value = tf.engine().runKernel(WEBGPU_SOFTMAX_KERNEL, { x }, {}) as tf.Tensor;
+  save([value]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      tf.engine().runKernel(WEBGPU_SOFTMAX_GRAD_KERNEL, { y: saved[0]!, dy: dy as tf.Tensor }, {}) as tf.Tensor,
+  };
+}) as never) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Σ over the last axis of a·b (`tf.sum(tf.mul(a, b), -1)`) for a and b of one shape [..., n]: shape [...]. On webgpu with
+ * settings `webgpuKernels` on, one invocation per row of restorekit's kernel (no a·b tensor, no 64-thread reduction per
+ * row); its gradients ∂a = dy·b, ∂b = dy·a are element-wise ops.
+ */
+export function dotLastAxis(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  needTensor('dotLastAxis', 'the first input', a);
+  needTensor('dotLastAxis', 'the second input', b);
+  if (a.rank === 0 || !tf.util.arraysEqual(a.shape, b.shape))
+    throw new ShapeError(`dotLastAxis: the inputs must have one shape with at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (!useWebGpuKernels(a)) return tf.tidy(() => tf.sum(tf.mul(a, b), -1));
+  return dotLastAxisWebGpu(a, b);
+}
+
+const dotLastAxisWebGpu = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  const flat = tf.engine().runKernel(WEBGPU_ROW_DOT_KERNEL, { a, b }, {}) as tf.Tensor;
+  const value = tf.reshape(flat, a.shape.slice(0, -1));
+  flat.dispose();
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const d = tf.expandDims(dy as tf.Tensor, -1);
+        return [tf.mul(d, saved[1]!), tf.mul(d, saved[0]!)];
+      }),
+  };
+}) as never) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 export type PadMode = 'reflect' | 'symmetric' | 'zeros';
 
