@@ -134,6 +134,37 @@ const OPS: Op[] = [
       ),
     never,
   ],
+  [
+    '  tfjs ops: LayerNorm with setting webgpuKernels off, ×2',
+    0,
+    () => [nhwc(C, 1), rand([C], 2), rand([C], 3)],
+    ([x, w, b]) =>
+      core.withSettings({ webgpuKernels: false }, () =>
+        all(
+          () => channelLayerNorm(x!, w!, b!),
+          () => channelLayerNorm(x!, w!, b!),
+        ),
+      ),
+    never,
+  ],
+  // short rows of FSDRNet's K filter (not a Restormer step): a softmax over k² = 25 taps and the taps' weighted sum, per
+  // pixel and channel (8 channels at 128²), with core's ops (restorekit's WebGPU kernels on webgpu) and tfjs's
+  ['FSDRNet K filter: softmax over 25 taps, 128²·8 rows', 0, () => [rand([N * 8, 25], 1)], ([x]) => core.softmax(x!), never],
+  ['  tfjs: tf.softmax over 25 taps, 128²·8 rows', 0, () => [rand([N * 8, 25], 1)], ([x]) => tf.softmax(x!), never],
+  [
+    'FSDRNet K filter: Σ of 25 weighted taps (dotLastAxis), 128²·8 rows',
+    0,
+    () => [rand([N * 8, 25], 1), rand([N * 8, 25], 2)],
+    ([a, b]) => core.dotLastAxis(a!, b!),
+    never,
+  ],
+  [
+    '  tfjs: tf.sum(tf.mul(a, b), -1), 128²·8 rows',
+    0,
+    () => [rand([N * 8, 25], 1), rand([N * 8, 25], 2)],
+    ([a, b]) => tf.tidy(() => tf.sum(tf.mul(a!, b!), -1)),
+    never,
+  ],
   // batched layout (one qkv conv, a transpose, batched products with a transposed operand)
   ['MDTA qkv: 1×1 conv 48→144', N * C * 3 * C, () => [nhwc(C, 1), rand([1, 1, C, 3 * C], 2)], ([x, w]) => conv2d(x as tf.Tensor4D, w as tf.Tensor4D), batched],
   [
@@ -522,6 +553,9 @@ async function markdown(): Promise<string> {
     "from halves of its weights on cpu and wasm and with one conv and a split elsewhere. _Italic_: a step the backend's own block",
     'does not take (the other layout, or a form this code replaced, rows marked "before"), measured for comparison; the sum adds',
     "the backend's own rows only. The last row is the whole block (two LayerNorms, MDTA, GDFN, two residual adds) in one call.",
+    "On webgpu the LayerNorm row runs restorekit's WebGPU kernel (one invocation per pixel); the row after it, the tfjs ops",
+    '(setting webgpuKernels off). The FSDRNet K filter rows (not part of the block) time a softmax and a weighted sum over',
+    "rows of 25 taps, core's ops (restorekit's WebGPU kernels there) against tfjs's, which run a 64-thread workgroup per row.",
     "The GELU rows show both input spreads: untrained weights give |z₁| ≪ 1, where wasm's scalar Erf takes its fast branch;",
     "N(0,1) is the spread of a trained model's activations, where it does not (core's gelu then switches to a vectorised form).",
     "Until 2026-11-24 MDTA sliced q, k, v out of qkv's channels and transposed each, and GDFN split its 254-channel activation",
