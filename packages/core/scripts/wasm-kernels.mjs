@@ -514,7 +514,7 @@ ${vs.map((v) => `              (local.set $k${v} (v128.load offset=${16 * v} (lo
 ${rows
   .map(
     (a) =>
-      `              (local.set $x (f32x4.splat (f32.load ${aRow(a)})))\n` +
+      `              (local.set $x (v128.load32_splat ${aRow(a)}))\n` +
       vs.map((v) => `              (local.set $c${a}${v} (f32x4.add (local.get $c${a}${v}) (f32x4.mul (local.get $x) (local.get $k${v}))))`).join('\n'),
   )
   .join('\n')}
