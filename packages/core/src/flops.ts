@@ -27,7 +27,7 @@ const prod = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
  * convolution's input gradient), Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput/Filter, BatchMatMul and
  * _FusedMatMul, and restorekit's wasm kernels RestorekitDepthwiseConv2d and RestorekitDepthwiseFilterGrad (the same
  * counts as tfjs's depth-wise conv and its filter gradient), RestorekitWinogradConv3x3 and RestorekitWinogradFilterGrad3x3 (as
- * the 3×3 conv and filter gradient they compute: a Winograd conv's GFLOP/s are those of the direct sum it replaces) and RestorekitGram (as its per-head products); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
+ * the 3×3 conv and filter gradient they compute: a Winograd conv's GFLOP/s are those of the direct sum it replaces), RestorekitGram (as its per-head products) and RestorekitMatMul (as the product it is); 0 for every other kernel (norms, element-wise ops, FFTs are not counted).
  */
 export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> | undefined, output: tf.Tensor): number {
   switch (name) {
@@ -71,6 +71,10 @@ export function kernelFlops(name: string, inputs: Record<string, tf.Tensor>, att
     case 'RestorekitGram': {
       const n = inputs.a!.shape[0]!; // restorekit's wasm kernel: [heads, d, d] sums over the N rows (ops/gram.ts)
       return 2 * prod(output.shape) * n;
+    }
+    case 'RestorekitMatMul': {
+      // restorekit's wasm kernel (wasm/kernels.ts): a plain [M, K]·[K, N] product (a 1×1 conv or a 2-D matMul)
+      return 2 * prod(output.shape) * inputs.a!.shape[1]!;
     }
     case 'BatchMatMul':
     case '_FusedMatMul': {

@@ -19,6 +19,7 @@ export {
   dftPassKernel,
   fftKernel,
   prepareWasmKernels,
+  productKernel,
   useWasmKernels,
   wasmKernelsActive,
   winogradFilterGradKernel,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, fmtShape } from '../errors.js';
 import { prefers } from '../settings.js';
 import { headGrams, headGramsKernelRuns } from './gram.js';
+import { PRODUCT_KERNEL, productKernel } from '../wasm/kernels.js';
 
 /** tfjs-core's engine entry for a node with its own lazy gradients (the same one tf.customGrad uses). */
 interface KernelFuncEngine {
@@ -27,25 +28,45 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return engine.runKernelFunc({
     forwardFunc: (_backend, save) => {
       save([a, b]);
-      return tf.matMul(a, b);
+      return product(a, b);
     },
     backwardsFunc: (dy, saved) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       return {
-        a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, transpose2d(sb))),
+        a: () => tf.tidy(() => product(dy as tf.Tensor2D, transpose2d(sb))),
         // aᵀ·dy of a tall a [N, k] (the channel attention's v·A: dA = vᵀ·dy) as restorekit's wasm kernel, which reads
         // both as they are (no transpose of a, no product of a k×N by an N×n matrix)
         b: () =>
           tf.tidy(() =>
             sa.shape[0] > 4 * sa.shape[1] && headGramsKernelRuns(sa, sa.shape[1], dy.shape[1]!)
               ? tf.reshape(headGrams(sa, dy as tf.Tensor2D, 1), [sa.shape[1], dy.shape[1]!])
-              : tf.matMul(transpose2d(sa), dy as tf.Tensor2D),
+              : product(transpose2d(sa), dy as tf.Tensor2D),
           ),
       };
     },
     inputs: { a, b },
   }) as tf.Tensor2D;
 }
+
+/** A plain product: restorekit's wasm kernel where it runs (`productKernel`), else tf.matMul. */
+const product = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => productKernel(a, b) ?? tf.matMul(a, b);
+
+// The product kernel's own gradient, for a direct call under a gradient tape (core's matMul and conv2d supply theirs):
+// dA = dy·bᵀ, dB = aᵀ·dy, dbias = Σ_rows dy.
+if (!tf.getGradient(PRODUCT_KERNEL))
+  tf.registerGradient({
+    kernelName: PRODUCT_KERNEL,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [a, b] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const g = dy as tf.Tensor2D;
+      return {
+        a: () => product(g, transpose2d(b)),
+        b: () => product(transpose2d(a), g),
+        bias: () => tf.sum(g, 0),
+      };
+    },
+  });
 
 /** The split form's block of rows (see `transpose2d`). */
 const SPLIT_ROWS = 32;

@@ -36,6 +36,7 @@ describe('kernels-binary.ts', () => {
       'gate_mul_grad',
       'deinterleave',
       'interleave',
+      'gemm',
       'wino_filter',
       'wino_filter_t',
       'wino3',

@@ -51,6 +51,11 @@ export interface WasmKernelExports {
   window2d(src: number, dst: number, P: number, H: number, W: number, i: number, j: number, sh: number, sw: number, OH: number, OW: number): void;
   /** g[h, i, j] = Σ_r a[r, h·da + i]·b[r, h·db + j] over N rows (row strides sa, sb values), g [n, da, db], da, db ≥ 4. */
   gram(a: number, sa: number, b: number, sb: number, g: number, N: number, da: number, db: number, n: number): void;
+  /**
+   * The plain product g [da, db] = a [da, N]·b [N, db] (row-major, da, db ≥ 4, N ≥ 1), plus bias [db] on every row where
+   * hasBias ≠ 0: a 1×1 conv, a 2-D matMul.
+   */
+  gemm(a: number, b: number, g: number, N: number, da: number, db: number, bias: number, hasBias: number): void;
   /** SimpleGate over P pixels of 2h channels (h ≥ 4): y[p, c] = x[p, c]·x[p, h + c]. */
   gate_mul(x: number, y: number, P: number, h: number): void;
   /** Its gradient: dx[p, c] = dy[p, c]·x[p, h + c], dx[p, h + c] = dy[p, c]·x[p, c]. */
@@ -258,6 +263,7 @@ export const SPLIT_CHANNELS_KERNEL = 'RestorekitSplitChannels';
 export const CONCAT_CHANNELS_KERNEL = 'RestorekitConcatChannels';
 export const WINDOW_KERNEL = 'RestorekitWindow2d';
 export const GRAM_KERNEL = 'RestorekitGram';
+export const PRODUCT_KERNEL = 'RestorekitMatMul';
 export const GATE_KERNEL = 'RestorekitSimpleGate';
 export const GATE_GRAD_KERNEL = 'RestorekitSimpleGateGrad';
 export const WINOGRAD_FILTER_KERNEL = 'RestorekitWinogradFilter';
@@ -462,6 +468,36 @@ registerWasm(GRAM_KERNEL, (k, b, inputs, attrs) => {
   k.gram(offset(b, a), ca, offset(b, bb), cb, offset(b, g), n, ca / heads, cb / heads, heads);
   return g;
 });
+
+registerWasm(PRODUCT_KERNEL, (k, b, inputs) => {
+  const [x, w] = [inputs.a as tf.TensorInfo, inputs.b as tf.TensorInfo];
+  const bias = inputs.bias as tf.TensorInfo | undefined;
+  const [m, n] = x.shape as [number, number];
+  const d = w.shape[1]!;
+  const y = b.makeOutput([m, d], 'float32');
+  k.gemm(offset(b, x), offset(b, w), offset(b, y), n, m, d, bias ? offset(b, bias) : 0, bias ? 1 : 0);
+  return y;
+});
+
+/**
+ * a [M, K]·b [K, N] (+ bias [N] on every row) as restorekit's wasm kernel ("gemm" in scripts/wasm-kernels.mjs: 4×8
+ * tiles whose left-operand values are broadcast straight from memory), the bias added as the sums are stored. Against
+ * XNNPACK's product in tfjs-backend-wasm 4.22 (Zen 4, models' forwards with the kernel on and off alternating in one
+ * process): AnyIR 1.19×, LCDNet 1.15×, DRCNet 1.09×, FSDRNet 1.08× (AnyIR's 1×1 convs and products of 14–112 channels
+ * ran at 11–20 GFLOP/s in XNNPACK by tf.profile), Restormer ≈ 1.0× (its 1×1 convs of 48–384 channels already ran at
+ * ~36). Values equal to a direct sum's to float32 rounding (sums over K in blocks of 128). Null where it does not
+ * apply (not `useWasmKernels`, not float32, M or N below 4, K = 0, shapes that do not fit): the caller takes tf.matMul or
+ * tf.conv2d. No gradient of its own here: core's matMul and conv2d supply theirs (ops/matmul.ts registers one for direct
+ * use).
+ */
+export function productKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D | null {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  if (a.rank !== 2 || b.rank !== 2 || b.shape[0] !== k || m < 4 || n < 4 || k < 1) return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && (bias.dtype !== 'float32' || bias.rank !== 1 || bias.shape[0] !== n))) return null;
+  if (!useWasmKernels(a)) return null;
+  return tf.engine().runKernel(PRODUCT_KERNEL, bias ? { a, b, bias } : { a, b }, {}) as tf.Tensor2D;
+}
 
 registerWasm(GATE_KERNEL, (k, b, inputs) => {
   const x = inputs.x as tf.TensorInfo;
