@@ -18,7 +18,8 @@ interface KernelFuncEngine {
  * transposed operand (dA = dy·bᵀ, dB = aᵀ·dy), which tfjs-backend-wasm runs as a scalar loop (XNNPACK only takes
  * plain, unbatched products): 150 ms for one [1024, 96]ᵀ·[1024, 96] against 1 ms. Where core
  * `prefers('plainMatMulGradients')` (wasm) the gradients are plain products of explicitly transposed operands; each
- * is computed only if the backward needs it (not for a constant such as an FFT basis). Elsewhere: `tf.matMul`.
+ * is computed only if the backward needs it (not for a constant such as an FFT basis), and the products themselves run as
+ * restorekit's wasm product kernel where it applies (`productKernel`: M and N ≥ 4, float32). Elsewhere: `tf.matMul`.
  */
 export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0])
