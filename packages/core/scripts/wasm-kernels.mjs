@@ -833,7 +833,7 @@ ${bands(
   '    (local.set $US (i32.shl (i32.mul (local.get $C) (local.get $D)) (i32.const 2)))',
   `      (local.set $VS (i32.shl (i32.mul (local.get $Tb) (local.get $C)) (i32.const 2)))
       (local.set $MS (i32.shl (i32.mul (local.get $Tb) (local.get $D)) (i32.const 2)))
-${positions('(call $gemm (local.get $pv) (local.get $pu) (local.get $pm) (local.get $C) (local.get $Tb) (local.get $D))', [
+${positions('(call $gemm (local.get $pv) (local.get $pu) (local.get $pm) (local.get $C) (local.get $Tb) (local.get $D) (i32.const 0) (i32.const 0))', [
   ['pv', 'v', 'VS'],
   ['pu', 'u', 'US'],
   ['pm', 'm', 'MS'],
@@ -905,17 +905,16 @@ const GRAM_ACC = gramFunction(
   false,
   true,
 );
-const GEMM = gramFunction('(func $gemm (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32)', true);
 /**
- * "gemm": the plain product g [da, db] = a [da, N]·b [N, db] plus, where hasBias ≠ 0, the bias [db] on every row — a
+ * "gemm" (also Winograd's per-position product, without a bias): the plain product g [da, db] = a [da, N]·b [N, db] plus, where hasBias ≠ 0, the bias [db] on every row — a
  * 1×1 conv of x [P, C] with its filter [C, D] (N = C, da = P ≥ 4, db = D ≥ 4), the bias added where the first block of
  * rows stores its sums (no pass of its own). The same tiles as the Gram kernel's, a's values splatted straight from
  * memory (v128.load32_splat: a broadcast load, no shuffle on the vector ports; 41 GFLOP/s for the tile in cache on a
  * 2.6 GHz Zen 4, 33 with f32.load + f32x4.splat). Where it replaced XNNPACK's products (src/wasm/kernels.ts
  * `productKernel`): AnyIR's forward 1.19×, LCDNet's 1.15×, Restormer's ≈ 1.0×.
  */
-const GEMM_BIAS = gramFunction(
-  '(func (export "gemm") (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $bias i32) (param $hasBias i32)',
+const GEMM = gramFunction(
+  '(func $gemm (export "gemm") (param $a i32) (param $b i32) (param $g i32) (param $N i32) (param $da i32) (param $db i32) (param $bias i32) (param $hasBias i32)',
   true,
   false,
   true,
@@ -1344,7 +1343,6 @@ ${GATE}
 ${EVEN_ODD}
 
 ${GEMM}
-${GEMM_BIAS}
 
 ${GRAM_ACC}
 
