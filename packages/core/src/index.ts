@@ -32,6 +32,7 @@ export {
   gelu,
   geluOfHalved,
   leakyRelu,
+  prelu,
   simpleGate,
   pixelShuffle,
   pixelUnshuffle,

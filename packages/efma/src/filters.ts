@@ -7,6 +7,7 @@ import {
   consume,
   dataMovement,
   depthwiseConv2dValid,
+  prelu,
   constant,
   fmtShape,
   free,
@@ -65,7 +66,7 @@ export class FilterTrunk extends Block<ResolvedOptions<typeof TRUNK_OPTIONS>> {
   }
 
   forward(d: tf.Tensor, training: boolean): tf.Tensor {
-    const r = consume(this.run(this.conv, d, training), (t) => tf.prelu(t, this.slope.read()));
+    const r = consume(this.run(this.conv, d, training), (t) => prelu(t, this.slope.read()));
     const h = consume(
       consume(this.run(this.resConv1, r, training), (t) => tf.relu(t)),
       (t) => this.run(this.resConv2, t, training),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeaks } from '../testing/index.js';
-import { backendsPreferring } from '../settings.js';
-import { channelLayerNorm, gelu, geluOfHalved, leakyRelu } from './basic.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { backendsPreferring, prefers } from '../settings.js';
+import { channelLayerNorm, gelu, geluOfHalved, leakyRelu, prelu } from './basic.js';
 import { dgelu64, erf64, gelu64 } from './float64-reference.js';
 
 describe(`gelu (${backendsPreferring('scalarErf').join(', ')}: relu − ½|x|·erfc from element-wise ops for spread-out x; elsewhere tf.erf)`, () => {
@@ -161,5 +162,59 @@ describe('leakyRelu (PReLU with a scalar slope where core prefers it: wasm)', ()
         tf.dispose([a, b, ga, gb]);
       }
       x.dispose();
+    }));
+});
+
+describe('prelu (a shared slope broadcast per channel where core prefers it: wasm)', () => {
+  const ref = (xs: Float32Array, alpha: Float32Array, c: number) => Array.from(xs, (v, i) => (v > 0 ? v : alpha[alpha.length === 1 ? 0 : i % c]! * v));
+  it('equals x > 0 ? x : α·x for a shared and a per-channel slope, with the gradients of x and α against float64 sums', () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const w = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 8);
+      const [xs, ws] = [(await x.data()) as Float32Array, (await w.data()) as Float32Array];
+      for (const alpha of [tf.tensor1d([0.25]), tf.tensor1d([0.1, -0.2, 0.3, 0.05, 2])]) {
+        const as = (await alpha.data()) as Float32Array;
+        const y = prelu(x, alpha);
+        expect(y.shape).toEqual(x.shape);
+        const yv = await y.data();
+        const want = ref(xs, as, 5);
+        for (let i = 0; i < want.length; i++) expect(yv[i]).toBeCloseTo(want[i]!, 6);
+        const [gx, ga] = tf.grads((t: tf.Tensor, a: tf.Tensor) => tf.sum(tf.mul(prelu(t, a), w)))([x, alpha]);
+        expect(ga!.shape).toEqual(alpha.shape);
+        const gxv = await gx!.data();
+        const gaWant = new Float64Array(as.length);
+        for (let i = 0; i < xs.length; i++) {
+          const k = as.length === 1 ? 0 : i % 5;
+          expect(gxv[i]).toBeCloseTo(xs[i]! > 0 ? ws[i]! : as[k]! * ws[i]!, 6);
+          if (xs[i]! <= 0) gaWant[k] += ws[i]! * xs[i]!;
+        }
+        const gav = await ga!.data();
+        for (let k = 0; k < as.length; k++) expect(Math.abs(gav[k]! - gaWant[k]!)).toBeLessThan(1e-4);
+        tf.dispose([alpha, y, gx!, ga!]);
+      }
+      tf.dispose([x, w]);
+    }));
+
+  it("runs tfjs's PReLU with one slope per channel where core prefers it (wasm: XNNPACK takes α's size as the channel count)", () =>
+    expectNoLeaks(async () => {
+      const x = tf.randomNormal([1, 4, 4, 6]);
+      const alpha = tf.scalar(0.2);
+      const seen: number[][] = [];
+      const info = await tf.profile(() => prelu(x, alpha));
+      for (const k of info.kernels) if (k.name === 'Prelu') seen.push(k.inputShapes[1] as number[]);
+      expect(seen).toEqual([prefers('channelPrelu') ? [6] : []]);
+      tf.dispose([x, alpha, info.result as tf.Tensor]);
+    }));
+
+  it('names a slope of the wrong size and a non-float input (typed, nothing leaked)', () =>
+    expectNoLeaks(async () => {
+      const x = tf.zeros([1, 2, 2, 5]);
+      const a3 = tf.ones([3]);
+      const xi = tf.zeros([1, 2, 2, 5], 'int32');
+      const a1 = tf.scalar(0.1);
+      expect(() => prelu(x, a3)).toThrow(ShapeError);
+      expect(() => prelu(x, a3)).toThrow(/1 value or one per channel \(5\), got shape \[3\]/);
+      expect(() => prelu(xi, a1)).toThrow(DTypeError);
+      tf.dispose([x, a3, xi, a1]);
     }));
 });
