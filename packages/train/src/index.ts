@@ -8,7 +8,7 @@ export { clipGradNorm, globalNorm } from './clip.js';
 export { EMA } from './ema.js';
 export { memorySink, fileSink, callbackSink } from './log.js';
 export type { LogSink } from './log.js';
-export { Trainer, encodeCheckpoint, decodeCheckpoint } from './trainer.js';
+export { Trainer, encodeCheckpoint, decodeCheckpoint, wasmHeapGuard } from './trainer.js';
 export type {
   TrainModel,
   Batch,

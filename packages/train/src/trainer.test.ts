@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BatchNorm2d, Block, Conv2d, ConfigError, ShapeError, parseSafetensors } from '@restorekit/core';
+import { BackendError, BatchNorm2d, Block, Conv2d, ConfigError, ShapeError, parseSafetensors } from '@restorekit/core';
 import { psnr } from '@restorekit/metrics';
 import { memorySink } from './log.js';
 import { AdamW, type Optimizer, type OptimizerStateDict } from './optimizers.js';
 import type { NamedParam } from './params.js';
 import { cosineAnnealingRestartLR } from './schedules.js';
 import { NoisyBatches, TwoHeads, l1, tinyNet, weightsOf } from './test-helpers.js';
-import { Trainer, type Batch } from './trainer.js';
+import { Trainer, wasmHeapGuard, type Batch } from './trainer.js';
 
 /** Plain SGD that keeps copies of the gradients it was given (a pluggable Optimizer, and a window on what the Trainer computes). */
 class RecordingSGD implements Optimizer {
@@ -367,6 +367,58 @@ describe('Trainer', () => {
     tf.dispose([batch.input as tf.Tensor, batch.target as tf.Tensor]);
     for (const t of [plain, marked]) t.dispose();
     for (const n of nets) n.dispose();
+  });
+
+  it("turns a WebAssembly trap in the step (tfjs-backend-wasm's 4 GB heap exhausted) into a BackendError on wasm; elsewhere the error is unchanged; nothing leaked, the batch kept", async () => {
+    const net = tinyNet(1);
+    const input = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 4);
+    const target = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 5);
+    const onWasm = tf.getBackend() === 'wasm';
+    for (const recompute of [false, true]) {
+      // A forward that allocates, then traps as the wasm engine does when its heap is full.
+      const trapping = (_m: unknown, x: tf.Tensor | tf.Tensor[]) => {
+        tf.mul(x as tf.Tensor, 2);
+        throw new WebAssembly.RuntimeError('memory access out of bounds');
+      };
+      const trainer = new Trainer({ model: net, loss: l1, forward: trapping as never, recompute });
+      const before = tf.memory().numTensors;
+      const err = await trainer.step({ input, target }).catch((e: unknown) => e);
+      expect(tf.memory().numTensors).toBe(before);
+      if (onWasm) {
+        expect(err).toBeInstanceOf(BackendError);
+        expect(String((err as Error).message)).toMatch(
+          /Trainer\.step: the step ran out of tfjs-backend-wasm's 4 GB heap \(WebAssembly trap: memory access out of bounds\)/,
+        );
+        expect(String((err as Error).message).includes('set recompute: true')).toBe(!recompute);
+      } else {
+        expect(err).toBeInstanceOf(WebAssembly.RuntimeError);
+      }
+      expect(trainer.globalStep).toBe(0);
+      trainer.dispose();
+    }
+    // A model error mid-forward (after ops whose inputs tfjs's tape saved) leaves nothing behind either, on every backend.
+    const shapeFail = new Trainer({
+      model: net,
+      loss: l1,
+      forward: ((m: tfl.LayersModel, x: tf.Tensor) => {
+        tf.relu((m as unknown as { apply: (t: tf.Tensor) => tf.Tensor }).apply(x));
+        throw new ShapeError('a model refusing its input');
+      }) as never,
+    });
+    const before = tf.memory().numTensors;
+    await expect(shapeFail.step({ input, target })).rejects.toThrow(ShapeError);
+    expect(tf.memory().numTensors).toBe(before);
+    shapeFail.dispose();
+    // The caller's tensors are untouched, and a plain error is never rewritten.
+    expect((await input.data()).length).toBe(192);
+    expect(() =>
+      wasmHeapGuard('op', false, () => {
+        throw new RangeError('other');
+      }),
+    ).toThrow(RangeError);
+    expect(wasmHeapGuard('op', false, () => 7)).toBe(7);
+    tf.dispose([input, target]);
+    net.dispose();
   });
 
   it('rejects bad options with typed errors', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
+  BackendError,
   CheckpointError,
   ConfigError,
   DTypeError,
@@ -239,6 +240,38 @@ function splitBatch(where: string, b: Batch, k: number): Batch[] {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /**
+ * tfjs-core's gradients() frees the copies of op inputs its tape saved for the backward only when a backward runs: a
+ * forward that throws (a model's ShapeError, a loss's) left them alive, two or more tensors per op. Frees them when no
+ * outer gradient computation is running (tfjs-core 4.x engine state: gradientDepth, activeTape of nodes with `saved`).
+ */
+function releaseAbandonedTape(): void {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number; activeTape?: { saved?: tf.Tensor[] }[] | null } }).state;
+  if (!state || state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+  state.activeTape = null;
+}
+
+/**
+ * Runs a training step's forward and backward; on tfjs-backend-wasm a WebAssembly trap from it — what exhausting the
+ * backend's 4 GB heap looks like: "memory access out of bounds" where a failed allocation was written to, "Aborted()"
+ * after XNNPACK's out-of-memory status — becomes a BackendError that says so and what to do. tfjs keeps every
+ * intermediate of the forward for the backward: one step of the official AnyIR at 128² holds 7.2 GB of tensors without
+ * `recompute` (0.95 GB with it). The trap cannot be undone: the wasm heap is not usable after it.
+ */
+export function wasmHeapGuard<T>(op: string, recompute: boolean, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (tf.getBackend() !== 'wasm' || !(e instanceof WebAssembly.RuntimeError)) throw e;
+    throw new BackendError(
+      `${op}: the step ran out of tfjs-backend-wasm's 4 GB heap (WebAssembly trap: ${e.message}); tfjs keeps every forward intermediate for the backward, so ${
+        recompute ? '' : 'set recompute: true (gradient checkpointing), or '
+      }train on smaller patches or batches, or on the tensorflow backend (tfjs-node). The wasm backend's memory is not usable after this trap: restart the process or reload the page.`,
+    );
+  }
+}
+
+/**
  * Trains a restorekit model the way BasicSR / Restormer do, in JavaScript: forward, loss, backward, (accumulated)
  * gradients, global-norm clipping, an AdamW / Adam update with the step's learning rate, an EMA update; validation with
  * BasicSR's PSNR / SSIM on the EMA weights; JSONL logs; checkpoints that resume bit for bit on the cpu backend and load
@@ -342,17 +375,25 @@ export class Trainer {
   private gradients(b: Batch): { grads: (tf.Tensor | null)[]; terms: Map<string, tf.Tensor> } {
     const terms = new Map<string, tf.Tensor>();
     const vars = this.params.map((p) => p.variable);
-    const { value, grads } = tf.variableGrads(() => {
-      const out = this.forwardFn(this.model, b.input, true);
-      const t = this.lossTerms(out, b.target, b.extra ?? {});
-      for (const [k, v] of t) {
-        const s = v.rank === 0 ? v : tf.reshape(v, []);
-        if (terms.has(k)) throw new ConfigError(`Trainer: two loss terms are named '${k}'`);
-        terms.set(k, tf.keep(s));
-      }
-      const list = [...terms.values()];
-      return (list.length === 1 ? list[0]! : tf.addN(list)) as tf.Scalar;
-    }, vars);
+    let result: ReturnType<typeof tf.variableGrads>;
+    try {
+      result = tf.variableGrads(() => {
+        const out = this.forwardFn(this.model, b.input, true);
+        const t = this.lossTerms(out, b.target, b.extra ?? {});
+        for (const [k, v] of t) {
+          const s = v.rank === 0 ? v : tf.reshape(v, []);
+          if (terms.has(k)) throw new ConfigError(`Trainer: two loss terms are named '${k}'`);
+          terms.set(k, tf.keep(s));
+        }
+        const list = [...terms.values()];
+        return (list.length === 1 ? list[0]! : tf.addN(list)) as tf.Scalar;
+      }, vars);
+    } catch (e) {
+      tf.dispose([...terms.values()]);
+      releaseAbandonedTape();
+      throw e;
+    }
+    const { value, grads } = result;
     if (![...terms.values()].includes(value)) value.dispose();
     return { grads: vars.map((v) => grads[v.name] ?? null), terms };
   }
@@ -396,7 +437,7 @@ export class Trainer {
       let sum: (tf.Tensor | null)[] = this.params.map(() => null);
       const termSum = new Map<string, tf.Tensor>();
       for (const b of micro) {
-        const { grads, terms } = this.gradients(b);
+        const { grads, terms } = wasmHeapGuard('Trainer.step', this.options.recompute, () => this.gradients(b));
         sum = sum.map((s, i) => {
           const g = grads[i];
           if (!g) return s;
