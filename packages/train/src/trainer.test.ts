@@ -409,6 +409,25 @@ describe('Trainer', () => {
     await expect(shapeFail.step({ input, target })).rejects.toThrow(ShapeError);
     expect(tf.memory().numTensors).toBe(before);
     shapeFail.dispose();
+    // Accumulating: the second micro-batch fails after the first one's gradients were summed; they go too.
+    let calls = 0;
+    const secondFails = new Trainer({
+      model: net,
+      loss: l1,
+      accumulate: 2,
+      forward: ((m: tfl.LayersModel, x: tf.Tensor) => {
+        if (++calls === 2) throw new ShapeError('the second micro-batch refused');
+        return (m as unknown as { apply: (t: tf.Tensor) => tf.Tensor }).apply(x);
+      }) as never,
+    });
+    const input2 = tf.concat([input, input]);
+    const target2 = tf.concat([target, target]);
+    const before2 = tf.memory().numTensors;
+    await expect(secondFails.step({ input: input2, target: target2 })).rejects.toThrow(/second micro-batch/);
+    expect(calls).toBe(2);
+    expect(tf.memory().numTensors).toBe(before2);
+    tf.dispose([input2, target2]);
+    secondFails.dispose();
     // The caller's tensors are untouched, and a plain error is never rewritten.
     expect((await input.data()).length).toBe(192);
     expect(() =>

@@ -437,7 +437,15 @@ export class Trainer {
       let sum: (tf.Tensor | null)[] = this.params.map(() => null);
       const termSum = new Map<string, tf.Tensor>();
       for (const b of micro) {
-        const { grads, terms } = wasmHeapGuard('Trainer.step', this.options.recompute, () => this.gradients(b));
+        let step: ReturnType<Trainer['gradients']>;
+        try {
+          step = wasmHeapGuard('Trainer.step', this.options.recompute, () => this.gradients(b));
+        } catch (e) {
+          // a later micro-batch failed: the earlier ones' summed gradients and loss terms go too
+          tf.dispose([...sum.filter(isTensor), ...termSum.values()]);
+          throw e;
+        }
+        const { grads, terms } = step;
         sum = sum.map((s, i) => {
           const g = grads[i];
           if (!g) return s;
