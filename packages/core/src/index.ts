@@ -1,6 +1,6 @@
 export * from './errors.js';
 export { Block, registerBlock, torchShapeOf, ensurePositiveInt, isBlock } from './block.js';
-export { setRecompute, isRecomputing, isRecomputeUnit } from './recompute.js';
+export { setRecompute, isRecomputing, isRecomputeUnit, releaseAbandonedTape } from './recompute.js';
 export { opt, resolveOptions, optionDefaults, suggestOption, canonicalName, snakeToCamel } from './options.js';
 export type { OptionSpec, OptionSchema, OptionsInput, ResolvedOptions } from './options.js';
 export { configure, getSettings, withSettings, onSettingsChange, prefers, backendsPreferring } from './settings.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BatchNorm2d, Block, ConfigError, Conv2d, isRecomputing, setRecompute } from './index.js';
-import { diffToScale } from './testing/index.js';
+import { BatchNorm2d, Block, ConfigError, Conv2d, isRecomputing, releaseAbandonedTape, setRecompute } from './index.js';
+import { diffToScale, expectNoLeaks } from './testing/index.js';
 
 // Gradient checkpointing (recompute.ts): a marked block's gradients must equal the plain block's, its outputs must be
 // bit-identical, its BatchNorm statistics must move once per step, it must hold less memory, and it must leave nothing
@@ -354,4 +354,27 @@ describe('gradient checkpointing (setRecompute)', () => {
     expect(() => setRecompute(null as never)).toThrow(ConfigError);
     for (const l of [chain, model]) l.dispose();
   });
+});
+
+describe('releaseAbandonedTape', () => {
+  it("frees the op inputs tfjs's tape saved when a gradient computation throws (tfjs frees them only after a backward)", () =>
+    expectNoLeaks(async () => {
+      const init = tf.ones([2, 3]);
+      const v = tf.variable(init);
+      const x = tf.ones([2, 3]);
+      const before = tf.memory().numTensors;
+      const fails = () =>
+        tf.variableGrads(() => {
+          tf.mul(tf.add(v, x), x);
+          throw new RangeError('a forward that fails');
+        }, [v]);
+      expect(fails).toThrow(RangeError);
+      const left = tf.memory().numTensors - before;
+      expect(left).toBeGreaterThan(0); // tfjs-core's own behaviour, which this exists for
+      releaseAbandonedTape();
+      expect(tf.memory().numTensors).toBe(before);
+      releaseAbandonedTape(); // nothing left: does nothing
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([v, x, init]);
+    }));
 });

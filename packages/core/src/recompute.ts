@@ -61,7 +61,21 @@ type Forward = (inputs: tf.Tensor | tf.Tensor[], training: boolean) => tf.Tensor
 interface TapeNode {
   outputs: tf.Tensor[];
   inputs: Record<string, tf.Tensor>;
+  saved?: tf.Tensor[];
   gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
+}
+
+/**
+ * Frees what a gradient computation that threw left on tfjs's tape. tfjs-core's gradients() frees the copies of op
+ * inputs its tape saved for the backward only when a backward completes: a forward (or loss, or backward) that throws
+ * leaves them alive, two or more tensors per op. Call it after catching such an error; it does nothing while an outer
+ * gradient computation is running (that one still owns the tape) or when no tape is left.
+ */
+export function releaseAbandonedTape(): void {
+  const state = engine().state;
+  if (state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
+  for (const node of state.activeTape as TapeNode[]) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+  state.activeTape = null;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   loadTorchStateDict,
   opt,
   parseSafetensors,
+  releaseAbandonedTape,
   resolveOptions,
   serializeSafetensors,
   setRecompute,
@@ -238,18 +239,6 @@ function splitBatch(where: string, b: Batch, k: number): Batch[] {
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-
-/**
- * tfjs-core's gradients() frees the copies of op inputs its tape saved for the backward only when a backward runs: a
- * forward that throws (a model's ShapeError, a loss's) left them alive, two or more tensors per op. Frees them when no
- * outer gradient computation is running (tfjs-core 4.x engine state: gradientDepth, activeTape of nodes with `saved`).
- */
-function releaseAbandonedTape(): void {
-  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number; activeTape?: { saved?: tf.Tensor[] }[] | null } }).state;
-  if (!state || state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
-  for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
-  state.activeTape = null;
-}
 
 /**
  * Runs a training step's forward and backward; on tfjs-backend-wasm a WebAssembly trap from it — what exhausting the
